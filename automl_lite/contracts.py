@@ -1,0 +1,159 @@
+"""The typed payloads that cross state boundaries.
+
+Each state's output is one of these models, dumped to JSON; the next state's
+handler validates its input with the same model. The state machine
+(``statemachine/pipeline.asl.json``) places them in the execution state as:
+
+- ``$.run``      :class:`RunContext`      (output of Validate)
+- ``$.profile``  :class:`ProfileResult`   (output of Profile)
+- ``$.training`` the Batch job description (output of Train; the results are in S3)
+- ``$.export``   :class:`ExportResult`    (output of Export)
+- ``$.error``    the raw Step Functions error (``Error``/``Cause``) caught by any state
+- ``$.failure``  :class:`FailureResult`   (output of ReportFailure)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from automl_lite.manifest import Manifest
+from automl_lite.problem import ProblemType
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExecutionInfo(_Contract):
+    """Facts about the execution, passed from the Step Functions context object."""
+
+    execution_arn: str
+    run_id: str = Field(description="The execution name; names the run folder runs/<run-id>/.")
+    start_time: datetime | None = None
+
+
+class ValidateInput(_Contract):
+    """Validate's payload: the EventBridge event that started the execution, and the context."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event: dict[str, Any]
+    execution: ExecutionInfo
+
+
+class RunContext(_Contract):
+    """Everything later states need to know about the run (Validate's output)."""
+
+    run_id: str
+    execution_arn: str
+    bucket: str
+    manifest_key: str
+    manifest_etag: str | None = None
+    manifest_version_id: str | None = None
+    dataset_key: str
+    run_prefix: str
+    manifest: Manifest
+    started_at: datetime
+    n_rows: int
+    n_columns: int
+    dataset_bytes: int
+
+
+class StepInput(_Contract):
+    """Payload of the steps after Validate."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    run: RunContext
+    profile: ProfileResult | None = None
+
+
+class ProfileResult(_Contract):
+    """Profile's output: what training needs to know, and where the EDA landed."""
+
+    problem_type: ProblemType
+    problem_type_reason: str
+    metric: str
+    profile_key: str
+    report_key: str
+    feature_columns: list[str]
+    dropped_columns: dict[str, str] = Field(description="column -> reason it was left out")
+    warnings: list[str] = Field(default_factory=list)
+    #: Environment for the training container (names are automl_lite.settings.TrainingSettings').
+    training_env: dict[str, str]
+    #: The Batch attempt timeout for this run (automl_lite.settings.job_timeout_s of the budget).
+    job_timeout_s: int
+
+
+class ColumnKind(StrEnum):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    TEXT = "text"
+    IDENTIFIER = "identifier"
+
+
+class ColumnDecision(_Contract):
+    """Whether one column is used for training, and why (``decisions`` in eda/profile.json)."""
+
+    name: str
+    kind: ColumnKind
+    use: bool
+    reason: str
+
+
+class RunSummary(_Contract):
+    """``run.json``: one run at a glance."""
+
+    run_id: str
+    status: str = Field(description="SUCCEEDED or FAILED")
+    dataset: str | None = None
+    manifest_key: str | None = None
+    bucket: str | None = None
+    execution_arn: str | None = None
+    console_url: str | None = None
+    problem_type: str | None = None
+    metric: str | None = None
+    best_estimator: str | None = None
+    scores: dict[str, float] = Field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    cause: str | None = None
+    artifacts: dict[str, str] = Field(default_factory=dict, description="artifact name -> s3:// URI")
+
+
+class ExportResult(_Contract):
+    """Export's output: the run summary and the success notification."""
+
+    summary: RunSummary
+    subject: str
+    message: str
+
+
+class FailureInput(_Contract):
+    """ReportFailure's payload: the whole state at the point of failure, and the context."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    state: dict[str, Any]
+    execution: ExecutionInfo
+
+
+class FailureResult(_Contract):
+    """ReportFailure's output: the stable code and sentence the execution fails with."""
+
+    code: str
+    cause: str
+    subject: str
+    message: str
+    summary: RunSummary
+
+
+StepInput.model_rebuild()

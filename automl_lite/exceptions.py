@@ -1,0 +1,141 @@
+"""The one catalogue of errors a run can end with.
+
+Every error a user can meet is an ``AutomlLiteError`` subclass carrying a stable
+``code``. The code is what a failed execution reports as its ``Error``, what the
+SNS failure message carries and what the CLI prints; the exception text becomes
+the execution's ``Cause`` and must say what was wrong and how to fix it.
+
+In a Lambda, an unhandled exception surfaces in Step Functions with the exception
+*class name* as its error; :func:`code_for_error_name` maps that name (and the
+code itself) back to the catalogue so the failure step can report the stable code.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AutomlLiteError(Exception):
+    """Base class of every error a user can see.
+
+    Parameters
+    ----------
+    message:
+        What was wrong, naming the file, column or field involved.
+    fix:
+        How to fix it. Appended to the message to form the cause.
+    """
+
+    code: ClassVar[str] = "InternalError"
+    #: Whether retrying the same step later may succeed (e.g. a dataset still uploading).
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        self.message = message.rstrip()
+        self.fix = fix.rstrip() if fix else None
+        super().__init__(self.cause)
+
+    @property
+    def cause(self) -> str:
+        """The one-paragraph cause shown to users: the problem, then the fix."""
+        if not self.fix:
+            return self.message
+        sep = "" if self.message.endswith((".", "!", "?")) else "."
+        return f"{self.message}{sep} {self.fix}"
+
+
+class ManifestInvalidError(AutomlLiteError):
+    code = "ManifestInvalid"
+
+
+class ManifestUnreadableError(AutomlLiteError):
+    code = "ManifestUnreadable"
+
+
+class DatasetNotFoundError(AutomlLiteError):
+    code = "DatasetNotFound"
+    # The manifest is the trigger, but a CSV uploaded in parallel may land a moment later.
+    retryable = True
+
+
+class DatasetUnreadableError(AutomlLiteError):
+    code = "DatasetUnreadable"
+
+
+class DatasetTooLargeError(AutomlLiteError):
+    code = "DatasetTooLarge"
+
+
+class TargetMissingError(AutomlLiteError):
+    code = "TargetMissing"
+
+
+class TargetInvalidError(AutomlLiteError):
+    code = "TargetInvalid"
+
+
+class TooFewRowsError(AutomlLiteError):
+    code = "TooFewRows"
+
+
+class SingleClassTargetError(AutomlLiteError):
+    code = "SingleClassTarget"
+
+
+class NoUsableFeaturesError(AutomlLiteError):
+    code = "NoUsableFeatures"
+
+
+class TrainingConfigError(AutomlLiteError):
+    code = "TrainingConfigInvalid"
+
+
+class TrainingFailedError(AutomlLiteError):
+    code = "TrainingFailed"
+
+
+class TrainingTimedOutError(AutomlLiteError):
+    code = "TrainingTimedOut"
+
+
+class TrainingOutOfMemoryError(AutomlLiteError):
+    code = "TrainingOutOfMemory"
+
+
+class ExportFailedError(AutomlLiteError):
+    code = "ExportFailed"
+
+
+class ExportParityFailedError(AutomlLiteError):
+    code = "ExportParityFailed"
+
+
+class ModelInputError(AutomlLiteError):
+    """Raised at prediction time when a CSV does not fit the model's input schema."""
+
+    code = "ModelInputInvalid"
+
+
+class InternalError(AutomlLiteError):
+    code = "InternalError"
+
+
+def catalogue() -> dict[str, type[AutomlLiteError]]:
+    """Every error code, mapped to its class."""
+    out: dict[str, type[AutomlLiteError]] = {}
+    stack: list[type[AutomlLiteError]] = [AutomlLiteError]
+    while stack:
+        cls = stack.pop()
+        out.setdefault(cls.code, cls)
+        stack.extend(cls.__subclasses__())
+    return out
+
+
+def code_for_error_name(name: str | None) -> str | None:
+    """Map a Step Functions error name (an exception class name or a code) to a catalogue code."""
+    if not name:
+        return None
+    for code, cls in catalogue().items():
+        if name in (code, cls.__name__):
+            return code
+    return None

@@ -1,0 +1,111 @@
+"""The S3 adapter: the only core module that talks to boto3.
+
+Clients are created lazily, once per process and thread-safely, never at import
+time. Endpoints and credentials come from the standard AWS environment
+(``AWS_ENDPOINT_URL`` included), which is how the local engine points the very
+same code at its in-process emulation.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _client_unlocked(service: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(service)
+
+
+def client(service: str) -> Any:
+    """A boto3 client for ``service``, created on first use."""
+    with _lock:
+        return _client_unlocked(service)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (after the endpoint or credentials in the environment changed)."""
+    with _lock:
+        _client_unlocked.cache_clear()
+
+
+def uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def head(bucket: str, key: str) -> dict[str, Any] | None:
+    """The object's metadata, or None when it does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return dict(client("s3").head_object(Bucket=bucket, Key=key))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def read_bytes(bucket: str, key: str, *, max_bytes: int | None = None) -> bytes:
+    """The object's bytes; with ``max_bytes``, at most that many (a ranged GET)."""
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if max_bytes is not None:
+        kwargs["Range"] = f"bytes=0-{max_bytes - 1}"
+    return client("s3").get_object(**kwargs)["Body"].read()
+
+
+def iter_chunks(bucket: str, key: str, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """Stream an object in chunks, never holding all of it in memory."""
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    try:
+        yield from body.iter_chunks(chunk_size)
+    finally:
+        body.close()
+
+
+def read_json(bucket: str, key: str) -> Any:
+    return json.loads(read_bytes(bucket, key))
+
+
+def write_bytes(bucket: str, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> str:
+    client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+    return uri(bucket, key)
+
+
+def write_text(bucket: str, key: str, text: str, *, content_type: str = "text/plain; charset=utf-8") -> str:
+    return write_bytes(bucket, key, text.encode("utf-8"), content_type=content_type)
+
+
+def write_json(bucket: str, key: str, payload: Any) -> str:
+    """Write a pydantic model or plain JSON-able data as pretty JSON."""
+    if isinstance(payload, BaseModel):
+        text = payload.model_dump_json(indent=2)
+    else:
+        text = json.dumps(payload, indent=2, default=str, allow_nan=False)
+    return write_text(bucket, key, text + "\n", content_type="application/json")
+
+
+def download(bucket: str, key: str, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    client("s3").download_file(bucket, key, str(path))
+    return path
+
+
+def upload(path: Path, bucket: str, key: str, *, content_type: str | None = None) -> str:
+    extra = {"ContentType": content_type} if content_type else None
+    client("s3").upload_file(str(path), bucket, key, ExtraArgs=extra)
+    return uri(bucket, key)
+
+
+def list_keys(bucket: str, prefix: str) -> list[str]:
+    paginator = client("s3").get_paginator("list_objects_v2")
+    return [o["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for o in page.get("Contents", [])]
