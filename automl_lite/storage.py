@@ -55,12 +55,27 @@ def head(bucket: str, key: str) -> dict[str, Any] | None:
         raise
 
 
-def read_bytes(bucket: str, key: str, *, max_bytes: int | None = None) -> bytes:
-    """The object's bytes; with ``max_bytes``, at most that many (a ranged GET)."""
+def read_bytes(bucket: str, key: str, *, max_bytes: int | None = None, version_id: str | None = None) -> bytes:
+    """The object's bytes; with ``max_bytes``, at most that many (a ranged GET).
+
+    With ``version_id``, that version of the object (in a versioned bucket).
+    """
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        kwargs["VersionId"] = version_id
     if max_bytes is not None:
         kwargs["Range"] = f"bytes=0-{max_bytes - 1}"
     return client("s3").get_object(**kwargs)["Body"].read()
+
+
+def is_not_found(exc: Exception) -> bool:
+    """True when a botocore error means the object (or its version, or the bucket) does not exist."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return False
+    code = exc.response.get("Error", {}).get("Code")
+    return code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchBucket")
 
 
 def iter_chunks(bucket: str, key: str, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:

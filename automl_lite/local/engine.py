@@ -1,0 +1,425 @@
+"""The embedded local engine: the whole pipeline on one machine, no AWS account.
+
+It starts moto as an in-process server on a loopback port, creates the same
+resources the CDK stack creates (bucket, topic, the four functions with their real
+handler paths, a Batch queue and job definition, the EventBridge rule, the state
+machine from ``statemachine/pipeline.asl.json``) and points every AWS client of
+this process, and of the training subprocess, at it through ``AWS_ENDPOINT_URL``.
+The pipeline code cannot tell the difference: there is no ``if local`` anywhere.
+
+Dropping a run works as on AWS: the CSV is uploaded, then the manifest; the engine
+builds the S3 "Object Created" event in EventBridge's shape, matches it against the
+rule's pattern (EventBridge's own TestEventPattern) and starts the execution, since
+moto's EventBridge does not start Step Functions targets itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from automl_lite import definitions, layout, storage
+from automl_lite.local import moto_patches
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "automl-lite-local"
+PREFIX = "automl-lite"
+
+#: Host variables a container image would also define; the training subprocess gets
+#: these (through the job definition) and nothing else from this process.
+_IMAGE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+HANDLERS = {
+    "Validate": "lambdas.validate.handler",
+    "Profile": "lambdas.profile.handler",
+    "Export": "lambdas.export.handler",
+    "ReportFailure": "lambdas.report_failure.handler",
+}
+
+
+@dataclass
+class ExecutionResult:
+    """How one execution ended, with everything the CLI and tests look at."""
+
+    execution_arn: str
+    run_id: str
+    status: str
+    output: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+    def states_entered(self) -> list[str]:
+        return [
+            e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")
+        ]
+
+
+def s3_object_created_event(*, bucket: str, key: str, size: int, etag: str, version_id: str | None) -> dict[str, Any]:
+    """The EventBridge event S3 sends for a new object, in AWS's exact shape."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    obj: dict[str, Any] = {"key": key, "size": size, "etag": etag.strip('"'), "sequencer": secrets.token_hex(8).upper()}
+    if version_id:
+        obj["version-id"] = version_id
+    return {
+        "version": "0",
+        "id": secrets.token_hex(16),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "time": now,
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": obj,
+            "request-id": secrets.token_hex(8).upper(),
+            "requester": ACCOUNT,
+            "source-ip-address": "127.0.0.1",
+            "reason": "PutObject",
+        },
+    }
+
+
+def make_run_id(name: str) -> str:
+    """A readable, unique execution name: ``<name>-<utc time>-<random>``."""
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
+    return f"{clean}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+class LocalEngine:
+    """Runs the pipeline's state machine with AWS emulated in-process.
+
+    Examples
+    --------
+    >>> with LocalEngine(work_dir=Path(".automl-lite")) as engine:  # doctest: +SKIP
+    ...     arn = engine.submit_files(Path("data.csv"), {"dataset": "data.csv", "target": "y"})
+    ...     result = engine.wait(arn)
+    """
+
+    def __init__(self, *, work_dir: Path) -> None:
+        self.work_dir = work_dir
+        self.bucket = BUCKET
+        self._server: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self.endpoint: str | None = None
+        self.state_machine_arn = ""
+        self.topic_arn = ""
+        self.queue_url = ""
+        self.rule_name = f"{PREFIX}-manifest-uploaded"
+        self._messages: list[dict[str, Any]] = []
+        self._messages_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> LocalEngine:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalEngine:
+        from moto.server import ThreadedMotoServer
+
+        moto_patches.apply()
+        # One line per emulated API call is noise to a user following a run.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # The interpreter logs every caught task failure with its internals; the
+        # execution history already holds each one, in AWS's shape.
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        moto_patches.JOB_LOG_DIR = self.work_dir / "jobs"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self._set_env(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": None,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_PROFILE": None,
+                # moto's ASL interpreter calls the services through this port.
+                "MOTO_PORT": str(port),
+                "POWERTOOLS_SERVICE_NAME": "automl-lite",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            }
+        )
+        storage.reset_clients()
+        self._deploy()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        storage.reset_clients()
+
+    def _set_env(self, values: dict[str, str | None]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    # ------------------------------------------------------------------ resources
+    def _deploy(self) -> None:
+        """Create what the CDK stack creates, with local stand-ins where AWS would build images."""
+        s3 = storage.client("s3")
+        s3.create_bucket(Bucket=self.bucket)
+        s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_notification_configuration(
+            Bucket=self.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+
+        sns, sqs = storage.client("sns"), storage.client("sqs")
+        self.topic_arn = sns.create_topic(Name=f"{PREFIX}-notifications")["TopicArn"]
+        # An inbox subscribed to the topic stands in for the user's e-mail subscription.
+        self.queue_url = sqs.create_queue(QueueName=f"{PREFIX}-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+        iam = storage.client("iam")
+        role_arn = iam.create_role(
+            RoleName=f"{PREFIX}-local",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+
+        awslambda = storage.client("lambda")
+        function_arns = {}
+        for step, handler in HANDLERS.items():
+            function_arns[step] = awslambda.create_function(
+                FunctionName=f"{PREFIX}-{step.lower()}",
+                Runtime="python3.11",
+                Role=role_arn,
+                Handler=handler,
+                Code={"ZipFile": _placeholder_zip()},
+                Timeout=900,
+                MemorySize=3008,
+            )["FunctionArn"]
+
+        batch = storage.client("batch")
+        compute = batch.create_compute_environment(
+            computeEnvironmentName=f"{PREFIX}-training", type="UNMANAGED", state="ENABLED", serviceRole=role_arn
+        )["computeEnvironmentArn"]
+        queue_arn_batch = batch.create_job_queue(
+            jobQueueName=f"{PREFIX}-training",
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}],
+        )["jobQueueArn"]
+        job_env = {name: os.environ[name] for name in _IMAGE_ENV if name in os.environ}
+        job_env.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint or "",
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        job_definition_arn = batch.register_job_definition(
+            jobDefinitionName=f"{PREFIX}-training",
+            type="container",
+            containerProperties={
+                "image": "automl-lite-training:local",
+                # The image's entry point, run with this interpreter instead of a container.
+                "command": [sys.executable, "-m", "training_image.train"],
+                "resourceRequirements": [{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "4096"}],
+                "environment": [{"name": k, "value": v} for k, v in sorted(job_env.items())],
+            },
+        )["jobDefinitionArn"]
+
+        sfn = storage.client("stepfunctions")
+        definition = definitions.render_asl(
+            {
+                "ValidateFunctionArn": function_arns["Validate"],
+                "ProfileFunctionArn": function_arns["Profile"],
+                "ExportFunctionArn": function_arns["Export"],
+                "ReportFailureFunctionArn": function_arns["ReportFailure"],
+                "TrainingJobQueueArn": queue_arn_batch,
+                "TrainingJobDefinitionArn": job_definition_arn,
+                "NotificationTopicArn": self.topic_arn,
+            }
+        )
+        self.state_machine_arn = sfn.create_state_machine(
+            name=f"{PREFIX}-pipeline", definition=definition, roleArn=role_arn
+        )["stateMachineArn"]
+
+        events = storage.client("events")
+        events.put_rule(Name=self.rule_name, EventPattern=json.dumps(definitions.event_pattern(self.bucket)))
+        events.put_targets(
+            Rule=self.rule_name, Targets=[{"Id": "pipeline", "Arn": self.state_machine_arn, "RoleArn": role_arn}]
+        )
+
+    # ------------------------------------------------------------------ runs
+    def upload(self, data: bytes, key: str, *, content_type: str = "application/octet-stream") -> dict[str, Any]:
+        response = storage.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        return {"etag": response["ETag"], "version_id": response.get("VersionId"), "size": len(data)}
+
+    def submit(self, manifest: dict[str, Any] | bytes, files: dict[str, bytes] | None = None, *, name: str = "run") -> str:
+        """Drop files and a manifest into a fresh ``incoming/<name>-<random>/`` folder and start the run.
+
+        ``files`` maps names relative to the folder to their bytes; they are uploaded
+        first, since the manifest is the trigger. ``manifest`` may be raw bytes (uploaded
+        as they are, so malformed manifests reach the pipeline as they would on AWS).
+        """
+        clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"
+        folder = f"{layout.INCOMING_PREFIX}{clean}-{secrets.token_hex(3)}/"
+        for relative, data in (files or {}).items():
+            self.upload(data, folder + relative, content_type="text/csv")
+        body = manifest if isinstance(manifest, bytes) else json.dumps(manifest, indent=2).encode()
+        return self.drop_manifest(folder + layout.MANIFEST_NAME, body, run_name=clean)
+
+    def drop_manifest(self, key: str, body: bytes, *, run_name: str | None = None) -> str:
+        """Upload a manifest and deliver its "Object Created" event as EventBridge would."""
+        meta = self.upload(body, key, content_type="application/json")
+        event = s3_object_created_event(
+            bucket=self.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"]
+        )
+        arn = self.deliver(event, run_id=make_run_id(run_name or key.split("/")[-2]))
+        if arn is None:
+            raise RuntimeError(f"s3://{self.bucket}/{key} does not match the trigger's event pattern")
+        return arn
+
+    def deliver(self, event: dict[str, Any], *, run_id: str) -> str | None:
+        """Start an execution for ``event`` when the rule's pattern matches it (None otherwise)."""
+        events = storage.client("events")
+        pattern = events.describe_rule(Name=self.rule_name)["EventPattern"]
+        if not events.test_event_pattern(EventPattern=pattern, Event=json.dumps(event))["Result"]:
+            return None
+        return storage.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn, name=run_id, input=json.dumps(event)
+        )["executionArn"]
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        sfn = storage.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def wait(
+        self,
+        execution_arn: str,
+        *,
+        timeout_s: float = 3600,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        poll_s: float = 0.25,
+    ) -> ExecutionResult:
+        """Follow an execution to its end, calling ``on_event`` for each new history event."""
+        sfn = storage.client("stepfunctions")
+        seen = 0
+        deadline = time.monotonic() + timeout_s
+        while True:
+            description = sfn.describe_execution(executionArn=execution_arn)
+            history = self.history(execution_arn)
+            if on_event is not None:
+                for event in history[seen:]:
+                    on_event(event)
+            seen = len(history)
+            if description["status"] != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution_arn} still running after {timeout_s} s")
+            time.sleep(poll_s)
+        output = json.loads(description["output"]) if description.get("output") else None
+        return ExecutionResult(
+            execution_arn=execution_arn,
+            run_id=description["name"],
+            status=description["status"],
+            output=output,
+            error=description.get("error"),
+            cause=description.get("cause"),
+            history=history,
+        )
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every SNS message published so far (subject, message, attributes)."""
+        sqs = storage.client("sqs")
+        while True:
+            received = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            batch = received.get("Messages", [])
+            if not batch:
+                break
+            with self._messages_lock:
+                for m in batch:
+                    envelope = json.loads(m["Body"])
+                    self._messages.append(
+                        {
+                            "subject": envelope.get("Subject"),
+                            "message": envelope.get("Message"),
+                            "attributes": {
+                                k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()
+                            },
+                        }
+                    )
+            sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+            )
+        with self._messages_lock:
+            return list(self._messages)
+
+    def collect(self, result: ExecutionResult, dest: Path) -> Path:
+        """Copy the run's artifacts, its execution history and the training log to ``dest``."""
+        dest.mkdir(parents=True, exist_ok=True)
+        prefix = layout.run_prefix(result.run_id)
+        for key in storage.list_keys(self.bucket, prefix):
+            storage.download(self.bucket, key, dest / key[len(prefix):])
+        execution = {
+            "executionArn": result.execution_arn,
+            "status": result.status,
+            "error": result.error,
+            "cause": result.cause,
+            "output": result.output,
+            "events": result.history,
+        }
+        (dest / layout.EXECUTION_HISTORY).write_text(json.dumps(execution, indent=2, default=str) + "\n")
+        job_log = (moto_patches.JOB_LOG_DIR or self.work_dir) / f"automl-lite-{result.run_id}.log"
+        if job_log.exists():
+            (dest / "logs").mkdir(exist_ok=True)
+            (dest / "logs" / "training.log").write_bytes(job_log.read_bytes())
+        return dest
+
+
+def _placeholder_zip() -> bytes:
+    """Lambda insists on a code package; the engine runs the handler from this checkout instead."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "automl-lite local engine: handlers run in-process from the installed package.\n")
+    return buffer.getvalue()

@@ -1,0 +1,562 @@
+"""Validate: is this run's manifest sound and its CSV something we can learn from?
+
+:func:`validate_run` is the first step of every run. It reads the manifest, finds
+the dataset it names, and streams the CSV once (never holding the file in memory)
+to check, in order:
+
+1. the dataset exists (``DatasetNotFound``, retryable: the CSV may still be uploading)
+   and is not larger than :data:`MAX_DATASET_BYTES` (``DatasetTooLarge``);
+2. it is UTF-8 text (a UTF-8 BOM is fine); gzip, ZIP/Excel, Parquet, UTF-16 or
+   Latin-1 bytes are ``DatasetUnreadable`` with the reason and the byte/line;
+3. it is comma-separated with a header row: no empty or duplicate column names,
+   no header made only of numbers (a file without a header);
+4. every row has as many fields as the header (ragged rows are reported with their
+   line numbers);
+5. the target column exists (``TargetMissing``, with close matches), is not
+   entirely missing (``TargetInvalid``), has at least :data:`MIN_ROWS` known values
+   (``TooFewRows``) and more than one distinct value (``SingleClassTarget``).
+
+Whatever it finds, passed or failed, is written to ``runs/<run-id>/validation.json``.
+The pure part (:func:`scan_csv`) takes an iterable of byte chunks so it is tested
+without S3.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from automl_lite import layout, storage
+from automl_lite.contracts import ExecutionInfo, RunContext
+from automl_lite.dataset import NA_VALUES
+from automl_lite.exceptions import (
+    AutomlLiteError,
+    DatasetNotFoundError,
+    DatasetTooLargeError,
+    DatasetUnreadableError,
+    InternalError,
+    ManifestInvalidError,
+    ManifestUnreadableError,
+    SingleClassTargetError,
+    TargetInvalidError,
+    TargetMissingError,
+    TooFewRowsError,
+)
+from automl_lite.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
+
+#: Largest CSV a run accepts. Training reads the whole file into memory on one
+#: Batch instance; above this a run would fail late and expensively instead of now.
+MAX_DATASET_BYTES = 5 * 1024**3
+#: Most columns a run accepts (profiling and the ONNX graph grow with the width).
+MAX_COLUMNS = 5_000
+#: Fewest rows with a known target: below this a holdout score means nothing.
+MIN_ROWS = 20
+#: Only the first ragged rows are listed in the message; the rest are counted.
+_MAX_EXAMPLES = 5
+#: Distinct target values remembered for validation.json (beyond this only counted as "many").
+_MAX_TRACKED_TARGET_VALUES = 1_000
+#: CSV fields larger than this are almost surely a broken quote swallowing the file.
+_FIELD_SIZE_LIMIT = 10 * 1024**2
+_NA = frozenset(NA_VALUES)
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+_FIX_CSV = "Export the data as a UTF-8, comma-separated CSV with one header row and upload it again."
+
+
+@dataclass
+class CsvFacts:
+    """What one pass over a CSV found (the dataset part of validation.json)."""
+
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    columns: list[str] = field(default_factory=list)
+    n_rows: int = 0
+    n_lines: int = 0
+    target: str | None = None
+    target_missing: int = 0
+    #: Known target value -> count, while there are at most _MAX_TRACKED_TARGET_VALUES of them.
+    target_counts: dict[str, int] = field(default_factory=dict)
+    target_distinct_capped: bool = False
+
+    @property
+    def target_known(self) -> int:
+        return self.n_rows - self.target_missing
+
+    def as_dict(self) -> dict[str, Any]:
+        top = sorted(self.target_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+        return {
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "n_rows": self.n_rows,
+            "n_columns": len(self.columns),
+            "n_lines": self.n_lines,
+            "columns": self.columns,
+            "target": None
+            if self.target is None
+            else {
+                "name": self.target,
+                "known": self.target_known,
+                "missing": self.target_missing,
+                "distinct": None if self.target_distinct_capped else len(self.target_counts),
+                "distinct_at_least": len(self.target_counts),
+                "top_values": [{"value": v, "count": c} for v, c in top],
+            },
+        }
+
+
+def _sniff_binary(head: bytes, name: str) -> None:
+    """Refuse well-known binary formats by their magic bytes, naming them."""
+    known = [
+        (b"\x1f\x8b", "gzip-compressed", "Decompress it (gunzip) and upload the plain .csv."),
+        (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)", "Save or export the sheet as CSV (UTF-8)."),
+        (b"PAR1", "a Parquet file", "Convert it to CSV, e.g. pandas.read_parquet(...).to_csv(..., index=False)."),
+        (b"\xd0\xcf\x11\xe0", "a legacy Excel/Office file", "Save or export the sheet as CSV (UTF-8)."),
+        (b"BZh", "bzip2-compressed", "Decompress it and upload the plain .csv."),
+        (b"\xff\xfe", "UTF-16 text", "Save it as UTF-8 (in Excel: 'CSV UTF-8')."),
+        (b"\xfe\xff", "UTF-16 text", "Save it as UTF-8 (in Excel: 'CSV UTF-8')."),
+    ]
+    for magic, what, fix in known:
+        if head.startswith(magic):
+            raise DatasetUnreadableError(f"The dataset {name} is {what}, not a CSV text file.", fix=fix)
+    if b"\x00" in head[:8192]:
+        raise DatasetUnreadableError(
+            f"The dataset {name} contains NUL bytes: it is a binary file or UTF-16 text, not a UTF-8 CSV.",
+            fix=_FIX_CSV,
+        )
+
+
+def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[str]:
+    """Decode byte chunks as UTF-8 and yield lines with their ``\\n`` (as ``csv`` wants them).
+
+    Splits on ``\\n`` only: ``str.splitlines`` would also split inside fields on
+    characters like U+2028, which the csv module must see as data.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    consumed = 0
+    newlines = 0
+    first = True
+    pending = ""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if first:
+            first = False
+            _sniff_binary(chunk, name)
+            if chunk.startswith(codecs.BOM_UTF8):
+                facts.encoding = "utf-8-sig"
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise _decode_error(exc, chunk, consumed, newlines, name) from exc
+        consumed += len(chunk)
+        newlines += chunk.count(b"\n")
+        pending += text
+        start = 0
+        while (end := pending.find("\n", start)) != -1:
+            yield pending[start : end + 1]
+            start = end + 1
+        pending = pending[start:]
+    try:
+        pending += decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise DatasetUnreadableError(
+            f"The dataset {name} ends in the middle of a UTF-8 character (the file looks truncated).",
+            fix="Upload the complete file.",
+        ) from exc
+    if pending:
+        yield pending
+
+
+def _decode_error(exc: UnicodeDecodeError, chunk: bytes, consumed: int, newlines: int, name: str) -> AutomlLiteError:
+    # exc.start is relative to the chunk just fed (the decoder keeps at most 3 bytes of
+    # an unfinished character from the previous chunk, so this is exact or off by <= 3).
+    pos = max(exc.start, 0)
+    offset = consumed + pos
+    line = newlines + chunk[:pos].count(b"\n") + 1
+    bad = chunk[pos : pos + 1].hex() or "??"
+    guess = ""
+    try:
+        sample = chunk[max(pos - 20, 0) : pos + 20].decode("cp1252")
+        guess = f" Around it the text reads {sample.strip()!r} as Windows-1252/Latin-1, which is probably its encoding."
+    except UnicodeDecodeError:
+        pass
+    return DatasetUnreadableError(
+        f"The dataset {name} is not UTF-8 text: byte 0x{bad} at byte offset {offset} (line {line}) "
+        f"is not valid UTF-8.{guess}",
+        fix="Re-save the file as UTF-8 (in Excel: 'CSV UTF-8'; with pandas: to_csv(..., encoding='utf-8')).",
+    )
+
+
+def _guess_other_delimiter(header: list[str]) -> str | None:
+    if len(header) != 1:
+        return None
+    for delimiter, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        if delimiter in header[0]:
+            return label
+    return None
+
+
+def _check_header(header: list[str], name: str) -> None:
+    if other := _guess_other_delimiter(header):
+        raise DatasetUnreadableError(
+            f"The dataset {name} looks {other}-separated: its header {header[0][:120]!r} has no comma. "
+            "automl-lite reads comma-separated files.",
+            fix="Export it again with ',' as the separator (e.g. pandas: to_csv(..., sep=',')).",
+        )
+    empty = [i + 1 for i, col in enumerate(header) if not col.strip()]
+    if empty:
+        raise DatasetUnreadableError(
+            f"The dataset {name} has {len(empty)} empty column name(s) in its header (column position(s) "
+            f"{', '.join(map(str, empty[:10]))} of {len(header)}).",
+            fix="Give every column a name in the first row, or delete the unnamed columns "
+            "(a trailing comma or a saved row index often causes this; pandas: to_csv(..., index=False)).",
+        )
+    duplicates = [col for col, n in Counter(header).items() if n > 1]
+    if duplicates:
+        raise DatasetUnreadableError(
+            f"The dataset {name} has duplicate column names: {', '.join(repr(c) for c in duplicates[:10])}.",
+            fix="Rename the columns so that every name in the header row is unique.",
+        )
+    if all(_NUMBER.match(col.strip()) for col in header):
+        raise DatasetUnreadableError(
+            f"The first row of {name} holds only numbers ({', '.join(header[:5])}...): "
+            "it looks like data, not a header row.",
+            fix="Add a header row with the column names as the first line of the file.",
+        )
+    if len(header) > MAX_COLUMNS:
+        raise DatasetTooLargeError(
+            f"The dataset {name} has {len(header)} columns; at most {MAX_COLUMNS} are supported.",
+            fix="Drop columns you do not need before uploading.",
+        )
+
+
+def _target_missing_error(target: str, header: list[str], name: str) -> TargetMissingError:
+    close = difflib.get_close_matches(target, header, n=3, cutoff=0.6)
+    lowered = {col.lower().strip(): col for col in header}
+    if target.lower().strip() in lowered and lowered[target.lower().strip()] not in close:
+        close.insert(0, lowered[target.lower().strip()])
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    shown = ", ".join(repr(c) for c in header[:30]) + (", ..." if len(header) > 30 else "")
+    return TargetMissingError(
+        f"The target column {target!r} is not in {name}.{hint} Its columns are: {shown}.",
+        fix="Set 'target' in the manifest to one of the column names (names are case-sensitive).",
+    )
+
+
+def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset") -> CsvFacts:
+    """Stream a CSV once and check it is a well-formed table holding ``target``.
+
+    Parameters
+    ----------
+    chunks:
+        The file's bytes, in chunks of any size (e.g. :func:`automl_lite.storage.iter_chunks`).
+    target:
+        The target column's name.
+    name:
+        How messages name the file (its S3 URI).
+
+    Returns
+    -------
+    CsvFacts
+        Rows, columns, encoding and the target's value counts.
+
+    Raises
+    ------
+    DatasetUnreadableError, DatasetTooLargeError, TargetMissingError, TargetInvalidError
+        On the first problem found; ragged rows are all counted before raising.
+
+    Examples
+    --------
+    >>> facts = scan_csv([b"a,b\\n1,x\\n2,y\\n"], target="b")
+    >>> facts.n_rows, facts.columns, facts.target_counts
+    (2, ['a', 'b'], {'x': 1, 'y': 1})
+    """
+    facts = CsvFacts()
+    csv.field_size_limit(_FIELD_SIZE_LIMIT)
+    lines = _iter_lines(chunks, name, facts)
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next((row for row in reader if row), None)
+        if header is None:
+            raise DatasetUnreadableError(f"The dataset {name} is empty (no header row).", fix=_FIX_CSV)
+        _check_header(header, name)
+        facts.columns = header
+        if target not in header:
+            raise _target_missing_error(target, header, name)
+        facts.target = target
+        width = len(header)
+        index = header.index(target)
+        counts: Counter[str] = Counter()
+        ragged: list[str] = []
+        n_ragged = 0
+        for row in reader:
+            if not row:
+                continue  # blank lines are skipped, as pandas does
+            if len(row) != width:
+                n_ragged += 1
+                if len(ragged) < _MAX_EXAMPLES:
+                    ragged.append(f"line {reader.line_num} has {len(row)}")
+                continue
+            facts.n_rows += 1
+            value = row[index]
+            if value in _NA:
+                facts.target_missing += 1
+            elif not facts.target_distinct_capped:
+                counts[value] += 1
+                if len(counts) > _MAX_TRACKED_TARGET_VALUES:
+                    facts.target_distinct_capped = True
+        facts.n_lines = reader.line_num
+    except csv.Error as exc:
+        raise DatasetUnreadableError(
+            f"The dataset {name} is not a well-formed CSV near line {reader.line_num}: {exc}.",
+            fix="Check the quoting on that line (a field containing ',' or a line break must be in double quotes, "
+            "and a '\"' inside it doubled).",
+        ) from exc
+    facts.target_counts = dict(counts)
+    if n_ragged:
+        raise DatasetUnreadableError(
+            f"The dataset {name} has {n_ragged} row(s) whose number of fields differs from the header's "
+            f"{width}: {'; '.join(ragged)}{'; ...' if n_ragged > len(ragged) else ''}.",
+            fix="Make every row have one field per column (quote fields that contain commas).",
+        )
+    if facts.n_rows == 0:
+        raise TooFewRowsError(
+            f"The dataset {name} has a header but no data rows.", fix="Upload a file with data rows."
+        )
+    return facts
+
+
+def check_target(facts: CsvFacts, manifest: Manifest, *, name: str, min_rows: int = MIN_ROWS) -> None:
+    """Check the target has enough known values, and more than one distinct value.
+
+    Raises
+    ------
+    TargetInvalidError
+        Every target value is missing, or an explicit regression target is constant.
+    TooFewRowsError
+        Fewer than ``min_rows`` rows have a known target.
+    SingleClassTargetError
+        The target has a single distinct value (nothing to learn).
+    """
+    target = manifest.target
+    if facts.target_known == 0:
+        raise TargetInvalidError(
+            f"The target column {target!r} in {name} has no values: all {facts.n_rows} rows are missing it "
+            f"(empty or one of {', '.join(repr(v) for v in NA_VALUES if v)}).",
+            fix="Fill in the target column, or choose another target in the manifest.",
+        )
+    if facts.target_known < min_rows:
+        raise TooFewRowsError(
+            f"The dataset {name} has {facts.target_known} row(s) with a known {target!r}; "
+            f"at least {min_rows} are needed to train and evaluate a model.",
+            fix="Upload more rows (hundreds or more give useful models).",
+        )
+    if not facts.target_distinct_capped and len(facts.target_counts) == 1:
+        (value,) = facts.target_counts
+        if manifest.problem_type == "regression":
+            raise TargetInvalidError(
+                f"The target column {target!r} in {name} is constant ({value!r} in every row with a value): "
+                "there is nothing to predict.",
+                fix="Choose a target that varies, or upload data where it does.",
+            )
+        raise SingleClassTargetError(
+            f"The target column {target!r} in {name} has a single class ({value!r} in all "
+            f"{facts.target_known} rows with a value): a classifier needs at least two.",
+            fix="Upload data that contains examples of at least two classes.",
+        )
+
+
+def _check_excluded(manifest: Manifest, columns: list[str]) -> None:
+    """An excluded column must exist: a typo would silently keep a column the user meant to drop."""
+    if manifest.target in manifest.exclude_columns:
+        raise ManifestInvalidError(
+            f"The manifest excludes the target column {manifest.target!r}.",
+            fix="Remove the target from 'exclude_columns'.",
+        )
+    unknown = [c for c in manifest.exclude_columns if c not in columns]
+    if unknown:
+        hints = []
+        for col in unknown:
+            close = difflib.get_close_matches(col, columns, n=1, cutoff=0.6)
+            hints.append(f"{col!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ManifestInvalidError(
+            f"'exclude_columns' names column(s) not in the dataset: {', '.join(hints)}.",
+            fix="Fix the names in 'exclude_columns' (names are case-sensitive).",
+        )
+
+
+class _ValidationLog:
+    """Collects what was checked, to be written to validation.json whether the run passes or fails."""
+
+    def __init__(self, *, bucket: str, manifest_key: str, etag: str | None, version_id: str | None) -> None:
+        self.data: dict[str, Any] = {
+            "schema_version": 1,
+            "status": "running",
+            "checked_at": datetime.now(UTC).isoformat(),
+            "bucket": bucket,
+            "manifest_key": manifest_key,
+            "manifest_etag": etag,
+            "manifest_version_id": version_id,
+            "manifest": None,
+            "dataset_key": None,
+            "dataset_bytes": None,
+            "limits": {"max_dataset_bytes": None, "max_columns": MAX_COLUMNS, "min_rows": MIN_ROWS},
+            "checks": [],
+            "dataset": None,
+            "error": None,
+        }
+
+    def passed(self, check: str, detail: str) -> None:
+        self.data["checks"].append({"check": check, "passed": True, "detail": detail})
+
+    def failed(self, check: str, error: AutomlLiteError) -> None:
+        self.data["checks"].append({"check": check, "passed": False, "detail": error.cause})
+        self.data["status"] = "failed"
+        self.data["error"] = {"code": error.code, "cause": error.cause}
+
+
+def _read_manifest(bucket: str, key: str, version_id: str | None) -> Manifest:
+    try:
+        raw = storage.read_bytes(bucket, key, max_bytes=MAX_MANIFEST_BYTES + 1, version_id=version_id)
+    except Exception as exc:
+        if storage.is_not_found(exc):
+            raise ManifestUnreadableError(
+                f"The manifest {storage.uri(bucket, key)} no longer exists (it was deleted or replaced "
+                "before the run started).",
+                fix="Upload the manifest again to start a new run.",
+            ) from exc
+        raise
+    return parse_manifest(raw, source=storage.uri(bucket, key))
+
+
+def validate_run(
+    *,
+    bucket: str,
+    manifest_key: str,
+    etag: str | None,
+    version_id: str | None,
+    execution: ExecutionInfo,
+    max_dataset_bytes: int = MAX_DATASET_BYTES,
+    min_rows: int = MIN_ROWS,
+) -> RunContext:
+    """Validate a run's manifest and dataset; write ``runs/<run-id>/validation.json``.
+
+    Parameters
+    ----------
+    bucket, manifest_key:
+        Where the manifest that triggered the run is.
+    etag, version_id:
+        The manifest object's ETag and version from the trigger event (the version,
+        when given, is the one read, so a manifest replaced meanwhile is not mixed in).
+    execution:
+        The execution's ARN, name (the run id) and start time.
+    max_dataset_bytes:
+        Size limit of the CSV (default :data:`MAX_DATASET_BYTES`).
+    min_rows:
+        Fewest rows with a known target (default :data:`MIN_ROWS`).
+
+    Returns
+    -------
+    RunContext
+        What the later states need: keys, the normalized manifest, rows and columns.
+
+    Raises
+    ------
+    AutomlLiteError
+        A subclass naming the first problem found (see the module docstring); the
+        error and every check made before it are in validation.json.
+    """
+    try:
+        run_prefix = layout.run_prefix(execution.run_id)
+    except ValueError as exc:
+        raise InternalError(f"The execution name cannot name a run folder: {exc}") from exc
+    log = _ValidationLog(bucket=bucket, manifest_key=manifest_key, etag=etag, version_id=version_id)
+    log.data["limits"]["max_dataset_bytes"] = max_dataset_bytes
+    log.data["limits"]["min_rows"] = min_rows
+    check = "manifest"
+    try:
+        manifest = _read_manifest(bucket, manifest_key, version_id)
+        log.data["manifest"] = manifest.model_dump(mode="json")
+        dataset_key = manifest.dataset_key(manifest_key)
+        log.data["dataset_key"] = dataset_key
+        if dataset_key == manifest_key or dataset_key.startswith(layout.RUNS_PREFIX):
+            raise ManifestInvalidError(
+                f"The manifest {storage.uri(bucket, manifest_key)} names {manifest.dataset!r} as its dataset, "
+                "which is not a data file.",
+                fix="Set 'dataset' to the CSV's file name, relative to the manifest's folder.",
+            )
+        log.passed(check, f"version 1 manifest; dataset {dataset_key}, target {manifest.target!r}")
+
+        check = "dataset_exists"
+        name = storage.uri(bucket, dataset_key)
+        meta = storage.head(bucket, dataset_key)
+        if meta is None:
+            raise DatasetNotFoundError(
+                f"The dataset {name} named by the manifest does not exist.",
+                fix="Upload the CSV before the manifest (the manifest starts the run), "
+                "or fix 'dataset' in the manifest.",
+            )
+        size = int(meta.get("ContentLength", 0))
+        log.data["dataset_bytes"] = size
+        log.passed(check, f"{size} bytes")
+
+        check = "dataset_size"
+        if size > max_dataset_bytes:
+            raise DatasetTooLargeError(
+                f"The dataset {name} is {size / 1024**3:.2f} GiB; the limit is {max_dataset_bytes / 1024**3:.2f} GiB.",
+                fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
+            )
+        if size == 0:
+            raise DatasetUnreadableError(f"The dataset {name} is empty (0 bytes).", fix=_FIX_CSV)
+        log.passed(check, f"{size} <= {max_dataset_bytes} bytes")
+
+        check = "csv_structure"
+        facts = scan_csv(storage.iter_chunks(bucket, dataset_key), target=manifest.target, name=name)
+        log.data["dataset"] = facts.as_dict()
+        log.passed(
+            check,
+            f"{facts.encoding}, delimiter ',', {facts.n_rows} rows x {len(facts.columns)} columns, "
+            f"target {manifest.target!r} present",
+        )
+
+        check = "target_values"
+        check_target(facts, manifest, name=name, min_rows=min_rows)
+        distinct = "over 1000" if facts.target_distinct_capped else str(len(facts.target_counts))
+        log.passed(check, f"{facts.target_known} known target values, {facts.target_missing} missing, {distinct} distinct")
+
+        check = "exclude_columns"
+        _check_excluded(manifest, facts.columns)
+        if manifest.exclude_columns:
+            log.passed(check, f"excluded columns exist: {manifest.exclude_columns}")
+    except AutomlLiteError as exc:
+        log.failed(check, exc)
+        _write_log(bucket, execution.run_id, log)
+        raise
+    log.data["status"] = "passed"
+    _write_log(bucket, execution.run_id, log)
+    return RunContext(
+        run_id=execution.run_id,
+        execution_arn=execution.execution_arn,
+        bucket=bucket,
+        manifest_key=manifest_key,
+        manifest_etag=etag,
+        manifest_version_id=version_id,
+        dataset_key=dataset_key,
+        run_prefix=run_prefix,
+        manifest=manifest,
+        started_at=execution.start_time or datetime.now(UTC),
+        n_rows=facts.n_rows,
+        n_columns=len(facts.columns),
+        dataset_bytes=size,
+    )
+
+
+def _write_log(bucket: str, run_id: str, log: _ValidationLog) -> None:
+    storage.write_json(bucket, layout.run_key(run_id, layout.VALIDATION), log.data)
