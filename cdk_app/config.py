@@ -1,0 +1,119 @@
+"""Per-deployment settings, read from CDK context and passed to the stack as arguments.
+
+Every value that may differ between deployments lives here, with a default that is safe
+to deploy. Constructs never read context themselves and never branch on an environment
+name: they receive these typed values.
+
+Set them in ``cdk.json`` or on the command line::
+
+    npx cdk deploy -c notification_email=me@example.com -c training_compute=ec2-spot
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from constructs import Node
+
+
+class TrainingCompute(StrEnum):
+    """Where the Batch training jobs run."""
+
+    #: On-demand Fargate: no instances to manage, starts in about a minute.
+    FARGATE = "fargate"
+    #: Fargate Spot: up to 70% cheaper, jobs may be interrupted (and are retried).
+    FARGATE_SPOT = "fargate-spot"
+    #: EC2 Spot instances (price-capacity optimized): cheapest for long searches, may be interrupted.
+    EC2_SPOT = "ec2-spot"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentConfig:
+    """The settings of one deployment (see ``docs/deploy.md`` for each key)."""
+
+    #: An address subscribed to the notification topic; None subscribes nobody.
+    notification_email: str | None = None
+    #: Days after which objects under ``runs/`` expire (0 keeps them forever).
+    runs_expiration_days: int = 90
+    #: Days after which noncurrent object versions are deleted.
+    noncurrent_version_expiration_days: int = 30
+    #: Days the S3 server access logs are kept.
+    access_log_expiration_days: int = 365
+    #: Days every CloudWatch log group keeps its events.
+    log_retention_days: int = 90
+    training_compute: TrainingCompute = TrainingCompute.FARGATE
+    #: vCPUs and memory of one training job (Fargate allows 0.25-16 vCPU, 0.5-120 GiB in fixed pairs).
+    training_vcpus: float = 4
+    training_memory_mib: int = 16384
+    #: The most vCPUs all running training jobs may use at once (caps cost and concurrency).
+    training_max_vcpus: int = 16
+    #: Lambda log level (Powertools ``POWERTOOLS_LOG_LEVEL``) and the training container's.
+    log_level: str = "INFO"
+    #: Delete the buckets and their objects with the stack (for throwaway deployments only).
+    destroy_data_on_delete: bool = False
+
+    def __post_init__(self) -> None:
+        if self.runs_expiration_days < 0 or self.noncurrent_version_expiration_days < 1:
+            raise ValueError(
+                "The 'runs_expiration_days' context value must be >= 0 and "
+                f"'noncurrent_version_expiration_days' >= 1. Got {self.runs_expiration_days} "
+                f"and {self.noncurrent_version_expiration_days} instead."
+            )
+        if self.training_vcpus <= 0 or self.training_memory_mib < 512:
+            raise ValueError(
+                "The 'training_vcpus' context value must be > 0 and 'training_memory_mib' >= 512. "
+                f"Got {self.training_vcpus} and {self.training_memory_mib} instead."
+            )
+        if self.training_max_vcpus < self.training_vcpus:
+            raise ValueError(
+                "The 'training_max_vcpus' context value must be at least 'training_vcpus' "
+                f"({self.training_vcpus}). Got {self.training_max_vcpus} instead."
+            )
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(
+                "The 'log_level' context value must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL. "
+                f"Got {self.log_level!r} instead."
+            )
+
+    @classmethod
+    def from_context(cls, node: Node) -> DeploymentConfig:
+        """Read every setting from CDK context (``-c key=value`` arrives as a string)."""
+        defaults = cls()
+
+        def get(key: str, default: Any) -> Any:
+            value = node.try_get_context(key)
+            return default if value is None or value == "" else value
+
+        compute = str(get("training_compute", defaults.training_compute.value))
+        try:
+            training_compute = TrainingCompute(compute)
+        except ValueError:
+            choices = ", ".join(c.value for c in TrainingCompute)
+            raise ValueError(
+                f"The 'training_compute' context value must be one of {choices}. Got {compute!r} instead."
+            ) from None
+        return cls(
+            notification_email=get("notification_email", None),
+            runs_expiration_days=int(get("runs_expiration_days", defaults.runs_expiration_days)),
+            noncurrent_version_expiration_days=int(
+                get("noncurrent_version_expiration_days", defaults.noncurrent_version_expiration_days)
+            ),
+            access_log_expiration_days=int(
+                get("access_log_expiration_days", defaults.access_log_expiration_days)
+            ),
+            log_retention_days=int(get("log_retention_days", defaults.log_retention_days)),
+            training_compute=training_compute,
+            training_vcpus=float(get("training_vcpus", defaults.training_vcpus)),
+            training_memory_mib=int(get("training_memory_mib", defaults.training_memory_mib)),
+            training_max_vcpus=int(get("training_max_vcpus", defaults.training_max_vcpus)),
+            log_level=str(get("log_level", defaults.log_level)).upper(),
+            destroy_data_on_delete=_as_bool(get("destroy_data_on_delete", False)),
+        )
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}

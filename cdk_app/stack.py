@@ -1,0 +1,118 @@
+"""The one stack: it assembles the units and wires them together, every grant in plain sight."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_events_targets as targets
+from constructs import Construct
+
+from automl_lite.layout import INCOMING_PREFIX
+from cdk_app.config import DeploymentConfig
+from cdk_app.units.common import log_retention
+from cdk_app.units.ingest import Ingest
+from cdk_app.units.keys import LogsKey
+from cdk_app.units.notify import Notify
+from cdk_app.units.orchestration import Orchestration
+from cdk_app.units.steps import Steps
+from cdk_app.units.training import Training
+
+#: How long and how often EventBridge retries starting an execution before the event goes to the DLQ.
+TRIGGER_MAX_EVENT_AGE = Duration.hours(2)
+TRIGGER_RETRY_ATTEMPTS = 8
+
+
+class AutomlLiteStack(Stack):
+    """S3 -> EventBridge -> Step Functions -> Lambda and Batch -> SNS, as one deployable stack.
+
+    Attributes
+    ----------
+    ingest, notify, steps, training, orchestration:
+        The units (see ``cdk_app.units``).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        retention = log_retention(config.log_retention_days)
+        logs_key = LogsKey(self, "LogsKey").key
+
+        self.ingest = Ingest(
+            self,
+            "Ingest",
+            runs_expiration_days=config.runs_expiration_days,
+            noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
+            access_log_expiration_days=config.access_log_expiration_days,
+        )
+        self.notify = Notify(self, "Notify", email=config.notification_email)
+        self.steps = Steps(self, "Steps", log_level=config.log_level, logs_key=logs_key, log_retention=retention)
+        self.training = Training(
+            self,
+            "Training",
+            compute=config.training_compute,
+            vcpus=config.training_vcpus,
+            memory_mib=config.training_memory_mib,
+            max_vcpus=config.training_max_vcpus,
+            log_level=config.log_level,
+            logs_key=logs_key,
+            log_retention=retention,
+        )
+
+        # Data access: every step and the training container read the inputs and write
+        # under runs/; nothing may touch anything else or delete.
+        for function in self.steps.functions.values():
+            self.ingest.grant_read_incoming(function)
+            self.ingest.grant_read_write_runs(function)
+        self.ingest.grant_read_incoming(self.training.job_role)
+        self.ingest.grant_read_write_runs(self.training.job_role)
+
+        self.orchestration = Orchestration(
+            self,
+            "Orchestration",
+            definition_substitutions={
+                **self.steps.function_arns,
+                "TrainingJobQueueArn": self.training.job_queue.job_queue_arn,
+                "TrainingJobDefinitionArn": self.training.job_definition.job_definition_arn,
+                "NotificationTopicArn": self.notify.topic.topic_arn,
+            },
+            logs_key=logs_key,
+            log_retention=retention,
+        )
+        # What the definition calls, and nothing more.
+        self.orchestration.allow_invoke(*self.steps.functions.values())
+        self.orchestration.allow_batch_sync(
+            job_queue=self.training.job_queue, job_definition=self.training.job_definition
+        )
+        self.orchestration.allow_publish(self.notify.topic, self.notify.topic_key)
+        self.orchestration.notify_alarms(self.notify.topic)
+        self.orchestration.alarm_on_dead_letters(self.ingest.dead_letter_queue, self.notify.topic)
+
+        # The trigger: a manifest landing under incoming/ starts an execution; undeliverable events wait in the DLQ.
+        self.ingest.rule.add_target(
+            targets.SfnStateMachine(
+                self.orchestration.state_machine,
+                dead_letter_queue=self.ingest.dead_letter_queue,
+                retry_attempts=TRIGGER_RETRY_ATTEMPTS,
+                max_event_age=TRIGGER_MAX_EVENT_AGE,
+            )
+        )
+
+        state_machine_arn = self.orchestration.state_machine.state_machine_arn
+        CfnOutput(self, "BucketName", value=self.ingest.bucket.bucket_name, description="The data bucket.")
+        CfnOutput(
+            self,
+            "DropLocation",
+            value=f"s3://{self.ingest.bucket.bucket_name}/{INCOMING_PREFIX}",
+            description="Upload <name>/<data>.csv, then <name>/manifest.json, under this prefix to start a run.",
+        )
+        CfnOutput(
+            self, "NotificationTopicArn", value=self.notify.topic.topic_arn, description="Subscribe for run results."
+        )
+        CfnOutput(self, "StateMachineArn", value=state_machine_arn, description="The pipeline.")
+        CfnOutput(
+            self,
+            "ConsoleLink",
+            value=(
+                f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
+                f"#/statemachines/view/{state_machine_arn}"
+            ),
+            description="Watch runs (executions) in the Step Functions console.",
+        )

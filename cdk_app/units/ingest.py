@@ -1,0 +1,171 @@
+"""Ingest: the data bucket users drop files into, its access-log bucket, and the trigger rule.
+
+The bucket sends its events to EventBridge through its own CloudFormation property
+(``NotificationConfiguration.EventBridgeConfiguration``), not through the custom-resource
+Lambda that ``event_bridge_enabled=True`` adds: one less function, role and finding.
+The rule's pattern is ``statemachine/event_pattern.json``, the file the local engine uses too;
+its target (the state machine) is added by the stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from automl_lite import definitions
+from automl_lite.layout import INCOMING_PREFIX, RUNS_PREFIX
+from cdk_app.units.common import acknowledge
+
+
+def _event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
+    """The shared pattern file as CDK's type (``detail-type`` becomes ``detail_type``)."""
+    return events.EventPattern(**{key.replace("-", "_"): value for key, value in pattern.items()})
+
+
+class Ingest(Construct):
+    """The data bucket, its server-access-log bucket, the trigger rule and the rule's dead-letter queue.
+
+    Attributes
+    ----------
+    bucket, bucket_key:
+        The data bucket (``incoming/`` and ``runs/``) and the KMS key that encrypts it.
+    access_log_bucket:
+        Receives the data bucket's S3 server access logs.
+    rule:
+        Matches ``incoming/*/manifest.json`` "Object Created" events of this bucket.
+    dead_letter_queue:
+        Where EventBridge puts events it could not deliver to the target after its retries.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runs_expiration_days: int,
+        noncurrent_version_expiration_days: int,
+        access_log_expiration_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.access_log_bucket = s3.Bucket(
+            self,
+            "AccessLogBucket",
+            # S3 server access logging only delivers to SSE-S3 buckets, never SSE-KMS.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(access_log_expiration_days))],
+            # Logs are evidence: they outlive the stack and are deleted by the lifecycle rule only.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.access_log_bucket,
+            "AwsSolutions-S1",
+            "This is the access-log bucket itself; logging its own accesses would log into a loop "
+            "or need a third bucket. Its writes come only from the S3 logging service.",
+        )
+
+        self.bucket_key = kms.Key(
+            self,
+            "BucketKey",
+            description="automl-lite data bucket (datasets, reports, models)",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        lifecycle_rules = [
+            s3.LifecycleRule(
+                id="abort-incomplete-uploads",
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            ),
+            s3.LifecycleRule(
+                id="expire-noncurrent-versions",
+                noncurrent_version_expiration=Duration.days(noncurrent_version_expiration_days),
+            ),
+        ]
+        if runs_expiration_days > 0:
+            lifecycle_rules.append(
+                s3.LifecycleRule(
+                    id="expire-old-runs",
+                    prefix=RUNS_PREFIX,
+                    expiration=Duration.days(runs_expiration_days),
+                )
+            )
+        self.bucket = s3.Bucket(
+            self,
+            "DataBucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.bucket_key,
+            # One data key per bucket rather than per object: far fewer (billed) KMS calls.
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="data-bucket/",
+            lifecycle_rules=lifecycle_rules,
+            # Users' datasets and models are never deleted by a stack operation.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        cfn_bucket = self.bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+        )
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "TriggerDeadLetterQueue",
+            # SSE-SQS: EventBridge can deliver to it without a key policy granting events.amazonaws.com.
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of the trigger rule; a DLQ of a DLQ would only move the problem.",
+        )
+
+        self.rule = events.Rule(
+            self,
+            "ManifestCreatedRule",
+            description="Start an automl-lite run when incoming/<name>/manifest.json is created.",
+            event_pattern=_event_pattern(definitions.event_pattern(self.bucket.bucket_name)),
+        )
+
+    def grant_read_incoming(self, grantee: iam.IGrantable) -> None:
+        """Read the inputs under ``incoming/`` (a specific version included), and nothing else."""
+        self._grant(grantee, ["s3:GetObject", "s3:GetObjectVersion"], INCOMING_PREFIX, decrypt_only=True)
+
+    def grant_read_write_runs(self, grantee: iam.IGrantable) -> None:
+        """Read and write a run's artifacts under ``runs/``; never delete."""
+        self._grant(grantee, ["s3:GetObject", "s3:PutObject"], RUNS_PREFIX, decrypt_only=False)
+
+    def _grant(self, grantee: iam.IGrantable, actions: list[str], prefix: str, *, decrypt_only: bool) -> None:
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=actions, resources=[self.bucket.arn_for_objects(prefix + "*")])
+        )
+        # Without ListBucket a missing key answers 403 instead of 404, and a dataset still
+        # uploading (DatasetNotFound, retried) would look like a permission error.
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])
+        )
+        key_actions = ["kms:Decrypt"] if decrypt_only else ["kms:Decrypt", "kms:GenerateDataKey"]
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=key_actions,
+                resources=[self.bucket_key.key_arn],
+                # The key is usable only through S3, not directly.
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{self.bucket.stack.region}.amazonaws.com"}},
+            )
+        )

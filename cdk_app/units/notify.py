@@ -1,0 +1,49 @@
+"""Notify: the SNS topic every run reports to (success and failure), and its KMS key."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+
+class Notify(Construct):
+    """A KMS-encrypted, SSL-only topic, optionally with one email subscription.
+
+    Attributes
+    ----------
+    topic, topic_key:
+        The topic the state machine publishes run results on, and the key encrypting it.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, email: str | None) -> None:
+        super().__init__(scope, construct_id)
+        self.topic_key = kms.Key(
+            self,
+            "TopicKey",
+            description="automl-lite notification topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # CloudWatch alarms publish to the topic as the cloudwatch service, which must be
+        # able to use the key (an SNS-managed key would not allow that at all).
+        self.topic_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": self.topic_key.stack.account}},
+            )
+        )
+        self.topic = sns.Topic(
+            self,
+            "Topic",
+            display_name="automl-lite runs",
+            master_key=self.topic_key,
+            enforce_ssl=True,
+        )
+        if email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))

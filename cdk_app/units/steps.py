@@ -1,0 +1,137 @@
+"""Steps: the four Lambda functions of the flow, from one container image.
+
+Why one image and not zip packages: the export step needs scikit-learn, LightGBM, XGBoost,
+skl2onnx and onnxruntime, far beyond the 250 MB unzipped limit of a zip package (see
+``scripts/measure_lambda_sizes.py``); profile needs pandas and matplotlib. A zip for the small
+steps would need its dependencies built for Amazon Linux at synthesis, i.e. Docker or
+platform-specific wheel downloads, and would let the steps run different builds of
+``automl_lite``. One image (``lambdas/Dockerfile``), four ``CMD`` overrides: one build, one
+push, identical code in every step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy, Size
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, image_build_excludes
+
+SERVICE_NAME = "automl-lite"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """How one step is sized: memory also buys CPU in Lambda (1 vCPU per 1769 MB)."""
+
+    handler: str
+    memory_mib: int
+    timeout: Duration
+    ephemeral_storage_mib: int = 512
+
+
+#: Validate streams the CSV (header, row count, size); profile and export load the whole
+#: dataset or model and render reports, so they get the memory (and CPU) and the full 15 minutes.
+STEPS: dict[str, StepSpec] = {
+    "Validate": StepSpec("lambdas.validate.handler", 1024, Duration.minutes(5)),
+    "Profile": StepSpec("lambdas.profile.handler", 3008, Duration.minutes(15), ephemeral_storage_mib=2048),
+    "Export": StepSpec("lambdas.export.handler", 3008, Duration.minutes(15), ephemeral_storage_mib=2048),
+    "ReportFailure": StepSpec("lambdas.report_failure.handler", 512, Duration.minutes(1)),
+}
+
+
+class Steps(Construct):
+    """One function per Lambda step, each with its own role and encrypted log group.
+
+    The roles start with nothing but writing to their own log group and X-Ray; the stack
+    grants the data access each step uses.
+
+    Attributes
+    ----------
+    validate, profile, export, report_failure:
+        The functions (``functions`` maps the step names of :data:`STEPS` to them).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        log_level: str,
+        logs_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions: dict[str, lambda_.Function] = {}
+        for name, spec in STEPS.items():
+            log_group = logs.LogGroup(
+                self,
+                f"{name}Logs",
+                encryption_key=logs_key,
+                retention=log_retention,
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            role = iam.Role(
+                self,
+                f"{name}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"automl-lite {name} step",
+            )
+            # Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): this group only.
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[log_group.log_group_arn],
+                )
+            )
+            function = lambda_.DockerImageFunction(
+                self,
+                name,
+                description=f"automl-lite {name} step ({spec.handler})",
+                code=lambda_.DockerImageCode.from_image_asset(
+                    str(REPO_ROOT),
+                    file="lambdas/Dockerfile",
+                    cmd=[spec.handler],
+                    # Built for x86_64 whatever the deploying machine is (the wheels are pinned for it).
+                    platform=ecr_assets.Platform.LINUX_AMD64,
+                    exclude=image_build_excludes("automl_lite", "lambdas"),
+                    ignore_mode=IMAGE_IGNORE_MODE,
+                ),
+                architecture=lambda_.Architecture.X86_64,
+                memory_size=spec.memory_mib,
+                timeout=spec.timeout,
+                ephemeral_storage_size=Size.mebibytes(spec.ephemeral_storage_mib),
+                role=role,
+                log_group=log_group,
+                tracing=lambda_.Tracing.ACTIVE,
+                environment={
+                    "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                    "POWERTOOLS_LOG_LEVEL": log_level,
+                    "POWERTOOLS_METRICS_NAMESPACE": SERVICE_NAME,
+                    # matplotlib and numba want a writable cache dir; only /tmp is writable in Lambda.
+                    "MPLCONFIGDIR": "/tmp/matplotlib",
+                },
+            )
+            self.functions[name] = function
+        acknowledge(
+            self,
+            "AwsSolutions-IAM5",
+            "X-Ray (active tracing) has no resource-level permissions: xray:PutTraceSegments and "
+            "xray:PutTelemetryRecords require Resource '*' (AWS X-Ray IAM reference).",
+            applies_to=["Resource::*"],
+        )
+        self.validate = self.functions["Validate"]
+        self.profile = self.functions["Profile"]
+        self.export = self.functions["Export"]
+        self.report_failure = self.functions["ReportFailure"]
+
+    @property
+    def function_arns(self) -> dict[str, str]:
+        """The ASL placeholder of each function (``${ValidateFunctionArn}`` ...) and its ARN."""
+        return {f"{name}FunctionArn": fn.function_arn for name, fn in self.functions.items()}

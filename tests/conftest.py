@@ -1,0 +1,39 @@
+"""Shared fixtures. Tier-specific fixtures live beside their tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PENGUINS_CSV = REPO / "examples" / "penguins" / "penguins.csv"
+PENGUINS_RAW_CSV = REPO / "tests" / "fixtures" / "penguins_raw.csv"
+EVENTS_DIR = REPO / "tests" / "events"
+
+# Tests never talk to real AWS: fake credentials and a fixed region for moto.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def penguins_csv() -> Path:
+    return PENGUINS_CSV
+
+
+@pytest.fixture(scope="session")
+def penguins_raw_csv() -> Path:
+    return PENGUINS_RAW_CSV
+
+
+@pytest.fixture
+def seed() -> int:
+    return 42
