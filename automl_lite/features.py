@@ -125,7 +125,7 @@ def _as_specs(specs_or_decisions: Sequence[InputSpec] | Iterable[ColumnDecision 
     return input_specs(items)  # type: ignore[arg-type]
 
 
-def _category_strings(series: pd.Series) -> pd.Series:
+def category_strings(series: pd.Series) -> pd.Series:
     """Values as category strings, missing -> MISSING_TOKEN, integral numbers without '.0'."""
 
     def one(value: Any) -> str:
@@ -195,7 +195,7 @@ def prepare_frame(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> pd.
         raw = frame[spec.column]
         kind = ColumnKind(spec.kind)
         if spec.is_string:
-            out[spec.name] = _category_strings(raw)
+            out[spec.name] = category_strings(raw)
         elif kind is ColumnKind.DATETIME:
             if spec.column not in datetimes:
                 datetimes[spec.column] = _datetimes(raw)

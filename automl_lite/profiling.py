@@ -647,10 +647,10 @@ def profile_frame(
             warnings.append(
                 f"Class(es) {_fmt_values(tiny)} occur only once; a model cannot be evaluated on them."
             )
+    used = {d.name for d in decisions if d.use}
     for col in columns:
-        if not col["is_target"] and col["missing_share"] and col["missing_share"] >= 0.5 and col["missing"] < n_rows:
-            if kinds.get(col["name"]) is not None and any(d.use for d in decisions if d.name == col["name"]):
-                warnings.append(f"Column {col['name']!r} is {col['missing_share']:.0%} missing.")
+        if col["name"] in used and col["missing_share"] >= 0.5:
+            warnings.append(f"Column {col['name']!r} is {col['missing_share']:.0%} missing.")
     return {
         "schema_version": PROFILE_SCHEMA_VERSION,
         "target": target,

@@ -27,6 +27,7 @@ import codecs
 import csv
 import difflib
 import re
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -422,18 +423,30 @@ class _ValidationLog:
         self.data["error"] = {"code": error.code, "cause": error.cause}
 
 
-def _read_manifest(bucket: str, key: str, version_id: str | None) -> Manifest:
-    try:
-        raw = storage.read_bytes(bucket, key, max_bytes=MAX_MANIFEST_BYTES + 1, version_id=version_id)
-    except Exception as exc:
-        if storage.is_not_found(exc):
+def _read_manifest(bucket: str, key: str, version_id: str | None) -> tuple[Manifest, str]:
+    """The parsed manifest and the key it was found under.
+
+    Classic S3 notifications URL-encode keys ("my data/" arrives as "my+data/"); if a
+    producer did so, the decoded key is tried too, so such a manifest is still found.
+    """
+    candidates = list(dict.fromkeys([key, urllib.parse.unquote_plus(key)]))
+    for i, candidate in enumerate(candidates):
+        try:
+            raw = storage.read_bytes(
+                bucket, candidate, max_bytes=MAX_MANIFEST_BYTES + 1, version_id=version_id if i == 0 else None
+            )
+        except Exception as exc:
+            if not storage.is_not_found(exc):
+                raise
+            if i + 1 < len(candidates):
+                continue
             raise ManifestUnreadableError(
                 f"The manifest {storage.uri(bucket, key)} no longer exists (it was deleted or replaced "
                 "before the run started).",
                 fix="Upload the manifest again to start a new run.",
             ) from exc
-        raise
-    return parse_manifest(raw, source=storage.uri(bucket, key))
+        return parse_manifest(raw, source=storage.uri(bucket, candidate)), candidate
+    raise AssertionError("unreachable")
 
 
 def validate_run(
@@ -482,7 +495,8 @@ def validate_run(
     log.data["limits"]["min_rows"] = min_rows
     check = "manifest"
     try:
-        manifest = _read_manifest(bucket, manifest_key, version_id)
+        manifest, manifest_key = _read_manifest(bucket, manifest_key, version_id)
+        log.data["manifest_key"] = manifest_key
         log.data["manifest"] = manifest.model_dump(mode="json")
         dataset_key = manifest.dataset_key(manifest_key)
         log.data["dataset_key"] = dataset_key

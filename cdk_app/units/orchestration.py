@@ -69,7 +69,7 @@ class Orchestration(Construct):
             self,
             "Pipeline",
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_file(str(definitions.asl_path())),
+            definition_body=sfn.DefinitionBody.from_string(definitions.load_asl_text()),
             definition_substitutions=dict(definition_substitutions),
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
             tracing_enabled=True,

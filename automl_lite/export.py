@@ -1,0 +1,497 @@
+"""Export: the whole fitted pipeline as one ONNX graph, gated by a parity check.
+
+The graph has one input per model input (:class:`automl_lite.features.InputSpec`:
+one per original column, named after it, plus the derived parts of datetime and
+text columns), string tensors for categorical columns and float32 for the rest.
+Outputs:
+
+- classification: ``label`` (string tensor of the original class names) and
+  ``probabilities`` (float32 ``[n, n_classes]``, columns in the order of the
+  ``class_names`` metadata entry);
+- regression: ``prediction`` (float32 ``[n, 1]``).
+
+The metadata (``metadata_props``) carries everything a consumer needs: the input
+schema, the column-name mapping, class names, metric, problem type, training date.
+
+Parity gate: the graph and the native pipeline must agree on the held-out raw rows
+(plus copies with unseen categories and missing values) before the model is
+published; otherwise :class:`~automl_lite.exceptions.ExportParityFailedError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import onnx
+import pandas as pd
+from onnx import TensorProto, helper
+from pydantic import BaseModel
+
+from automl_lite.contracts import ColumnDecision, ExportResult, ProfileResult, RunContext, RunSummary
+from automl_lite.exceptions import AutomlLiteError, ExportFailedError, ExportParityFailedError
+from automl_lite.features import MISSING_TOKEN, InputSpec, input_specs, onnx_feed, prepare_frame
+from automl_lite.preprocessing import Float32Cast, MedianImputer
+from automl_lite.problem import ProblemType
+
+#: Opsets every onnxruntime >= 1.15 runs.
+TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+LABEL_AGREEMENT_MIN = 0.999
+PROBA_TOLERANCE = 1e-4
+REGRESSION_RELATIVE_TOLERANCE = 1e-4
+#: Rows copied with every string input set to an unseen category / every numeric input missing.
+PERTURBED_ROWS = 50
+UNSEEN_CATEGORY = "__never_seen_in_training__"
+
+
+# --------------------------------------------------------------------------- converters
+
+
+def _cast_shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import FloatTensorType
+
+    operator.outputs[0].type = FloatTensorType([operator.inputs[0].get_first_dimension(), None])
+
+
+def _cast_converter(scope: Any, operator: Any, container: Any) -> None:
+    from skl2onnx.common._apply_operation import apply_cast
+
+    apply_cast(scope, operator.inputs[0].full_name, operator.outputs[0].full_name, container, to=TensorProto.FLOAT)
+
+
+def _imputer_shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import FloatTensorType
+
+    op = operator.raw_operator
+    n_out = int(op.n_features_in_ + len(op.indicator_features_))
+    operator.outputs[0].type = FloatTensorType([operator.inputs[0].get_first_dimension(), n_out])
+
+
+def _imputer_converter(scope: Any, operator: Any, container: Any) -> None:
+    """``Where(IsNaN(x), median, x)``, then ``Cast(IsNaN(x)[:, gaps])`` appended as indicators."""
+    from skl2onnx.common._apply_operation import apply_cast
+    from skl2onnx.operator_converters.common import concatenate_variables
+
+    op = operator.raw_operator
+    if len(operator.inputs) > 1:
+        x = concatenate_variables(scope, operator.inputs, container)
+    else:
+        x = operator.inputs[0].full_name
+    x32 = scope.get_unique_variable_name("imp_x32")
+    apply_cast(scope, x, x32, container, to=TensorProto.FLOAT)
+    isnan = scope.get_unique_variable_name("imp_isnan")
+    container.add_node("IsNaN", [x32], [isnan], op_version=13)
+    medians = scope.get_unique_variable_name("imp_medians")
+    stats = op.statistics_.astype(np.float32)
+    container.add_initializer(medians, TensorProto.FLOAT, [1, len(stats)], stats.tolist())
+    out = operator.outputs[0].full_name
+    has_gaps = len(op.indicator_features_) > 0
+    filled = scope.get_unique_variable_name("imp_filled") if has_gaps else out
+    container.add_node("Where", [isnan, medians, x32], [filled], op_version=16)
+    if has_gaps:
+        index = scope.get_unique_variable_name("imp_gaps")
+        container.add_initializer(index, TensorProto.INT64, [len(op.indicator_features_)], op.indicator_features_.tolist())
+        gathered = scope.get_unique_variable_name("imp_gathered")
+        container.add_node("Gather", [isnan, index], [gathered], axis=1, op_version=13)
+        flags = scope.get_unique_variable_name("imp_flags")
+        apply_cast(scope, gathered, flags, container, to=TensorProto.FLOAT)
+        container.add_node("Concat", [filled, flags], [out], axis=1, op_version=13)
+
+
+@functools.cache
+def register_converters() -> None:
+    """Teach skl2onnx our two transformers, LightGBM and XGBoost (once per process)."""
+    from lightgbm import LGBMClassifier, LGBMRegressor
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+    from xgboost import XGBClassifier, XGBRegressor
+
+    classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+    update_registered_converter(Float32Cast, "AutomlLiteFloat32Cast", _cast_shape, _cast_converter)
+    update_registered_converter(MedianImputer, "AutomlLiteMedianImputer", _imputer_shape, _imputer_converter)
+    update_registered_converter(
+        LGBMClassifier,
+        "LightGbmLGBMClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_lightgbm,
+        options=classifier_options,
+    )
+    update_registered_converter(
+        LGBMRegressor, "LightGbmLGBMRegressor", calculate_linear_regressor_output_shapes, convert_lightgbm
+    )
+    update_registered_converter(
+        XGBClassifier,
+        "XGBoostXGBClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_xgboost,
+        options=classifier_options,
+    )
+    update_registered_converter(
+        XGBRegressor, "XGBoostXGBRegressor", calculate_linear_regressor_output_shapes, convert_xgboost
+    )
+
+
+# --------------------------------------------------------------------------- graph surgery
+
+
+def _rename_value(graph: onnx.GraphProto, old: str, new: str) -> None:
+    for node in graph.node:
+        node.input[:] = [new if name == old else name for name in node.input]
+        node.output[:] = [new if name == old else name for name in node.output]
+    for value in graph.output:
+        if value.name == old:
+            value.name = new
+
+
+def _label_names(model: onnx.ModelProto, class_names: list[str]) -> None:
+    """Replace the integer ``label`` output by the original class names (ai.onnx.ml LabelEncoder)."""
+    graph = model.graph
+    label = next(o for o in graph.output if o.name == "label")
+    _rename_value(graph, "label", "label_index")
+    graph.node.append(
+        helper.make_node(
+            "LabelEncoder",
+            ["label_index"],
+            ["label"],
+            domain="ai.onnx.ml",
+            keys_int64s=list(range(len(class_names))),
+            values_strings=list(class_names),
+            default_string="",
+            name="ClassNames",
+        )
+    )
+    position = list(graph.output).index(label)
+    graph.output.remove(label)
+    graph.output.insert(position, helper.make_tensor_value_info("label", TensorProto.STRING, [None]))
+
+
+def _input_types(specs: list[InputSpec]) -> list[tuple[str, Any]]:
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    return [(s.name, StringTensorType([None, 1]) if s.is_string else FloatTensorType([None, 1])) for s in specs]
+
+
+def export_onnx(
+    pipeline: Any,
+    decisions: list[ColumnDecision | dict[str, Any]] | list[InputSpec],
+    *,
+    class_names: list[str] | None,
+    metadata: dict[str, Any] | None = None,
+) -> onnx.ModelProto:
+    """The fitted pipeline (preprocessing + estimator) as one ONNX graph.
+
+    Parameters
+    ----------
+    pipeline:
+        A fitted ``Pipeline([preprocess, float32, model])`` as built by :mod:`automl_lite.training`,
+        taking the frame of :func:`automl_lite.features.prepare_frame`.
+    decisions:
+        The column decisions (or input specs) the pipeline was trained with.
+    class_names:
+        Original class names in the order of the encoded labels; ``None`` for regression.
+    metadata:
+        Extra ``metadata_props`` (values that are not strings are stored as JSON).
+
+    Raises
+    ------
+    ExportFailedError
+        The pipeline holds something the converters cannot express.
+    """
+    from skl2onnx import convert_sklearn
+
+    register_converters()
+    items = list(decisions)
+    specs: list[InputSpec] = items if items and isinstance(items[0], InputSpec) else input_specs(items)  # type: ignore[assignment]
+    estimator = pipeline.steps[-1][1]
+    options = {id(estimator): {"zipmap": False}} if class_names is not None else None
+    try:
+        model = convert_sklearn(
+            pipeline,
+            name="automl_lite_pipeline",
+            initial_types=_input_types(specs),
+            options=options,
+            target_opset=TARGET_OPSET,
+        )
+    except Exception as exc:  # the converters raise bare RuntimeError/NotImplementedError
+        raise ExportFailedError(
+            f"The model ({type(estimator).__name__}) could not be converted to ONNX: {type(exc).__name__}: {exc}",
+            fix="Restrict the manifest's 'estimators' to another model family and run again.",
+        ) from exc
+    if class_names is not None:
+        _label_names(model, class_names)
+    else:
+        _rename_value(model.graph, model.graph.output[0].name, "prediction")
+    props = {
+        "input_schema": [s.to_dict() for s in specs],
+        "column_mapping": _column_mapping(specs),
+        "missing_token": MISSING_TOKEN,
+        "class_names": class_names,
+        "outputs": ["label", "probabilities"] if class_names is not None else ["prediction"],
+        **(metadata or {}),
+    }
+    onnx.helper.set_model_props(
+        model, {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in props.items()}
+    )
+    model.producer_name = "automl-lite"
+    model.doc_string = "automl-lite pipeline: preprocessing and model in one graph"
+    onnx.checker.check_model(model)
+    return model
+
+
+def _column_mapping(specs: list[InputSpec]) -> dict[str, list[str]]:
+    mapping: dict[str, list[str]] = {}
+    for spec in specs:
+        mapping.setdefault(spec.column, []).append(spec.name)
+    return mapping
+
+
+def model_metadata(model: onnx.ModelProto) -> dict[str, Any]:
+    """The ``metadata_props`` of an exported model, JSON values decoded."""
+    out: dict[str, Any] = {}
+    for prop in model.metadata_props:
+        try:
+            out[prop.key] = json.loads(prop.value)
+        except json.JSONDecodeError:
+            out[prop.key] = prop.value
+    return out
+
+
+# --------------------------------------------------------------------------- parity
+
+
+class ParityReport(BaseModel):
+    """``model/parity.json``: how closely the ONNX graph reproduces the native pipeline."""
+
+    passed: bool
+    problem_type: str
+    rows: int
+    holdout_rows: int
+    perturbed_rows: int
+    label_agreement: float | None = None
+    max_abs_probability_diff: float | None = None
+    within_tolerance_fraction: float | None = None
+    max_abs_diff: float | None = None
+    max_relative_diff: float | None = None
+    thresholds: dict[str, float]
+    how_measured: str
+    onnxruntime_version: str
+    checked_at: str
+
+
+def perturbed_rows(raw_rows: pd.DataFrame, specs: list[InputSpec], n: int = PERTURBED_ROWS) -> pd.DataFrame:
+    """Copies of the first rows with every string column unseen and every other column missing.
+
+    These cases are where a hand-written graph and a pipeline most easily disagree, so
+    the parity check always covers them, whatever the holdout happens to hold.
+    """
+    base = raw_rows.iloc[:n]
+    string_cols = {s.column for s in specs if s.is_string}
+    other_cols = {s.column for s in specs if not s.is_string}
+    unseen = base.copy()
+    for column in string_cols:
+        unseen[column] = UNSEEN_CATEGORY
+    missing = base.copy()
+    for column in other_cols | string_cols:
+        missing[column] = np.nan
+    return pd.concat([unseen.astype(object), missing.astype(object)], ignore_index=True)
+
+
+def onnx_session(model: onnx.ModelProto | bytes) -> Any:
+    """An onnxruntime session on the CPU."""
+    import onnxruntime as ort
+
+    data = model if isinstance(model, bytes) else model.SerializeToString()
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
+
+def check_parity(
+    pipeline: Any,
+    onnx_model: onnx.ModelProto,
+    raw_rows: pd.DataFrame,
+    problem_type: ProblemType | str,
+) -> ParityReport:
+    """Compare the graph with the native model on raw rows; raise when they disagree.
+
+    ``pipeline`` is the :class:`automl_lite.training.NativeModel` (raw rows in). Thresholds:
+    classification, labels equal on >= 99.9% of rows and max |p_onnx - p_native| <= 1e-4;
+    regression, |y_onnx - y_native| <= 1e-4 * max(1, |y_native|) on >= 99.9% of rows.
+
+    Raises
+    ------
+    ExportParityFailedError
+        With the measured figures.
+    """
+    import onnxruntime as ort
+
+    problem = ProblemType(problem_type)
+    specs: list[InputSpec] = pipeline.specs
+    extra = perturbed_rows(raw_rows, specs)
+    rows = pd.concat([raw_rows.astype(object), extra], ignore_index=True)
+    prepared = prepare_frame(rows, specs)
+    session = onnx_session(onnx_model)
+    outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, onnx_feed(prepared, specs)), strict=True))
+    thresholds = {"label_agreement_min": LABEL_AGREEMENT_MIN}
+    common = {
+        "problem_type": problem.value,
+        "rows": int(len(rows)),
+        "holdout_rows": int(len(raw_rows)),
+        "perturbed_rows": int(len(extra)),
+        "onnxruntime_version": ort.__version__,
+        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if problem.is_classification:
+        native_labels = pipeline.predict(rows)
+        native_proba = pipeline.predict_proba(rows)
+        agreement = float(np.mean(np.asarray(outputs["label"], dtype=object) == native_labels))
+        diff = float(np.max(np.abs(outputs["probabilities"].astype(np.float64) - native_proba)))
+        thresholds["max_abs_probability_diff"] = PROBA_TOLERANCE
+        passed = agreement >= LABEL_AGREEMENT_MIN and diff <= PROBA_TOLERANCE
+        report = ParityReport(
+            passed=passed,
+            label_agreement=agreement,
+            max_abs_probability_diff=diff,
+            thresholds=thresholds,
+            how_measured=(
+                f"Predicted labels and class probabilities of the ONNX graph (onnxruntime) and the native "
+                f"pipeline on {len(raw_rows)} raw test-split rows plus {len(extra)} copies with unseen "
+                "categories or missing values."
+            ),
+            **common,
+        )
+        figures = f"labels agree on {agreement:.4%} of rows, max probability difference {diff:.3g}"
+    else:
+        native = pipeline.predict(rows)
+        exported = outputs["prediction"].reshape(-1).astype(np.float64)
+        gap = np.abs(exported - native)
+        tolerance = REGRESSION_RELATIVE_TOLERANCE * np.maximum(1.0, np.abs(native))
+        within = float(np.mean(gap <= tolerance))
+        thresholds["relative_tolerance"] = REGRESSION_RELATIVE_TOLERANCE
+        passed = within >= LABEL_AGREEMENT_MIN
+        report = ParityReport(
+            passed=passed,
+            within_tolerance_fraction=within,
+            max_abs_diff=float(gap.max()),
+            max_relative_diff=float(np.max(gap / np.maximum(1.0, np.abs(native)))),
+            thresholds=thresholds,
+            how_measured=(
+                f"Predictions of the ONNX graph (onnxruntime) and the native pipeline on {len(raw_rows)} raw "
+                f"test-split rows plus {len(extra)} copies with unseen categories or missing values; "
+                "tolerance 1e-4 * max(1, |native|)."
+            ),
+            **common,
+        )
+        figures = f"{within:.4%} of predictions within tolerance, max difference {gap.max():.3g}"
+    if not passed:
+        raise ExportParityFailedError(
+            f"The ONNX model does not reproduce the trained model: {figures} "
+            f"(needed: >= {LABEL_AGREEMENT_MIN:.1%} agreement"
+            + (f", probability difference <= {PROBA_TOLERANCE:g})" if problem.is_classification else ")"),
+            fix="Restrict the manifest's 'estimators' to another model family (for example rf) and run again.",
+        )
+    return report
+
+
+# --------------------------------------------------------------------------- the Export step
+
+
+def _load_native(data: bytes) -> Any:
+    import joblib
+
+    # Our own artifact, written by the training container under runs/<run-id>/: never a user's file.
+    return joblib.load(io.BytesIO(data))
+
+
+def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportResult:
+    """The Export step: convert, check parity, write the model artifacts and ``run.json``.
+
+    Reads ``model/model.joblib``, ``training/holdout_sample.csv`` and ``training/metrics.json``
+    of the run; writes ``model/model.onnx``, ``model/parity.json``, ``model/model_card.md``
+    and ``run.json``; returns the :class:`~automl_lite.contracts.ExportResult` whose
+    subject and message the success notification publishes.
+    """
+    from automl_lite import layout, notify, storage
+    from automl_lite.dataset import read_csv
+    from automl_lite.model_card import render_model_card
+
+    bucket, run_id = run.bucket, run.run_id
+
+    def key(artifact: str) -> str:
+        return layout.run_key(run_id, artifact)
+
+    try:
+        native = _load_native(storage.read_bytes(bucket, key(layout.NATIVE_MODEL)))
+        metrics = storage.read_json(bucket, key(layout.TRAINING_METRICS))
+        holdout = read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE))))
+    except AutomlLiteError:
+        raise
+    except Exception as exc:
+        raise ExportFailedError(
+            f"The training results of run {run_id} could not be read ({type(exc).__name__}: {exc})",
+            fix="The Train step must finish first; run the pipeline again.",
+        ) from exc
+    feature_rows = holdout[[c for c in dict.fromkeys(s.column for s in native.specs)]]
+    metadata = {
+        "problem_type": native.problem_type,
+        "target": native.target,
+        "metric": native.metric,
+        "estimator": native.estimator,
+        "trained_at": native.trained_at,
+        "run_id": run_id,
+        "dataset": run.dataset_key,
+        "test_scores": metrics.get("test_scores", {}),
+        "problem_type_reason": profile.problem_type_reason if profile else None,
+    }
+    model = export_onnx(native.pipeline, native.specs, class_names=native.class_names, metadata=metadata)
+    parity = check_parity(native, model, feature_rows, native.problem_type)
+    artifacts = {
+        name: storage.uri(bucket, key(artifact))
+        for name, artifact in [
+            ("validation", layout.VALIDATION),
+            ("eda_profile", layout.EDA_PROFILE),
+            ("eda_report", layout.EDA_REPORT),
+            ("training_metrics", layout.TRAINING_METRICS),
+            ("training_leaderboard", layout.TRAINING_LEADERBOARD),
+            ("training_report", layout.TRAINING_REPORT),
+            ("native_model", layout.NATIVE_MODEL),
+        ]
+    }
+    artifacts["onnx_model"] = storage.write_bytes(bucket, key(layout.ONNX_MODEL), model.SerializeToString())
+    artifacts["parity"] = storage.write_json(bucket, key(layout.PARITY), parity)
+    card = render_model_card(native, metrics, parity, run_id=run_id, dataset=run.dataset_key)
+    artifacts["model_card"] = storage.write_text(
+        bucket, key(layout.MODEL_CARD), card, content_type="text/markdown; charset=utf-8"
+    )
+    finished = datetime.now(UTC)
+    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+    artifacts["run_summary"] = storage.uri(bucket, key(layout.RUN_SUMMARY))
+    summary = RunSummary(
+        run_id=run_id,
+        status="SUCCEEDED",
+        dataset=run.dataset_key,
+        manifest_key=run.manifest_key,
+        bucket=bucket,
+        execution_arn=run.execution_arn,
+        console_url=notify.console_url(run.execution_arn),
+        problem_type=native.problem_type,
+        metric=native.metric,
+        best_estimator=native.estimator,
+        scores={k: float(v) for k, v in metrics.get("test_scores", {}).items()},
+        started_at=started,
+        finished_at=finished,
+        duration_s=round((finished - started).total_seconds(), 3),
+        artifacts=artifacts,
+    )
+    storage.write_json(bucket, key(layout.RUN_SUMMARY), summary)
+    subject, message = notify.success_message(summary)
+    return ExportResult(summary=summary, subject=subject, message=message)

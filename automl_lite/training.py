@@ -1,0 +1,580 @@
+"""The training search: split, FLAML search, holdout evaluation, refit on all rows.
+
+How every number is measured (and written to ``training/metrics.json``):
+
+1. Rows with a missing target are dropped.
+2. A test split is set aside before anything is fitted (stratified for classification;
+   rows of classes too rare to stratify stay in training). The search never sees it.
+3. The preprocessor (:func:`automl_lite.preprocessing.build_preprocessor`) is fitted
+   on the training split only, and FLAML searches on the transformed training split
+   with its own validation (cross-validation on small data, a holdout on large data).
+4. The best configuration is fitted on the whole training split and scored once on the
+   test split: those are the scores users see.
+5. The final model (preprocessor + estimator, same configuration) is refitted on all
+   rows, and is what gets exported.
+
+Class labels are encoded as 0..k-1 (XGBoost requires it); :class:`NativeModel` maps
+them back to the original class names, and the ONNX graph outputs the names too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.base import clone
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+
+from automl_lite.contracts import ColumnDecision
+from automl_lite.exceptions import (
+    AutomlLiteError,
+    NoUsableFeaturesError,
+    SingleClassTargetError,
+    TargetInvalidError,
+    TargetMissingError,
+    TooFewRowsError,
+    TrainingFailedError,
+)
+from automl_lite.features import InputSpec, category_strings, input_specs, prepare_frame, used_decisions
+from automl_lite.manifest import ESTIMATORS
+from automl_lite.preprocessing import Float32Cast, build_preprocessor
+from automl_lite.problem import METRICS, Metric, ProblemType
+
+logger = logging.getLogger(__name__)
+
+#: Below this many rows no model is trained (the validation step normally stops such runs first).
+MIN_ROWS = 20
+#: Up to this many training rows FLAML cross-validates; above, it uses a holdout.
+CV_MAX_ROWS = 10_000
+#: Raw test rows kept for the export parity check.
+HOLDOUT_SAMPLE_ROWS = 2_000
+#: Test rows used for permutation importance (it refits nothing, but predicts n_columns * repeats times).
+IMPORTANCE_MAX_ROWS = 2_000
+
+_SKLEARN_SCORER = {
+    "roc_auc": "roc_auc",
+    "roc_auc_ovr": "roc_auc_ovr",
+    "average_precision": "average_precision",
+    "log_loss": "neg_log_loss",
+    "accuracy": "accuracy",
+    "f1": "f1",
+    "macro_f1": "f1_macro",
+    "micro_f1": "f1_micro",
+    "rmse": "neg_root_mean_squared_error",
+    "mae": "neg_mean_absolute_error",
+    "mse": "neg_mean_squared_error",
+    "r2": "r2",
+    "mape": "neg_mean_absolute_percentage_error",
+}
+
+STANDARD_METRICS: dict[ProblemType, tuple[str, ...]] = {
+    ProblemType.BINARY: ("roc_auc", "log_loss", "accuracy", "f1", "average_precision"),
+    ProblemType.MULTICLASS: ("log_loss", "accuracy", "macro_f1", "roc_auc_ovr"),
+    ProblemType.REGRESSION: ("rmse", "mae", "r2"),
+}
+
+
+@dataclass
+class NativeModel:
+    """The fitted pipeline with what it needs to read raw rows and name its outputs.
+
+    This is what ``model/model.joblib`` holds (our own artifact: a user-supplied
+    pickle is never loaded).
+    """
+
+    pipeline: Pipeline
+    specs: list[InputSpec]
+    decisions: list[dict[str, Any]]
+    problem_type: str
+    target: str
+    metric: str
+    estimator: str
+    class_names: list[str] | None = None
+    trained_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def is_classification(self) -> bool:
+        return ProblemType(self.problem_type).is_classification
+
+    def prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """Raw rows -> model inputs (:func:`automl_lite.features.prepare_frame`)."""
+        return prepare_frame(raw, self.specs)
+
+    def predict(self, raw: pd.DataFrame) -> np.ndarray:
+        """Predicted class names (classification) or values (regression) for raw rows."""
+        out = self.pipeline.predict(self.prepare(raw))
+        if self.class_names is None:
+            return np.asarray(out, dtype=np.float64)
+        return np.asarray(self.class_names, dtype=object)[np.asarray(out, dtype=np.int64)]
+
+    def predict_proba(self, raw: pd.DataFrame) -> np.ndarray:
+        """Class probabilities, columns in the order of ``class_names``."""
+        return np.asarray(self.pipeline.predict_proba(self.prepare(raw)), dtype=np.float64)
+
+
+@dataclass
+class TrainingOutcome:
+    """Everything a training run produces, before it is written anywhere."""
+
+    model: NativeModel
+    #: The same configuration fitted on the training split only (what the test scores measure).
+    evaluation_model: NativeModel
+    metrics: dict[str, Any]
+    leaderboard: pd.DataFrame
+    #: Raw rows of the test split (used columns and the target), for the parity check.
+    holdout: pd.DataFrame
+    #: Test-split truth and predictions, encoded (class indexes) for classification.
+    y_test: np.ndarray
+    test_prediction: np.ndarray
+    test_proba: np.ndarray | None
+    importance: pd.DataFrame
+    search_history: pd.DataFrame
+
+
+def test_fraction(n_rows: int) -> float:
+    """The share of rows set aside for testing: a quarter of small data, at most 20,000 rows of large."""
+    if n_rows < 1_000:
+        return 0.25
+    if n_rows <= 100_000:
+        return 0.2
+    return 20_000 / n_rows
+
+
+def _encode_target(values: pd.Series, problem_type: ProblemType, target: str) -> tuple[np.ndarray, list[str] | None]:
+    if problem_type.is_classification:
+        names = category_strings(values)
+        class_names = sorted(names.unique())
+        if len(class_names) < 2:
+            raise SingleClassTargetError(
+                f"The target '{target}' has a single value ({class_names[0]!r}) in the rows that have one",
+                fix="A classifier needs at least two classes: check the target column or choose another one.",
+            )
+        if problem_type is ProblemType.BINARY and len(class_names) != 2:
+            raise TargetInvalidError(
+                f"The target '{target}' has {len(class_names)} classes, but the problem type is binary",
+                fix="Set problem_type to 'multiclass' (or 'auto') in the manifest.",
+            )
+        index = {name: i for i, name in enumerate(class_names)}
+        return names.map(index).to_numpy(dtype=np.int64), class_names
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna()
+    if bad.any():
+        example = values[bad].iloc[0]
+        raise TargetInvalidError(
+            f"The target '{target}' must be numeric for regression, but {int(bad.sum())} rows are not "
+            f"(for example {str(example)[:40]!r})",
+            fix="Clean the target column, or set problem_type to 'binary' or 'multiclass'.",
+        )
+    return numbers.to_numpy(dtype=np.float64), None
+
+
+def split_indexes(y: np.ndarray, problem_type: ProblemType, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Train and test row positions, and how the split was made (in words)."""
+    n = len(y)
+    fraction = test_fraction(n)
+    positions = np.arange(n)
+    if not problem_type.is_classification:
+        train, test = train_test_split(positions, test_size=fraction, random_state=seed, shuffle=True)
+        return np.sort(train), np.sort(test), "random"
+    classes, counts = np.unique(y, return_counts=True)
+    rare = np.isin(y, classes[counts < 2])
+    common = positions[~rare]
+    n_test = max(int(round(fraction * n)), len(classes))
+    try:
+        train, test = train_test_split(
+            common, test_size=min(n_test, len(common) - len(classes)), random_state=seed, stratify=y[common]
+        )
+        how = "stratified by class"
+    except ValueError:
+        train, test = train_test_split(common, test_size=fraction, random_state=seed, shuffle=True)
+        how = "random (too few rows per class to stratify)"
+    if rare.any():
+        how += f"; {int(rare.sum())} rows of classes seen once kept in training"
+    return np.sort(np.concatenate([train, positions[rare]])), np.sort(test), how
+
+
+def score(metric: str, y_true: np.ndarray, prediction: np.ndarray, proba: np.ndarray | None, n_classes: int) -> float:
+    """One metric on encoded truth/predictions (NaN when it is undefined for this split)."""
+    labels = list(range(n_classes))
+    try:
+        if metric == "roc_auc":
+            return float(skm.roc_auc_score(y_true, proba[:, 1]))  # type: ignore[index]
+        if metric == "roc_auc_ovr":
+            return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels))
+        if metric == "average_precision":
+            return float(skm.average_precision_score(y_true, proba[:, 1]))  # type: ignore[index]
+        if metric == "log_loss":
+            return float(skm.log_loss(y_true, proba, labels=labels))
+        if metric == "accuracy":
+            return float(skm.accuracy_score(y_true, prediction))
+        if metric == "f1":
+            return float(skm.f1_score(y_true, prediction, pos_label=1, zero_division=0))
+        if metric == "macro_f1":
+            return float(skm.f1_score(y_true, prediction, average="macro", labels=labels, zero_division=0))
+        if metric == "micro_f1":
+            return float(skm.f1_score(y_true, prediction, average="micro", labels=labels, zero_division=0))
+        if metric == "rmse":
+            return float(math.sqrt(skm.mean_squared_error(y_true, prediction)))
+        if metric == "mae":
+            return float(skm.mean_absolute_error(y_true, prediction))
+        if metric == "mse":
+            return float(skm.mean_squared_error(y_true, prediction))
+        if metric == "r2":
+            return float(skm.r2_score(y_true, prediction))
+        if metric == "mape":
+            return float(skm.mean_absolute_percentage_error(y_true, prediction))
+    except (ValueError, IndexError, TypeError):
+        return float("nan")
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def native_estimator(name: str, config: dict[str, Any], problem_type: ProblemType, learner_class: Any) -> Any:
+    """The plain LightGBM / XGBoost / scikit-learn estimator for a FLAML configuration.
+
+    FLAML translates its search space into the library's own parameters
+    (``log_max_bin`` -> ``max_bin``...); the estimator is built from those, outside
+    FLAML, so that skl2onnx and onnxmltools can convert it.
+    """
+    task = "regression" if problem_type is ProblemType.REGRESSION else "classification"
+    flaml_estimator = learner_class(task=task, **config)
+    params = _jsonable(dict(flaml_estimator.params))
+    estimator_class = flaml_estimator.estimator_class
+    if name == "lgbm":
+        params.setdefault("verbose", -1)
+    estimator = estimator_class(**params)
+    if "n_jobs" in estimator.get_params():
+        # Both Batch and the local engine size the job for the whole machine.
+        estimator.set_params(n_jobs=-1)
+    return estimator
+
+
+def _eval_method(n_train: int) -> str:
+    return "cv" if n_train <= CV_MAX_ROWS else "holdout"
+
+
+def _search_history(log_path: Path, metric: Metric) -> pd.DataFrame:
+    rows = []
+    if log_path.exists():
+        for line in log_path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if "validation_loss" not in record or "learner" not in record:
+                continue
+            rows.append(
+                {
+                    "trial": record.get("record_id"),
+                    "estimator": record["learner"],
+                    "wall_clock_s": float(record.get("wall_clock_time", float("nan"))),
+                    "trial_time_s": float(record.get("trial_time", float("nan"))),
+                    "validation_loss": float(record["validation_loss"]),
+                    "config": json.dumps(record.get("config", {}), sort_keys=True),
+                }
+            )
+    history = pd.DataFrame(
+        rows, columns=["trial", "estimator", "wall_clock_s", "trial_time_s", "validation_loss", "config"]
+    )
+    history["best_loss_so_far"] = history["validation_loss"].cummin()
+    return history
+
+
+def _loss_to_score(loss: float, metric: Metric) -> float:
+    # FLAML minimises a loss: 1 - score for metrics where greater is better (accuracy, roc_auc, r2...).
+    return 1.0 - loss if metric.greater_is_better else loss
+
+
+def build_leaderboard(automl: Any, history: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+    """One row per estimator: best validation score, trials, time spent and best configuration."""
+    rows = []
+    losses = automl.best_loss_per_estimator
+    configs = automl.best_config_per_estimator
+    for name, loss in losses.items():
+        trials = history[history["estimator"] == name]
+        finite = loss is not None and np.isfinite(loss)
+        rows.append(
+            {
+                "estimator": name,
+                f"validation_{metric.name}": _loss_to_score(float(loss), metric) if finite else None,
+                "validation_loss": float(loss) if finite else None,
+                "trials": int(len(trials)),
+                "search_time_s": round(float(trials["trial_time_s"].sum()), 3) if len(trials) else 0.0,
+                "best_config": json.dumps(_jsonable(configs.get(name) or {}), sort_keys=True),
+            }
+        )
+    board = pd.DataFrame(rows)
+    if not board.empty:
+        board = board.sort_values("validation_loss", na_position="last", kind="stable").reset_index(drop=True)
+        board.insert(0, "rank", range(1, len(board) + 1))
+    return board
+
+
+def _importance(model: NativeModel, raw: pd.DataFrame, y: np.ndarray, metric: Metric, seed: int) -> pd.DataFrame:
+    """Permutation importance of each raw column on the test split, with the chosen metric.
+
+    Like ``sklearn.inspection.permutation_importance``, but columns are permuted as the
+    user knows them: the derived inputs of one raw column are shuffled together.
+    """
+    prepared = model.prepare(raw).iloc[:IMPORTANCE_MAX_ROWS]
+    y = y[:IMPORTANCE_MAX_ROWS]
+    # Derived inputs (datetime parts, text lengths) of one column are permuted together.
+    groups: dict[str, list[str]] = {}
+    for spec in model.specs:
+        groups.setdefault(spec.column, []).append(spec.name)
+    scorer = skm.get_scorer(_SKLEARN_SCORER[metric.name])
+    baseline = scorer(model.pipeline, prepared, y)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for column, names in groups.items():
+        drops = []
+        for _ in range(5):
+            shuffled = prepared.copy()
+            order = rng.permutation(len(shuffled))
+            for name in names:
+                shuffled[name] = shuffled[name].to_numpy()[order]
+            try:
+                drops.append(baseline - scorer(model.pipeline, shuffled, y))
+            except ValueError:
+                drops.append(float("nan"))
+        rows.append({"column": column, "importance": float(np.nanmean(drops)), "std": float(np.nanstd(drops))})
+    return pd.DataFrame(rows).sort_values("importance", ascending=False).reset_index(drop=True)
+
+
+def train(
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    problem_type: ProblemType | str,
+    metric: str,
+    decisions: Iterable[ColumnDecision | dict[str, Any]],
+    time_budget_s: float,
+    estimators: Sequence[str] = ESTIMATORS,
+    seed: int = 0,
+    log_path: Path | str | None = None,
+) -> TrainingOutcome:
+    """Search, evaluate on a test split the search never saw, and refit on all rows.
+
+    Parameters
+    ----------
+    frame:
+        The raw dataset as :func:`automl_lite.dataset.read_csv` reads it.
+    decisions:
+        Column decisions from the profile; only ``use: true`` columns are features.
+    metric:
+        A name from :data:`automl_lite.problem.METRICS` (resolved already, not ``"auto"``).
+    log_path:
+        Where FLAML writes its search log (JSON lines); a temporary file when omitted.
+
+    Examples
+    --------
+    >>> outcome = train(frame, target="species", problem_type="multiclass", metric="log_loss",
+    ...                 decisions=decisions, time_budget_s=5)  # doctest: +SKIP
+    >>> outcome.metrics["test_scores"]["log_loss"]  # doctest: +SKIP
+    """
+    started = time.monotonic()
+    problem = ProblemType(problem_type)
+    chosen = METRICS[metric]
+    if problem not in chosen.problem_types:
+        raise TrainingFailedError(f"metric '{metric}' does not apply to a {problem.value} problem")
+    if target not in frame.columns:
+        raise TargetMissingError(
+            f"The dataset has no column '{target}'", fix="Name an existing column as the manifest's 'target'."
+        )
+    unknown = [e for e in estimators if e not in ESTIMATORS]
+    if unknown or not estimators:
+        raise TrainingFailedError(f"estimators {list(estimators)} must be chosen from {', '.join(ESTIMATORS)}")
+    decisions = [d for d in used_decisions(decisions) if d.name != target]
+    specs = input_specs(decisions)
+    if not specs:
+        raise NoUsableFeaturesError(
+            "No column is left to learn from once the target and the dropped columns are set aside",
+            fix="Check eda/report.html for why each column was dropped, and the manifest's 'exclude_columns'.",
+        )
+    needed = list(dict.fromkeys([s.column for s in specs] + [target]))
+    data = frame.loc[frame[target].notna(), needed].reset_index(drop=True)
+    n_dropped = int(len(frame) - len(data))
+    if len(data) < MIN_ROWS:
+        raise TooFewRowsError(
+            f"Only {len(data)} rows have a value for the target '{target}'; training needs at least {MIN_ROWS}",
+            fix="Add rows with a known target.",
+        )
+    y, class_names = _encode_target(data[target], problem, target)
+    n_classes = len(class_names) if class_names else 0
+    train_idx, test_idx, how = split_indexes(y, problem, seed)
+    raw_train, raw_test = data.iloc[train_idx], data.iloc[test_idx]
+    y_train, y_test = y[train_idx], y[test_idx]
+    x_train = prepare_frame(raw_train, specs)
+    x_test = prepare_frame(raw_test, specs)
+
+    # Preprocessing fitted on the training split only: the test split stays unseen.
+    preprocessor = build_preprocessor(specs, x_train).fit(x_train)
+    cast = Float32Cast().fit(preprocessor.transform(x_train.iloc[:1]))
+    m_train = cast.transform(preprocessor.transform(x_train))
+
+    log_file = Path(log_path) if log_path else Path(tempfile.mkdtemp()) / "search_log.jsonl"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.unlink(missing_ok=True)
+    from flaml import AutoML
+
+    automl = AutoML()
+    search_started = time.monotonic()
+    task = "regression" if problem is ProblemType.REGRESSION else "classification"
+    eval_method = _eval_method(len(train_idx))
+    try:
+        automl.fit(
+            X_train=m_train,
+            y_train=y_train,
+            task=task,
+            metric=chosen.flaml_name,
+            time_budget=time_budget_s,
+            estimator_list=list(estimators),
+            seed=seed,
+            log_file_name=str(log_file),
+            eval_method=eval_method,
+            n_splits=5,
+            split_ratio=0.1,
+            retrain_full=False,
+            verbose=0,
+            keep_search_state=False,
+            early_stop=True,
+        )
+    except AutomlLiteError:
+        raise
+    except Exception as exc:  # FLAML wraps many learner failures; name them for the user
+        raise TrainingFailedError(
+            f"The model search failed: {type(exc).__name__}: {exc}",
+            fix="Check the column decisions in eda/report.html; if the data looks right, report this run.",
+        ) from exc
+    search_s = time.monotonic() - search_started
+    best_name = automl.best_estimator
+    if not best_name:
+        raise TrainingFailedError(
+            f"The search found no model within {time_budget_s} s",
+            fix="Raise the manifest's time_budget_s.",
+        )
+    learner_class = automl._state.learner_classes[best_name]
+    best_config = _jsonable(automl.best_config)
+    estimator = native_estimator(best_name, best_config, problem, learner_class)
+
+    def fitted(prep: Any, x: pd.DataFrame, y_fit: np.ndarray) -> NativeModel:
+        pipeline = Pipeline([("preprocess", prep), ("float32", Float32Cast()), ("model", clone(estimator))])
+        pipeline.fit(x, y_fit)
+        return NativeModel(
+            pipeline=pipeline,
+            specs=specs,
+            decisions=[d.model_dump(mode="json") for d in decisions],
+            problem_type=problem.value,
+            target=target,
+            metric=chosen.name,
+            estimator=best_name,
+            class_names=class_names,
+        )
+
+    evaluation = fitted(build_preprocessor(specs, x_train), x_train, y_train)
+    test_proba = evaluation.pipeline.predict_proba(x_test) if class_names else None
+    test_pred = evaluation.pipeline.predict(x_test)
+    names = list(dict.fromkeys([chosen.name, *STANDARD_METRICS[problem]]))
+    scores = {name: score(name, y_test, test_pred, test_proba, n_classes) for name in names}
+    test_scores = {k: v for k, v in scores.items() if np.isfinite(v)}
+
+    x_all = prepare_frame(data, specs)
+    final = fitted(build_preprocessor(specs, x_all), x_all, y)
+
+    history = _search_history(log_file, chosen)
+    leaderboard = build_leaderboard(automl, history, chosen)
+    importance = _importance(evaluation, raw_test, y_test, chosen, seed)
+    holdout = raw_test.iloc[:HOLDOUT_SAMPLE_ROWS]
+
+    metrics_doc: dict[str, Any] = {
+        "problem_type": problem.value,
+        "target": target,
+        "metric": chosen.name,
+        "metric_direction": "higher is better" if chosen.greater_is_better else "lower is better",
+        "best_estimator": best_name,
+        "best_config": best_config,
+        "test_scores": test_scores,
+        "undefined_scores": sorted(set(scores) - set(test_scores)),
+        "validation": {
+            "method": eval_method,
+            "n_splits": 5 if eval_method == "cv" else None,
+            "holdout_ratio": 0.1 if eval_method == "holdout" else None,
+            f"best_{chosen.name}": _loss_to_score(float(automl.best_loss), chosen),
+            "best_loss": float(automl.best_loss),
+            "note": "FLAML's own validation inside the training split (used to choose the model).",
+        },
+        "split": {
+            "rows_total": int(len(frame)),
+            "rows_dropped_missing_target": n_dropped,
+            "rows_used": int(len(data)),
+            "train_rows": int(len(train_idx)),
+            "test_rows": int(len(test_idx)),
+            "test_fraction": round(len(test_idx) / len(data), 4),
+            "how": how,
+            "seed": seed,
+        },
+        "classes": class_names,
+        "positive_class": class_names[1] if problem is ProblemType.BINARY and class_names else None,
+        "features": {
+            "columns": [d.name for d in decisions],
+            "inputs": [s.to_dict() for s in specs],
+            "preprocessing": "fitted on the training split only for the test scores; refitted on all rows for the final model",
+        },
+        "search": {
+            "engine": "FLAML",
+            "time_budget_s": time_budget_s,
+            "search_time_s": round(search_s, 3),
+            "trials": int(len(history)),
+            "estimators": list(estimators),
+            "best_config_found_at_s": round(float(automl.time_to_find_best_model), 3),
+        },
+        "final_model": {
+            "trained_on_rows": int(len(data)),
+            "note": "same configuration refitted on all rows; the test scores above were measured before that refit",
+        },
+        "how_measured": (
+            f"Scores are computed once on a {how} test split of {len(test_idx)} rows that neither the "
+            f"preprocessing nor the search saw; the model scored was fitted on the {len(train_idx)} training rows."
+        ),
+        "training_time_s": round(time.monotonic() - started, 3),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return TrainingOutcome(
+        model=final,
+        evaluation_model=evaluation,
+        metrics=_jsonable(metrics_doc),
+        leaderboard=leaderboard,
+        holdout=holdout,
+        y_test=y_test,
+        test_prediction=np.asarray(test_pred),
+        test_proba=None if test_proba is None else np.asarray(test_proba),
+        importance=importance,
+        search_history=history,
+    )
+
+
+def _print_error(exc: BaseException) -> None:
+    traceback.print_exception(exc, file=sys.stderr)

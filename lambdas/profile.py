@@ -1,0 +1,29 @@
+"""Profile: EDA profile and report, problem type, metric and column screening."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from automl_lite.contracts import StepInput
+from automl_lite.profiling import profile_run
+
+logger = Logger(service="automl-lite")
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    payload = StepInput.model_validate(event)
+    result = profile_run(payload.run)
+    logger.info(
+        "profiled",
+        extra={
+            "run_id": payload.run.run_id,
+            "problem_type": result.problem_type.value,
+            "metric": result.metric,
+            "features": len(result.feature_columns),
+            "dropped": len(result.dropped_columns),
+        },
+    )
+    return result.model_dump(mode="json")

@@ -1,0 +1,40 @@
+"""Validate: the first state. Check the manifest and its CSV; output the run context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from pydantic import ValidationError
+
+from automl_lite.contracts import ValidateInput
+from automl_lite.exceptions import ManifestUnreadableError
+from automl_lite.validation import validate_run
+
+logger = Logger(service="automl-lite")
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    payload = ValidateInput.model_validate(event)
+    try:
+        trigger = S3EventNotificationEventBridgeModel.model_validate(payload.event)
+    except ValidationError as exc:
+        # Only a hand-started execution can get here: S3 always sends this shape.
+        raise ManifestUnreadableError(
+            f"The execution input is not an S3 'Object Created' EventBridge event ({exc.error_count()} problem(s), "
+            f"first: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}).",
+            fix="Start runs by uploading incoming/<name>/manifest.json to the bucket, not by hand.",
+        ) from exc
+    obj = trigger.detail.object
+    logger.info("validating", extra={"bucket": trigger.detail.bucket.name, "key": obj.key, "run_id": payload.execution.run_id})
+    run = validate_run(
+        bucket=trigger.detail.bucket.name,
+        manifest_key=obj.key,
+        etag=obj.etag or None,
+        version_id=obj.version_id,
+        execution=payload.execution,
+    )
+    logger.info("valid", extra={"dataset_key": run.dataset_key, "n_rows": run.n_rows, "n_columns": run.n_columns})
+    return run.model_dump(mode="json")

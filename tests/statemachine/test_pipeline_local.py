@@ -1,0 +1,141 @@
+"""The real ASL file, run by the local engine end to end: handlers in-process, training as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from automl_lite import layout, storage
+from automl_lite.local import LocalEngine
+from automl_lite.local.moto_patches import FAULTS, reset_faults
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    with LocalEngine(work_dir=tmp_path_factory.mktemp("engine")) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _clean_faults():
+    reset_faults()
+    yield
+    reset_faults()
+
+
+@pytest.fixture(scope="module")
+def penguins_bytes(penguins_csv):
+    return penguins_csv.read_bytes()
+
+
+def _messages_for(engine, run_id):
+    return [m for m in engine.notifications() if run_id in m["message"]]
+
+
+def _snapshot_inputs(engine):
+    s3 = storage.client("s3")
+    return {
+        o["Key"]: o["ETag"]
+        for o in s3.list_objects_v2(Bucket=engine.bucket, Prefix=layout.INCOMING_PREFIX).get("Contents", [])
+    }
+
+
+def _assert_failed_run(engine, result, code):
+    assert result.status == "FAILED"
+    assert result.error == code, result.cause
+    assert result.cause and "Traceback" not in result.cause and 'File "' not in result.cause
+    messages = _messages_for(engine, result.run_id)
+    assert len(messages) == 1, messages
+    assert messages[0]["attributes"]["status"] == "FAILED"
+    assert messages[0]["attributes"]["error"] == code
+    assert code in messages[0]["subject"]
+    assert result.cause.split(".")[0] in messages[0]["message"]
+    summary = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.RUN_SUMMARY))
+    assert summary["status"] == "FAILED" and summary["error"] == code
+
+
+def test_penguins_run_succeeds_with_every_artifact(engine, penguins_bytes):
+    manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 6, "seed": 7}
+    arn = engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="penguins")
+    inputs_before = _snapshot_inputs(engine)
+    result = engine.wait(arn, timeout_s=300)
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    entered = [s for s in result.states_entered() if not s.startswith("Keep")]
+    assert entered == ["Validate", "Profile", "Train", "Export", "NotifySuccess", "Succeeded"]
+    assert result.output["run_id"] == result.run_id
+    assert result.output["problem_type"] == "multiclass"
+    assert result.output["metric"] == "log_loss"
+
+    keys = set(storage.list_keys(engine.bucket, layout.run_prefix(result.run_id)))
+    for artifact in layout.ARTIFACTS:
+        assert layout.run_key(result.run_id, artifact) in keys, artifact
+    # The inputs are untouched, and the run wrote nothing outside its own folder.
+    assert _snapshot_inputs(engine) == inputs_before
+    all_keys = storage.list_keys(engine.bucket, "")
+    assert all(k.startswith((layout.INCOMING_PREFIX, layout.run_prefix(result.run_id), layout.RUNS_PREFIX)) for k in all_keys)
+
+    messages = _messages_for(engine, result.run_id)
+    assert len(messages) == 1 and messages[0]["attributes"]["status"] == "SUCCEEDED"
+    assert "log_loss" in messages[0]["message"]
+
+
+def test_bad_manifest_fails_with_manifest_invalid(engine, penguins_bytes):
+    manifest = {"dataset": "penguins.csv", "target": "species", "colour": "blue", "time_budget_s": 1}
+    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="bad-manifest"), timeout_s=120)
+    _assert_failed_run(engine, result, "ManifestInvalid")
+    assert "colour" in result.cause and "time_budget_s" in result.cause
+
+
+def test_missing_target_column_fails_with_target_missing(engine, penguins_bytes):
+    manifest = {"dataset": "penguins.csv", "target": "specie", "time_budget_s": 5}
+    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="no-target"), timeout_s=120)
+    _assert_failed_run(engine, result, "TargetMissing")
+    assert "specie" in result.cause and "species" in result.cause
+
+
+def test_training_container_exiting_non_zero_fails_with_training_failed(engine, penguins_bytes):
+    FAULTS.job_command = [sys.executable, "-c", "import sys; print('simulated crash', file=sys.stderr); sys.exit(3)"]
+    manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
+    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="crash"), timeout_s=120)
+    _assert_failed_run(engine, result, "TrainingFailed")
+    assert "exit code 3" in result.cause
+
+
+def test_failing_export_fails_with_its_code(engine, penguins_bytes):
+    FAULTS.lambda_errors["lambdas.export.handler"] = [
+        ("ExportParityFailedError", "The ONNX model disagrees with the native model on 12 of 69 rows.")
+    ]
+    manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5, "estimators": ["rf"]}
+    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="export"), timeout_s=300)
+    _assert_failed_run(engine, result, "ExportParityFailed")
+    assert "12 of 69 rows" in result.cause
+
+
+def test_manifest_that_is_not_json_fails_with_manifest_unreadable(engine):
+    result = engine.wait(engine.submit(b"{not json", {}, name="garbled"), timeout_s=120)
+    _assert_failed_run(engine, result, "ManifestUnreadable")
+
+
+def test_event_for_another_key_does_not_start_a_run(engine):
+    from automl_lite.local.engine import s3_object_created_event
+
+    event = s3_object_created_event(bucket=engine.bucket, key="incoming/x/data.csv", size=1, etag="e", version_id=None)
+    assert engine.deliver(event, run_id="never-started") is None
+    event = s3_object_created_event(bucket=engine.bucket, key="runs/x/manifest.json", size=1, etag="e", version_id=None)
+    assert engine.deliver(event, run_id="never-started") is None
+    event = s3_object_created_event(bucket="other-bucket", key="incoming/x/manifest.json", size=1, etag="e", version_id=None)
+    assert engine.deliver(event, run_id="never-started") is None
+
+
+def test_execution_history_is_collected_with_the_artifacts(engine, penguins_bytes, tmp_path):
+    manifest = {"dataset": "penguins.csv", "target": "specie"}
+    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="collect"), timeout_s=120)
+    dest = engine.collect(result, tmp_path / "run")
+    history = json.loads((dest / layout.EXECUTION_HISTORY).read_text())
+    assert history["status"] == "FAILED" and history["error"] == "TargetMissing"
+    assert (dest / layout.RUN_SUMMARY).is_file()
