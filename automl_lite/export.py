@@ -169,6 +169,12 @@ def _label_names(model: onnx.ModelProto, class_names: list[str]) -> None:
             name="ClassNames",
         )
     )
+    # LabelEncoder with int64 keys and string values needs ai.onnx.ml opset 2 or later.
+    for opset in model.opset_import:
+        if opset.domain == "ai.onnx.ml" and opset.version < 2:
+            opset.version = 2
+    if not any(o.domain == "ai.onnx.ml" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("ai.onnx.ml", 2))
     position = list(graph.output).index(label)
     graph.output.remove(label)
     graph.output.insert(position, helper.make_tensor_value_info("label", TensorProto.STRING, [None]))

@@ -47,12 +47,14 @@ from automl_lite.exceptions import (
     TargetInvalidError,
     TargetMissingError,
     TooFewRowsError,
+    TrainingConfigError,
     TrainingFailedError,
 )
 from automl_lite.features import InputSpec, category_strings, input_specs, prepare_frame, used_decisions
 from automl_lite.manifest import ESTIMATORS
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import METRICS, Metric, ProblemType
+from automl_lite.settings import TrainingSettings
 
 logger = logging.getLogger(__name__)
 
@@ -576,5 +578,134 @@ def train(
     )
 
 
-def _print_error(exc: BaseException) -> None:
-    traceback.print_exception(exc, file=sys.stderr)
+# --------------------------------------------------------------------------- the training job
+
+
+#: Content types of the artifacts the job uploads.
+_CONTENT_TYPES = {
+    ".json": "application/json",
+    ".csv": "text/csv; charset=utf-8",
+    ".jsonl": "application/x-ndjson",
+    ".html": "text/html; charset=utf-8",
+    ".joblib": "application/octet-stream",
+}
+
+
+def write_artifacts(outcome: TrainingOutcome, out_dir: Path, *, log_path: Path | None = None, run_id: str | None = None) -> dict[str, Path]:
+    """Write every training artifact under ``out_dir`` (names as in :mod:`automl_lite.layout`).
+
+    Returns artifact name -> file written.
+    """
+    import joblib
+
+    from automl_lite import layout
+    from automl_lite.training_report import render_training_report
+
+    files: dict[str, Path] = {}
+
+    def target(artifact: str) -> Path:
+        path = out_dir / artifact
+        path.parent.mkdir(parents=True, exist_ok=True)
+        files[artifact] = path
+        return path
+
+    target(layout.TRAINING_METRICS).write_text(
+        json.dumps(outcome.metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    outcome.leaderboard.to_csv(target(layout.TRAINING_LEADERBOARD), index=False)
+    # Raw values exactly as read, so the parity check reads them back like a user's CSV.
+    outcome.holdout.to_csv(target(layout.HOLDOUT_SAMPLE), index=False)
+    joblib.dump(outcome.model, target(layout.NATIVE_MODEL), compress=3)
+    target(layout.TRAINING_REPORT).write_text(render_training_report(outcome, run_id=run_id), encoding="utf-8")
+    if log_path is not None and log_path.exists():
+        target(layout.TRAINING_SEARCH_LOG).write_bytes(log_path.read_bytes())
+    return files
+
+
+def run_training_job(settings: TrainingSettings) -> dict[str, str]:
+    """The training container's work: read the run's inputs from S3, train, upload the artifacts.
+
+    Returns artifact name -> ``s3://`` URI. Raises :class:`AutomlLiteError` subclasses for
+    problems a user can fix.
+    """
+    from automl_lite import layout, storage
+    from automl_lite.dataset import read_csv
+
+    with tempfile.TemporaryDirectory(prefix="automl-train-") as tmp:
+        work = Path(tmp)
+        try:
+            csv_path = storage.download(settings.bucket, settings.dataset_key, work / "dataset.csv")
+            profile = storage.read_json(settings.bucket, settings.profile_key)
+        except Exception as exc:
+            raise TrainingFailedError(
+                f"The training job could not read s3://{settings.bucket}/{settings.dataset_key} or "
+                f"s3://{settings.bucket}/{settings.profile_key} ({type(exc).__name__}: {exc})",
+                fix="Check that the dataset is still in the bucket and that the Profile step finished.",
+            ) from exc
+        decisions = profile.get("decisions") if isinstance(profile, dict) else None
+        if not isinstance(decisions, list):
+            raise TrainingFailedError(
+                f"{settings.profile_key} has no 'decisions' list", fix="Run the pipeline again from the start."
+            )
+        frame = read_csv(csv_path)
+        log_path = work / "search_log.jsonl"
+        outcome = train(
+            frame,
+            target=settings.target,
+            problem_type=settings.problem_type,
+            metric=settings.metric,
+            decisions=decisions,
+            time_budget_s=settings.time_budget_s,
+            estimators=settings.estimator_list(),
+            seed=settings.seed,
+            log_path=log_path,
+        )
+        files = write_artifacts(outcome, work / "out", log_path=log_path, run_id=settings.run_id)
+        return {
+            artifact: storage.upload(
+                path,
+                settings.bucket,
+                layout.run_key(settings.run_id, artifact),
+                content_type=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+            )
+            for artifact, path in files.items()
+        }
+
+
+def write_failure(settings: TrainingSettings, code: str, cause: str) -> None:
+    """Write ``training/failure.json`` so the failure reporter can name the error; never raises."""
+    from automl_lite import layout, storage
+
+    try:
+        storage.write_json(
+            settings.bucket, layout.run_key(settings.run_id, layout.TRAINING_FAILURE), {"code": code, "cause": cause}
+        )
+    except Exception:  # the job is failing already; the exit code and the log still tell
+        logger.exception("could not write %s", layout.TRAINING_FAILURE)
+
+
+def job_main() -> int:
+    """The container entry point's logic: 0 on success, 1 when training failed, 2 on bad configuration."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = TrainingSettings.from_env()
+    except TrainingConfigError as exc:
+        print(f"{exc.code}: {exc.cause}", file=sys.stderr)
+        return 2
+    try:
+        uploaded = run_training_job(settings)
+    except AutomlLiteError as exc:
+        print(f"{exc.code}: {exc.cause}", file=sys.stderr)
+        write_failure(settings, exc.code, exc.cause)
+        return 1
+    except Exception as exc:
+        # Unexpected: the traceback goes to the log, the user gets the exception's name and message.
+        traceback.print_exception(exc, file=sys.stderr)
+        cause = (
+            f"Training stopped on an unexpected {type(exc).__name__}: {exc}. "
+            "Check the training job's log; if the data looks right, report this run."
+        )
+        write_failure(settings, TrainingFailedError.code, cause)
+        return 1
+    logger.info("training finished: %s", ", ".join(sorted(uploaded)))
+    return 0

@@ -211,6 +211,13 @@ def _check_header(header: list[str], name: str) -> None:
             "automl-lite reads comma-separated files.",
             fix="Export it again with ',' as the separator (e.g. pandas: to_csv(..., sep=',')).",
         )
+    named = [col.strip() for col in header if col.strip()]
+    if named and all(_NUMBER.match(col) for col in named):
+        raise DatasetUnreadableError(
+            f"The first row of {name} holds only numbers ({', '.join(header[:5])}...): "
+            "it looks like data, not a header row.",
+            fix="Add a header row with the column names as the first line of the file.",
+        )
     empty = [i + 1 for i, col in enumerate(header) if not col.strip()]
     if empty:
         raise DatasetUnreadableError(
@@ -224,12 +231,6 @@ def _check_header(header: list[str], name: str) -> None:
         raise DatasetUnreadableError(
             f"The dataset {name} has duplicate column names: {', '.join(repr(c) for c in duplicates[:10])}.",
             fix="Rename the columns so that every name in the header row is unique.",
-        )
-    if all(_NUMBER.match(col.strip()) for col in header):
-        raise DatasetUnreadableError(
-            f"The first row of {name} holds only numbers ({', '.join(header[:5])}...): "
-            "it looks like data, not a header row.",
-            fix="Add a header row with the column names as the first line of the file.",
         )
     if len(header) > MAX_COLUMNS:
         raise DatasetTooLargeError(

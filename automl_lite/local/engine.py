@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from automl_lite import definitions, layout, storage
+from automl_lite import batch_retry, definitions, layout, storage
 from automl_lite.local import moto_patches
 
 REGION = "us-east-1"
@@ -251,6 +251,7 @@ class LocalEngine:
         job_definition_arn = batch.register_job_definition(
             jobDefinitionName=f"{PREFIX}-training",
             type="container",
+            retryStrategy=batch_retry.retry_strategy(),
             containerProperties={
                 "image": "automl-lite-training:local",
                 # The image's entry point, run with this interpreter instead of a container.

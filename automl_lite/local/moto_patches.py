@@ -44,11 +44,14 @@ from moto.awslambda.models import LambdaBackend
 from moto.batch.models import Job
 from moto.batch.utils import JobStatus
 from moto.core.config import default_user_config
+from moto.core.exceptions import JsonRESTError
 from moto.events.models import EventPattern, EventPatternParser
 from moto.events.responses import EventsHandler
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch import (
     StateTaskServiceBatch,
 )
+
+from automl_lite import batch_retry
 
 MOTO_VERSION = "5.2.5"
 
@@ -63,11 +66,20 @@ class Faults:
     ``lambda_errors`` maps a handler path (``lambdas.export.handler``) to a list of
     (error type, message) raised on successive invocations before the real handler
     runs, e.g. a transient ``Lambda.ServiceException``-like crash.
-    ``job_command`` replaces the training command for every Batch job (a crash).
+    ``lambda_service_errors`` makes the Lambda service itself fail (the transient
+    ``Lambda.ServiceException`` the state machine retries). ``job_command`` replaces the
+    training command for every Batch job (a crash, an OOM kill); ``spot_interruptions``
+    and ``job_timeout_s`` emulate a reclaimed Spot host and a job past its timeout.
     """
 
     lambda_errors: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: handler path -> how many invocations fail with Lambda's own ServiceException (HTTP 500).
+    lambda_service_errors: dict[str, int] = field(default_factory=dict)
     job_command: list[str] | None = None
+    #: Attempts to interrupt as a Spot reclaim would, before any runs.
+    spot_interruptions: int = 0
+    #: Overrides the per-attempt timeout (seconds) of every job.
+    job_timeout_s: float | None = None
 
 
 FAULTS = Faults()
@@ -101,12 +113,19 @@ def _error_payload(error_type: str, message: str, trace: list[str] | None = None
     return json.dumps({"errorMessage": message, "errorType": error_type, "stackTrace": trace or []}).encode()
 
 
+class _LambdaServiceError(JsonRESTError):
+    code = 500
+
+
 def _invoke_in_process(
     self: LambdaBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
 ) -> bytes:
     fn = self.get_function(function_name, qualifier)
     handler_path: str = fn.handler
     event = json.loads(body) if body else {}
+    if FAULTS.lambda_service_errors.get(handler_path, 0) > 0:
+        FAULTS.lambda_service_errors[handler_path] -= 1
+        raise _LambdaServiceError("ServiceException", "Lambda was unable to run the function (injected fault).")
     injected = FAULTS.lambda_errors.get(handler_path)
     if injected:
         error_type, message = injected.pop(0)
@@ -136,45 +155,74 @@ def _job_environment(job: Job) -> dict[str, str]:
     return env
 
 
-def _run_job_as_subprocess(self: Job) -> None:
-    """Replacement for moto's Docker-based ``Job.run``: the command runs as a subprocess."""
-    props = self.job_definition.container_properties or {}
-    command = FAULTS.job_command or self.container_overrides.get("command") or props.get("command") or []
-    timeout = (self.timeout or {}).get("attemptDurationSeconds") or (self.job_definition.timeout or {}).get(
-        "attemptDurationSeconds"
-    )
+def _run_attempt(self: Job, command: list[str], timeout: float | None, log_path: Path) -> dict[str, Any]:
+    """One attempt of a Batch job: returns what Batch records (exit code, reasons)."""
     self.job_started_at = datetime.now()
-    self.log_stream_name = f"{self.job_definition.name}/default/{self.job_id}"
     self._start_attempt()
     self.status = JobStatus.RUNNING
+    if FAULTS.spot_interruptions > 0:
+        FAULTS.spot_interruptions -= 1
+        return {"exit_code": None, "reason": None, "status_reason": "Host EC2 (instance i-0local) terminated."}
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(command, env=_job_environment(self), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            exit_code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return {"exit_code": None, "reason": None, "status_reason": "Job attempt duration exceeded timeout"}
+    if self.stop:
+        return {"exit_code": exit_code, "reason": None, "status_reason": self.job_stopped_reason or "Job terminated"}
+    if exit_code == 0:
+        return {"exit_code": 0, "reason": None, "status_reason": None}
+    if exit_code in (-9, 137):
+        # What ECS reports when the kernel's OOM killer ends the container.
+        return {
+            "exit_code": 137,
+            "reason": "OutOfMemoryError: Container killed due to memory usage",
+            "status_reason": "Essential container in task exited",
+        }
+    return {"exit_code": exit_code, "reason": None, "status_reason": "Essential container in task exited"}
+
+
+def _run_job_as_subprocess(self: Job) -> None:
+    """Replacement for moto's Docker-based ``Job.run``: each attempt runs the command as a subprocess.
+
+    Attempts follow the job definition's ``retryStrategy`` the way Batch evaluates it.
+    """
+    props = self.job_definition.container_properties or {}
+    command = FAULTS.job_command or self.container_overrides.get("command") or props.get("command") or []
+    timeout = FAULTS.job_timeout_s or (self.timeout or {}).get("attemptDurationSeconds") or (
+        self.job_definition.timeout or {}
+    ).get("attemptDurationSeconds")
+    strategy = self.job_definition.retry_strategy or {}
+    attempts = int(strategy.get("attempts") or 1)
+    self.log_stream_name = f"{self.job_definition.name}/default/{self.job_id}"
     log_path = (JOB_LOG_DIR or Path.cwd()) / f"{self.job_name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    success = False
+    outcome: dict[str, Any] = {}
     try:
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(command, env=_job_environment(self), stdout=log, stderr=subprocess.STDOUT)
-            try:
-                self.exit_code = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                self.exit_code = None
-                self.job_stopped_reason = "Job attempt duration exceeded timeout"
-        if self.stop and self.job_stopped_reason is None:
-            self.job_stopped_reason = "Job terminated"
-        success = self.exit_code == 0 and not self.stop
-        if self.exit_code not in (0, None):
-            self.job_stopped_reason = "Essential container in task exited"
-            if self.exit_code in (-9, 137):
-                self.job_stopped_reason = "OutOfMemoryError: Container killed due to memory usage"
-        if self.latest_attempt is not None:
-            self.latest_attempt["container"]["exitCode"] = self.exit_code
-            self.latest_attempt["container"]["reason"] = self.job_stopped_reason
-            self.latest_attempt["statusReason"] = self.job_stopped_reason
+        for attempt in range(1, attempts + 1):
+            outcome = _run_attempt(self, command, timeout, log_path)
+            self.exit_code = outcome["exit_code"]
+            self.job_stopped_at = datetime.now()
+            if self.latest_attempt is not None:
+                self.latest_attempt["container"]["exitCode"] = outcome["exit_code"]
+                self.latest_attempt["container"]["reason"] = outcome["reason"]
+                self.latest_attempt["statusReason"] = outcome["status_reason"]
+                self._stop_attempt()
+            if outcome["exit_code"] == 0 or self.stop or attempt == attempts:
+                break
+            if batch_retry.decide(
+                status_reason=outcome["status_reason"], reason=outcome["reason"], exit_code=outcome["exit_code"]
+            ) == "EXIT":
+                break
+        self.job_stopped_reason = outcome.get("status_reason")
     except OSError as exc:
         self.job_stopped_reason = f"CannotStartContainerError: {exc}"
+        outcome = {}
     finally:
-        self._mark_stopped(success=success)
+        self._mark_stopped(success=outcome.get("exit_code") == 0 and not self.stop)
 
 
 def _batch_normalise_parameters(
@@ -231,7 +279,10 @@ def apply() -> None:
 
 def reset_faults() -> None:
     FAULTS.lambda_errors.clear()
+    FAULTS.lambda_service_errors.clear()
     FAULTS.job_command = None
+    FAULTS.spot_interruptions = 0
+    FAULTS.job_timeout_s = None
 
 
 __all__ = ["FAULTS", "MOTO_VERSION", "Faults", "LambdaContext", "apply", "reset_faults"]

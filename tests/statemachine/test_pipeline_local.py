@@ -139,3 +139,41 @@ def test_execution_history_is_collected_with_the_artifacts(engine, penguins_byte
     history = json.loads((dest / layout.EXECUTION_HISTORY).read_text())
     assert history["status"] == "FAILED" and history["error"] == "TargetMissing"
     assert (dest / layout.RUN_SUMMARY).is_file()
+
+
+def test_transient_lambda_service_errors_are_retried(engine):
+    FAULTS.lambda_service_errors["lambdas.validate.handler"] = 2
+    result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="transient"), timeout_s=120)
+    validate_failures = [
+        e for e in result.history if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "Lambda.ServiceException"
+    ]
+    assert len(validate_failures) == 2
+    # After the retries the real handler ran and judged the input (here: no dataset).
+    assert result.error == "DatasetNotFound"
+
+
+def test_oom_killed_container_fails_with_out_of_memory(engine, penguins_bytes):
+    FAULTS.job_command = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+    manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
+    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="oom"), timeout_s=120)
+    _assert_failed_run(engine, result, "TrainingOutOfMemory")
+
+
+def test_job_past_its_timeout_fails_with_training_timed_out(engine, penguins_bytes):
+    FAULTS.job_command = [sys.executable, "-c", "import time; time.sleep(30)"]
+    FAULTS.job_timeout_s = 1
+    manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
+    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="timeout"), timeout_s=120)
+    _assert_failed_run(engine, result, "TrainingTimedOut")
+
+
+def test_spot_interruption_is_retried_by_batch(engine, penguins_bytes):
+    FAULTS.spot_interruptions = 1
+    FAULTS.job_command = [sys.executable, "-c", "import sys; sys.exit(5)"]
+    manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
+    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="spot"), timeout_s=120)
+    # The reclaimed attempt was retried; the second attempt ran the command, whose exit code is final.
+    _assert_failed_run(engine, result, "TrainingFailed")
+    job = json.loads(next(e for e in result.history if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "States.TaskFailed")["taskFailedEventDetails"]["cause"])
+    reasons = [a.get("StatusReason") for a in job["Attempts"]]
+    assert reasons == ["Host EC2 (instance i-0local) terminated.", "Essential container in task exited"]

@@ -1,0 +1,201 @@
+"""``training/report.html``: scores, diagnostic pictures and the search, in one self-contained page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+from automl_lite.reports import (
+    Figure,
+    Section,
+    Table,
+    figure_to_data_uri,
+    format_value,
+    new_figure,
+    render_page,
+)
+
+if TYPE_CHECKING:
+    from automl_lite.training import TrainingOutcome
+
+#: Classes drawn in per-class ROC / PR pictures (more would be unreadable).
+MAX_CURVES = 10
+
+
+def _figure(fig: Any, alt: str, caption: str | None = None) -> Figure:
+    return Figure(figure_to_data_uri(fig), alt, caption)
+
+
+def _confusion(outcome: TrainingOutcome, names: list[str]) -> Figure:
+    labels = list(range(len(names)))
+    matrix = skm.confusion_matrix(outcome.y_test, outcome.test_prediction, labels=labels)
+    size = min(3 + 0.45 * len(names), 9)
+    fig = new_figure(size + 1, size)
+    ax = fig.add_subplot()
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    short = [n if len(n) <= 18 else n[:17] + "…" for n in names]
+    ax.set_xticks(labels, short, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(labels, short, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    if len(names) <= 15:
+        threshold = matrix.max() / 2 if matrix.size else 0
+        for (i, j), value in np.ndenumerate(matrix):
+            ax.text(j, i, str(value), ha="center", va="center", color="white" if value > threshold else "black", fontsize=8)
+    return _figure(fig, "Confusion matrix on the test split", "Confusion matrix (test split, counts).")
+
+
+def _curves(outcome: TrainingOutcome, names: list[str]) -> list[Figure]:
+    proba = outcome.test_proba
+    if proba is None:
+        return []
+    binary = len(names) == 2
+    targets = [1] if binary else list(range(min(len(names), MAX_CURVES)))
+    roc, pr = new_figure(), new_figure()
+    ax_roc, ax_pr = roc.add_subplot(), pr.add_subplot()
+    for k in targets:
+        truth = (outcome.y_test == k).astype(int)
+        if truth.min() == truth.max():
+            continue  # the class is absent from (or alone in) the test split: no curve
+        fpr, tpr, _ = skm.roc_curve(truth, proba[:, k])
+        precision, recall, _ = skm.precision_recall_curve(truth, proba[:, k])
+        label = names[k] if not binary else f"positive class {names[k]}"
+        ax_roc.plot(fpr, tpr, label=f"{label} (AUC {skm.auc(fpr, tpr):.3f})")
+        ax_pr.plot(recall, precision, label=f"{label} (AP {skm.average_precision_score(truth, proba[:, k]):.3f})")
+    ax_roc.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
+    ax_roc.set_xlabel("false positive rate")
+    ax_roc.set_ylabel("true positive rate")
+    ax_pr.set_xlabel("recall")
+    ax_pr.set_ylabel("precision")
+    for ax in (ax_roc, ax_pr):
+        ax.legend(fontsize=7, loc="lower right" if ax is ax_roc else "lower left")
+    how = "" if binary else " (one class against the rest)"
+    return [
+        _figure(roc, "ROC curve on the test split", f"ROC curve{how}, test split."),
+        _figure(pr, "Precision-recall curve on the test split", f"Precision-recall curve{how}, test split."),
+    ]
+
+
+def _regression_figures(outcome: TrainingOutcome) -> list[Figure]:
+    actual, predicted = outcome.y_test, np.asarray(outcome.test_prediction, dtype=float)
+    scatter = new_figure(4.5, 4.2)
+    ax = scatter.add_subplot()
+    ax.scatter(actual, predicted, s=8, alpha=0.6)
+    low, high = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
+    ax.plot([low, high], [low, high], linestyle="--", color="grey", linewidth=0.8)
+    ax.set_xlabel("actual")
+    ax.set_ylabel("predicted")
+    residuals = new_figure()
+    ax2 = residuals.add_subplot()
+    ax2.scatter(predicted, actual - predicted, s=8, alpha=0.6)
+    ax2.axhline(0, linestyle="--", color="grey", linewidth=0.8)
+    ax2.set_xlabel("predicted")
+    ax2.set_ylabel("actual - predicted")
+    return [
+        _figure(scatter, "Predicted against actual values", "Predicted against actual (test split)."),
+        _figure(residuals, "Residuals against predicted values", "Residuals (test split)."),
+    ]
+
+
+def _importance_figure(outcome: TrainingOutcome) -> Figure | None:
+    table = outcome.importance.head(20)
+    if table.empty:
+        return None
+    fig = new_figure(5.5, 0.9 + 0.28 * len(table))
+    ax = fig.add_subplot()
+    ax.barh(table["column"][::-1].astype(str).str.slice(0, 30), table["importance"][::-1], xerr=table["std"][::-1])
+    ax.set_xlabel(f"drop in {outcome.metrics['metric']} when the column is shuffled")
+    return _figure(fig, "Permutation importance", "Permutation importance on the test split (5 shuffles per column).")
+
+
+def _search_figure(outcome: TrainingOutcome) -> Figure | None:
+    history = outcome.search_history
+    if history.empty:
+        return None
+    fig = new_figure(6, 3.4)
+    ax = fig.add_subplot()
+    for name, trials in history.groupby("estimator"):
+        ax.scatter(trials["wall_clock_s"], trials["validation_loss"], s=10, alpha=0.6, label=str(name))
+    ax.step(history["wall_clock_s"], history["best_loss_so_far"], where="post", color="black", label="best so far")
+    ax.set_xlabel("search time (s)")
+    ax.set_ylabel("validation loss (FLAML)")
+    finite = history["validation_loss"][np.isfinite(history["validation_loss"])]
+    if len(finite) > 3:
+        ax.set_ylim(top=float(np.quantile(finite, 0.95)) * 1.05 + 1e-12)
+    ax.legend(fontsize=7)
+    return _figure(fig, "Search progress", "Every trial's validation loss over time, and the best so far.")
+
+
+def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = None) -> str:
+    """The training report as self-contained HTML."""
+    metrics = outcome.metrics
+    split, search = metrics["split"], metrics["search"]
+    names = metrics.get("classes")
+    scores = Table(
+        ["metric", "test score"],
+        [[name, format_value(value)] for name, value in metrics["test_scores"].items()],
+        caption=metrics["how_measured"],
+    )
+    sections = [
+        Section(
+            "Result",
+            facts=[
+                ("problem", metrics["problem_type"]),
+                ("target", metrics["target"]),
+                ("best model", metrics["best_estimator"]),
+                (f"test {metrics['metric']}", format_value(metrics["test_scores"].get(metrics["metric"]))),
+                ("rows (train / test)", f"{split['train_rows']} / {split['test_rows']}"),
+                ("search", f"{search['trials']} trials, {search['search_time_s']:.1f} s of {search['time_budget_s']} s"),
+            ],
+            paragraphs=[
+                f"Metric optimised: {metrics['metric']} ({metrics['metric_direction']}). Test split: {split['how']}, "
+                f"seed {split['seed']}. The exported model is the same configuration refitted on all "
+                f"{split['rows_used']} rows."
+            ],
+            tables=[scores],
+        )
+    ]
+    if names is not None:
+        sections.append(Section("Errors by class", figures=[_confusion(outcome, names), *_curves(outcome, names)]))
+    else:
+        sections.append(Section("Errors", figures=_regression_figures(outcome)))
+    importance = _importance_figure(outcome)
+    sections.append(
+        Section(
+            "What the model relies on",
+            paragraphs=["How much the test score drops when one column's values are shuffled across rows."],
+            figures=[importance] if importance else [],
+            tables=[
+                Table(
+                    ["column", "importance", "std"],
+                    [[r.column, format_value(r.importance), format_value(r.std)] for r in outcome.importance.itertuples()],
+                )
+            ],
+        )
+    )
+    board = outcome.leaderboard
+    search_fig = _search_figure(outcome)
+    sections.append(
+        Section(
+            "Search",
+            paragraphs=[
+                f"FLAML searched {', '.join(search['estimators'])} for {search['search_time_s']:.1f} s "
+                f"({metrics['validation']['method']} validation inside the training split). "
+                "Validation scores choose the model; only the test scores above measure it."
+            ],
+            tables=[
+                Table(
+                    list(board.columns),
+                    [[format_value(v) for v in row] for row in board.itertuples(index=False)],
+                    caption="Best result per estimator",
+                    highlight_rows=frozenset({0}) if len(board) else frozenset(),
+                )
+            ],
+            figures=[search_fig] if search_fig else [],
+        )
+    )
+    subtitle = f"Run {run_id}" if run_id else None
+    return render_page(f"Training report: {metrics['target']}", sections, subtitle=subtitle)

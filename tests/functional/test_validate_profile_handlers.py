@@ -1,0 +1,287 @@
+"""Validate and Profile through moto S3: real malformed files, artifacts, and the handlers in-process."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from automl_lite import layout, storage
+from automl_lite.contracts import ExecutionInfo, ProfileResult, RunContext
+from automl_lite.exceptions import (
+    AutomlLiteError,
+    DatasetNotFoundError,
+    DatasetTooLargeError,
+    DatasetUnreadableError,
+    ManifestInvalidError,
+    NoUsableFeaturesError,
+    SingleClassTargetError,
+    TargetInvalidError,
+    TargetMissingError,
+    TooFewRowsError,
+)
+from automl_lite.local.moto_patches import LambdaContext
+from automl_lite.profiling import profile_run
+from automl_lite.settings import TrainingSettings
+from automl_lite.validation import validate_run
+from lambdas.profile import handler as profile_handler
+from lambdas.validate import handler as validate_handler
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "tests" / "events"
+PENGUINS = (REPO / "examples" / "penguins" / "penguins.csv").read_bytes()
+PENGUINS_RAW = (REPO / "tests" / "fixtures" / "penguins_raw.csv").read_bytes()
+BUCKET = "automl-lite-data-123456789012"
+RUN_ID = "penguins-20260101-000000-abcd"
+EXECUTION = ExecutionInfo(
+    execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:automl-lite-pipeline:{RUN_ID}",
+    run_id=RUN_ID,
+    start_time="2026-01-01T00:00:00Z",
+)
+MANIFEST_KEY = "incoming/penguins/manifest.json"
+DATASET_KEY = "incoming/penguins/penguins.csv"
+
+
+@pytest.fixture
+def s3():
+    with mock_aws():
+        storage.reset_clients()
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield storage.client("s3")
+    storage.reset_clients()
+
+
+def _context(name: str) -> LambdaContext:
+    return LambdaContext(function_name=name, invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
+
+
+def _put(s3, key: str, body: bytes) -> dict:
+    return s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+def _put_run(s3, csv: bytes | None, **manifest) -> dict:
+    manifest = {"dataset": "penguins.csv", "target": "species"} | manifest
+    if csv is not None:
+        _put(s3, DATASET_KEY, csv)
+    return _put(s3, MANIFEST_KEY, json.dumps(manifest).encode())
+
+
+def _validate(**kwargs) -> RunContext:
+    return validate_run(bucket=BUCKET, manifest_key=MANIFEST_KEY, etag=None, version_id=None, execution=EXECUTION,
+                        **kwargs)
+
+
+def _validation_json(s3) -> dict:
+    return storage.read_json(BUCKET, layout.run_key(RUN_ID, layout.VALIDATION))
+
+
+def _keys(s3) -> list[str]:
+    return storage.list_keys(BUCKET, "")
+
+
+# --- validate_run --------------------------------------------------------------------------
+def test_valid_penguins_run_context_and_validation_json(s3):
+    _put_run(s3, PENGUINS)
+    run = _validate()
+    assert (run.n_rows, run.n_columns, run.dataset_bytes) == (344, 8, len(PENGUINS))
+    assert run.dataset_key == DATASET_KEY and run.run_prefix == f"runs/{RUN_ID}/"
+    report = _validation_json(s3)
+    assert report["status"] == "passed" and report["error"] is None
+    assert report["dataset"]["encoding"] == "utf-8" and report["dataset"]["delimiter"] == ","
+    assert report["dataset"]["target"]["distinct"] == 3
+    assert report["manifest"]["time_budget_s"] == 60  # the normalized manifest, defaults filled in
+    # Nothing is written outside the run's folder and the inputs are untouched.
+    assert sorted(_keys(s3)) == sorted([DATASET_KEY, MANIFEST_KEY, layout.run_key(RUN_ID, layout.VALIDATION)])
+    assert s3.get_object(Bucket=BUCKET, Key=DATASET_KEY)["Body"].read() == PENGUINS
+
+
+def test_utf8_bom_and_crlf_are_accepted(s3):
+    _put_run(s3, b"\xef\xbb\xbf" + PENGUINS.replace(b"\n", b"\r\n"))
+    run = _validate()
+    assert run.n_rows == 344
+    assert _validation_json(s3)["dataset"]["encoding"] == "utf-8-sig"
+
+
+def _lines(data: bytes, n: int) -> bytes:
+    return b"".join(data.splitlines(keepends=True)[:n])
+
+
+# Each case: (file bytes or None for "not uploaded", manifest overrides, error, text in the message)
+CASES = {
+    "missing dataset": (None, {}, DatasetNotFoundError, "does not exist"),
+    "empty file": (b"", {}, DatasetUnreadableError, "empty (0 bytes)"),
+    "only blank lines": (b"\n\n", {}, DatasetUnreadableError, "no header row"),
+    "gzip named .csv": (gzip.compress(PENGUINS), {}, DatasetUnreadableError, "gzip-compressed"),
+    "latin-1 bytes": (
+        PENGUINS.replace(b"Torgersen,39.5", "Torgersén,39.5".encode("latin-1")),
+        {}, DatasetUnreadableError, "(line 3) is not valid UTF-8"),
+    "no header": (b"".join(PENGUINS.splitlines(keepends=True)[1:]).replace(b"Adelie", b"1").replace(
+        b"Torgersen", b"2").replace(b"female", b"0").replace(b"male", b"1").replace(b"NA", b"0").replace(
+        b"Gentoo", b"3").replace(b"Chinstrap", b"4").replace(b"Biscoe", b"5").replace(b"Dream", b"6"),
+        {}, DatasetUnreadableError, "looks like data, not a header row"),
+    "duplicate header": (PENGUINS.replace(b"bill_depth_mm", b"bill_length_mm", 1), {}, DatasetUnreadableError,
+                         "duplicate column names: 'bill_length_mm'"),
+    "empty column name": (PENGUINS.replace(b"year\n", b"\n", 1), {}, DatasetUnreadableError, "empty column name"),
+    "semicolons": (PENGUINS.replace(b",", b";"), {}, DatasetUnreadableError, "semicolon-separated"),
+    "ragged rows": (_lines(PENGUINS, 10) + b"Adelie,Dream,1,2\n" + _lines(PENGUINS, 30)[-200:].split(b"\n", 1)[1],
+                    {}, DatasetUnreadableError, "line 11 has 4"),
+    "missing target": (PENGUINS, {"target": "Species"}, TargetMissingError, "Did you mean 'species'?"),
+    "target all missing": (PENGUINS.replace(b"Adelie", b"NA").replace(b"Gentoo", b"").replace(b"Chinstrap", b"NA"),
+                           {}, TargetInvalidError, "has no values"),
+    "single class": (PENGUINS.replace(b"Gentoo", b"Adelie").replace(b"Chinstrap", b"Adelie"), {},
+                     SingleClassTargetError, "single class ('Adelie'"),
+    "too few rows": (_lines(PENGUINS, 12), {}, TooFewRowsError, "11 row(s) with a known 'species'"),
+    "header only": (_lines(PENGUINS, 1), {}, TooFewRowsError, "no data rows"),
+    "unterminated quote": (_lines(PENGUINS, 5) + b'Adelie,"Dream,1,2,3,4,male,2007\n' + _lines(PENGUINS, 40)[-300:],
+                           {}, DatasetUnreadableError, "not a well-formed CSV"),
+    "unknown excluded column": (PENGUINS, {"exclude_columns": ["Island"]}, ManifestInvalidError,
+                                "did you mean 'island'?"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_malformed_inputs_fail_with_a_clear_error(s3, case):
+    csv, manifest, error, text = CASES[case]
+    _put_run(s3, csv, **manifest)
+    with pytest.raises(error) as info:
+        _validate()
+    assert text in info.value.cause
+    assert info.value.fix  # every error says how to fix it
+    assert "Traceback" not in info.value.cause
+    # validation.json records the failure too.
+    report = _validation_json(s3)
+    assert report["status"] == "failed"
+    assert report["error"] == {"code": error.code, "cause": info.value.cause}
+
+
+def test_dataset_key_escaping_the_folder_is_refused(s3):
+    _put(s3, "secret.csv", PENGUINS)
+    _put_run(s3, None, dataset="../../secret.csv")
+    with pytest.raises(ManifestInvalidError, match="may not leave the manifest's folder"):
+        _validate()
+    assert _validation_json(s3)["error"]["code"] == "ManifestInvalid"
+
+
+def test_size_limit(s3):
+    _put_run(s3, PENGUINS)
+    with pytest.raises(DatasetTooLargeError, match="limit"):
+        _validate(max_dataset_bytes=1000)
+
+
+def test_missing_dataset_is_retryable():
+    assert DatasetNotFoundError.retryable
+
+
+def test_explicit_regression_on_constant_target(s3):
+    csv = PENGUINS.replace(b"2007\n", b"2008\n").replace(b"2009\n", b"2008\n")
+    _put_run(s3, csv, target="year", problem_type="regression")
+    with pytest.raises(TargetInvalidError, match="constant"):
+        _validate()
+
+
+def test_many_small_chunks_stream_the_same(s3, monkeypatch):
+    # A 7-byte chunk size splits multi-byte characters and lines across chunks.
+    text = PENGUINS.decode().replace("Torgersen", "Torgersén").encode()
+    _put_run(s3, text)
+    real = storage.iter_chunks
+    monkeypatch.setattr(storage, "iter_chunks", lambda b, k, chunk_size=0: real(b, k, chunk_size=7))
+    assert _validate().n_rows == 344
+
+
+# --- profile_run ----------------------------------------------------------------------------
+def test_profile_run_writes_profile_and_report(s3):
+    _put_run(s3, PENGUINS, metric="macro_f1", time_budget_s=30, seed=7, estimators=["lgbm", "rf"])
+    result = profile_run(_validate())
+    assert result.problem_type == "multiclass" and result.metric == "macro_f1"
+    assert result.profile_key == layout.run_key(RUN_ID, layout.EDA_PROFILE)
+    assert result.job_timeout_s == 30 + 600
+    settings = TrainingSettings.model_validate({k.removeprefix("AUTOML_").lower(): v
+                                                for k, v in result.training_env.items()})
+    assert settings.estimator_list() == ["lgbm", "rf"]
+    assert (settings.dataset_key, settings.target, settings.seed) == (DATASET_KEY, "species", 7)
+    profile = storage.read_json(BUCKET, result.profile_key)
+    for field in ("schema_version", "problem_type", "problem_type_reason", "metric", "target", "decisions", "columns"):
+        assert field in profile
+    html = storage.read_bytes(BUCKET, result.report_key).decode()
+    assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+    assert all(k == DATASET_KEY or k == MANIFEST_KEY or k.startswith(f"runs/{RUN_ID}/") for k in _keys(s3))
+
+
+def test_profile_run_penguins_raw_screening(s3):
+    _put(s3, "incoming/penguins/raw.csv", PENGUINS_RAW)
+    _put(s3, MANIFEST_KEY, json.dumps({"dataset": "raw.csv", "target": "Sex", "exclude_columns": ["Comments"]}).encode())
+    result = profile_run(_validate())
+    assert result.problem_type == "binary" and result.metric == "roc_auc"
+    assert set(result.dropped_columns) == {"Sample Number", "Individual ID", "Region", "Stage", "Comments"}
+    assert result.dropped_columns["Comments"] == "excluded by the manifest"
+    assert "Date Egg" in result.feature_columns
+
+
+def test_metric_that_does_not_fit_is_an_error(s3):
+    _put_run(s3, PENGUINS, metric="rmse")
+    with pytest.raises(ManifestInvalidError, match="does not apply"):
+        profile_run(_validate())
+
+
+def test_no_usable_features(s3):
+    csv = b"id,const,y\n" + b"".join(f"{i},1,{i % 2}\n".encode() for i in range(1, 41))
+    _put(s3, "incoming/penguins/ids.csv", csv)
+    _put(s3, MANIFEST_KEY, json.dumps({"dataset": "ids.csv", "target": "y"}).encode())
+    with pytest.raises(NoUsableFeaturesError, match="No column") as info:
+        profile_run(_validate())
+    assert "'id' identifier" in info.value.cause and "'const' constant" in info.value.cause
+    # The report is still written so the user can see the screening.
+    assert storage.head(BUCKET, layout.run_key(RUN_ID, layout.EDA_REPORT)) is not None
+
+
+# --- handlers -----------------------------------------------------------------------------
+def _trigger_event(s3, put: dict) -> dict:
+    event = json.loads((EVENTS / "s3_object_created.json").read_text())
+    event = copy.deepcopy(event)
+    obj = event["detail"]["object"]
+    obj["etag"] = put["ETag"].strip('"')
+    if "VersionId" in put:
+        obj["version-id"] = put["VersionId"]
+    else:
+        obj.pop("version-id")
+    return {"event": event, "execution": EXECUTION.model_dump(mode="json")}
+
+
+def test_handlers_validate_then_profile_with_a_versioned_bucket(s3):
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    put = _put_run(s3, PENGUINS)
+    payload = _trigger_event(s3, put)
+    # The manifest is overwritten after the event: the event's version is the one validated.
+    _put(s3, MANIFEST_KEY, json.dumps({"dataset": "penguins.csv", "target": "sex"}).encode())
+    run_dump = validate_handler(payload, _context("validate"))
+    run = RunContext.model_validate(run_dump)
+    assert run.manifest.target == "species" and run.manifest_version_id == put["VersionId"]
+    json.dumps(run_dump)  # plain JSON for Step Functions
+    out = ProfileResult.model_validate(profile_handler({"run": run_dump}, _context("profile")))
+    assert out.problem_type == "multiclass" and out.training_env["AUTOML_RUN_ID"] == RUN_ID
+
+
+def test_profile_handler_accepts_the_sample_step_input(s3):
+    _put(s3, DATASET_KEY, PENGUINS)
+    payload = json.loads((EVENTS / "profile_step_input.json").read_text())
+    out = profile_handler(payload, _context("profile"))
+    assert out["metric"] == "log_loss" and out["job_timeout_s"] == 620
+
+
+def test_validate_handler_raises_catalogue_errors(s3):
+    put = _put_run(s3, PENGUINS, target="Species")
+    with pytest.raises(AutomlLiteError) as info:
+        validate_handler(_trigger_event(s3, put), _context("validate"))
+    # Step Functions sees the class name; the catalogue maps it back to the stable code.
+    assert type(info.value).__name__ == "TargetMissingError" and info.value.code == "TargetMissing"
+
+
+def test_validate_handler_rejects_a_non_s3_event(s3):
+    with pytest.raises(AutomlLiteError, match="not an S3 'Object Created' EventBridge event"):
+        validate_handler({"event": {"hello": "world"}, "execution": EXECUTION.model_dump(mode="json")},
+                         _context("validate"))

@@ -1,0 +1,109 @@
+"""Orchestration: the deployed definition is the ASL file, logged and traced, with alarms."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from automl_lite import definitions
+from automl_lite.settings import TrainingSettings
+
+
+def _state_machine(synth: Any) -> dict[str, Any]:
+    return synth.only("AWS::StepFunctions::StateMachine")[1]["Properties"]
+
+
+def _logical_id(synth: Any, resource_type: str, name_part: str) -> str:
+    (logical_id,) = [k for k in synth.resources(resource_type) if name_part in k]
+    return logical_id
+
+
+def test_deployed_definition_is_the_asl_file_after_substitution(synth: Any) -> None:
+    props = _state_machine(synth)
+    # Given the definition string CloudFormation receives and its substitutions
+    deployed = props["DefinitionString"]
+    substitutions = props["DefinitionSubstitutions"]
+    # Then it is the ASL file verbatim, placeholders included, and every placeholder gets a value
+    assert deployed == definitions.load_asl_text()
+    assert set(substitutions) == set(definitions.ASL_PLACEHOLDERS) == definitions.placeholders(deployed)
+    # And rendering it with the substitutions (as CloudFormation does) gives a valid definition
+    rendered = json.loads(definitions.render_asl({name: f"<{name}>" for name in substitutions}))
+    assert rendered["StartAt"] == "Validate"
+    assert rendered["States"]["Train"]["Parameters"]["JobQueue"] == "<TrainingJobQueueArn>"
+
+
+def test_substitutions_point_at_the_stack_resources(synth: Any) -> None:
+    substitutions = _state_machine(synth)["DefinitionSubstitutions"]
+    for step in ("Validate", "Profile", "Export", "ReportFailure"):
+        function_id = _logical_id(synth, "AWS::Lambda::Function", f"Steps{step}")
+        assert substitutions[f"{step}FunctionArn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    queue_id, _ = synth.only("AWS::Batch::JobQueue")
+    job_definition_id, _ = synth.only("AWS::Batch::JobDefinition")
+    topic_id, _ = synth.only("AWS::SNS::Topic")
+    assert substitutions["TrainingJobQueueArn"] == {"Fn::GetAtt": [queue_id, "JobQueueArn"]}
+    assert substitutions["TrainingJobDefinitionArn"] == {"Ref": job_definition_id}
+    assert substitutions["NotificationTopicArn"] == {"Ref": topic_id}
+
+
+def test_logs_everything_to_an_encrypted_log_group_and_traces(synth: Any) -> None:
+    props = _state_machine(synth)
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    logging = props["LoggingConfiguration"]
+    assert logging["Level"] == "ALL"
+    assert logging["IncludeExecutionData"] is True
+    (destination,) = logging["Destinations"]
+    log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    log_group = synth.template_dict["Resources"][log_group_id]["Properties"]
+    assert "KmsKeyId" in log_group
+    assert log_group["RetentionInDays"] == 90
+
+
+def test_training_environment_is_covered_by_job_definition_and_container_overrides(synth: Any) -> None:
+    # Given what the training entry point requires
+    required = set(TrainingSettings.required_env())
+    # When we collect what Batch gives the container: the job definition's env and the Train state's overrides
+    _, job_definition = synth.only("AWS::Batch::JobDefinition")
+    static_env = {e["Name"] for e in job_definition["Properties"]["ContainerProperties"]["Environment"]}
+    deployed = json.loads(definitions.render_asl({n: n for n in definitions.ASL_PLACEHOLDERS}))
+    overrides = deployed["States"]["Train"]["Parameters"]["ContainerOverrides"]["Environment"]
+    run_env = {e["Name"] for e in overrides}
+    # Then every required variable is set, and the run-specific ones come from the run
+    assert required <= static_env | run_env, f"not set: {sorted(required - static_env - run_env)}"
+    assert not (static_env & run_env), "a variable set in both places hides the job definition's value"
+    assert "AUTOML_LOG_LEVEL" in static_env
+
+
+def test_failed_executions_alarm_notifies_the_topic(synth: Any) -> None:
+    topic_id, _ = synth.only("AWS::SNS::Topic")
+    state_machine_id, _ = synth.only("AWS::StepFunctions::StateMachine")
+    alarms = synth.resources("AWS::CloudWatch::Alarm")
+    (failed,) = [a["Properties"] for a in alarms.values() if a["Properties"].get("MetricName") == "ExecutionsFailed"]
+    assert failed["Namespace"] == "AWS/States"
+    assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": state_machine_id}}]
+    assert failed["Threshold"] == 1
+    assert failed["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert failed["TreatMissingData"] == "notBreaching"
+    assert failed["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_dead_letters_alarm_notifies_the_topic(synth: Any) -> None:
+    topic_id, _ = synth.only("AWS::SNS::Topic")
+    queue_id, _ = synth.only("AWS::SQS::Queue")
+    alarms = synth.resources("AWS::CloudWatch::Alarm")
+    (dlq,) = [
+        a["Properties"]
+        for a in alarms.values()
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+    ]
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    assert dlq["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_outputs(synth: Any) -> None:
+    outputs = synth.template_dict["Outputs"]
+    assert set(outputs) >= {"BucketName", "DropLocation", "NotificationTopicArn", "StateMachineArn", "ConsoleLink"}
+    drop = json.dumps(outputs["DropLocation"]["Value"])
+    assert "s3://" in drop and "/incoming/" in drop
+    console = json.dumps(outputs["ConsoleLink"]["Value"])
+    assert "console.aws.amazon.com/states/home" in console and "statemachines/view/" in console

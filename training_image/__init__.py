@@ -1,0 +1,1 @@
+"""The AWS Batch training container (entry point: ``python -m training_image.train``)."""
