@@ -60,7 +60,9 @@ def _cast_shape(operator: Any) -> None:
 def _cast_converter(scope: Any, operator: Any, container: Any) -> None:
     from skl2onnx.common._apply_operation import apply_cast
 
-    apply_cast(scope, operator.inputs[0].full_name, operator.outputs[0].full_name, container, to=TensorProto.FLOAT)
+    apply_cast(
+        scope, operator.inputs[0].full_name, operator.outputs[0].full_name, container, to=TensorProto.FLOAT
+    )
 
 
 def _imputer_shape(operator: Any) -> None:
@@ -94,7 +96,9 @@ def _imputer_converter(scope: Any, operator: Any, container: Any) -> None:
     container.add_node("Where", [isnan, medians, x32], [filled], op_version=16)
     if has_gaps:
         index = scope.get_unique_variable_name("imp_gaps")
-        container.add_initializer(index, TensorProto.INT64, [len(op.indicator_features_)], op.indicator_features_.tolist())
+        container.add_initializer(
+            index, TensorProto.INT64, [len(op.indicator_features_)], op.indicator_features_.tolist()
+        )
         gathered = scope.get_unique_variable_name("imp_gathered")
         container.add_node("Gather", [isnan, index], [gathered], axis=1, op_version=13)
         flags = scope.get_unique_variable_name("imp_flags")
@@ -183,7 +187,9 @@ def _label_names(model: onnx.ModelProto, class_names: list[str]) -> None:
 def _input_types(specs: list[InputSpec]) -> list[tuple[str, Any]]:
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-    return [(s.name, StringTensorType([None, 1]) if s.is_string else FloatTensorType([None, 1])) for s in specs]
+    return [
+        (s.name, StringTensorType([None, 1]) if s.is_string else FloatTensorType([None, 1])) for s in specs
+    ]
 
 
 def export_onnx(
@@ -346,7 +352,13 @@ def check_parity(
     rows = pd.concat([raw_rows.astype(object), extra], ignore_index=True)
     prepared = prepare_frame(rows, specs)
     session = onnx_session(onnx_model)
-    outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, onnx_feed(prepared, specs)), strict=True))
+    outputs = dict(
+        zip(
+            [o.name for o in session.get_outputs()],
+            session.run(None, onnx_feed(prepared, specs)),
+            strict=True,
+        )
+    )
     thresholds = {"label_agreement_min": LABEL_AGREEMENT_MIN}
     common = {
         "problem_type": problem.value,

@@ -36,7 +36,7 @@ from automl_lite.exceptions import ModelInputError
 
 #: The category that stands for a missing value (in training and at prediction time alike).
 MISSING_TOKEN = "__missing__"
-DATETIME_PARTS: tuple[str, ...] = ("year", "month", "day", "dayofweek", "hour")
+DATETIME_PARTS: tuple[str, ...] = ("year", "month", "day", "day_of_week", "hour")
 TEXT_PARTS: tuple[str, ...] = ("n_chars", "n_words")
 STRING_KINDS = frozenset({ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER})
 
@@ -118,7 +118,9 @@ def input_specs(decisions: Iterable[ColumnDecision | dict[str, Any]]) -> list[In
     return specs
 
 
-def _as_specs(specs_or_decisions: Sequence[InputSpec] | Iterable[ColumnDecision | dict[str, Any]]) -> list[InputSpec]:
+def _as_specs(
+    specs_or_decisions: Sequence[InputSpec] | Iterable[ColumnDecision | dict[str, Any]],
+) -> list[InputSpec]:
     items = list(specs_or_decisions)
     if items and all(isinstance(s, InputSpec) for s in items):
         return items  # type: ignore[return-value]

@@ -42,7 +42,9 @@ def _example(specs: list[Any], classification: bool) -> str:
         '    feed[spec["name"]] = col.to_numpy(object if spec["dtype"] == "string" else np.float32).reshape(-1, 1)',
     ]
     lines.append(
-        "labels, probabilities = session.run(None, feed)" if classification else "(prediction,) = session.run(None, feed)"
+        "labels, probabilities = session.run(None, feed)"
+        if classification
+        else "(prediction,) = session.run(None, feed)"
     )
     return "\n".join(lines)
 

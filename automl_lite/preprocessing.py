@@ -46,7 +46,7 @@ __all__ = [
 #: Above this many distinct values (in the fitting data) a string column is ordinal-encoded.
 ONEHOT_MAX_CATEGORIES = 20
 #: The ordinal code of a category never seen in fitting.
-UNKNOWN_CODE = -1.0
+UNKNOWN_CODE = -1
 
 
 class MedianImputer(TransformerMixin, BaseEstimator):
@@ -61,7 +61,10 @@ class MedianImputer(TransformerMixin, BaseEstimator):
         missing = np.isnan(values)
         with np.errstate(all="ignore"):
             medians = np.array(
-                [np.median(col[~gap]) if (~gap).any() else 0.0 for col, gap in zip(values.T, missing.T, strict=True)]
+                [
+                    np.median(col[~gap]) if (~gap).any() else 0.0
+                    for col, gap in zip(values.T, missing.T, strict=True)
+                ]
             )
         self.statistics_ = medians.astype(np.float64)
         self.indicator_features_ = np.flatnonzero(missing.any(axis=0))
@@ -145,9 +148,13 @@ def build_preprocessor(
         transformers.append(
             (
                 "ordinal",
-                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=UNKNOWN_CODE, dtype=np.float64),
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=UNKNOWN_CODE, dtype=np.float64
+                ),
                 high,
             )
         )
     # Dense output: tree learners and the ONNX converters both want a dense float matrix.
-    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True)
+    return ColumnTransformer(
+        transformers, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True
+    )

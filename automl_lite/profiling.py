@@ -72,7 +72,9 @@ _BOOL_TOKENS = {
     frozenset({"y", "n"}),
     frozenset({"t", "f"}),
 }
-_DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_DATE_LIKE = re.compile(
+    r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 _CODE_LIKE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-:.#/]+$|^[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}$")
 _SAMPLE = 2_000
 
@@ -166,7 +168,10 @@ def detect_problem_type(target: pd.Series, requested: str = "auto") -> tuple[Pro
                 "otherwise choose another target or group its values.",
             )
         ptype = ProblemType.BINARY if n_distinct == 2 else ProblemType.MULTICLASS
-        return ptype, f"The target is {kind} with {n_distinct} classes, so the problem is {ptype.value}.{dropped}"
+        return (
+            ptype,
+            f"The target is {kind} with {n_distinct} classes, so the problem is {ptype.value}.{dropped}",
+        )
     if n_distinct == 2:
         return (
             ProblemType.BINARY,
@@ -219,13 +224,20 @@ def _check_override(
             fix=fix,
         )
     if ptype is ProblemType.MULTICLASS and not 3 <= n_distinct <= MAX_CLASSES:
-        need = "use 'binary' for 2 classes" if n_distinct == 2 else f"at most {MAX_CLASSES} classes are supported"
+        need = (
+            "use 'binary' for 2 classes"
+            if n_distinct == 2
+            else f"at most {MAX_CLASSES} classes are supported"
+        )
         raise TargetInvalidError(
             f"The manifest asks for multiclass classification, but the target column {name!r} has {n_distinct} "
             f"distinct values; {need}.",
             fix=fix,
         )
-    return ptype, f"The manifest sets problem_type to {ptype.value} (the target has {n_distinct} distinct values)."
+    return (
+        ptype,
+        f"The manifest sets problem_type to {ptype.value} (the target has {n_distinct} distinct values).",
+    )
 
 
 # =======================================================================================
@@ -365,7 +377,9 @@ def screen_columns(
         facts = _column_facts(series)
         if name in excluded:
             kind, _ = infer_kind(series) if facts.known else (ColumnKind.CATEGORICAL, "")
-            decisions.append(ColumnDecision(name=name, kind=kind, use=False, reason="excluded by the manifest"))
+            decisions.append(
+                ColumnDecision(name=name, kind=kind, use=False, reason="excluded by the manifest")
+            )
             continue
         if facts.known == 0:
             decisions.append(
@@ -378,7 +392,10 @@ def screen_columns(
             missing = f" ({facts.n - facts.known} missing)" if facts.known < facts.n else ""
             decisions.append(
                 ColumnDecision(
-                    name=name, kind=kind, use=False, reason=f"constant: the single value {_fmt_values([value])}{missing}"
+                    name=name,
+                    kind=kind,
+                    use=False,
+                    reason=f"constant: the single value {_fmt_values([value])}{missing}",
                 )
             )
             continue
@@ -389,7 +406,9 @@ def screen_columns(
         twin = next((other for other in kept_by_hash.get(digest, []) if frame[other].equals(series)), None)
         if twin is not None:
             decisions.append(
-                ColumnDecision(name=name, kind=kind, use=False, reason=f"duplicate of column {twin!r} (identical values)")
+                ColumnDecision(
+                    name=name, kind=kind, use=False, reason=f"duplicate of column {twin!r} (identical values)"
+                )
             )
             continue
         kept_by_hash.setdefault(digest, []).append(name)
@@ -398,7 +417,9 @@ def screen_columns(
             note = " (high cardinality; training encodes it)"
         elif kind is ColumnKind.DATETIME:
             note = " (training expands it into parts)"
-        decisions.append(ColumnDecision(name=name, kind=kind, use=True, reason=f"{kind.value}: {evidence}{note}"))
+        decisions.append(
+            ColumnDecision(name=name, kind=kind, use=True, reason=f"{kind.value}: {evidence}{note}")
+        )
     return decisions
 
 
@@ -411,7 +432,9 @@ def _binned(series: pd.Series, kind: ColumnKind) -> pd.Series:
     return series.astype("string").fillna("<missing>")
 
 
-def single_column_skill(feature: pd.Series, target: pd.Series, kind: ColumnKind, problem_type: ProblemType) -> float:
+def single_column_skill(
+    feature: pd.Series, target: pd.Series, kind: ColumnKind, problem_type: ProblemType
+) -> float:
     """How well one column alone predicts the target: 0 = no better than a constant, 1 = perfect.
 
     Classification: accuracy of predicting the majority class per feature value (numbers
@@ -530,7 +553,9 @@ def profile_column(series: pd.Series, kind: ColumnKind) -> dict[str, Any]:
         "missing_share": _num((n - len(known)) / n) if n else 0.0,
         "distinct": int(known.nunique()),
     }
-    if kind is ColumnKind.NUMERIC or (kind in (ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER) and _is_numeric(known)):
+    if kind is ColumnKind.NUMERIC or (
+        kind in (ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER) and _is_numeric(known)
+    ):
         arr = known.astype(float)
         quantiles = arr.quantile([0.05, 0.25, 0.5, 0.75, 0.95]) if len(arr) else pd.Series(dtype=float)
         out["stats"] = {
@@ -573,14 +598,20 @@ def _target_summary(target: pd.Series, problem_type: ProblemType) -> dict[str, A
         ]
     else:
         arr = known.astype(float)
-        out["stats"] = {"mean": _num(arr.mean()), "std": _num(arr.std()), "min": _num(arr.min()),
-                        "median": _num(arr.median()), "max": _num(arr.max())}
+        out["stats"] = {
+            "mean": _num(arr.mean()),
+            "std": _num(arr.std()),
+            "min": _num(arr.min()),
+            "median": _num(arr.median()),
+            "max": _num(arr.max()),
+        }
         out["histogram"] = _histogram(arr)
     return out
 
 
-def _correlations(frame: pd.DataFrame, decisions: Sequence[ColumnDecision], target: str,
-                  problem_type: ProblemType) -> dict[str, Any]:
+def _correlations(
+    frame: pd.DataFrame, decisions: Sequence[ColumnDecision], target: str, problem_type: ProblemType
+) -> dict[str, Any]:
     numeric = [d.name for d in decisions if d.use and d.kind is ColumnKind.NUMERIC]
     # Fewest-missing first: their correlations rest on the most rows.
     numeric = sorted(numeric, key=lambda c: int(frame[c].isna().sum()))[:MAX_CORRELATION_COLUMNS]
@@ -626,7 +657,9 @@ def profile_frame(
     n_rows = len(frame)
     n_missing_target = int(frame[target].isna().sum())
     if n_missing_target:
-        warnings.append(f"{n_missing_target} of {n_rows} rows have no {target!r} value; they are left out of training.")
+        warnings.append(
+            f"{n_missing_target} of {n_rows} rows have no {target!r} value; they are left out of training."
+        )
     duplicate_rows = int(frame.duplicated().sum())
     if duplicate_rows:
         warnings.append(
@@ -694,7 +727,11 @@ def _target_figure(summary: dict[str, Any], problem_type: str) -> str:
     ax = fig.add_subplot()
     if "classes" in summary:
         classes = summary["classes"][:30]
-        ax.barh([_label(c["value"], 40) for c in classes][::-1], [c["count"] for c in classes][::-1], color="#4c72b0")
+        ax.barh(
+            [_label(c["value"], 40) for c in classes][::-1],
+            [c["count"] for c in classes][::-1],
+            color="#4c72b0",
+        )
         ax.set_xlabel("rows")
     else:
         hist = summary["histogram"]
@@ -739,7 +776,9 @@ def _heatmap_figure(correlations: dict[str, Any]) -> str:
     from automl_lite.reports import figure_to_data_uri, new_figure
 
     names = correlations["columns"]
-    matrix = np.array([[np.nan if v is None else v for v in row] for row in correlations["pearson"]], dtype=float)
+    matrix = np.array(
+        [[np.nan if v is None else v for v in row] for row in correlations["pearson"]], dtype=float
+    )
     size = min(10.0, 2.5 + 0.35 * len(names))
     fig = new_figure(size + 1, size)
     ax = fig.add_subplot()
@@ -774,8 +813,11 @@ def render_eda_report(profile: dict[str, Any], *, title: str, subtitle: str | No
     ]
     if "metric" in profile:
         facts.append(("metric", profile["metric"]))
-    facts += [("features used", len(kept)), ("columns left out", len(decisions) - len(kept)),
-              ("duplicate rows", profile["duplicate_rows"])]
+    facts += [
+        ("features used", len(kept)),
+        ("columns left out", len(decisions) - len(kept)),
+        ("duplicate rows", profile["duplicate_rows"]),
+    ]
     sections.append(
         Section(
             "Overview",
@@ -788,7 +830,10 @@ def render_eda_report(profile: dict[str, Any], *, title: str, subtitle: str | No
     target_table: list[Table] = []
     if "classes" in summary:
         target_table.append(
-            Table(["class", "rows", "share"], [[c["value"], c["count"], f"{c['share']:.1%}"] for c in summary["classes"]])
+            Table(
+                ["class", "rows", "share"],
+                [[c["value"], c["count"], f"{c['share']:.1%}"] for c in summary["classes"]],
+            )
         )
     sections.append(
         Section(
@@ -814,33 +859,69 @@ def render_eda_report(profile: dict[str, Any], *, title: str, subtitle: str | No
     for col in profile["columns"]:
         stats = col.get("stats") or {}
         top = ", ".join(f"{t['value']} ({t['count']})" for t in col.get("top_values", [])[:3])
-        rows.append([
-            col["name"] + (" (target)" if col.get("is_target") else ""),
-            col["kind"], col["missing"], f"{col['missing_share']:.1%}", col["distinct"],
-            stats.get("mean"), stats.get("min"), stats.get("median"), stats.get("max"), top,
-        ])
+        rows.append(
+            [
+                col["name"] + (" (target)" if col.get("is_target") else ""),
+                col["kind"],
+                col["missing"],
+                f"{col['missing_share']:.1%}",
+                col["distinct"],
+                stats.get("mean"),
+                stats.get("min"),
+                stats.get("median"),
+                stats.get("max"),
+                top,
+            ]
+        )
     sections.append(
         Section(
             "Columns",
-            tables=[Table(["column", "kind", "missing", "missing %", "distinct", "mean", "min", "median", "max",
-                           "most frequent"], rows)],
+            tables=[
+                Table(
+                    [
+                        "column",
+                        "kind",
+                        "missing",
+                        "missing %",
+                        "distinct",
+                        "mean",
+                        "min",
+                        "median",
+                        "max",
+                        "most frequent",
+                    ],
+                    rows,
+                )
+            ],
         )
     )
     kept_names = {d["name"] for d in kept}
-    numeric = [c for c in profile["columns"] if c["name"] in kept_names and c.get("histogram", {}).get("edges")]
+    numeric = [
+        c for c in profile["columns"] if c["name"] in kept_names and c.get("histogram", {}).get("edges")
+    ]
     categorical = [
-        c for c in profile["columns"]
+        c
+        for c in profile["columns"]
         if c["name"] in kept_names and c["kind"] in ("categorical", "boolean") and c.get("top_values")
     ]
     figures = []
     if numeric:
-        figures.append(Figure(_numeric_figure(numeric[:MAX_PLOTTED_COLUMNS]), "Histograms of the numeric columns",
-                              caption=f"Numeric features ({min(len(numeric), MAX_PLOTTED_COLUMNS)} of {len(numeric)})"))
+        figures.append(
+            Figure(
+                _numeric_figure(numeric[:MAX_PLOTTED_COLUMNS]),
+                "Histograms of the numeric columns",
+                caption=f"Numeric features ({min(len(numeric), MAX_PLOTTED_COLUMNS)} of {len(numeric)})",
+            )
+        )
     if categorical:
-        figures.append(Figure(_categorical_figure(categorical[:MAX_PLOTTED_COLUMNS]),
-                              "Most frequent values of the categorical columns",
-                              caption=f"Categorical features ({min(len(categorical), MAX_PLOTTED_COLUMNS)} of "
-                              f"{len(categorical)}): most frequent values"))
+        figures.append(
+            Figure(
+                _categorical_figure(categorical[:MAX_PLOTTED_COLUMNS]),
+                "Most frequent values of the categorical columns",
+                caption=f"Categorical features ({min(len(categorical), MAX_PLOTTED_COLUMNS)} of "
+                f"{len(categorical)}): most frequent values",
+            )
+        )
     if figures:
         sections.append(Section("Distributions", figures=figures))
     correlations = profile["correlations"]
@@ -848,8 +929,10 @@ def render_eda_report(profile: dict[str, Any], *, title: str, subtitle: str | No
         sections.append(
             Section(
                 "Correlations",
-                paragraphs=["Pearson correlation between numeric features"
-                            + (" and the target." if profile["problem_type"] == "regression" else ".")],
+                paragraphs=[
+                    "Pearson correlation between numeric features"
+                    + (" and the target." if profile["problem_type"] == "regression" else ".")
+                ],
                 figures=[Figure(_heatmap_figure(correlations), "Correlation heatmap")],
             )
         )
@@ -894,25 +977,29 @@ def profile_run(run: RunContext) -> ProfileResult:
     """
     manifest = run.manifest
     frame = _read_dataset(run)
-    profile = profile_frame(
+    body = profile_frame(
         frame,
         target=manifest.target,
         requested_problem_type=manifest.problem_type,
         exclude_columns=manifest.exclude_columns,
     )
-    problem_type = ProblemType(profile["problem_type"])
+    problem_type = ProblemType(body["problem_type"])
     metric = resolve_run_metric(manifest.metric, problem_type)
     profile_key = layout.run_key(run.run_id, layout.EDA_PROFILE)
     report_key = layout.run_key(run.run_id, layout.EDA_REPORT)
-    profile = {
+    # Run facts first so profile.json reads top-down; the body keeps its own schema_version.
+    profile: dict[str, Any] = {
         "schema_version": PROFILE_SCHEMA_VERSION,
         "run_id": run.run_id,
         "dataset": storage.uri(run.bucket, run.dataset_key),
         "metric": metric,
         "metric_requested": manifest.metric,
-    } | profile
+        **body,
+    }
     storage.write_json(run.bucket, profile_key, profile)
-    html = render_eda_report(profile, title=f"EDA: {Path(run.dataset_key).name}", subtitle=f"Run {run.run_id}")
+    html = render_eda_report(
+        profile, title=f"EDA: {Path(run.dataset_key).name}", subtitle=f"Run {run.run_id}"
+    )
     storage.write_text(run.bucket, report_key, html, content_type="text/html; charset=utf-8")
     decisions = [ColumnDecision.model_validate(d) for d in profile["decisions"]]
     features = [d.name for d in decisions if d.use]

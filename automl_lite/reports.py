@@ -148,7 +148,9 @@ footer { margin-top: 2.5rem; color: #59636e; font-size: .8rem; }
 </html>
 """
 
-_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_ENV = jinja2.Environment(
+    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+)
 
 
 def _is_num(value: Any) -> bool:

@@ -124,3 +124,16 @@ def upload(path: Path, bucket: str, key: str, *, content_type: str | None = None
 def list_keys(bucket: str, prefix: str) -> list[str]:
     paginator = client("s3").get_paginator("list_objects_v2")
     return [o["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for o in page.get("Contents", [])]
+
+
+def write_if_absent(bucket: str, key: str, data: bytes, *, content_type: str = "application/json") -> bool:
+    """Create the object only if no object has the key (S3 conditional write). False if it existed."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, IfNoneMatch="*")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+            return False
+        raise
+    return True

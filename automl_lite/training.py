@@ -156,7 +156,9 @@ def test_fraction(n_rows: int) -> float:
     return 20_000 / n_rows
 
 
-def _encode_target(values: pd.Series, problem_type: ProblemType, target: str) -> tuple[np.ndarray, list[str] | None]:
+def _encode_target(
+    values: pd.Series, problem_type: ProblemType, target: str
+) -> tuple[np.ndarray, list[str] | None]:
     if problem_type.is_classification:
         names = category_strings(values)
         class_names = sorted(names.unique())
@@ -209,7 +211,9 @@ def split_indexes(y: np.ndarray, problem_type: ProblemType, seed: int) -> tuple[
     return np.sort(np.concatenate([train, positions[rare]])), np.sort(test), how
 
 
-def score(metric: str, y_true: np.ndarray, prediction: np.ndarray, proba: np.ndarray | None, n_classes: int) -> float:
+def score(
+    metric: str, y_true: np.ndarray, prediction: np.ndarray, proba: np.ndarray | None, n_classes: int
+) -> float:
     """One metric on encoded truth/predictions (NaN when it is undefined for this split)."""
     labels = list(range(n_classes))
     try:
@@ -335,7 +339,9 @@ def build_leaderboard(automl: Any, history: pd.DataFrame, metric: Metric) -> pd.
     return board
 
 
-def _importance(model: NativeModel, raw: pd.DataFrame, y: np.ndarray, metric: Metric, seed: int) -> pd.DataFrame:
+def _importance(
+    model: NativeModel, raw: pd.DataFrame, y: np.ndarray, metric: Metric, seed: int
+) -> pd.DataFrame:
     """Permutation importance of each raw column on the test split, with the chosen metric.
 
     Like ``sklearn.inspection.permutation_importance``, but columns are permuted as the
@@ -362,7 +368,9 @@ def _importance(model: NativeModel, raw: pd.DataFrame, y: np.ndarray, metric: Me
                 drops.append(baseline - scorer(model.pipeline, shuffled, y))
             except ValueError:
                 drops.append(float("nan"))
-        rows.append({"column": column, "importance": float(np.nanmean(drops)), "std": float(np.nanstd(drops))})
+        rows.append(
+            {"column": column, "importance": float(np.nanmean(drops)), "std": float(np.nanstd(drops))}
+        )
     return pd.DataFrame(rows).sort_values("importance", ascending=False).reset_index(drop=True)
 
 
@@ -408,7 +416,9 @@ def train(
         )
     unknown = [e for e in estimators if e not in ESTIMATORS]
     if unknown or not estimators:
-        raise TrainingFailedError(f"estimators {list(estimators)} must be chosen from {', '.join(ESTIMATORS)}")
+        raise TrainingFailedError(
+            f"estimators {list(estimators)} must be chosen from {', '.join(ESTIMATORS)}"
+        )
     decisions = [d for d in used_decisions(decisions) if d.name != target]
     specs = input_specs(decisions)
     if not specs:
@@ -591,7 +601,9 @@ _CONTENT_TYPES = {
 }
 
 
-def write_artifacts(outcome: TrainingOutcome, out_dir: Path, *, log_path: Path | None = None, run_id: str | None = None) -> dict[str, Path]:
+def write_artifacts(
+    outcome: TrainingOutcome, out_dir: Path, *, log_path: Path | None = None, run_id: str | None = None
+) -> dict[str, Path]:
     """Write every training artifact under ``out_dir`` (names as in :mod:`automl_lite.layout`).
 
     Returns artifact name -> file written.
@@ -616,7 +628,9 @@ def write_artifacts(outcome: TrainingOutcome, out_dir: Path, *, log_path: Path |
     # Raw values exactly as read, so the parity check reads them back like a user's CSV.
     outcome.holdout.to_csv(target(layout.HOLDOUT_SAMPLE), index=False)
     joblib.dump(outcome.model, target(layout.NATIVE_MODEL), compress=3)
-    target(layout.TRAINING_REPORT).write_text(render_training_report(outcome, run_id=run_id), encoding="utf-8")
+    target(layout.TRAINING_REPORT).write_text(
+        render_training_report(outcome, run_id=run_id), encoding="utf-8"
+    )
     if log_path is not None and log_path.exists():
         target(layout.TRAINING_SEARCH_LOG).write_bytes(log_path.read_bytes())
     return files
@@ -645,7 +659,8 @@ def run_training_job(settings: TrainingSettings) -> dict[str, str]:
         decisions = profile.get("decisions") if isinstance(profile, dict) else None
         if not isinstance(decisions, list):
             raise TrainingFailedError(
-                f"{settings.profile_key} has no 'decisions' list", fix="Run the pipeline again from the start."
+                f"{settings.profile_key} has no 'decisions' list",
+                fix="Run the pipeline again from the start.",
             )
         frame = read_csv(csv_path)
         log_path = work / "search_log.jsonl"
@@ -678,7 +693,9 @@ def write_failure(settings: TrainingSettings, code: str, cause: str) -> None:
 
     try:
         storage.write_json(
-            settings.bucket, layout.run_key(settings.run_id, layout.TRAINING_FAILURE), {"code": code, "cause": cause}
+            settings.bucket,
+            layout.run_key(settings.run_id, layout.TRAINING_FAILURE),
+            {"code": code, "cause": cause},
         )
     except Exception:  # the job is failing already; the exit code and the log still tell
         logger.exception("could not write %s", layout.TRAINING_FAILURE)

@@ -44,7 +44,15 @@ def _confusion(outcome: TrainingOutcome, names: list[str]) -> Figure:
     if len(names) <= 15:
         threshold = matrix.max() / 2 if matrix.size else 0
         for (i, j), value in np.ndenumerate(matrix):
-            ax.text(j, i, str(value), ha="center", va="center", color="white" if value > threshold else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                str(value),
+                ha="center",
+                va="center",
+                color="white" if value > threshold else "black",
+                fontsize=8,
+            )
     return _figure(fig, "Confusion matrix on the test split", "Confusion matrix (test split, counts).")
 
 
@@ -64,7 +72,9 @@ def _curves(outcome: TrainingOutcome, names: list[str]) -> list[Figure]:
         precision, recall, _ = skm.precision_recall_curve(truth, proba[:, k])
         label = names[k] if not binary else f"positive class {names[k]}"
         ax_roc.plot(fpr, tpr, label=f"{label} (AUC {skm.auc(fpr, tpr):.3f})")
-        ax_pr.plot(recall, precision, label=f"{label} (AP {skm.average_precision_score(truth, proba[:, k]):.3f})")
+        ax_pr.plot(
+            recall, precision, label=f"{label} (AP {skm.average_precision_score(truth, proba[:, k]):.3f})"
+        )
     ax_roc.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
     ax_roc.set_xlabel("false positive rate")
     ax_roc.set_ylabel("true positive rate")
@@ -106,9 +116,13 @@ def _importance_figure(outcome: TrainingOutcome) -> Figure | None:
         return None
     fig = new_figure(5.5, 0.9 + 0.28 * len(table))
     ax = fig.add_subplot()
-    ax.barh(table["column"][::-1].astype(str).str.slice(0, 30), table["importance"][::-1], xerr=table["std"][::-1])
+    ax.barh(
+        table["column"][::-1].astype(str).str.slice(0, 30), table["importance"][::-1], xerr=table["std"][::-1]
+    )
     ax.set_xlabel(f"drop in {outcome.metrics['metric']} when the column is shuffled")
-    return _figure(fig, "Permutation importance", "Permutation importance on the test split (5 shuffles per column).")
+    return _figure(
+        fig, "Permutation importance", "Permutation importance on the test split (5 shuffles per column)."
+    )
 
 
 def _search_figure(outcome: TrainingOutcome) -> Figure | None:
@@ -119,7 +133,9 @@ def _search_figure(outcome: TrainingOutcome) -> Figure | None:
     ax = fig.add_subplot()
     for name, trials in history.groupby("estimator"):
         ax.scatter(trials["wall_clock_s"], trials["validation_loss"], s=10, alpha=0.6, label=str(name))
-    ax.step(history["wall_clock_s"], history["best_loss_so_far"], where="post", color="black", label="best so far")
+    ax.step(
+        history["wall_clock_s"], history["best_loss_so_far"], where="post", color="black", label="best so far"
+    )
     ax.set_xlabel("search time (s)")
     ax.set_ylabel("validation loss (FLAML)")
     finite = history["validation_loss"][np.isfinite(history["validation_loss"])]
@@ -148,7 +164,10 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
                 ("best model", metrics["best_estimator"]),
                 (f"test {metrics['metric']}", format_value(metrics["test_scores"].get(metrics["metric"]))),
                 ("rows (train / test)", f"{split['train_rows']} / {split['test_rows']}"),
-                ("search", f"{search['trials']} trials, {search['search_time_s']:.1f} s of {search['time_budget_s']} s"),
+                (
+                    "search",
+                    f"{search['trials']} trials, {search['search_time_s']:.1f} s of {search['time_budget_s']} s",
+                ),
             ],
             paragraphs=[
                 f"Metric optimised: {metrics['metric']} ({metrics['metric_direction']}). Test split: {split['how']}, "
@@ -159,7 +178,9 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
         )
     ]
     if names is not None:
-        sections.append(Section("Errors by class", figures=[_confusion(outcome, names), *_curves(outcome, names)]))
+        sections.append(
+            Section("Errors by class", figures=[_confusion(outcome, names), *_curves(outcome, names)])
+        )
     else:
         sections.append(Section("Errors", figures=_regression_figures(outcome)))
     importance = _importance_figure(outcome)
@@ -171,7 +192,10 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
             tables=[
                 Table(
                     ["column", "importance", "std"],
-                    [[r.column, format_value(r.importance), format_value(r.std)] for r in outcome.importance.itertuples()],
+                    [
+                        [r.column, format_value(r.importance), format_value(r.std)]
+                        for r in outcome.importance.itertuples()
+                    ],
                 )
             ],
         )

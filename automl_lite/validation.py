@@ -116,8 +116,16 @@ def _sniff_binary(head: bytes, name: str) -> None:
     """Refuse well-known binary formats by their magic bytes, naming them."""
     known = [
         (b"\x1f\x8b", "gzip-compressed", "Decompress it (gunzip) and upload the plain .csv."),
-        (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)", "Save or export the sheet as CSV (UTF-8)."),
-        (b"PAR1", "a Parquet file", "Convert it to CSV, e.g. pandas.read_parquet(...).to_csv(..., index=False)."),
+        (
+            b"PK\x03\x04",
+            "a ZIP archive (an Excel .xlsx workbook is one)",
+            "Save or export the sheet as CSV (UTF-8).",
+        ),
+        (
+            b"PAR1",
+            "a Parquet file",
+            "Convert it to CSV, e.g. pandas.read_parquet(...).to_csv(..., index=False).",
+        ),
         (b"\xd0\xcf\x11\xe0", "a legacy Excel/Office file", "Save or export the sheet as CSV (UTF-8)."),
         (b"BZh", "bzip2-compressed", "Decompress it and upload the plain .csv."),
         (b"\xff\xfe", "UTF-16 text", "Save it as UTF-8 (in Excel: 'CSV UTF-8')."),
@@ -175,7 +183,9 @@ def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator
         yield pending
 
 
-def _decode_error(exc: UnicodeDecodeError, chunk: bytes, consumed: int, newlines: int, name: str) -> AutomlLiteError:
+def _decode_error(
+    exc: UnicodeDecodeError, chunk: bytes, consumed: int, newlines: int, name: str
+) -> AutomlLiteError:
     # exc.start is relative to the chunk just fed (the decoder keeps at most 3 bytes of
     # an unfinished character from the previous chunk, so this is exact or off by <= 3).
     pos = max(exc.start, 0)
@@ -544,7 +554,10 @@ def validate_run(
         check = "target_values"
         check_target(facts, manifest, name=name, min_rows=min_rows)
         distinct = "over 1000" if facts.target_distinct_capped else str(len(facts.target_counts))
-        log.passed(check, f"{facts.target_known} known target values, {facts.target_missing} missing, {distinct} distinct")
+        log.passed(
+            check,
+            f"{facts.target_known} known target values, {facts.target_missing} missing, {distinct} distinct",
+        )
 
         check = "exclude_columns"
         _check_excluded(manifest, facts.columns)

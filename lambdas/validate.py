@@ -28,7 +28,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             fix="Start runs by uploading incoming/<name>/manifest.json to the bucket, not by hand.",
         ) from exc
     obj = trigger.detail.object
-    logger.info("validating", extra={"bucket": trigger.detail.bucket.name, "key": obj.key, "run_id": payload.execution.run_id})
+    logger.info(
+        "validating",
+        extra={"bucket": trigger.detail.bucket.name, "key": obj.key, "run_id": payload.execution.run_id},
+    )
     run = validate_run(
         bucket=trigger.detail.bucket.name,
         manifest_key=obj.key,
@@ -36,5 +39,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         version_id=obj.version_id,
         execution=payload.execution,
     )
-    logger.info("valid", extra={"dataset_key": run.dataset_key, "n_rows": run.n_rows, "n_columns": run.n_columns})
+    logger.info(
+        "valid", extra={"dataset_key": run.dataset_key, "n_rows": run.n_rows, "n_columns": run.n_columns}
+    )
     return run.model_dump(mode="json")

@@ -57,7 +57,9 @@ def s3():
 
 
 def _context(name: str) -> LambdaContext:
-    return LambdaContext(function_name=name, invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
+    return LambdaContext(
+        function_name=name, invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    )
 
 
 def _put(s3, key: str, body: bytes) -> dict:
@@ -72,8 +74,9 @@ def _put_run(s3, csv: bytes | None, **manifest) -> dict:
 
 
 def _validate(**kwargs) -> RunContext:
-    return validate_run(bucket=BUCKET, manifest_key=MANIFEST_KEY, etag=None, version_id=None, execution=EXECUTION,
-                        **kwargs)
+    return validate_run(
+        bucket=BUCKET, manifest_key=MANIFEST_KEY, etag=None, version_id=None, execution=EXECUTION, **kwargs
+    )
 
 
 def _validation_json(s3) -> dict:
@@ -119,28 +122,71 @@ CASES = {
     "gzip named .csv": (gzip.compress(PENGUINS), {}, DatasetUnreadableError, "gzip-compressed"),
     "latin-1 bytes": (
         PENGUINS.replace(b"Torgersen,39.5", "Torgersén,39.5".encode("latin-1")),
-        {}, DatasetUnreadableError, "(line 3) is not valid UTF-8"),
-    "no header": (b"".join(PENGUINS.splitlines(keepends=True)[1:]).replace(b"Adelie", b"1").replace(
-        b"Torgersen", b"2").replace(b"female", b"0").replace(b"male", b"1").replace(b"NA", b"0").replace(
-        b"Gentoo", b"3").replace(b"Chinstrap", b"4").replace(b"Biscoe", b"5").replace(b"Dream", b"6"),
-        {}, DatasetUnreadableError, "looks like data, not a header row"),
-    "duplicate header": (PENGUINS.replace(b"bill_depth_mm", b"bill_length_mm", 1), {}, DatasetUnreadableError,
-                         "duplicate column names: 'bill_length_mm'"),
-    "empty column name": (PENGUINS.replace(b"year\n", b"\n", 1), {}, DatasetUnreadableError, "empty column name"),
+        {},
+        DatasetUnreadableError,
+        "(line 3) is not valid UTF-8",
+    ),
+    "no header": (
+        b"".join(PENGUINS.splitlines(keepends=True)[1:])
+        .replace(b"Adelie", b"1")
+        .replace(b"Torgersen", b"2")
+        .replace(b"female", b"0")
+        .replace(b"male", b"1")
+        .replace(b"NA", b"0")
+        .replace(b"Gentoo", b"3")
+        .replace(b"Chinstrap", b"4")
+        .replace(b"Biscoe", b"5")
+        .replace(b"Dream", b"6"),
+        {},
+        DatasetUnreadableError,
+        "looks like data, not a header row",
+    ),
+    "duplicate header": (
+        PENGUINS.replace(b"bill_depth_mm", b"bill_length_mm", 1),
+        {},
+        DatasetUnreadableError,
+        "duplicate column names: 'bill_length_mm'",
+    ),
+    "empty column name": (
+        PENGUINS.replace(b"year\n", b"\n", 1),
+        {},
+        DatasetUnreadableError,
+        "empty column name",
+    ),
     "semicolons": (PENGUINS.replace(b",", b";"), {}, DatasetUnreadableError, "semicolon-separated"),
-    "ragged rows": (_lines(PENGUINS, 10) + b"Adelie,Dream,1,2\n" + _lines(PENGUINS, 30)[-200:].split(b"\n", 1)[1],
-                    {}, DatasetUnreadableError, "line 11 has 4"),
+    "ragged rows": (
+        _lines(PENGUINS, 10) + b"Adelie,Dream,1,2\n" + _lines(PENGUINS, 30)[-200:].split(b"\n", 1)[1],
+        {},
+        DatasetUnreadableError,
+        "line 11 has 4",
+    ),
     "missing target": (PENGUINS, {"target": "Species"}, TargetMissingError, "Did you mean 'species'?"),
-    "target all missing": (PENGUINS.replace(b"Adelie", b"NA").replace(b"Gentoo", b"").replace(b"Chinstrap", b"NA"),
-                           {}, TargetInvalidError, "has no values"),
-    "single class": (PENGUINS.replace(b"Gentoo", b"Adelie").replace(b"Chinstrap", b"Adelie"), {},
-                     SingleClassTargetError, "single class ('Adelie'"),
+    "target all missing": (
+        PENGUINS.replace(b"Adelie", b"NA").replace(b"Gentoo", b"").replace(b"Chinstrap", b"NA"),
+        {},
+        TargetInvalidError,
+        "has no values",
+    ),
+    "single class": (
+        PENGUINS.replace(b"Gentoo", b"Adelie").replace(b"Chinstrap", b"Adelie"),
+        {},
+        SingleClassTargetError,
+        "single class ('Adelie'",
+    ),
     "too few rows": (_lines(PENGUINS, 12), {}, TooFewRowsError, "11 row(s) with a known 'species'"),
     "header only": (_lines(PENGUINS, 1), {}, TooFewRowsError, "no data rows"),
-    "unterminated quote": (_lines(PENGUINS, 5) + b'Adelie,"Dream,1,2,3,4,male,2007\n' + _lines(PENGUINS, 40)[-300:],
-                           {}, DatasetUnreadableError, "not a well-formed CSV"),
-    "unknown excluded column": (PENGUINS, {"exclude_columns": ["Island"]}, ManifestInvalidError,
-                                "did you mean 'island'?"),
+    "unterminated quote": (
+        _lines(PENGUINS, 5) + b'Adelie,"Dream,1,2,3,4,male,2007\n' + _lines(PENGUINS, 40)[-300:],
+        {},
+        DatasetUnreadableError,
+        "not a well-formed CSV",
+    ),
+    "unknown excluded column": (
+        PENGUINS,
+        {"exclude_columns": ["Island"]},
+        ManifestInvalidError,
+        "did you mean 'island'?",
+    ),
 }
 
 
@@ -200,21 +246,34 @@ def test_profile_run_writes_profile_and_report(s3):
     assert result.problem_type == "multiclass" and result.metric == "macro_f1"
     assert result.profile_key == layout.run_key(RUN_ID, layout.EDA_PROFILE)
     assert result.job_timeout_s == 30 + 600
-    settings = TrainingSettings.model_validate({k.removeprefix("AUTOML_").lower(): v
-                                                for k, v in result.training_env.items()})
+    settings = TrainingSettings.model_validate(
+        {k.removeprefix("AUTOML_").lower(): v for k, v in result.training_env.items()}
+    )
     assert settings.estimator_list() == ["lgbm", "rf"]
     assert (settings.dataset_key, settings.target, settings.seed) == (DATASET_KEY, "species", 7)
     profile = storage.read_json(BUCKET, result.profile_key)
-    for field in ("schema_version", "problem_type", "problem_type_reason", "metric", "target", "decisions", "columns"):
+    for field in (
+        "schema_version",
+        "problem_type",
+        "problem_type_reason",
+        "metric",
+        "target",
+        "decisions",
+        "columns",
+    ):
         assert field in profile
     html = storage.read_bytes(BUCKET, result.report_key).decode()
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
-    assert all(k == DATASET_KEY or k == MANIFEST_KEY or k.startswith(f"runs/{RUN_ID}/") for k in _keys(s3))
+    assert all(k in (DATASET_KEY, MANIFEST_KEY) or k.startswith(f"runs/{RUN_ID}/") for k in _keys(s3))
 
 
 def test_profile_run_penguins_raw_screening(s3):
     _put(s3, "incoming/penguins/raw.csv", PENGUINS_RAW)
-    _put(s3, MANIFEST_KEY, json.dumps({"dataset": "raw.csv", "target": "Sex", "exclude_columns": ["Comments"]}).encode())
+    _put(
+        s3,
+        MANIFEST_KEY,
+        json.dumps({"dataset": "raw.csv", "target": "Sex", "exclude_columns": ["Comments"]}).encode(),
+    )
     result = profile_run(_validate())
     assert result.problem_type == "binary" and result.metric == "roc_auc"
     assert set(result.dropped_columns) == {"Sample Number", "Individual ID", "Region", "Stage", "Comments"}
@@ -283,5 +342,7 @@ def test_validate_handler_raises_catalogue_errors(s3):
 
 def test_validate_handler_rejects_a_non_s3_event(s3):
     with pytest.raises(AutomlLiteError, match="not an S3 'Object Created' EventBridge event"):
-        validate_handler({"event": {"hello": "world"}, "execution": EXECUTION.model_dump(mode="json")},
-                         _context("validate"))
+        validate_handler(
+            {"event": {"hello": "world"}, "execution": EXECUTION.model_dump(mode="json")},
+            _context("validate"),
+        )

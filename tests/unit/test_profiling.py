@@ -58,8 +58,13 @@ def _diabetes_target() -> pd.Series:
         (lambda p: pd.Series(load_wine().target, name="cultivar"), M, "3 distinct whole numbers"),
         (lambda p: _diabetes_target(), R, "distinct values (over 20)"),
         # Ratings 1..5 derived from the diabetes target: small whole numbers, each frequent.
-        (lambda p: pd.Series(pd.qcut(_diabetes_target(), 5, labels=[1, 2, 3, 4, 5]).astype(int), name="rating"),
-         M, "5 distinct whole numbers"),
+        (
+            lambda p: pd.Series(
+                pd.qcut(_diabetes_target(), 5, labels=[1, 2, 3, 4, 5]).astype(int), name="rating"
+            ),
+            M,
+            "5 distinct whole numbers",
+        ),
     ],
 )
 def test_problem_type_rule_on_real_targets(penguins, make_target, expected, reason_part):
@@ -83,7 +88,12 @@ def test_missing_target_rows_are_reported_as_dropped(penguins):
 
 @pytest.mark.parametrize(
     ("column", "requested", "expected"),
-    [("year", "regression", R), ("sex", "binary", B), ("species", "multiclass", M), ("body_mass_g", "regression", R)],
+    [
+        ("year", "regression", R),
+        ("sex", "binary", B),
+        ("species", "multiclass", M),
+        ("body_mass_g", "regression", R),
+    ],
 )
 def test_feasible_override_wins(penguins, column, requested, expected):
     problem_type, reason = detect_problem_type(penguins[column], requested)
@@ -173,7 +183,10 @@ def test_identifiers_by_data_even_with_innocent_names():
     )
     decisions = {d.name: d for d in screen_columns(frame, "y")}
     assert decisions["row"].kind is ColumnKind.IDENTIFIER and "range 1..100" in decisions["row"].reason
-    assert decisions["ref"].kind is ColumnKind.IDENTIFIER and "every value is different" in decisions["ref"].reason
+    assert (
+        decisions["ref"].kind is ColumnKind.IDENTIFIER
+        and "every value is different" in decisions["ref"].reason
+    )
     assert decisions["x"].use
 
 
@@ -190,10 +203,18 @@ def test_infer_kind_keeps_high_cardinality_categoricals_and_text():
     rng = np.random.default_rng(2)
     cities = pd.Series([f"City{chr(65 + i % 26)}{chr(97 + i // 26)}" for i in rng.integers(0, 300, 1000)])
     assert infer_kind(cities)[0] is ColumnKind.CATEGORICAL
-    reviews = pd.Series([f"the item was {w} and arrived in {d} days" for w, d in
-                         zip(rng.choice(["good", "bad", "fine", "great"], 50), rng.integers(1, 9, 50), strict=True)])
+    reviews = pd.Series(
+        [
+            f"the item was {w} and arrived in {d} days"
+            for w, d in zip(
+                rng.choice(["good", "bad", "fine", "great"], 50), rng.integers(1, 9, 50), strict=True
+            )
+        ]
+    )
     assert infer_kind(reviews)[0] is ColumnKind.TEXT
-    assert infer_kind(pd.Series(["2024-01-05 10:00:00", "2024-02-01 11:30:00"] * 10))[0] is ColumnKind.DATETIME
+    assert (
+        infer_kind(pd.Series(["2024-01-05 10:00:00", "2024-02-01 11:30:00"] * 10))[0] is ColumnKind.DATETIME
+    )
     assert infer_kind(pd.Series(["1", "2"] * 10).astype(str))[0] is ColumnKind.CATEGORICAL
 
 
@@ -219,7 +240,10 @@ def test_profile_frame_penguins(penguins):
     assert profile["problem_type"] == "multiclass"
     assert profile["n_rows"] == 344
     assert {c["value"]: c["count"] for c in profile["target_summary"]["classes"]} == {
-        "Adelie": 152, "Gentoo": 124, "Chinstrap": 68}
+        "Adelie": 152,
+        "Gentoo": 124,
+        "Chinstrap": 68,
+    }
     columns = {c["name"]: c for c in profile["columns"]}
     assert columns["bill_length_mm"]["missing"] == 2
     assert columns["bill_length_mm"]["stats"]["min"] == pytest.approx(32.1)

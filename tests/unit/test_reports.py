@@ -7,7 +7,15 @@ import re
 
 import pytest
 
-from automl_lite.reports import Figure, Section, Table, figure_to_data_uri, format_value, new_figure, render_page
+from automl_lite.reports import (
+    Figure,
+    Section,
+    Table,
+    figure_to_data_uri,
+    format_value,
+    new_figure,
+    render_page,
+)
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -63,15 +71,32 @@ def test_external_figure_urls_are_refused():
 
 
 def test_tables_render_values_and_highlight_rows():
-    html = render_page("t", [Section("s", tables=[Table(["a", "b"], [[1234567, 0.123456], [None, True]],
-                                                        highlight_rows=frozenset({1}))])])
+    html = render_page(
+        "t",
+        [
+            Section(
+                "s",
+                tables=[
+                    Table(["a", "b"], [[1234567, 0.123456], [None, True]], highlight_rows=frozenset({1}))
+                ],
+            )
+        ],
+    )
     assert "1,234,567" in html and "0.1235" in html
     assert html.count('class="hl"') == 1
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, ""), (True, "yes"), (3, "3"), (2.5, "2.5"), (float("nan"), "NaN"), (1e-5, "1.000e-05"), ("x", "x")],
+    [
+        (None, ""),
+        (True, "yes"),
+        (3, "3"),
+        (2.5, "2.5"),
+        (float("nan"), "NaN"),
+        (1e-5, "1.000e-05"),
+        ("x", "x"),
+    ],
 )
 def test_format_value(value, expected):
     assert format_value(value) == expected

@@ -1,0 +1,56 @@
+"""At-most-one run per manifest upload, with no database.
+
+S3 delivers events at least once, so the same "Object Created" event can start two
+executions. The first step claims the upload with an S3 conditional write
+(``If-None-Match: *``) of a small marker keyed by the upload's identity; a second
+delivery finds the marker taken and ends without training. A new upload of the
+manifest (a new version, or new content) has a new identity and starts a new run,
+which is how a user re-runs after fixing a dataset.
+
+Markers live in ``runs/.claims/``: the one place outside a run's own folder that the
+pipeline writes, and a name no run id can take (run ids have no dots).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from automl_lite import layout, storage
+
+CLAIMS_PREFIX = f"{layout.RUNS_PREFIX}.claims/"
+
+
+class Claim(BaseModel):
+    run_id: str
+    bucket: str
+    key: str
+    etag: str | None
+    version_id: str | None
+    claimed_at: datetime
+
+
+def upload_identity(*, bucket: str, key: str, etag: str | None, version_id: str | None, sequencer: str | None) -> str:
+    """What makes an upload this upload: its version when the bucket is versioned, else content and write order."""
+    parts = [bucket, key, version_id or "", "" if version_id else (etag or "").strip('"'), "" if version_id else (sequencer or "")]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def claim_key(identity: str) -> str:
+    return f"{CLAIMS_PREFIX}{identity}.json"
+
+
+def claim_upload(
+    *, bucket: str, key: str, etag: str | None, version_id: str | None, sequencer: str | None, run_id: str
+) -> str | None:
+    """Claim the upload for ``run_id``. Returns None when claimed, or the run id that already holds it."""
+    identity = upload_identity(bucket=bucket, key=key, etag=etag, version_id=version_id, sequencer=sequencer)
+    marker = Claim(run_id=run_id, bucket=bucket, key=key, etag=etag, version_id=version_id, claimed_at=datetime.now(UTC))
+    if storage.write_if_absent(bucket, claim_key(identity), marker.model_dump_json(indent=2).encode()):
+        return None
+    holder = Claim.model_validate(json.loads(storage.read_bytes(bucket, claim_key(identity))))
+    # A retry of the same execution's first step must not call itself a duplicate.
+    return None if holder.run_id == run_id else holder.run_id

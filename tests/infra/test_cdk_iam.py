@@ -1,0 +1,202 @@
+"""IAM: every role's statements, spelled out. A new permission must show up here to pass."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+_HASH = re.compile(r"[0-9A-F]{8}$")
+
+
+def _name(logical_id: str) -> str:
+    """A logical id without CDK's hash suffix: ``IngestDataBucket06320A07`` -> ``IngestDataBucket``."""
+    return _HASH.sub("", logical_id)
+
+
+def _render(value: Any) -> str:
+    """A resource expression as readable text: ``IngestDataBucket.Arn/runs/*``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        ((fn, arg),) = value.items()
+        if fn == "Ref":
+            return arg if arg.startswith("AWS::") else _name(arg)
+        if fn == "Fn::GetAtt":
+            return f"{_name(arg[0])}.{arg[1]}"
+        if fn == "Fn::Join":
+            return arg[0].join(_render(v) for v in arg[1])
+        if fn == "Fn::Sub":
+            return arg
+    raise AssertionError(f"unexpected expression {value!r}")
+
+
+Statement = tuple[str, tuple[str, ...], tuple[str, ...], str]
+
+
+def role_statements(synth: Any, role_name: str) -> set[Statement]:
+    """(effect, actions, resources, conditions) of every statement attached to one role."""
+    (role_id,) = [k for k in synth.resources("AWS::IAM::Role") if _name(k) == role_name]
+    out: set[Statement] = set()
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        props = policy["Properties"]
+        if {"Ref": role_id} not in props["Roles"]:
+            continue
+        for s in props["PolicyDocument"]["Statement"]:
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+            out.add(
+                (
+                    s["Effect"],
+                    tuple(sorted(actions)),
+                    tuple(sorted(_render(r) for r in resources)),
+                    _render_condition(s.get("Condition")),
+                )
+            )
+    role = synth.template_dict["Resources"][role_id]["Properties"]
+    assert not role.get("ManagedPolicyArns"), f"{role_name} has managed policies: {role['ManagedPolicyArns']}"
+    assert not role.get("Policies"), f"{role_name} has inline policies outside its default policy"
+    return out
+
+
+def _render_condition(condition: Any) -> str:
+    if not condition:
+        return ""
+    return repr({op: {k: _render(v) for k, v in kv.items()} for op, kv in condition.items()})
+
+
+S3_VIA = repr({"StringEquals": {"kms:ViaService": "s3..amazonaws.com"}})
+
+DATA_ACCESS: set[Statement] = {
+    ("Allow", ("s3:GetObject", "s3:GetObjectVersion"), ("IngestDataBucket.Arn/incoming/*",), ""),
+    ("Allow", ("s3:GetObject", "s3:PutObject"), ("IngestDataBucket.Arn/runs/*",), ""),
+    ("Allow", ("s3:ListBucket",), ("IngestDataBucket.Arn",), ""),
+    ("Allow", ("kms:Decrypt", "kms:GenerateDataKey"), ("IngestBucketKey.Arn",), S3_VIA),
+}
+
+XRAY: Statement = ("Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",), "")
+
+
+def _fix_region(statements: set[Statement]) -> set[Statement]:
+    # Render "s3.${AWS::Region}.amazonaws.com" without the pseudo parameter for readability.
+    return {(e, a, r, c.replace("s3.AWS::Region.amazonaws.com", "s3..amazonaws.com")) for e, a, r, c in statements}
+
+
+@pytest.mark.parametrize("step", ["Validate", "Profile", "Export", "ReportFailure"])
+def test_step_roles_read_inputs_write_runs_and_log(synth: Any, step: str) -> None:
+    statements = _fix_region(role_statements(synth, f"Steps{step}Role"))
+    assert statements == DATA_ACCESS | {
+        XRAY,
+        ("Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"Steps{step}Logs.Arn",), ""),
+    }
+
+
+def test_training_job_role_reads_inputs_and_writes_runs_only(synth: Any) -> None:
+    assert _fix_region(role_statements(synth, "TrainingJobRole")) == DATA_ACCESS
+
+
+def test_training_execution_role_pulls_the_image_and_writes_logs(synth: Any) -> None:
+    statements = role_statements(synth, "TrainingExecutionRole")
+    repository = (
+        "arn:AWS::Partition:ecr:AWS::Region:AWS::AccountId:repository/"
+        "cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}"
+    )
+    assert statements == {
+        ("Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), ("TrainingLogs.Arn",), ""),
+        (
+            "Allow",
+            ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+            (repository,),
+            "",
+        ),
+        ("Allow", ("ecr:GetAuthorizationToken",), ("*",), ""),
+    }
+
+
+def test_state_machine_role_calls_exactly_what_the_definition_uses(synth: Any) -> None:
+    statements = role_statements(synth, "OrchestrationPipelineRole")
+    account_region = "AWS::Region:AWS::AccountId"
+    assert statements == {
+        (
+            "Allow",
+            (
+                "batch:DescribeJobs",
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies",
+                "logs:GetLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:UpdateLogDelivery",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "xray:PutTelemetryRecords",
+                "xray:PutTraceSegments",
+            ),
+            ("*",),
+            "",
+        ),
+        (
+            "Allow",
+            ("lambda:InvokeFunction",),
+            ("StepsExport.Arn", "StepsProfile.Arn", "StepsReportFailure.Arn", "StepsValidate.Arn"),
+            "",
+        ),
+        ("Allow", ("batch:SubmitJob",), ("TrainingJobDefinition", "TrainingJobQueue.JobQueueArn"), ""),
+        ("Allow", ("batch:TerminateJob",), (f"arn:AWS::Partition:batch:{account_region}:job/*",), ""),
+        (
+            "Allow",
+            ("events:DescribeRule", "events:PutRule", "events:PutTargets"),
+            (f"arn:AWS::Partition:events:{account_region}:rule/StepFunctionsGetEventsForBatchJobsRule",),
+            "",
+        ),
+        ("Allow", ("sns:Publish",), ("NotifyTopic",), ""),
+        ("Allow", ("kms:Decrypt", "kms:GenerateDataKey"), ("NotifyTopicKey.Arn",), ""),
+    }
+
+
+def test_trigger_role_starts_this_state_machine_only(synth: Any) -> None:
+    assert role_statements(synth, "OrchestrationPipelineEventsRole") == {
+        ("Allow", ("states:StartExecution",), ("OrchestrationPipeline",), ""),
+    }
+
+
+def test_flow_log_role_writes_its_log_group_only(synth: Any) -> None:
+    assert role_statements(synth, "TrainingVpcFlowLogIAMRole") == {
+        (
+            "Allow",
+            ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"),
+            ("TrainingFlowLogs.Arn",),
+            "",
+        ),
+    }
+
+
+def test_every_role_is_asserted(synth: Any) -> None:
+    """A role added to the stack must get its own test above."""
+    asserted = {
+        "StepsValidateRole",
+        "StepsProfileRole",
+        "StepsExportRole",
+        "StepsReportFailureRole",
+        "TrainingJobRole",
+        "TrainingExecutionRole",
+        "OrchestrationPipelineRole",
+        "OrchestrationPipelineEventsRole",
+        "TrainingVpcFlowLogIAMRole",
+        # CDK's provider for @aws-cdk/aws-ec2:restrictDefaultSecurityGroup (strips the default SG's rules).
+        "CustomVpcRestrictDefaultSGCustomResourceProviderRole",
+    }
+    assert {_name(k) for k in synth.resources("AWS::IAM::Role")} == asserted
+
+
+def test_key_policies_let_services_use_keys_only_for_this_account(synth: Any) -> None:
+    keys = {_name(k): v["Properties"]["KeyPolicy"]["Statement"] for k, v in synth.resources("AWS::KMS::Key").items()}
+    (logs_statement,) = [s for s in keys["LogsKey"] if "Service" in s["Principal"]]
+    assert _render(logs_statement["Principal"]["Service"]) == "logs.AWS::Region.amazonaws.com"
+    assert "kms:EncryptionContext:aws:logs:arn" in logs_statement["Condition"]["ArnLike"]
+    (alarm_statement,) = [s for s in keys["NotifyTopicKey"] if "Service" in s["Principal"]]
+    assert alarm_statement["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+    assert alarm_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
