@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ from automl_lite.exceptions import AutomlLiteError
 DEFAULT_RUNS_DIR = Path("runs")
 EXIT_FAILED_RUN = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 class CliError(Exception):
@@ -263,6 +265,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001 - a user never gets a stack trace as an error message
+        if os.environ.get("AUTOML_LITE_DEBUG"):
+            raise
+        _err(
+            f"automl-lite: internal error ({type(exc).__name__}: {exc}). "
+            "This is a fault in automl-lite; set AUTOML_LITE_DEBUG=1 to see the traceback and report it."
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

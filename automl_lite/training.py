@@ -147,7 +147,7 @@ class TrainingOutcome:
     search_history: pd.DataFrame
 
 
-def test_fraction(n_rows: int) -> float:
+def holdout_fraction(n_rows: int) -> float:
     """The share of rows set aside for testing: a quarter of small data, at most 20,000 rows of large."""
     if n_rows < 1_000:
         return 0.25
@@ -189,7 +189,7 @@ def _encode_target(
 def split_indexes(y: np.ndarray, problem_type: ProblemType, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     """Train and test row positions, and how the split was made (in words)."""
     n = len(y)
-    fraction = test_fraction(n)
+    fraction = holdout_fraction(n)
     positions = np.arange(n)
     if not problem_type.is_classification:
         train, test = train_test_split(positions, test_size=fraction, random_state=seed, shuffle=True)

@@ -30,7 +30,9 @@ class AutomlLiteStack(Stack):
         The units (see ``cdk_app.units``).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: object) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: object
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         retention = log_retention(config.log_retention_days)
         logs_key = LogsKey(self, "LogsKey").key
@@ -43,7 +45,9 @@ class AutomlLiteStack(Stack):
             access_log_expiration_days=config.access_log_expiration_days,
         )
         self.notify = Notify(self, "Notify", email=config.notification_email)
-        self.steps = Steps(self, "Steps", log_level=config.log_level, logs_key=logs_key, log_retention=retention)
+        self.steps = Steps(
+            self, "Steps", log_level=config.log_level, logs_key=logs_key, log_retention=retention
+        )
         self.training = Training(
             self,
             "Training",
@@ -104,7 +108,10 @@ class AutomlLiteStack(Stack):
             description="Upload <name>/<data>.csv, then <name>/manifest.json, under this prefix to start a run.",
         )
         CfnOutput(
-            self, "NotificationTopicArn", value=self.notify.topic.topic_arn, description="Subscribe for run results."
+            self,
+            "NotificationTopicArn",
+            value=self.notify.topic.topic_arn,
+            description="Subscribe for run results.",
         )
         CfnOutput(self, "StateMachineArn", value=state_machine_arn, description="The pipeline.")
         CfnOutput(

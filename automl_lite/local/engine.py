@@ -151,6 +151,8 @@ class LocalEngine:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        # moto keeps its backends per process: start from an empty account every time.
+        _reset_moto(self.endpoint)
         self._set_env(
             {
                 "AWS_ENDPOINT_URL": self.endpoint,
@@ -172,6 +174,7 @@ class LocalEngine:
 
     def stop(self) -> None:
         if self._server is not None:
+            _reset_moto(self.endpoint or "")
             self._server.stop()
             self._server = None
         for name, value in self._saved_env.items():
@@ -416,6 +419,12 @@ class LocalEngine:
             (dest / "logs").mkdir(exist_ok=True)
             (dest / "logs" / "training.log").write_bytes(job_log.read_bytes())
         return dest
+
+
+def _reset_moto(endpoint: str) -> None:
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30).read()
 
 
 def _placeholder_zip() -> bytes:

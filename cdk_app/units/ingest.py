@@ -64,15 +64,13 @@ class Ingest(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(access_log_expiration_days))],
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs", expiration=Duration.days(access_log_expiration_days)
+                )
+            ],
             # Logs are evidence: they outlive the stack and are deleted by the lifecycle rule only.
             removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.access_log_bucket,
-            "AwsSolutions-S1",
-            "This is the access-log bucket itself; logging its own accesses would log into a loop "
-            "or need a third bucket. Its writes come only from the S3 logging service.",
         )
 
         self.bucket_key = kms.Key(
@@ -120,7 +118,9 @@ class Ingest(Construct):
         cfn_bucket = self.bucket.node.default_child
         assert isinstance(cfn_bucket, s3.CfnBucket)
         cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                event_bridge_enabled=True
+            )
         )
 
         self.dead_letter_queue = sqs.Queue(
@@ -167,7 +167,9 @@ class Ingest(Construct):
                 f"Object keys are only known at run time; access is limited to the '{prefix}' prefix "
                 "of the data bucket (the S3 layout: inputs under incoming/, a run's artifacts under runs/<run-id>/).",
                 applies_to=[
-                    RegexAppliesTo(regex=rf"/^Resource::<{self._bucket_logical_id_pattern}\.Arn>\/{prefix[:-1]}\/\*$/g")
+                    RegexAppliesTo(
+                        regex=rf"/^Resource::<{self._bucket_logical_id_pattern}\.Arn>\/{prefix[:-1]}\/\*$/g"
+                    )
                 ],
             )
         # Without ListBucket a missing key answers 403 instead of 404, and a dataset still
@@ -181,6 +183,8 @@ class Ingest(Construct):
                 actions=key_actions,
                 resources=[self.bucket_key.key_arn],
                 # The key is usable only through S3, not directly.
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{self.bucket.stack.region}.amazonaws.com"}},
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{self.bucket.stack.region}.amazonaws.com"}
+                },
             )
         )

@@ -71,7 +71,9 @@ class Orchestration(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(definitions.load_asl_text()),
             definition_substitutions=dict(definition_substitutions),
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
             tracing_enabled=True,
         )
         acknowledge(
@@ -112,7 +114,9 @@ class Orchestration(Construct):
             alarm_description=(
                 "A manifest upload could not start a run: its event is in the trigger's dead-letter queue."
             ),
-            metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Max"),
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Max"
+            ),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -123,7 +127,9 @@ class Orchestration(Construct):
     def allow_invoke(self, *functions: lambda_.IFunction) -> None:
         """Invoke exactly these functions (the ASL's Lambda tasks)."""
         self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in functions])
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in functions]
+            )
         )
 
     def allow_batch_sync(self, *, job_queue: batch.IJobQueue, job_definition: batch.IJobDefinition) -> None:
@@ -153,7 +159,9 @@ class Orchestration(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[stack.format_arn(service="events", resource="rule", resource_name=BATCH_SYNC_RULE_NAME)],
+                resources=[
+                    stack.format_arn(service="events", resource="rule", resource_name=BATCH_SYNC_RULE_NAME)
+                ],
             )
         )
         acknowledge(
@@ -162,12 +170,17 @@ class Orchestration(Construct):
             "batch:DescribeJobs has no resource-level permissions (Resource '*' required). "
             "batch:TerminateJob is limited to job/* of this account and region because job ids "
             "exist only after submission (Step Functions 'IAM policies for AWS Batch').",
-            applies_to=["Resource::*", "Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*"],
+            applies_to=[
+                "Resource::*",
+                "Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*",
+            ],
         )
 
     def allow_publish(self, topic: sns.ITopic, topic_key: kms.IKey) -> None:
         """Publish run results on ``topic`` (and use its key to encrypt them)."""
-        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn])
+        )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[topic_key.key_arn])
         )

@@ -46,8 +46,12 @@ def retry_strategies() -> list[batch.RetryStrategy]:
         batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
         # Transient ECR or network trouble while starting the container.
         batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.CANNOT_PULL_CONTAINER),
-        batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_exit_code=APPLICATION_ERROR_EXIT_CODE)),
-        batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_exit_code=CONFIGURATION_ERROR_EXIT_CODE)),
+        batch.RetryStrategy.of(
+            batch.Action.EXIT, batch.Reason.custom(on_exit_code=APPLICATION_ERROR_EXIT_CODE)
+        ),
+        batch.RetryStrategy.of(
+            batch.Action.EXIT, batch.Reason.custom(on_exit_code=CONFIGURATION_ERROR_EXIT_CODE)
+        ),
         batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_exit_code="*")),
     ]
 
@@ -88,7 +92,9 @@ class Training(Construct):
             max_azs=2,
             nat_gateways=0,
             subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
-            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+            },
         )
         flow_logs = logs.LogGroup(
             self,
@@ -113,18 +119,20 @@ class Training(Construct):
 
         subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
         if compute is TrainingCompute.EC2_SPOT:
-            self.compute_environment: batch.IManagedComputeEnvironment = batch.ManagedEc2EcsComputeEnvironment(
-                self,
-                "ComputeEnvironment",
-                vpc=self.vpc,
-                vpc_subnets=subnets,
-                security_groups=[self.security_group],
-                spot=True,
-                # Interrupted least often for the price, across every fitting instance type.
-                allocation_strategy=batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED,
-                use_optimal_instance_classes=True,
-                minv_cpus=0,
-                maxv_cpus=max_vcpus,
+            self.compute_environment: batch.IManagedComputeEnvironment = (
+                batch.ManagedEc2EcsComputeEnvironment(
+                    self,
+                    "ComputeEnvironment",
+                    vpc=self.vpc,
+                    vpc_subnets=subnets,
+                    security_groups=[self.security_group],
+                    spot=True,
+                    # Interrupted least often for the price, across every fitting instance type.
+                    allocation_strategy=batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED,
+                    use_optimal_instance_classes=True,
+                    minv_cpus=0,
+                    maxv_cpus=max_vcpus,
+                )
             )
             acknowledge(
                 self.compute_environment,

@@ -22,6 +22,23 @@ CFN_LINT_ACCEPTED = {
     "W3005",
 }
 
+#: Individual cfn-lint matches we accept: (rule, path inside the template), each for a reason.
+CFN_LINT_ACCEPTED_MATCHES = {
+    # The ASL spec allows OutputPath on a Succeed state ("InputPath and OutputPath are allowed in
+    # every state but Fail") and the local engine and Step Functions honour it; cfn-lint's
+    # state-machine schema omits it. Accepted for this one path only, so any other ASL error fails.
+    ("E3601", ("States", "Succeeded", "OutputPath")),
+}
+
+
+def _accepted(match: Any) -> bool:
+    if match.rule.id in CFN_LINT_ACCEPTED:
+        return True
+    return any(
+        match.rule.id == rule and tuple(match.path[-len(path) :]) == path
+        for rule, path in CFN_LINT_ACCEPTED_MATCHES
+    )
+
 
 @pytest.mark.parametrize("variant", ["synth", "synth_spot"])
 def test_no_unacknowledged_cdk_nag_findings(variant: str, request: pytest.FixtureRequest) -> None:
@@ -39,23 +56,20 @@ def test_every_acknowledgment_has_a_written_reason(synth: Any) -> None:
     assert suppressed, "the nag report lists no acknowledgment at all: did the checks run?"
     for row in suppressed:
         reason = row["Exception Reason"].split("] ", 1)[-1]
-        assert len(reason.split()) >= 8, f"{row['Rule ID']} on {row['Resource ID']}: reason too short: {reason!r}"
-    # Only wildcards AWS requires, the DLQ and the log bucket are acknowledged; nothing else.
-    assert {row["Rule ID"] for row in suppressed} == {"AwsSolutions-IAM5", "AwsSolutions-SQS3", "AwsSolutions-S1"}
+        assert len(reason.split()) >= 8, (
+            f"{row['Rule ID']} on {row['Resource ID']}: reason too short: {reason!r}"
+        )
+    # Only wildcards (prefixes, and actions AWS allows on "*" only) and the DLQ are acknowledged.
+    assert {row["Rule ID"] for row in suppressed} == {"AwsSolutions-IAM5", "AwsSolutions-SQS3"}
 
 
 def test_cfn_lint_reports_no_errors(synth: Any) -> None:
-    from cfnlint.api import ManualArgs, lint_all
+    from cfnlint.api import ManualArgs, lint
 
     template_text = (synth.outdir / f"{synth.stack.stack_name}.template.json").read_text(encoding="utf-8")
-    matches = lint_all(template_text) if False else None  # noqa: SIM108 (kept for readability below)
-    config = ManualArgs(regions=["us-east-1", "eu-west-1"])
-    from cfnlint.api import lint
-
-    matches = lint(template_text, config=config)
-    problems = [m for m in matches if m.rule.id not in CFN_LINT_ACCEPTED]
+    matches = lint(template_text, config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
+    problems = [m for m in matches if not _accepted(m)]
     assert problems == [], "\n".join(f"{m.rule.id} {m.message} ({m.path})" for m in problems)
-    assert not [m for m in matches if m.rule.id.startswith("E")]
 
 
 @pytest.mark.skipif(

@@ -80,7 +80,9 @@ XRAY: Statement = ("Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"
 
 def _fix_region(statements: set[Statement]) -> set[Statement]:
     # Render "s3.${AWS::Region}.amazonaws.com" without the pseudo parameter for readability.
-    return {(e, a, r, c.replace("s3.AWS::Region.amazonaws.com", "s3..amazonaws.com")) for e, a, r, c in statements}
+    return {
+        (e, a, r, c.replace("s3.AWS::Region.amazonaws.com", "s3..amazonaws.com")) for e, a, r, c in statements
+    }
 
 
 @pytest.mark.parametrize("step", ["Validate", "Profile", "Export", "ReportFailure"])
@@ -193,7 +195,10 @@ def test_every_role_is_asserted(synth: Any) -> None:
 
 
 def test_key_policies_let_services_use_keys_only_for_this_account(synth: Any) -> None:
-    keys = {_name(k): v["Properties"]["KeyPolicy"]["Statement"] for k, v in synth.resources("AWS::KMS::Key").items()}
+    keys = {
+        _name(k): v["Properties"]["KeyPolicy"]["Statement"]
+        for k, v in synth.resources("AWS::KMS::Key").items()
+    }
     (logs_statement,) = [s for s in keys["LogsKey"] if "Service" in s["Principal"]]
     assert _render(logs_statement["Principal"]["Service"]) == "logs.AWS::Region.amazonaws.com"
     assert "kms:EncryptionContext:aws:logs:arn" in logs_statement["Condition"]["ArnLike"]

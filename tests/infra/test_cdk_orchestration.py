@@ -78,7 +78,9 @@ def test_failed_executions_alarm_notifies_the_topic(synth: Any) -> None:
     topic_id, _ = synth.only("AWS::SNS::Topic")
     state_machine_id, _ = synth.only("AWS::StepFunctions::StateMachine")
     alarms = synth.resources("AWS::CloudWatch::Alarm")
-    (failed,) = [a["Properties"] for a in alarms.values() if a["Properties"].get("MetricName") == "ExecutionsFailed"]
+    (failed,) = [
+        a["Properties"] for a in alarms.values() if a["Properties"].get("MetricName") == "ExecutionsFailed"
+    ]
     assert failed["Namespace"] == "AWS/States"
     assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": state_machine_id}}]
     assert failed["Threshold"] == 1
@@ -102,7 +104,13 @@ def test_dead_letters_alarm_notifies_the_topic(synth: Any) -> None:
 
 def test_outputs(synth: Any) -> None:
     outputs = synth.template_dict["Outputs"]
-    assert set(outputs) >= {"BucketName", "DropLocation", "NotificationTopicArn", "StateMachineArn", "ConsoleLink"}
+    assert set(outputs) >= {
+        "BucketName",
+        "DropLocation",
+        "NotificationTopicArn",
+        "StateMachineArn",
+        "ConsoleLink",
+    }
     drop = json.dumps(outputs["DropLocation"]["Value"])
     assert "s3://" in drop and "/incoming/" in drop
     console = json.dumps(outputs["ConsoleLink"]["Value"])

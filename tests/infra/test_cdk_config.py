@@ -1,0 +1,47 @@
+"""Deployment settings from CDK context: typed, validated, with messages that say how to fix them."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import App
+
+from cdk_app.config import DeploymentConfig, TrainingCompute
+from cdk_app.units.common import log_retention
+
+
+def test_defaults_when_context_is_empty() -> None:
+    config = DeploymentConfig.from_context(App().node)
+    assert config == DeploymentConfig()
+    assert config.training_compute is TrainingCompute.FARGATE
+    assert config.notification_email is None
+
+
+def test_command_line_strings_are_converted() -> None:
+    app = App(context={"training_compute": "fargate-spot", "runs_expiration_days": "0", "log_level": "debug"})
+    config = DeploymentConfig.from_context(app.node)
+    assert config.training_compute is TrainingCompute.FARGATE_SPOT
+    assert config.runs_expiration_days == 0
+    assert config.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"training_compute": "gpu"},
+            "'training_compute' context value must be one of fargate, fargate-spot, ec2-spot",
+        ),
+        ({"training_max_vcpus": "2"}, "'training_max_vcpus' context value must be at least"),
+        ({"log_level": "LOUD"}, "'log_level' context value must be one of"),
+        ({"runs_expiration_days": "-1"}, "'runs_expiration_days' context value must be >= 0"),
+    ],
+)
+def test_invalid_context_is_refused_with_a_clear_message(context: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        DeploymentConfig.from_context(App(context=context).node)
+
+
+def test_log_retention_accepts_cloudwatch_values_only() -> None:
+    assert log_retention(90).value == "THREE_MONTHS"
+    with pytest.raises(ValueError, match="'log_retention_days' context value must be one of"):
+        log_retention(42)

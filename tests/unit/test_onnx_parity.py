@@ -1,0 +1,180 @@
+"""The exported graph reproduces the native pipeline, for every estimator family and problem type."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+from lightgbm import LGBMClassifier, LGBMRegressor
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.pipeline import Pipeline
+from xgboost import XGBClassifier, XGBRegressor
+
+from automl_lite.contracts import ColumnDecision
+from automl_lite.dataset import read_csv
+from automl_lite.exceptions import ExportParityFailedError
+from automl_lite.export import check_parity, export_onnx, model_metadata, onnx_session
+from automl_lite.features import category_strings, input_specs, onnx_feed, prepare_frame
+from automl_lite.preprocessing import Float32Cast, build_preprocessor
+from automl_lite.training import NativeModel
+
+KINDS = {
+    "species": "categorical",
+    "island": "categorical",
+    "bill_length_mm": "numeric",
+    "bill_depth_mm": "numeric",
+    "flipper_length_mm": "numeric",
+    "body_mass_g": "numeric",
+    "sex": "categorical",
+    "year": "numeric",
+}
+
+CLASSIFIERS = {
+    "lgbm": lambda: LGBMClassifier(n_estimators=60, num_leaves=8, verbose=-1, random_state=0),
+    "xgboost": lambda: XGBClassifier(n_estimators=60, max_depth=4, random_state=0),
+    "rf": lambda: RandomForestClassifier(n_estimators=40, random_state=0),
+    "extra_tree": lambda: ExtraTreesClassifier(n_estimators=40, random_state=0),
+}
+REGRESSORS = {
+    "lgbm": lambda: LGBMRegressor(n_estimators=60, num_leaves=8, verbose=-1, random_state=0),
+    "xgboost": lambda: XGBRegressor(n_estimators=60, max_depth=4, random_state=0),
+    "rf": lambda: RandomForestRegressor(n_estimators=40, random_state=0),
+    "extra_tree": lambda: ExtraTreesRegressor(n_estimators=40, random_state=0),
+}
+
+
+def fit_native(
+    frame: pd.DataFrame, target: str, problem_type: str, estimator, kinds: dict[str, str] = KINDS
+) -> NativeModel:
+    """A NativeModel as training builds it, without the search (the estimator is given)."""
+    decisions = [ColumnDecision(name=n, kind=k, use=n != target, reason="") for n, k in kinds.items()]  # type: ignore[arg-type]
+    specs = input_specs(decisions)
+    data = frame[frame[target].notna()].reset_index(drop=True)
+    x = prepare_frame(data, specs)
+    class_names = None
+    if problem_type == "regression":
+        y = data[target].to_numpy(float)
+    else:
+        labels = category_strings(data[target])
+        class_names = sorted(labels.unique())
+        y = labels.map({c: i for i, c in enumerate(class_names)}).to_numpy(int)
+    pipeline = Pipeline([("preprocess", build_preprocessor(specs, x)), ("float32", Float32Cast()), ("model", estimator)])
+    pipeline.fit(x, y)
+    return NativeModel(
+        pipeline=pipeline,
+        specs=specs,
+        decisions=[d.model_dump(mode="json") for d in decisions],
+        problem_type=problem_type,
+        target=target,
+        metric="log_loss" if class_names else "rmse",
+        estimator=type(estimator).__name__,
+        class_names=class_names,
+    )
+
+
+@pytest.fixture(scope="module")
+def penguins(penguins_csv) -> pd.DataFrame:
+    return read_csv(penguins_csv)
+
+
+def _export(model: NativeModel) -> onnx.ModelProto:
+    return export_onnx(model.pipeline, model.specs, class_names=model.class_names, metadata={"metric": model.metric})
+
+
+@pytest.mark.parametrize("name", list(CLASSIFIERS))
+@pytest.mark.parametrize(("target", "problem_type"), [("species", "multiclass"), ("sex", "binary")])
+def test_classifier_graph_matches_native_pipeline(penguins, name, target, problem_type):
+    # Given a pipeline trained on penguins (string categoricals, missing values)
+    model = fit_native(penguins, target, problem_type, CLASSIFIERS[name]())
+    # When it is exported and compared on every row plus unseen/missing copies
+    graph = _export(model)
+    rows = penguins.drop(columns=[target])
+    report = check_parity(model, graph, rows, problem_type)
+    # Then labels agree and probabilities are within 1e-4
+    assert report.passed
+    assert report.label_agreement is not None and report.label_agreement >= 0.999
+    assert report.max_abs_probability_diff is not None and report.max_abs_probability_diff <= 1e-4
+    assert report.perturbed_rows > 0
+
+
+@pytest.mark.parametrize("name", list(REGRESSORS))
+def test_regressor_graph_matches_native_pipeline(penguins, name):
+    model = fit_native(penguins, "body_mass_g", "regression", REGRESSORS[name]())
+    report = check_parity(model, _export(model), penguins.drop(columns=["body_mass_g"]), "regression")
+    assert report.passed
+    assert report.within_tolerance_fraction is not None and report.within_tolerance_fraction >= 0.999
+    assert report.max_relative_diff is not None and report.max_relative_diff <= 1e-4
+
+
+def test_graph_has_one_input_per_column_and_outputs_original_class_names(penguins):
+    model = fit_native(penguins, "species", "multiclass", CLASSIFIERS["xgboost"]())
+    graph = _export(model)
+
+    inputs = {i.name: i.type.tensor_type.elem_type for i in graph.graph.input}
+    assert inputs == {
+        "island": onnx.TensorProto.STRING,
+        "sex": onnx.TensorProto.STRING,
+        **{c: onnx.TensorProto.FLOAT for c in KINDS if KINDS[c] == "numeric"},
+    }
+    meta = model_metadata(graph)
+    assert meta["class_names"] == ["Adelie", "Chinstrap", "Gentoo"]
+    assert meta["column_mapping"]["island"] == ["island"]
+    assert {s["column"] for s in meta["input_schema"]} == set(KINDS) - {"species"}
+
+    session = onnx_session(graph)
+    labels, proba = session.run(None, onnx_feed(prepare_frame(penguins, model.specs), model.specs))
+    assert set(labels) <= {"Adelie", "Chinstrap", "Gentoo"}
+    assert proba.shape == (len(penguins), 3)
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_unseen_categories_and_missing_values_at_predict_time(penguins):
+    model = fit_native(penguins, "species", "multiclass", CLASSIFIERS["lgbm"]())
+    session = onnx_session(_export(model))
+    odd = pd.DataFrame(
+        {
+            "island": ["Atlantis", None],
+            "bill_length_mm": [np.nan, 45.0],
+            "bill_depth_mm": [np.nan, np.nan],
+            "flipper_length_mm": [200.0, np.nan],
+            "body_mass_g": [np.nan, 4000.0],
+            "sex": ["unknown", None],
+            "year": [2030, np.nan],
+        }
+    )
+    prepared = prepare_frame(odd, model.specs)
+    labels, proba = session.run(None, onnx_feed(prepared, model.specs))
+    assert list(labels) == list(model.predict(odd))
+    assert np.abs(proba - model.predict_proba(odd)).max() <= 1e-4
+
+
+def test_datetime_and_text_columns_export_with_parity(penguins_raw_csv):
+    frame = read_csv(penguins_raw_csv)
+    kinds = {
+        "Species": "categorical",
+        "Island": "categorical",
+        "Clutch Completion": "boolean",
+        "Date Egg": "datetime",
+        "Culmen Length (mm)": "numeric",
+        "Flipper Length (mm)": "numeric",
+        "Comments": "text",
+        "Individual ID": "identifier",
+    }
+    model = fit_native(frame, "Species", "multiclass", CLASSIFIERS["rf"](), kinds=kinds)
+    graph = _export(model)
+    assert "Date_Egg__year" in {i.name for i in graph.graph.input}
+    report = check_parity(model, graph, frame.drop(columns=["Species"]), "multiclass")
+    assert report.passed
+    # The 190 distinct individual ids are ordinal-encoded (high cardinality), and still agree.
+    assert "ordinal" in dict((n, t) for n, t, _ in model.pipeline.named_steps["preprocess"].transformers_)
+
+
+def test_parity_failure_raises_with_the_figures(penguins):
+    # A graph exported from a different model cannot pass for this one.
+    model = fit_native(penguins, "species", "multiclass", CLASSIFIERS["rf"]())
+    other = fit_native(penguins, "species", "multiclass", RandomForestClassifier(n_estimators=3, max_depth=2, random_state=1))
+    with pytest.raises(ExportParityFailedError) as info:
+        check_parity(model, _export(other), penguins.drop(columns=["species"]), "multiclass")
+    assert "labels agree on" in info.value.cause and "probability difference" in info.value.cause
+    assert info.value.code == "ExportParityFailed"

@@ -1,0 +1,149 @@
+"""The training search: split, train-only preprocessing, test scores, refit, artifacts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_lite import layout
+from automl_lite.contracts import ColumnDecision
+from automl_lite.dataset import read_csv
+from automl_lite.exceptions import SingleClassTargetError, TargetInvalidError, TargetMissingError
+from automl_lite.features import prepare_frame
+from automl_lite.problem import ProblemType
+from automl_lite.training import holdout_fraction, split_indexes, train, write_artifacts
+
+KINDS = {
+    "species": "categorical",
+    "island": "categorical",
+    "bill_length_mm": "numeric",
+    "bill_depth_mm": "numeric",
+    "flipper_length_mm": "numeric",
+    "body_mass_g": "numeric",
+    "sex": "categorical",
+    "year": "numeric",
+}
+DECISIONS = [ColumnDecision(name=n, kind=k, use=True, reason="") for n, k in KINDS.items()]  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def penguins(penguins_csv) -> pd.DataFrame:
+    return read_csv(penguins_csv)
+
+
+@pytest.fixture(scope="module")
+def species_outcome(penguins, tmp_path_factory):
+    log = tmp_path_factory.mktemp("search") / "log.jsonl"
+    return train(
+        penguins,
+        target="species",
+        problem_type="multiclass",
+        metric="log_loss",
+        decisions=DECISIONS,
+        time_budget_s=3,
+        estimators=["lgbm", "xgboost", "rf", "extra_tree"],
+        seed=0,
+        log_path=log,
+    )
+
+
+@pytest.mark.slow
+def test_metrics_say_how_every_number_was_measured(species_outcome, penguins):
+    metrics = species_outcome.metrics
+    split = metrics["split"]
+    assert split["rows_used"] == len(penguins) == split["train_rows"] + split["test_rows"]
+    assert split["test_rows"] == species_outcome.holdout.shape[0]
+    assert split["how"] == "stratified by class" and split["seed"] == 0
+    assert metrics["metric"] == "log_loss" and metrics["metric_direction"] == "lower is better"
+    assert set(metrics["test_scores"]) >= {"log_loss", "accuracy", "macro_f1"}
+    assert metrics["test_scores"]["accuracy"] > 0.8  # penguins species are easy to tell apart
+    assert metrics["search"]["trials"] >= 1 and metrics["search"]["time_budget_s"] == 3
+    assert metrics["best_estimator"] in {"lgbm", "xgboost", "rf", "extra_tree"}
+    json.dumps(metrics, allow_nan=False)  # metrics.json must be strict JSON
+
+
+@pytest.mark.slow
+def test_preprocessing_for_the_test_scores_is_fitted_on_the_training_split_only(species_outcome, penguins):
+    # The evaluation model's medians are those of the training rows, not of all rows.
+    outcome = species_outcome
+    train_rows = penguins.drop(index=outcome.holdout.index)
+    imputer = outcome.evaluation_model.pipeline.named_steps["preprocess"].named_transformers_["numeric"]
+    columns = [s.name for s in outcome.model.specs if not s.is_string]
+    expected_train = prepare_frame(train_rows, outcome.model.specs)[columns].median().to_numpy()
+    expected_all = prepare_frame(penguins, outcome.model.specs)[columns].median().to_numpy()
+    assert np.allclose(imputer.statistics_, expected_train)
+    # The final (exported) model is refitted on all rows.
+    final = outcome.model.pipeline.named_steps["preprocess"].named_transformers_["numeric"]
+    assert np.allclose(final.statistics_, expected_all)
+    assert not np.allclose(expected_train, expected_all)
+
+
+@pytest.mark.slow
+def test_predictions_use_original_class_names(species_outcome, penguins):
+    model = species_outcome.model
+    assert model.class_names == ["Adelie", "Chinstrap", "Gentoo"]
+    assert set(model.predict(penguins.head(20))) <= set(model.class_names)
+    assert "species" not in {s.column for s in model.specs}  # the target is never a feature
+
+
+@pytest.mark.slow
+def test_artifacts_are_written(species_outcome, tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"record_id": 0}\n')
+    files = write_artifacts(species_outcome, tmp_path / "out", log_path=log, run_id="r1")
+    assert set(files) == {
+        layout.TRAINING_METRICS,
+        layout.TRAINING_LEADERBOARD,
+        layout.TRAINING_REPORT,
+        layout.TRAINING_SEARCH_LOG,
+        layout.HOLDOUT_SAMPLE,
+        layout.NATIVE_MODEL,
+    }
+    board = pd.read_csv(files[layout.TRAINING_LEADERBOARD])
+    assert board.loc[0, "estimator"] == species_outcome.metrics["best_estimator"]
+    assert {"rank", "validation_log_loss", "trials", "best_config"} <= set(board.columns)
+    html = files[layout.TRAINING_REPORT].read_text()
+    assert html.count("data:image/png;base64,") >= 4  # confusion, ROC, PR, importance, search
+    holdout = read_csv(files[layout.HOLDOUT_SAMPLE])
+    assert holdout["island"].isin(["Biscoe", "Dream", "Torgersen"]).all()  # raw values, as in the CSV
+
+
+@pytest.mark.slow
+def test_regression_drops_missing_targets_and_scores_on_the_test_split(penguins):
+    outcome = train(
+        penguins,
+        target="body_mass_g",
+        problem_type=ProblemType.REGRESSION,
+        metric="rmse",
+        decisions=DECISIONS,
+        time_budget_s=2,
+        estimators=["lgbm", "rf"],
+        seed=1,
+    )
+    assert outcome.metrics["split"]["rows_dropped_missing_target"] == int(penguins["body_mass_g"].isna().sum()) > 0
+    assert outcome.metrics["test_scores"]["r2"] > 0.5
+    assert outcome.model.class_names is None
+    assert outcome.metrics["split"]["how"] == "random"
+
+
+def test_split_is_stratified_and_keeps_rare_classes_in_training():
+    y = np.array([0] * 40 + [1] * 40 + [2])
+    train_idx, test_idx, how = split_indexes(y, ProblemType.MULTICLASS, seed=0)
+    assert 80 in train_idx and 80 not in test_idx
+    assert abs((y[test_idx] == 0).sum() - (y[test_idx] == 1).sum()) <= 1
+    assert "seen once" in how
+    assert holdout_fraction(300) == 0.25 and holdout_fraction(1_000_000) == pytest.approx(0.02)
+
+
+def test_user_errors_are_named(penguins):
+    common = dict(decisions=DECISIONS, time_budget_s=2, estimators=["rf"], seed=0)
+    with pytest.raises(TargetMissingError, match="'speces'"):
+        train(penguins, target="speces", problem_type="multiclass", metric="log_loss", **common)
+    one_class = penguins.assign(species="Adelie")
+    with pytest.raises(SingleClassTargetError, match="single value"):
+        train(one_class, target="species", problem_type="multiclass", metric="log_loss", **common)
+    with pytest.raises(TargetInvalidError, match="numeric"):
+        train(penguins, target="species", problem_type="regression", metric="rmse", **common)
