@@ -63,6 +63,14 @@ class RunContext(_Contract):
     dataset_bytes: int
 
 
+class DuplicateDelivery(_Contract):
+    """Validate's output when this upload already started a run (S3 delivered the event again)."""
+
+    duplicate_of: str = Field(description="The run id that holds this upload.")
+    bucket: str
+    manifest_key: str
+
+
 class StepInput(_Contract):
     """Payload of the steps after Validate."""
 

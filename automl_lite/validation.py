@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from automl_lite import layout, storage
-from automl_lite.contracts import ExecutionInfo, RunContext
+from automl_lite import claims, layout, storage
+from automl_lite.contracts import DuplicateDelivery, ExecutionInfo, RunContext
 from automl_lite.dataset import NA_VALUES
 from automl_lite.exceptions import (
     AutomlLiteError,
@@ -588,3 +588,32 @@ def validate_run(
 
 def _write_log(bucket: str, run_id: str, log: _ValidationLog) -> None:
     storage.write_json(bucket, layout.run_key(run_id, layout.VALIDATION), log.data)
+
+
+def start_run(
+    *,
+    bucket: str,
+    manifest_key: str,
+    etag: str | None,
+    version_id: str | None,
+    sequencer: str | None,
+    execution: ExecutionInfo,
+) -> RunContext | DuplicateDelivery:
+    """The first step of every execution: claim the upload, then validate it.
+
+    A second delivery of the same upload gets :class:`DuplicateDelivery` naming the run
+    that holds it, and the state machine ends that execution without training.
+    """
+    holder = claims.claim_upload(
+        bucket=bucket,
+        key=manifest_key,
+        etag=etag,
+        version_id=version_id,
+        sequencer=sequencer,
+        run_id=execution.run_id,
+    )
+    if holder is not None:
+        return DuplicateDelivery(duplicate_of=holder, bucket=bucket, manifest_key=manifest_key)
+    return validate_run(
+        bucket=bucket, manifest_key=manifest_key, etag=etag, version_id=version_id, execution=execution
+    )

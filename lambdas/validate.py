@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from automl_lite.contracts import ValidateInput
 from automl_lite.exceptions import ManifestUnreadableError
-from automl_lite.validation import validate_run
+from automl_lite.contracts import DuplicateDelivery
+from automl_lite.validation import start_run
 
 logger = Logger(service="automl-lite")
 
@@ -32,13 +33,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "validating",
         extra={"bucket": trigger.detail.bucket.name, "key": obj.key, "run_id": payload.execution.run_id},
     )
-    run = validate_run(
+    run = start_run(
         bucket=trigger.detail.bucket.name,
         manifest_key=obj.key,
         etag=obj.etag or None,
         version_id=obj.version_id,
+        sequencer=obj.sequencer,
         execution=payload.execution,
     )
+    if isinstance(run, DuplicateDelivery):
+        logger.info("duplicate delivery", extra={"duplicate_of": run.duplicate_of})
+        return run.model_dump(mode="json")
     logger.info(
         "valid", extra={"dataset_key": run.dataset_key, "n_rows": run.n_rows, "n_columns": run.n_columns}
     )

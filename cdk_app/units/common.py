@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aws_cdk import IgnoreMode
 from aws_cdk import aws_logs as logs
-from cdk_nag import NagPackSuppression, NagSuppressions
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import IConstruct
 
 #: The repository root: the Docker build context of both images, so they can copy ``automl_lite/``.
@@ -65,7 +65,11 @@ def log_retention(days: int) -> logs.RetentionDays:
 
 
 def acknowledge(
-    construct: IConstruct, rule_id: str, reason: str, *, applies_to: Sequence[str] | None = None
+    construct: IConstruct,
+    rule_id: str,
+    reason: str,
+    *,
+    applies_to: Sequence[str | RegexAppliesTo] | None = None,
 ) -> None:
     """Acknowledge one cdk-nag finding on ``construct`` (and its children), with the reason written down."""
     NagSuppressions.add_resource_suppressions(

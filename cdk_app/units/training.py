@@ -119,20 +119,20 @@ class Training(Construct):
 
         subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
         if compute is TrainingCompute.EC2_SPOT:
-            self.compute_environment: batch.IManagedComputeEnvironment = (
-                batch.ManagedEc2EcsComputeEnvironment(
-                    self,
-                    "ComputeEnvironment",
-                    vpc=self.vpc,
-                    vpc_subnets=subnets,
-                    security_groups=[self.security_group],
-                    spot=True,
-                    # Interrupted least often for the price, across every fitting instance type.
-                    allocation_strategy=batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED,
-                    use_optimal_instance_classes=True,
-                    minv_cpus=0,
-                    maxv_cpus=max_vcpus,
-                )
+            self.compute_environment: (
+                batch.ManagedEc2EcsComputeEnvironment | batch.FargateComputeEnvironment
+            ) = batch.ManagedEc2EcsComputeEnvironment(
+                self,
+                "ComputeEnvironment",
+                vpc=self.vpc,
+                vpc_subnets=subnets,
+                security_groups=[self.security_group],
+                spot=True,
+                # Interrupted least often for the price, across every fitting instance type.
+                allocation_strategy=batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED,
+                use_optimal_instance_classes=True,
+                minv_cpus=0,
+                maxv_cpus=max_vcpus,
             )
             acknowledge(
                 self.compute_environment,

@@ -177,3 +177,27 @@ def test_spot_interruption_is_retried_by_batch(engine, penguins_bytes):
     job = json.loads(next(e for e in result.history if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "States.TaskFailed")["taskFailedEventDetails"]["cause"])
     reasons = [a.get("StatusReason") for a in job["Attempts"]]
     assert reasons == ["Host EC2 (instance i-0local) terminated.", "Essential container in task exited"]
+
+
+def test_second_delivery_of_the_same_upload_does_not_train_again(engine):
+    """S3 delivers at least once: the same event twice gives one run; a new upload gives a new run."""
+    from automl_lite.local.engine import s3_object_created_event
+
+    key = "incoming/dup-test/manifest.json"
+    meta = engine.upload(json.dumps({"dataset": "absent.csv", "target": "y"}).encode(), key)
+    event = s3_object_created_event(bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"])
+    first = engine.wait(engine.deliver(event, run_id="dup-first"), timeout_s=120)
+    second = engine.wait(engine.deliver(event, run_id="dup-second"), timeout_s=120)
+
+    assert first.status == "FAILED" and first.error == "DatasetNotFound"
+    assert second.status == "SUCCEEDED"
+    assert second.output == {"duplicate_of": "dup-first", "bucket": engine.bucket, "manifest_key": key}
+    assert "Train" not in second.states_entered() and "ReportFailure" not in second.states_entered()
+    assert not _messages_for(engine, "dup-second")
+    assert storage.head(engine.bucket, layout.run_key("dup-second", layout.RUN_SUMMARY)) is None
+
+    # Uploading the manifest again is a new upload: a new run.
+    meta = engine.upload(json.dumps({"dataset": "absent.csv", "target": "y"}).encode(), key)
+    event = s3_object_created_event(bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"])
+    third = engine.wait(engine.deliver(event, run_id="dup-third"), timeout_s=120)
+    assert third.error == "DatasetNotFound"
