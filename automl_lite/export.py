@@ -34,7 +34,7 @@ from pydantic import BaseModel
 
 from automl_lite.contracts import ColumnDecision, ExportResult, ProfileResult, RunContext, RunSummary
 from automl_lite.exceptions import AutomlLiteError, ExportFailedError, ExportParityFailedError
-from automl_lite.features import MISSING_TOKEN, InputSpec, input_specs, onnx_feed, prepare_frame
+from automl_lite.features import MISSING_TOKEN, InputSpec, as_specs, onnx_feed, prepare_frame
 from automl_lite.preprocessing import Float32Cast, MedianImputer
 from automl_lite.problem import ProblemType
 
@@ -221,8 +221,7 @@ def export_onnx(
     from skl2onnx import convert_sklearn
 
     register_converters()
-    items = list(decisions)
-    specs: list[InputSpec] = items if items and isinstance(items[0], InputSpec) else input_specs(items)  # type: ignore[assignment]
+    specs = as_specs(decisions)
     estimator = pipeline.steps[-1][1]
     options = {id(estimator): {"zipmap": False}} if class_names is not None else None
     try:

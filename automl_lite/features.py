@@ -118,7 +118,7 @@ def input_specs(decisions: Iterable[ColumnDecision | dict[str, Any]]) -> list[In
     return specs
 
 
-def _as_specs(
+def as_specs(
     specs_or_decisions: Sequence[InputSpec] | Iterable[ColumnDecision | dict[str, Any]],
 ) -> list[InputSpec]:
     items = list(specs_or_decisions)
@@ -168,7 +168,7 @@ def _text_part(series: pd.Series, part: str) -> pd.Series:
 
 def missing_columns(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> list[str]:
     """The raw columns the model needs that the frame does not have."""
-    needed = dict.fromkeys(s.column for s in _as_specs(specs_or_decisions))
+    needed = dict.fromkeys(s.column for s in as_specs(specs_or_decisions))
     return [c for c in needed if c not in frame.columns]
 
 
@@ -184,7 +184,7 @@ def prepare_frame(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> pd.
     ModelInputError
         A column the model needs is not in the frame.
     """
-    specs = _as_specs(specs_or_decisions)
+    specs = as_specs(specs_or_decisions)
     absent = missing_columns(frame, specs)
     if absent:
         raise ModelInputError(
@@ -216,7 +216,7 @@ def invalid_values(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> pd
     silently become missing in :func:`prepare_frame`; at prediction time such rows are
     reported instead of scored.
     """
-    specs = _as_specs(specs_or_decisions)
+    specs = as_specs(specs_or_decisions)
     reasons = pd.Series("", index=frame.index, dtype=object)
     seen: set[str] = set()
     for spec in specs:

@@ -32,7 +32,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from automl_lite.contracts import ColumnDecision
 from automl_lite.exceptions import NoUsableFeaturesError
-from automl_lite.features import InputSpec, input_specs, prepare_frame
+from automl_lite.features import InputSpec, as_specs, prepare_frame
 
 __all__ = [
     "ONEHOT_MAX_CATEGORIES",
@@ -127,8 +127,7 @@ def build_preprocessor(
     >>> build_preprocessor(specs, frame).fit_transform(frame).tolist()
     [[1.0, 0.0], [2.0, 1.0], [3.0, 0.0]]
     """
-    items = list(decisions)
-    specs: list[InputSpec] = items if items and isinstance(items[0], InputSpec) else input_specs(items)  # type: ignore[assignment]
+    specs = as_specs(decisions)
     if not specs:
         raise NoUsableFeaturesError(
             "No column is left to learn from",

@@ -419,8 +419,8 @@ def train(
         raise TrainingFailedError(
             f"estimators {list(estimators)} must be chosen from {', '.join(ESTIMATORS)}"
         )
-    decisions = [d for d in used_decisions(decisions) if d.name != target]
-    specs = input_specs(decisions)
+    used = [d for d in used_decisions(decisions) if d.name != target]
+    specs = input_specs(used)
     if not specs:
         raise NoUsableFeaturesError(
             "No column is left to learn from once the target and the dropped columns are set aside",
@@ -498,7 +498,7 @@ def train(
         return NativeModel(
             pipeline=pipeline,
             specs=specs,
-            decisions=[d.model_dump(mode="json") for d in decisions],
+            decisions=[d.model_dump(mode="json") for d in used],
             problem_type=problem.value,
             target=target,
             metric=chosen.name,
@@ -551,7 +551,7 @@ def train(
         "classes": class_names,
         "positive_class": class_names[1] if problem is ProblemType.BINARY and class_names else None,
         "features": {
-            "columns": [d.name for d in decisions],
+            "columns": [d.name for d in used],
             "inputs": [s.to_dict() for s in specs],
             "preprocessing": "fitted on the training split only for the test scores; refitted on all rows for the final model",
         },

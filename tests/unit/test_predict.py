@@ -25,7 +25,9 @@ def penguins(penguins_csv) -> pd.DataFrame:
 
 
 def _save(model, path: Path) -> Path:
-    graph = export_onnx(model.pipeline, model.specs, class_names=model.class_names, metadata={"target": model.target})
+    graph = export_onnx(
+        model.pipeline, model.specs, class_names=model.class_names, metadata={"target": model.target}
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(graph.SerializeToString())
     return path

@@ -123,7 +123,11 @@ def test_regression_drops_missing_targets_and_scores_on_the_test_split(penguins)
         estimators=["lgbm", "rf"],
         seed=1,
     )
-    assert outcome.metrics["split"]["rows_dropped_missing_target"] == int(penguins["body_mass_g"].isna().sum()) > 0
+    assert (
+        outcome.metrics["split"]["rows_dropped_missing_target"]
+        == int(penguins["body_mass_g"].isna().sum())
+        > 0
+    )
     assert outcome.metrics["test_scores"]["r2"] > 0.5
     assert outcome.model.class_names is None
     assert outcome.metrics["split"]["how"] == "random"
