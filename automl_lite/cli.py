@@ -150,8 +150,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise CliError(f"{data} does not exist or is not a file.")
     out = Path(args.out) if args.out else data.with_name(data.stem + ".predictions.csv")
     report = predict_file(model, data, out)
-    _print(f"predictions: {out}")
-    _print(str(report))
+    _print(f"model:       {report.model_path} ({report.problem_type})")
+    _print(f"rows:        {report.rows_read} read, {report.rows_scored} scored, {report.rows_rejected} not scored")
+    for row, reason in report.rejections:
+        _print(f"  row {row}: {reason}")
+    if report.ignored_columns:
+        _print(f"ignored:     columns the model does not use: {', '.join(report.ignored_columns)}")
+    _print(f"predictions: {report.output_path}")
     return 0
 
 

@@ -128,8 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         zip_verdict = "fits" if r.fits_zip else "TOO BIG"
         image_verdict = "fits" if r.size_mb < IMAGE_LIMIT_MB else "TOO BIG"
         note = "" if r.importable else "handler not importable yet: whole image measured"
-        print(f"{r.step:<16}{r.size_mb:>11.1f}{r.size_without_runtime_mb:>16.1f}{zip_verdict:>11}{image_verdict:>13}  {note}")
-    print(f"\nLimits: zip package {ZIP_LIMIT_MB:.0f} MB unzipped (layers included); container image {IMAGE_LIMIT_MB / 1024:.0f} GB.")
+        print(
+            f"{r.step:<16}{r.size_mb:>11.1f}{r.size_without_runtime_mb:>16.1f}{zip_verdict:>11}{image_verdict:>13}  {note}"
+        )
+    print(
+        f"\nLimits: zip package {ZIP_LIMIT_MB:.0f} MB unzipped (layers included); container image {IMAGE_LIMIT_MB / 1024:.0f} GB."
+    )
     return 0
 
 

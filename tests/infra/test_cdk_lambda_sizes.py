@@ -21,7 +21,9 @@ def _script() -> ModuleType:
 
 def test_image_fits_the_container_limit_and_export_needs_it() -> None:
     sizes = _script()
-    image = sizes.measure("image", sizes.requirement_names(SCRIPT.parents[1] / "lambdas" / "requirements.txt"), True)
+    image = sizes.measure(
+        "image", sizes.requirement_names(SCRIPT.parents[1] / "lambdas" / "requirements.txt"), True
+    )
     # The whole image's Python dependencies are far beyond a zip package and far within an image.
     assert not image.fits_zip
     assert image.size_mb < sizes.IMAGE_LIMIT_MB / 4

@@ -115,3 +115,14 @@ def test_outputs(synth: Any) -> None:
     assert "s3://" in drop and "/incoming/" in drop
     console = json.dumps(outputs["ConsoleLink"]["Value"])
     assert "console.aws.amazon.com/states/home" in console and "statemachines/view/" in console
+
+
+def test_definition_uses_only_the_integrations_the_role_is_granted() -> None:
+    """A new service integration in the ASL needs a grant in the stack (and a line in test_cdk_iam.py)."""
+    states = json.loads(definitions.load_asl_text())["States"]
+    resources = {state["Resource"] for state in states.values() if state["Type"] == "Task"}
+    assert resources == {
+        "arn:aws:states:::lambda:invoke",
+        "arn:aws:states:::batch:submitJob.sync",
+        "arn:aws:states:::sns:publish",
+    }
