@@ -61,6 +61,8 @@ class RunContext(_Contract):
     n_rows: int
     n_columns: int
     dataset_bytes: int
+    #: The CSV's field separator, as detected by Validate (read the file with ``read_csv(..., sep=delimiter)``).
+    delimiter: str = ","
 
 
 class DuplicateDelivery(_Contract):

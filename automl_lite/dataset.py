@@ -12,10 +12,24 @@ import pandas as pd
 NA_VALUES = ["", "NaN", "nan", "NULL", "null", "#N/A", "N/A", "NA"]
 
 
-def read_csv(source: str | Path | IO[bytes], *, usecols: list[str] | None = None, nrows: int | None = None) -> pd.DataFrame:
-    """Read a dataset CSV (UTF-8, with or without BOM) with the project's missing-value rules."""
+#: Field separators a dataset may use (Validate detects which one; RunContext.delimiter records it).
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def read_csv(
+    source: str | Path | IO[bytes],
+    *,
+    usecols: list[str] | None = None,
+    nrows: int | None = None,
+    sep: str = ",",
+) -> pd.DataFrame:
+    """Read a dataset CSV (UTF-8, with or without BOM) with the project's missing-value rules.
+
+    ``sep`` is the field separator Validate detected (``RunContext.delimiter``).
+    """
     return pd.read_csv(
         source,
+        sep=sep,
         usecols=usecols,
         nrows=nrows,
         encoding="utf-8-sig",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from automl_lite import layout, storage
+from automl_lite.columnar import SAMPLE_ROWS, ColumnStats, Scan, scan_csv_file
 from automl_lite.contracts import ColumnDecision, ColumnKind, ProfileResult, RunContext
-from automl_lite.dataset import read_csv
 from automl_lite.exceptions import (
     ManifestInvalidError,
     NoUsableFeaturesError,
@@ -65,6 +65,10 @@ DATETIME_PARSE_SHARE = 0.95
 LEAKAGE_SKILL = 0.98
 #: Fewest rows before any data-driven screening judgement (identifier, leakage) is made.
 MIN_ROWS_FOR_JUDGEMENT = 20
+#: One value filling at least this share of the known rows makes a column quasi-constant...
+QUASI_CONSTANT_SHARE = 0.99
+#: ...kept only if its other values relate to the target (chi-square p-value below this).
+QUASI_CONSTANT_P = 0.01
 
 _BOOL_TOKENS = {
     frozenset({"true", "false"}),
@@ -296,7 +300,7 @@ def infer_kind(series: pd.Series) -> tuple[ColumnKind, str]:
     return ColumnKind.CATEGORICAL, f"{len(uniques_str)} distinct text values"
 
 
-def identifier_reason(series: pd.Series, kind: ColumnKind) -> str | None:
+def identifier_reason(series: pd.Series, kind: ColumnKind, stats: ColumnStats | None = None) -> str | None:
     """Why a column is a row identifier (carries no information to learn from), or None.
 
     Judged by the data only:
@@ -311,29 +315,39 @@ def identifier_reason(series: pd.Series, kind: ColumnKind) -> str | None:
       :data:`CODE_ID_DISTINCT_SHARE` distinct values.
 
     Floats with a fractional part are never identifiers: unique measurements are normal.
+
+    With ``stats`` (the whole file's facts from :mod:`automl_lite.columnar`), counts,
+    steps and ranges are the file's and ``series`` (a sample) only shows what the
+    values look like.
     """
     known = series.dropna()
-    n = len(known)
+    n = len(known) if stats is None else stats.known
     if n < MIN_ROWS_FOR_JUDGEMENT or kind in (ColumnKind.BOOLEAN, ColumnKind.DATETIME, ColumnKind.TEXT):
         return None
-    distinct = int(known.nunique())
+    distinct = int(known.nunique()) if stats is None else stats.distinct
     if kind is ColumnKind.NUMERIC:
-        if not _integer_valued(known):
+        if not (_integer_valued(known) if stats is None else stats.integer):
             return None
-        values = known.to_numpy(dtype=float)
-        steps = np.diff(values)
-        share_plus_one = float(np.mean(steps == 1)) if len(steps) else 0.0
-        if share_plus_one >= ID_SEQUENCE_SHARE:
+        if stats is None:
+            values = known.to_numpy(dtype=float)
+            steps = np.diff(values)
+            share_plus_one = float(np.mean(steps == 1)) if len(steps) else 0.0
             restarts = int(np.sum(steps < 0))
+            low, high = float(values.min()), float(values.max())
+        else:
+            share_plus_one, restarts, low, high = stats.share_plus_one, stats.restarts, stats.min, stats.max
+        if share_plus_one >= ID_SEQUENCE_SHARE:
             how = f", restarting {restarts} time(s)" if restarts else ""
             return f"identifier: a row counter ({share_plus_one:.0%} of consecutive rows step by +1{how})"
-        span = float(values.max() - values.min() + 1)
+        span = high - low + 1
         if distinct >= NEAR_UNIQUE_SHARE * n and span <= 1.1 * distinct:
-            return f"identifier: {distinct} distinct whole numbers in {n} rows filling the range {values.min():.0f}..{values.max():.0f}"
+            return f"identifier: {distinct} distinct whole numbers in {n} rows filling the range {low:.0f}..{high:.0f}"
         return None
     text = known.astype(str)
-    if distinct == n:
-        return f"identifier: every value is different ({n} distinct in {n} rows)"
+    # Beyond the exactly counted values the distinct count is a ~1% estimate: allow for it.
+    unique_share = 1.0 if stats is None or stats.distinct_exact else 0.97
+    if distinct >= unique_share * n:
+        return f"identifier: every value is different ({distinct} distinct in {n} rows)"
     if distinct >= CODE_ID_DISTINCT_SHARE * n and text.str.match(_CODE_LIKE).mean() >= 0.99:
         return f"identifier: letter+digit codes with {distinct} distinct values in {n} rows (e.g. {_fmt_values(list(text.iloc[:3]), 3)})"
     return None
@@ -343,8 +357,48 @@ def _hash_column(series: pd.Series) -> int:
     return int(pd.util.hash_pandas_object(series, index=False).to_numpy().sum(dtype=np.uint64))
 
 
+def _quasi_constant(
+    series: pd.Series, target: pd.Series, stats: ColumnStats | None
+) -> tuple[Any, float] | None:
+    """The dominant value and its share, when one value fills at least QUASI_CONSTANT_SHARE of the rows."""
+    if stats is not None and stats.counts is not None and stats.known:
+        value, count = max(stats.counts.items(), key=lambda kv: kv[1])
+        share = count / stats.known
+    else:
+        counts = series.dropna().value_counts()
+        if counts.empty:
+            return None
+        value, share = counts.index[0], float(counts.iloc[0]) / float(counts.sum())
+    return (value, share) if share >= QUASI_CONSTANT_SHARE else None
+
+
+def rare_values_inform(series: pd.Series, target: pd.Series, dominant: Any) -> float | None:
+    """p-value of a chi-square test: do rows off the dominant value have another target distribution?
+
+    A numeric target is cut into 5 quantile bins first. None when the test cannot be made
+    (too few rows with a target).
+    """
+    from scipy.stats import chi2_contingency
+
+    mask = target.notna()
+    if int(mask.sum()) < MIN_ROWS_FOR_JUDGEMENT:
+        return None
+    y = target[mask]
+    if _is_numeric(y) and y.nunique() > MAX_NUMERIC_CLASSES:
+        y = pd.qcut(y, 5, duplicates="drop").astype(str)
+    values = series[mask]
+    off = ~(values.astype(str) == str(dominant)) | values.isna()
+    table = pd.crosstab(off, y.astype(str))
+    if table.shape[0] < 2 or table.shape[1] < 2:
+        return None
+    return float(chi2_contingency(table.to_numpy())[1])
+
+
 def screen_columns(
-    frame: pd.DataFrame, target: str, exclude_columns: Sequence[str] = ()
+    frame: pd.DataFrame,
+    target: str,
+    exclude_columns: Sequence[str] = (),
+    stats: Mapping[str, ColumnStats] | None = None,
 ) -> list[ColumnDecision]:
     """Decide, for every column but the target, whether training uses it and why.
 
@@ -355,11 +409,18 @@ def screen_columns(
     3. a single distinct value (missing aside): dropped as constant;
     4. an identifier (see :func:`identifier_reason`): dropped;
     5. identical, value for value, to an earlier kept column: dropped as a duplicate;
-    6. otherwise kept, with its kind (numeric, categorical, boolean, datetime, text).
+    6. quasi-constant (one value fills at least :data:`QUASI_CONSTANT_SHARE` of the rows):
+       dropped when its rare values say nothing about the target (chi-square p-value at
+       least :data:`QUASI_CONSTANT_P`), kept when they do (a rare flag can be the signal);
+    7. otherwise kept, with its kind (numeric, categorical, boolean, datetime, text).
        Datetime columns are expanded by training; free text and high-cardinality
        categoricals are kept (training encodes them).
 
     Names never decide anything: ``product_width`` or ``user_valid`` are judged by their values.
+
+    ``frame`` is the data or a sample of it; with ``stats`` (the whole file's facts from
+    :func:`automl_lite.columnar.scan_csv_file`) counts, identifiers and duplicates are
+    judged on the whole file, and the values' look (kind) on the sample.
 
     Examples
     --------
@@ -374,9 +435,14 @@ def screen_columns(
         if name == target:
             continue
         series = frame[name]
-        facts = _column_facts(series)
+        column_stats = stats.get(name) if stats is not None else None
+        facts = (
+            _column_facts(series)
+            if column_stats is None
+            else _Facts(n=column_stats.n, known=column_stats.known, distinct=column_stats.distinct)
+        )
         if name in excluded:
-            kind, _ = infer_kind(series) if facts.known else (ColumnKind.CATEGORICAL, "")
+            kind, _ = infer_kind(series) if series.notna().any() else (ColumnKind.CATEGORICAL, "")
             decisions.append(
                 ColumnDecision(name=name, kind=kind, use=False, reason="excluded by the manifest")
             )
@@ -399,11 +465,15 @@ def screen_columns(
                 )
             )
             continue
-        if (why := identifier_reason(series, kind)) is not None:
+        if (why := identifier_reason(series, kind, column_stats)) is not None:
             decisions.append(ColumnDecision(name=name, kind=ColumnKind.IDENTIFIER, use=False, reason=why))
             continue
-        digest = _hash_column(series)
-        twin = next((other for other in kept_by_hash.get(digest, []) if frame[other].equals(series)), None)
+        if column_stats is not None:
+            digest = column_stats.fingerprint
+            twin = next(iter(kept_by_hash.get(digest, [])), None)
+        else:
+            digest = _hash_column(series)
+            twin = next((other for other in kept_by_hash.get(digest, []) if frame[other].equals(series)), None)
         if twin is not None:
             decisions.append(
                 ColumnDecision(
@@ -411,12 +481,30 @@ def screen_columns(
                 )
             )
             continue
-        kept_by_hash.setdefault(digest, []).append(name)
         note = ""
+        if (quasi := _quasi_constant(series, frame[target], column_stats)) is not None:
+            value, share = quasi
+            p_value = rare_values_inform(series, frame[target], value)
+            what = f"quasi-constant: {_fmt_values([value])} in {share:.1%} of the rows"
+            if p_value is None or p_value >= QUASI_CONSTANT_P:
+                shown = "" if p_value is None else f" (chi-square p = {p_value:.2g})"
+                decisions.append(
+                    ColumnDecision(
+                        name=name,
+                        kind=kind,
+                        use=False,
+                        reason=f"{what}, and the other values say nothing about the target{shown}",
+                    )
+                )
+                continue
+            note = f" ({what}, kept: the other values carry information about the target, p = {p_value:.2g})"
+        kept_by_hash.setdefault(digest, []).append(name)
         if kind is ColumnKind.CATEGORICAL and facts.distinct > 50:
-            note = " (high cardinality; training encodes it)"
+            note += " (high cardinality; training encodes it)"
         elif kind is ColumnKind.DATETIME:
-            note = " (training expands it into parts)"
+            note += " (training expands it into parts)"
+        elif kind is ColumnKind.TEXT:
+            note += " (training uses its length in characters and words)"
         decisions.append(
             ColumnDecision(name=name, kind=kind, use=True, reason=f"{kind.value}: {evidence}{note}")
         )
@@ -541,8 +629,13 @@ def _top_values(values: pd.Series) -> list[dict[str, Any]]:
     return [{"value": str(v), "count": int(c)} for v, c in counts.items()]
 
 
-def profile_column(series: pd.Series, kind: ColumnKind) -> dict[str, Any]:
-    """Statistics of one column for eda/profile.json (plain JSON types, no NaN)."""
+def profile_column(series: pd.Series, kind: ColumnKind, stats: ColumnStats | None = None) -> dict[str, Any]:
+    """Statistics of one column for eda/profile.json (plain JSON types, no NaN).
+
+    With ``stats`` (the whole file's facts), ``series`` is a sample: missing values,
+    distinct values, mean, std, min, max and zeros are the file's (exact), quantiles,
+    skew and histogram shape come from the sample, histogram counts scaled to the file.
+    """
     n = len(series)
     known = series.dropna()
     out: dict[str, Any] = {
@@ -553,6 +646,13 @@ def profile_column(series: pd.Series, kind: ColumnKind) -> dict[str, Any]:
         "missing_share": _num((n - len(known)) / n) if n else 0.0,
         "distinct": int(known.nunique()),
     }
+    if stats is not None:
+        out |= {
+            "missing": stats.missing,
+            "missing_share": _num(stats.missing / stats.n) if stats.n else 0.0,
+            "distinct": stats.distinct,
+            "distinct_exact": stats.distinct_exact,
+        }
     if kind is ColumnKind.NUMERIC or (
         kind in (ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER) and _is_numeric(known)
     ):
@@ -571,8 +671,20 @@ def profile_column(series: pd.Series, kind: ColumnKind) -> dict[str, Any]:
             "zeros": int((arr == 0).sum()),
             "skew": _num(arr.skew()) if len(arr) > 2 else None,
         }
+        if stats is not None and stats.numeric and stats.count:
+            out["stats"] |= {
+                "mean": _num(stats.mean),
+                "std": _num(stats.std),
+                "min": _num(stats.min),
+                "max": _num(stats.max),
+                "zeros": stats.zeros,
+            }
         if kind is ColumnKind.NUMERIC:
             out["histogram"] = _histogram(arr)
+            if stats is not None and len(arr) and stats.known != len(arr):
+                scale = stats.known / len(arr)
+                out["histogram"]["counts"] = [int(round(c * scale)) for c in out["histogram"]["counts"]]
+                out["histogram"]["estimated"] = True
     if kind is ColumnKind.DATETIME:
         parsed = pd.to_datetime(known.astype(str), errors="coerce", format="mixed")
         out["datetime"] = {
@@ -584,7 +696,16 @@ def profile_column(series: pd.Series, kind: ColumnKind) -> dict[str, Any]:
         lengths = known.astype(str).str.len()
         out["text"] = {"mean_length": _num(lengths.mean()), "max_length": _num(lengths.max())}
     if kind is not ColumnKind.NUMERIC:
-        out["top_values"] = _top_values(known)
+        if stats is not None and stats.counts is not None:
+            top = sorted(stats.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
+            out["top_values"] = [{"value": str(v), "count": int(c)} for v, c in top]
+        else:
+            out["top_values"] = _top_values(known)
+            if stats is not None and len(known) and stats.known != len(known):
+                scale = stats.known / len(known)
+                for item in out["top_values"]:
+                    item["count"] = int(round(item["count"] * scale))
+                    item["estimated"] = True
     return out
 
 
@@ -622,17 +743,81 @@ def _correlations(
     return {"columns": cols, "pearson": [[_num(v) for v in row] for row in matrix.to_numpy()]}
 
 
+#: Rows used for mutual information (a random subset of the profile's rows beyond this).
+MI_MAX_ROWS = 50_000
+#: Bins for numbers (quantiles) and most frequent values kept as categories in mutual information.
+MI_BINS = 20
+
+
+def _discrete(series: pd.Series, kind: ColumnKind) -> np.ndarray:
+    """Codes for mutual information: numbers in quantile bins, other values by their most frequent."""
+    if kind is ColumnKind.NUMERIC and _is_numeric(series) and series.nunique() > MI_BINS:
+        codes = pd.qcut(series, q=MI_BINS, duplicates="drop").cat.codes.to_numpy()
+        return np.where(codes < 0, -1, codes)
+    text = series.astype("string")
+    top = text.value_counts().index[: 4 * MI_BINS]
+    codes = pd.Categorical(text.where(text.isin(top), "<other>"), categories=[*top, "<other>"]).codes
+    return np.asarray(codes)  # missing is its own code (-1): absence can be informative
+
+
+def target_association(
+    frame: pd.DataFrame, target: str, decisions: Sequence[ColumnDecision], problem_type: ProblemType
+) -> dict[str, dict[str, float | None]]:
+    """Mutual information of each screened column with the target, on the same discrete footing.
+
+    Every column (and a numeric regression target) is discretised: numbers into
+    :data:`MI_BINS` quantile bins, other values into their most frequent values plus
+    "other", missing as a value of its own. ``mi`` is in nats; ``normalized`` divides
+    it by the target's entropy (0 = independent, 1 = the column determines the target).
+    Plug-in estimates on at most :data:`MI_MAX_ROWS` rows with a target; a column with
+    very many distinct values gets an upward bias, which is why identifiers are skipped.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": ["a", "b"] * 20, "y": ["a", "b"] * 20})
+    >>> d = [ColumnDecision(name="x", kind=ColumnKind.CATEGORICAL, use=True, reason="")]
+    >>> target_association(frame, "y", d, ProblemType.BINARY)["x"]["normalized"]
+    1.0
+    """
+    from sklearn.metrics import mutual_info_score
+
+    known = frame[frame[target].notna()]
+    if len(known) > MI_MAX_ROWS:
+        known = known.sample(MI_MAX_ROWS, random_state=0)
+    if len(known) < MIN_ROWS_FOR_JUDGEMENT:
+        return {}
+    target_kind = ColumnKind.CATEGORICAL if problem_type.is_classification else ColumnKind.NUMERIC
+    y = _discrete(known[target], target_kind)
+    entropy = float(mutual_info_score(y, y))
+    out: dict[str, dict[str, float | None]] = {}
+    for decision in decisions:
+        if decision.kind is ColumnKind.IDENTIFIER or known[decision.name].isna().all():
+            continue
+        mi = float(mutual_info_score(y, _discrete(known[decision.name], decision.kind)))
+        out[decision.name] = {
+            "mi": _num(round(mi, 6)),
+            "normalized": _num(round(min(1.0, mi / entropy), 6)) if entropy > 0 else None,
+        }
+    return out
+
+
 def profile_frame(
     frame: pd.DataFrame,
     *,
     target: str,
     requested_problem_type: str = "auto",
     exclude_columns: Sequence[str] = (),
+    scan: Scan | None = None,
 ) -> dict[str, Any]:
     """Profile a dataset: problem type, screening decisions, per-column statistics and warnings.
 
     Pure (no I/O). Returns the body of ``eda/profile.json`` without the metric and
     run facts (see :func:`profile_run`).
+
+    With ``scan`` (one streaming pass over a file, :func:`automl_lite.columnar.scan_csv_file`),
+    ``frame`` is ``scan.sample``: the problem type, the target summary, row counts,
+    duplicate rows and the per-column counts are the whole file's; value shapes,
+    quantiles, mutual information, correlations and leakage are judged on the sample.
 
     Raises
     ------
@@ -645,28 +830,33 @@ def profile_frame(
         raise TargetMissingError(
             f"The target column {target!r} is not in the dataset.", fix="Fix 'target' in the manifest."
         )
-    problem_type, reason = detect_problem_type(frame[target], requested_problem_type)
-    decisions = screen_columns(frame, target, exclude_columns)
+    full_target = frame[target] if scan is None else scan.target
+    stats = None if scan is None else scan.columns
+    problem_type, reason = detect_problem_type(full_target, requested_problem_type)
+    decisions = screen_columns(frame, target, exclude_columns, stats=stats)
     kinds = {d.name: d.kind for d in decisions}
-    target_kind = infer_kind(frame[target])[0] if frame[target].notna().any() else ColumnKind.CATEGORICAL
+    target_kind = infer_kind(full_target)[0] if full_target.notna().any() else ColumnKind.CATEGORICAL
+    association = target_association(frame, target, decisions, problem_type)
     columns = [
-        profile_column(frame[name], kinds.get(name, target_kind)) | {"is_target": name == target}
+        profile_column(frame[name], kinds.get(name, target_kind), None if stats is None else stats[name])
+        | {"is_target": name == target}
+        | ({"target_association": association[name]} if name in association else {})
         for name in frame.columns
     ]
     warnings = leakage_warnings(frame, target, decisions, problem_type)
-    n_rows = len(frame)
-    n_missing_target = int(frame[target].isna().sum())
+    n_rows = len(frame) if scan is None else scan.n_rows
+    n_missing_target = int(full_target.isna().sum())
     if n_missing_target:
         warnings.append(
             f"{n_missing_target} of {n_rows} rows have no {target!r} value; they are left out of training."
         )
-    duplicate_rows = int(frame.duplicated().sum())
+    duplicate_rows = int(frame.duplicated().sum()) if scan is None else scan.duplicate_rows
     if duplicate_rows:
         warnings.append(
             f"{duplicate_rows} rows are exact duplicates of earlier rows; they may repeat across the "
             "training and holdout splits and flatter the holdout score."
         )
-    summary = _target_summary(frame[target], problem_type)
+    summary = _target_summary(full_target, problem_type)
     if problem_type.is_classification:
         classes = summary["classes"]
         smallest = classes[-1]
@@ -699,6 +889,8 @@ def profile_frame(
         "columns": columns,
         "correlations": _correlations(frame, decisions, target, problem_type),
         "warnings": warnings,
+        # Which facts rest on a sample (see docs/profile.md, "Scale").
+        "sample": {"rows": len(frame), "of_rows": n_rows, "sampled": len(frame) < n_rows},
     }
 
 
@@ -953,10 +1145,28 @@ def resolve_run_metric(requested: str, problem_type: ProblemType) -> str:
         ) from exc
 
 
-def _read_dataset(run: RunContext) -> pd.DataFrame:
-    with tempfile.TemporaryDirectory(prefix="automl-profile-") as tmp:
-        path = storage.download(run.bucket, run.dataset_key, Path(tmp) / "dataset.csv")
-        return read_csv(path)
+def profile_file(
+    path: Path,
+    *,
+    target: str,
+    requested_problem_type: str = "auto",
+    exclude_columns: Sequence[str] = (),
+    delimiter: str = ",",
+    sample_rows: int = SAMPLE_ROWS,
+) -> dict[str, Any]:
+    """Profile a CSV file in bounded memory: one streaming pass, then :func:`profile_frame` on its sample.
+
+    Memory grows with ``sample_rows``, the target column and 8 bytes per row, not with
+    the file (see :mod:`automl_lite.columnar`).
+    """
+    scan = scan_csv_file(path, target=target, delimiter=delimiter, sample_rows=sample_rows)
+    return profile_frame(
+        scan.sample,
+        target=target,
+        requested_problem_type=requested_problem_type,
+        exclude_columns=exclude_columns,
+        scan=scan,
+    )
 
 
 def profile_run(run: RunContext) -> ProfileResult:
@@ -976,13 +1186,16 @@ def profile_run(run: RunContext) -> ProfileResult:
         The target cannot be learned.
     """
     manifest = run.manifest
-    frame = _read_dataset(run)
-    body = profile_frame(
-        frame,
-        target=manifest.target,
-        requested_problem_type=manifest.problem_type,
-        exclude_columns=manifest.exclude_columns,
-    )
+    # Lambda's /tmp (ephemeral storage) holds the file; memory only ever holds a batch and the sample.
+    with tempfile.TemporaryDirectory(prefix="automl-profile-") as tmp:
+        path = storage.download(run.bucket, run.dataset_key, Path(tmp) / "dataset.csv")
+        body = profile_file(
+            path,
+            target=manifest.target,
+            requested_problem_type=manifest.problem_type,
+            exclude_columns=manifest.exclude_columns,
+            delimiter=run.delimiter,
+        )
     problem_type = ProblemType(body["problem_type"])
     metric = resolve_run_metric(manifest.metric, problem_type)
     profile_key = layout.run_key(run.run_id, layout.EDA_PROFILE)

@@ -8,13 +8,15 @@ to check, in order:
    and is not larger than :data:`MAX_DATASET_BYTES` (``DatasetTooLarge``);
 2. it is UTF-8 text (a UTF-8 BOM is fine); gzip, ZIP/Excel, Parquet, UTF-16 or
    Latin-1 bytes are ``DatasetUnreadable`` with the reason and the byte/line;
-3. it is comma-separated with a header row: no empty or duplicate column names,
+3. its delimiter (comma, semicolon, tab or pipe) is detected from its first lines
+   (:func:`detect_delimiter`, recorded in ``RunContext.delimiter``); it has a header row: no empty or duplicate column names,
    no header made only of numbers (a file without a header);
 4. every row has as many fields as the header (ragged rows are reported with their
    line numbers);
 5. the target column exists (``TargetMissing``, with close matches), is not
    entirely missing (``TargetInvalid``), has at least :data:`MIN_ROWS` known values
-   (``TooFewRows``) and more than one distinct value (``SingleClassTarget``).
+   (``TooFewRows``), two classes with :data:`MIN_CLASS_ROWS` rows each when it can only be
+   a classification target (``TooFewRows``) and more than one distinct value (``SingleClassTarget``).
 
 Whatever it finds, passed or failed, is written to ``runs/<run-id>/validation.json``.
 The pure part (:func:`scan_csv`) takes an iterable of byte chunks so it is tested
@@ -26,6 +28,7 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import itertools
 import re
 import urllib.parse
 from collections import Counter
@@ -36,7 +39,7 @@ from typing import Any
 
 from automl_lite import claims, layout, storage
 from automl_lite.contracts import DuplicateDelivery, ExecutionInfo, RunContext
-from automl_lite.dataset import NA_VALUES
+from automl_lite.dataset import DELIMITERS, NA_VALUES
 from automl_lite.exceptions import (
     AutomlLiteError,
     DatasetNotFoundError,
@@ -68,7 +71,13 @@ _FIELD_SIZE_LIMIT = 10 * 1024**2
 _NA = frozenset(NA_VALUES)
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
-_FIX_CSV = "Export the data as a UTF-8, comma-separated CSV with one header row and upload it again."
+_FIX_CSV = "Export the data as a UTF-8 CSV (comma, semicolon, tab or pipe separated) with one header row and upload it again."
+#: Lines looked at to detect the delimiter.
+_SNIFF_LINES = 50
+#: Fewest rows each of at least two classes needs in a classification target:
+#: below this a class cannot be split between training and the holdout.
+MIN_CLASS_ROWS = 5
+_LABELS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 @dataclass
@@ -205,22 +214,39 @@ def _decode_error(
     )
 
 
-def _guess_other_delimiter(header: list[str]) -> str | None:
-    if len(header) != 1:
-        return None
-    for delimiter, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
-        if delimiter in header[0]:
-            return label
-    return None
+def detect_delimiter(head: list[str]) -> str:
+    """The field separator of a CSV from its first lines: comma, semicolon, tab or pipe.
+
+    Each candidate splits the first :data:`_SNIFF_LINES` lines (quotes respected); the
+    one giving the most fields in the header, the same number in every following line,
+    wins. Without such a candidate, the one giving the header the most fields (ragged
+    rows are then reported with their line numbers). Ties and one-column files: comma.
+
+    Examples
+    --------
+    >>> detect_delimiter(["a;b;c\\n", "1;2,5;x\\n"])
+    ';'
+    >>> detect_delimiter(["name,notes\\n", '"Smith; J",a|b\\n'])
+    ','
+    """
+    best: tuple[int, int, int] = (-1, -1, 0)
+    chosen = ","
+    for rank, delimiter in enumerate(DELIMITERS):
+        try:
+            rows = [row for row in csv.reader(head, delimiter=delimiter) if row]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        width = len(rows[0])
+        consistent = int(width > 1 and all(len(row) == width for row in rows[1:]))
+        score = (consistent, width, -rank)
+        if score > best:
+            best, chosen = score, delimiter
+    return chosen
 
 
 def _check_header(header: list[str], name: str) -> None:
-    if other := _guess_other_delimiter(header):
-        raise DatasetUnreadableError(
-            f"The dataset {name} looks {other}-separated: its header {header[0][:120]!r} has no comma. "
-            "automl-lite reads comma-separated files.",
-            fix="Export it again with ',' as the separator (e.g. pandas: to_csv(..., sep=',')).",
-        )
     named = [col.strip() for col in header if col.strip()]
     if named and all(_NUMBER.match(col) for col in named):
         raise DatasetUnreadableError(
@@ -293,7 +319,9 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     facts = CsvFacts()
     csv.field_size_limit(_FIELD_SIZE_LIMIT)
     lines = _iter_lines(chunks, name, facts)
-    reader = csv.reader(lines, strict=True)
+    head = list(itertools.islice(lines, _SNIFF_LINES))
+    facts.delimiter = detect_delimiter(head)
+    reader = csv.reader(itertools.chain(head, lines), delimiter=facts.delimiter, strict=True)
     try:
         header = next((row for row in reader if row), None)
         if header is None:
@@ -370,6 +398,7 @@ def check_target(facts: CsvFacts, manifest: Manifest, *, name: str, min_rows: in
             f"at least {min_rows} are needed to train and evaluate a model.",
             fix="Upload more rows (hundreds or more give useful models).",
         )
+    _check_classes(facts, manifest, name=name)
     if not facts.target_distinct_capped and len(facts.target_counts) == 1:
         (value,) = facts.target_counts
         if manifest.problem_type == "regression":
@@ -383,6 +412,35 @@ def check_target(facts: CsvFacts, manifest: Manifest, *, name: str, min_rows: in
             f"{facts.target_known} rows with a value): a classifier needs at least two.",
             fix="Upload data that contains examples of at least two classes.",
         )
+
+
+def _will_classify(facts: CsvFacts, manifest: Manifest) -> bool:
+    """Whether the problem-type rule can only make this a classification (see profiling.detect_problem_type)."""
+    if manifest.problem_type in ("binary", "multiclass"):
+        return True
+    if manifest.problem_type == "regression" or facts.target_distinct_capped:
+        return False
+    numeric = all(_NUMBER.match(value.strip()) for value in facts.target_counts)
+    return not numeric or len(facts.target_counts) == 2
+
+
+def _check_classes(facts: CsvFacts, manifest: Manifest, *, name: str) -> None:
+    """A classification target needs two classes with MIN_CLASS_ROWS rows each."""
+    if len(facts.target_counts) < 2 or not _will_classify(facts, manifest):
+        return
+    enough = [value for value, count in facts.target_counts.items() if count >= MIN_CLASS_ROWS]
+    if len(enough) >= 2:
+        return
+    shown = ", ".join(
+        f"{value!r}: {count}"
+        for value, count in sorted(facts.target_counts.items(), key=lambda kv: -kv[1])[:6]
+    )
+    raise TooFewRowsError(
+        f"The classification target {manifest.target!r} in {name} has {len(enough)} class(es) with at least "
+        f"{MIN_CLASS_ROWS} rows ({shown}); at least two classes need {MIN_CLASS_ROWS} rows each to train "
+        "and evaluate a classifier.",
+        fix="Upload more rows of the rare classes, or merge rare classes into others.",
+    )
 
 
 def _check_excluded(manifest: Manifest, columns: list[str]) -> None:
@@ -547,7 +605,7 @@ def validate_run(
         log.data["dataset"] = facts.as_dict()
         log.passed(
             check,
-            f"{facts.encoding}, delimiter ',', {facts.n_rows} rows x {len(facts.columns)} columns, "
+            f"{facts.encoding}, {_LABELS[facts.delimiter]}-separated, {facts.n_rows} rows x {len(facts.columns)} columns, "
             f"target {manifest.target!r} present",
         )
 
@@ -583,6 +641,7 @@ def validate_run(
         n_rows=facts.n_rows,
         n_columns=len(facts.columns),
         dataset_bytes=size,
+        delimiter=facts.delimiter,
     )
 
 

@@ -153,7 +153,12 @@ CASES = {
         DatasetUnreadableError,
         "empty column name",
     ),
-    "semicolons": (PENGUINS.replace(b",", b";"), {}, DatasetUnreadableError, "semicolon-separated"),
+    "one class with enough rows": (
+        _lines(PENGUINS, 41) + b"".join(line for line in PENGUINS.splitlines(keepends=True) if b"Gentoo" in line)[:200].rsplit(b"\n", 1)[0] + b"\n",
+        {},
+        TooFewRowsError,
+        "1 class(es) with at least 5 rows",
+    ),
     "ragged rows": (
         _lines(PENGUINS, 10) + b"Adelie,Dream,1,2\n" + _lines(PENGUINS, 30)[-200:].split(b"\n", 1)[1],
         {},
@@ -203,6 +208,25 @@ def test_malformed_inputs_fail_with_a_clear_error(s3, case):
     report = _validation_json(s3)
     assert report["status"] == "failed"
     assert report["error"] == {"code": error.code, "cause": info.value.cause}
+
+
+@pytest.mark.parametrize(("delimiter", "label"), [(b";", "semicolon"), (b"\t", "tab"), (b"|", "pipe")])
+def test_delimiters_are_detected_and_profiled(s3, delimiter, label):
+    # Given penguins with another separator (and a decimal-comma-free quoted field containing it)
+    csv = PENGUINS.replace(b",", delimiter)
+    _put_run(s3, csv)
+    # When it is validated and profiled
+    run = _validate()
+    # Then the delimiter is recorded for the later steps and the profile reads the columns right
+    assert run.delimiter == delimiter.decode() and (run.n_rows, run.n_columns) == (344, 8)
+    report = _validation_json(s3)
+    assert report["dataset"]["delimiter"] == delimiter.decode()
+    assert any(f"{label}-separated" in c["detail"] for c in report["checks"])
+    result = profile_run(run)
+    assert result.problem_type == "multiclass"
+    assert set(result.feature_columns) == {
+        "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"
+    }
 
 
 def test_dataset_key_escaping_the_folder_is_refused(s3):

@@ -40,7 +40,7 @@ def test_ten_simultaneous_runs_are_independent(engine, penguins_csv):
         n_rows, target, dataset = submitted[arn]
         assert result.status == "SUCCEEDED", (result.run_id, result.error, result.cause)
         validation = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.VALIDATION))
-        assert validation["n_rows"] == n_rows
+        assert validation["dataset"]["n_rows"] == n_rows
         summary = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.RUN_SUMMARY))
         assert summary["run_id"] == result.run_id and summary["dataset"].endswith("/" + dataset)
         profile = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.EDA_PROFILE))

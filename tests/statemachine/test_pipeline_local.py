@@ -66,7 +66,7 @@ def test_penguins_run_succeeds_with_every_artifact(engine, penguins_bytes):
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     entered = [s for s in result.states_entered() if not s.startswith("Keep")]
-    assert entered == ["Validate", "FirstDelivery", "Profile", "Train", "Export", "NotifySuccess", "Succeeded"]
+    assert entered == ["Validate", "FirstDelivery", "Profile", "Train", "Export", "NotifySuccess", "Succeeded", "Done"]
     assert result.output["run_id"] == result.run_id
     assert result.output["problem_type"] == "multiclass"
     assert result.output["metric"] == "log_loss"
