@@ -65,6 +65,10 @@ DATETIME_PARSE_SHARE = 0.95
 LEAKAGE_SKILL = 0.98
 #: Fewest rows before any data-driven screening judgement (identifier, leakage) is made.
 MIN_ROWS_FOR_JUDGEMENT = 20
+#: Presence leakage: fewest rows with a value...
+PRESENCE_MIN_ROWS = 30
+#: ...and largest overall share of the class those rows almost all have.
+PRESENCE_MAX_BASE = 0.8
 #: One value filling at least this share of the known rows makes a column quasi-constant...
 QUASI_CONSTANT_SHARE = 0.99
 #: ...kept only if its other values relate to the target (chi-square p-value below this).
@@ -563,7 +567,8 @@ def leakage_warnings(
     It is kept (it may be legitimate); the user decides, via ``exclude_columns``.
     Columns with a distinct value per row or so are skipped: memorising a key is not skill.
     """
-    warnings = []
+    warnings: list[str] = []
+    leaking: list[str] = []
     y = frame[target]
     for decision in decisions:
         if not decision.use or decision.kind is ColumnKind.TEXT:
@@ -572,13 +577,72 @@ def leakage_warnings(
         if decision.kind is not ColumnKind.NUMERIC and feature.nunique() > 0.5 * max(len(feature), 1):
             continue
         skill = single_column_skill(feature, y, decision.kind, problem_type)
+        fix = "If its value is only known after the outcome, add it to 'exclude_columns' in the manifest."
         if skill >= LEAKAGE_SKILL:
+            leaking.append(decision.name)
             warnings.append(
                 f"Possible target leakage: column {decision.name!r} alone predicts {target!r} almost perfectly "
-                f"(skill {skill:.3f} on a 0-1 scale). If its value is only known after the outcome, add it to "
-                "'exclude_columns' in the manifest."
+                f"(skill {skill:.3f} on a 0-1 scale). {fix}"
             )
+        elif problem_type.is_classification and (purity := presence_purity(feature, y)) is not None:
+            leaking.append(decision.name)
+            value, share, rows, overall = purity
+            warnings.append(
+                f"Possible target leakage: when column {decision.name!r} has a value ({rows} rows), {target!r} is "
+                f"{value!r} in {share:.1%} of them (against {overall:.1%} overall): its presence gives the answer "
+                f"away. {fix}"
+            )
+    warnings += _derived_leaks(frame, decisions, leaking, target)
     return warnings
+
+
+def presence_purity(feature: pd.Series, target: pd.Series) -> tuple[str, float, int, float] | None:
+    """(class, share, rows, overall share) when rows where ``feature`` is known are almost all one class.
+
+    A field filled in only for some outcomes (the body number of a passenger who died,
+    the lifeboat of one who survived) leaks through its *presence*, which a per-value
+    skill hides when most rows are missing. Flagged when at least :data:`PRESENCE_MIN_ROWS`
+    rows (and 5% of them) have a value, at least :data:`LEAKAGE_SKILL` of them share one
+    class, and that class is at most :data:`PRESENCE_MAX_BASE` of all rows.
+    """
+    mask = target.notna()
+    feature, target = feature[mask], target[mask].astype(str)
+    present = feature.notna()
+    rows = int(present.sum())
+    if rows < max(PRESENCE_MIN_ROWS, 0.05 * len(target)) or rows == len(target):
+        return None
+    counts = target[present].value_counts()
+    value, share = str(counts.index[0]), float(counts.iloc[0]) / rows
+    overall = float((target == value).mean())
+    if share >= LEAKAGE_SKILL and overall <= PRESENCE_MAX_BASE:
+        return value, share, rows, overall
+    return None
+
+
+def _derived_leaks(
+    frame: pd.DataFrame, decisions: Sequence[ColumnDecision], leaking: Sequence[str], target: str
+) -> list[str]:
+    """Kept columns that are a function of a leaking column (``grade`` of ``sub_grade``) leak too."""
+    out = []
+    for decision in decisions:
+        if not decision.use or decision.name in leaking or decision.kind is ColumnKind.TEXT:
+            continue
+        for source in leaking:
+            pair = frame[[source, decision.name]].dropna()
+            groups = pair[source].nunique()
+            # A near-unique source "determines" anything: only coarse sources (many rows per value) count.
+            if len(pair) < MIN_ROWS_FOR_JUDGEMENT or groups > 0.1 * len(pair):
+                continue
+            if not 2 <= pair[decision.name].nunique() < groups:
+                continue
+            if int(pair.groupby(source)[decision.name].nunique().max()) == 1:
+                out.append(
+                    f"Possible target leakage: column {decision.name!r} is a function of {source!r} (each "
+                    f"{source!r} value has one {decision.name!r} value), which leaks {target!r}; exclude both "
+                    "if they are only known after the outcome."
+                )
+                break
+    return out
 
 
 # =======================================================================================
