@@ -267,13 +267,14 @@ def _sample(values: pd.Series) -> pd.Series:
     return values if len(values) <= _SAMPLE else values.sample(_SAMPLE, random_state=0)
 
 
-def infer_kind(series: pd.Series) -> tuple[ColumnKind, str]:
+def infer_kind(series: pd.Series, distinct: int | None = None) -> tuple[ColumnKind, str]:
     """The kind of one column, judged by its values (never by its name), with the evidence.
 
     numeric and boolean come from the parsed dtype and values (0/1 and yes/no, true/false,
     y/n, t/f are boolean); a string column whose values all look like dates and parse is
     datetime; multi-word strings with many distinct values are text; other strings
     categorical. Identifiers are judged separately (see :func:`identifier_reason`).
+    ``distinct`` is the whole file's distinct count when ``series`` is a sample.
     """
     known = series.dropna()
     if pd.api.types.is_bool_dtype(known):
@@ -296,10 +297,11 @@ def infer_kind(series: pd.Series) -> tuple[ColumnKind, str]:
             return ColumnKind.DATETIME, "values parse as dates"
     if len(sample):
         mean_words = float(sample.str.split().str.len().mean())
-        if mean_words >= TEXT_MIN_MEAN_WORDS and len(uniques_str) >= TEXT_MIN_DISTINCT:
+        n_distinct = len(uniques_str) if distinct is None else max(distinct, len(uniques_str))
+        if mean_words >= TEXT_MIN_MEAN_WORDS and n_distinct >= TEXT_MIN_DISTINCT:
             return (
                 ColumnKind.TEXT,
-                f"{mean_words:.1f} words per value on average, {len(uniques_str)} distinct values",
+                f"{mean_words:.1f} words per value on average, {n_distinct} distinct values",
             )
     return ColumnKind.CATEGORICAL, f"{len(uniques_str)} distinct text values"
 
@@ -377,12 +379,13 @@ def _quasi_constant(
 
 
 def rare_values_inform(series: pd.Series, target: pd.Series, dominant: Any) -> float | None:
-    """p-value of a chi-square test: do rows off the dominant value have another target distribution?
+    """p-value of a test (Fisher's exact for two classes, chi-square otherwise): do rows off the
+    dominant value have another target distribution?
 
     A numeric target is cut into 5 quantile bins first. None when the test cannot be made
     (too few rows with a target).
     """
-    from scipy.stats import chi2_contingency
+    from scipy.stats import chi2_contingency, fisher_exact
 
     mask = target.notna()
     if int(mask.sum()) < MIN_ROWS_FOR_JUDGEMENT:
@@ -395,6 +398,8 @@ def rare_values_inform(series: pd.Series, target: pd.Series, dominant: Any) -> f
     table = pd.crosstab(off, y.astype(str))
     if table.shape[0] < 2 or table.shape[1] < 2:
         return None
+    if table.shape == (2, 2):  # exact: the rare side often has only a handful of rows
+        return float(fisher_exact(table.to_numpy())[1])
     return float(chi2_contingency(table.to_numpy())[1])
 
 
@@ -456,7 +461,7 @@ def screen_columns(
                 ColumnDecision(name=name, kind=ColumnKind.CATEGORICAL, use=False, reason="all values missing")
             )
             continue
-        kind, evidence = infer_kind(series)
+        kind, evidence = infer_kind(series, None if column_stats is None else facts.distinct)
         if facts.distinct == 1:
             value = series.dropna().iloc[0]
             missing = f" ({facts.n - facts.known} missing)" if facts.known < facts.n else ""
@@ -1126,6 +1131,7 @@ def render_eda_report(profile: dict[str, Any], *, title: str, subtitle: str | No
                 stats.get("min"),
                 stats.get("median"),
                 stats.get("max"),
+                (col.get("target_association") or {}).get("normalized"),
                 top,
             ]
         )
@@ -1144,6 +1150,7 @@ def render_eda_report(profile: dict[str, Any], *, title: str, subtitle: str | No
                         "min",
                         "median",
                         "max",
+                        "MI with target (0-1)",
                         "most frequent",
                     ],
                     rows,

@@ -66,6 +66,23 @@ CV_MAX_ROWS = 10_000
 HOLDOUT_SAMPLE_ROWS = 2_000
 #: Test rows used for permutation importance (it refits nothing, but predicts n_columns * repeats times).
 IMPORTANCE_MAX_ROWS = 2_000
+#: Shuffles per column in permutation importance, when time allows (at least one is always made).
+IMPORTANCE_MAX_REPEATS = 5
+#: The Train step may overrun its budget by max(30 s, 10%) (the issue's contract); the work after
+#: the search (two fits of the chosen configuration, importance, report) may use this share of
+#: that grace; the rest covers the container start, the imports, the download and the upload.
+POST_SEARCH_GRACE_SHARE = 0.5
+#: At most this share of the budget is taken from the search to make room for the post-search work.
+MAX_RESERVE_SHARE = 0.25
+#: Rough seconds per (row x model input) for the two fits after the search, on 2 cores (measured on
+#: the benchmark suite: diamonds, letter, caravan); a multiclass booster grows one tree per class.
+FIT_SECONDS_PER_CELL = 4e-6
+#: Seconds the importance, the report and the artifact writing take on small data (measured on penguins).
+POST_SEARCH_FIXED_S = 6.0
+#: Below this share of the rarest class among the training rows a classification problem counts as
+#: imbalanced: threshold metrics (f1, macro_f1) are then searched and fitted with balanced weights.
+IMBALANCE_SHARE = 0.2
+_THRESHOLD_METRICS = frozenset({"f1", "macro_f1"})
 
 _SKLEARN_SCORER = {
     "roc_auc": "roc_auc",
@@ -339,13 +356,92 @@ def build_leaderboard(automl: Any, history: pd.DataFrame, metric: Metric) -> pd.
     return board
 
 
+def grace_s(time_budget_s: float) -> float:
+    """How far past its budget the whole Train step may end: max(30 s, 10% of the budget)."""
+    return max(30.0, 0.1 * time_budget_s)
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    """How the time budget is shared between the search and the work after it."""
+
+    #: Seconds given to FLAML.
+    search_s: float
+    #: Seconds taken from the budget because the post-search work would not fit in the grace.
+    reserve_s: float
+    #: Estimated seconds of the post-search work (refit twice, importance, report).
+    post_search_estimate_s: float
+    #: Seconds after the start (of the job) by which the post-search work should be done.
+    deadline_s: float
+
+
+def plan_budget(
+    time_budget_s: float, n_rows: int, n_inputs: int, n_classes: int, elapsed_s: float = 0.0
+) -> BudgetPlan:
+    """Share the budget: the search gets it all unless the post-search work would overrun the grace.
+
+    The chosen configuration is fitted twice after the search (on the training split for the
+    test scores, on all rows for the exported model); on large data that costs more than the
+    grace allows, so the search gives up the difference (at most a quarter of the budget).
+    ``elapsed_s`` is what the job spent before training (imports, download): it comes off too.
+    """
+    per_tree = max(1.0, n_classes / 2) if n_classes > 2 else 1.0
+    estimate = POST_SEARCH_FIXED_S + FIT_SECONDS_PER_CELL * n_rows * max(n_inputs, 1) * per_tree
+    allowance = POST_SEARCH_GRACE_SHARE * grace_s(time_budget_s)
+    reserve = min(MAX_RESERVE_SHARE * time_budget_s, max(0.0, estimate - allowance))
+    search = max(1.0, time_budget_s - reserve - elapsed_s)
+    return BudgetPlan(
+        search_s=round(search, 3),
+        reserve_s=round(reserve, 3),
+        post_search_estimate_s=round(estimate, 3),
+        deadline_s=time_budget_s + allowance,
+    )
+
+
+def _imbalance(y: np.ndarray, problem: ProblemType, metric: Metric) -> tuple[np.ndarray | None, str]:
+    """Balanced sample weights when they serve the metric, and what was done (in words).
+
+    Ranking and probability metrics (ROC AUC, average precision, log loss) are left unweighted:
+    weights would distort the probabilities without improving the ranking. Threshold metrics
+    that average over classes (f1, macro_f1) on imbalanced data get balanced weights, so the
+    rare class is not sacrificed to the common one.
+    """
+    if not problem.is_classification:
+        return None, "not applicable (regression)"
+    counts = np.bincount(y)
+    share = float(counts[counts > 0].min() / counts.sum())
+    stratified = "test split and FLAML's folds stratified by class"
+    if share >= IMBALANCE_SHARE:
+        return None, f"{stratified}; the rarest class is {share:.1%} of the rows (balanced enough)"
+    if metric.name not in _THRESHOLD_METRICS:
+        return None, (
+            f"{stratified}; the rarest class is {share:.1%} of the rows, and {metric.name} is insensitive to "
+            "class shares, so the rows are not reweighted"
+        )
+    weights = (len(y) / (len(counts) * np.maximum(counts, 1)))[y]
+    return weights.astype(np.float64), (
+        f"{stratified}; the rarest class is {share:.1%} of the rows: search and fits use balanced sample "
+        f"weights (each class weighs the same in total) because {metric.name} counts every class"
+    )
+
+
 def _importance(
-    model: NativeModel, raw: pd.DataFrame, y: np.ndarray, metric: Metric, seed: int
-) -> pd.DataFrame:
+    model: NativeModel,
+    raw: pd.DataFrame,
+    y: np.ndarray,
+    metric: Metric,
+    seed: int,
+    *,
+    time_limit_s: float = float("inf"),
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Permutation importance of each raw column on the test split, with the chosen metric.
 
     Like ``sklearn.inspection.permutation_importance``, but columns are permuted as the
-    user knows them: the derived inputs of one raw column are shuffled together.
+    user knows them: the derived inputs of one raw column are shuffled together. The number
+    of shuffles per column (1 to :data:`IMPORTANCE_MAX_REPEATS`) and of rows is chosen so the
+    whole computation fits in ``time_limit_s`` (timed on one scoring pass), because a slow
+    model on a wide table would otherwise make the Train step overrun its budget.
+    Returns the table and how it was computed.
     """
     prepared = model.prepare(raw).iloc[:IMPORTANCE_MAX_ROWS]
     y = y[:IMPORTANCE_MAX_ROWS]
@@ -354,12 +450,22 @@ def _importance(
     for spec in model.specs:
         groups.setdefault(spec.column, []).append(spec.name)
     scorer = skm.get_scorer(_SKLEARN_SCORER[metric.name])
+    timer = time.monotonic()
     baseline = scorer(model.pipeline, prepared, y)
+    pass_s = max(time.monotonic() - timer, 1e-3)
+    affordable = time_limit_s / (pass_s * len(groups))
+    repeats = int(min(IMPORTANCE_MAX_REPEATS, max(1, affordable)))
+    if affordable < 1 and len(prepared) > 200:
+        # Not even one shuffle per column fits: score fewer rows (scoring time is about linear in rows).
+        keep = max(200, int(len(prepared) * affordable))
+        prepared, y = prepared.iloc[:keep], y[:keep]
+        baseline = scorer(model.pipeline, prepared, y)
+    how = {"rows": int(len(prepared)), "repeats": repeats, "split": "test"}
     rng = np.random.default_rng(seed)
     rows = []
     for column, names in groups.items():
         drops = []
-        for _ in range(5):
+        for _ in range(repeats):
             shuffled = prepared.copy()
             order = rng.permutation(len(shuffled))
             for name in names:
@@ -371,7 +477,8 @@ def _importance(
         rows.append(
             {"column": column, "importance": float(np.nanmean(drops)), "std": float(np.nanstd(drops))}
         )
-    return pd.DataFrame(rows).sort_values("importance", ascending=False).reset_index(drop=True)
+    table = pd.DataFrame(rows).sort_values("importance", ascending=False).reset_index(drop=True)
+    return table, how
 
 
 def train(
@@ -385,6 +492,7 @@ def train(
     estimators: Sequence[str] = ESTIMATORS,
     seed: int = 0,
     log_path: Path | str | None = None,
+    started_at: float | None = None,
 ) -> TrainingOutcome:
     """Search, evaluate on a test split the search never saw, and refit on all rows.
 
@@ -398,6 +506,9 @@ def train(
         A name from :data:`automl_lite.problem.METRICS` (resolved already, not ``"auto"``).
     log_path:
         Where FLAML writes its search log (JSON lines); a temporary file when omitted.
+    started_at:
+        ``time.monotonic()`` when the job started; the budget counts from there (so the time
+        spent reading the data comes off the search). Now, when omitted.
 
     Examples
     --------
@@ -405,7 +516,7 @@ def train(
     ...                 decisions=decisions, time_budget_s=5)  # doctest: +SKIP
     >>> outcome.metrics["test_scores"]["log_loss"]  # doctest: +SKIP
     """
-    started = time.monotonic()
+    started = time.monotonic() if started_at is None else started_at
     problem = ProblemType(problem_type)
     chosen = METRICS[metric]
     if problem not in chosen.problem_types:
@@ -446,6 +557,9 @@ def train(
     preprocessor = build_preprocessor(specs, x_train).fit(x_train)
     cast = Float32Cast().fit(preprocessor.transform(x_train.iloc[:1]))
     m_train = cast.transform(preprocessor.transform(x_train))
+    weights, imbalance_note = _imbalance(y_train, problem, chosen)
+    plan = plan_budget(time_budget_s, len(data), m_train.shape[1], n_classes, time.monotonic() - started)
+    timings: dict[str, float] = {"before_search_s": round(time.monotonic() - started, 3)}
 
     log_file = Path(log_path) if log_path else Path(tempfile.mkdtemp()) / "search_log.jsonl"
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -462,7 +576,8 @@ def train(
             y_train=y_train,
             task=task,
             metric=chosen.flaml_name,
-            time_budget=time_budget_s,
+            time_budget=plan.search_s,
+            sample_weight=weights,
             estimator_list=list(estimators),
             seed=seed,
             log_file_name=str(log_file),
@@ -482,19 +597,20 @@ def train(
             fix="Check the column decisions in eda/report.html; if the data looks right, report this run.",
         ) from exc
     search_s = time.monotonic() - search_started
+    timings["search_s"] = round(search_s, 3)
     best_name = automl.best_estimator
     if not best_name:
         raise TrainingFailedError(
-            f"The search found no model within {time_budget_s} s",
+            f"The search found no model within {plan.search_s} s",
             fix="Raise the manifest's time_budget_s.",
         )
     learner_class = automl._state.learner_classes[best_name]
     best_config = _jsonable(automl.best_config)
     estimator = native_estimator(best_name, best_config, problem, learner_class)
 
-    def fitted(prep: Any, x: pd.DataFrame, y_fit: np.ndarray) -> NativeModel:
+    def fitted(prep: Any, x: pd.DataFrame, y_fit: np.ndarray, w: np.ndarray | None) -> NativeModel:
         pipeline = Pipeline([("preprocess", prep), ("float32", Float32Cast()), ("model", clone(estimator))])
-        pipeline.fit(x, y_fit)
+        pipeline.fit(x, y_fit, **({} if w is None else {"model__sample_weight": w}))
         return NativeModel(
             pipeline=pipeline,
             specs=specs,
@@ -506,19 +622,30 @@ def train(
             class_names=class_names,
         )
 
-    evaluation = fitted(build_preprocessor(specs, x_train), x_train, y_train)
+    clock = time.monotonic()
+    evaluation = fitted(build_preprocessor(specs, x_train), x_train, y_train, weights)
+    timings["evaluation_fit_s"] = round(time.monotonic() - clock, 3)
     test_proba = evaluation.pipeline.predict_proba(x_test) if class_names else None
     test_pred = evaluation.pipeline.predict(x_test)
     names = list(dict.fromkeys([chosen.name, *STANDARD_METRICS[problem]]))
     scores = {name: score(name, y_test, test_pred, test_proba, n_classes) for name in names}
     test_scores = {k: v for k, v in scores.items() if np.isfinite(v)}
 
+    clock = time.monotonic()
     x_all = prepare_frame(data, specs)
-    final = fitted(build_preprocessor(specs, x_all), x_all, y)
+    all_weights, _ = _imbalance(y, problem, chosen)
+    final = fitted(build_preprocessor(specs, x_all), x_all, y, all_weights)
+    timings["final_fit_s"] = round(time.monotonic() - clock, 3)
 
     history = _search_history(log_file, chosen)
     leaderboard = build_leaderboard(automl, history, chosen)
-    importance = _importance(evaluation, raw_test, y_test, chosen, seed)
+    clock = time.monotonic()
+    # Whatever is left before the deadline, less a few seconds for the report and the upload.
+    left = plan.deadline_s - (clock - started) - POST_SEARCH_FIXED_S / 2
+    importance, importance_how = _importance(
+        evaluation, raw_test, y_test, chosen, seed, time_limit_s=max(1.0, left)
+    )
+    timings["importance_s"] = round(time.monotonic() - clock, 3)
     holdout = raw_test.iloc[:HOLDOUT_SAMPLE_ROWS]
 
     metrics_doc: dict[str, Any] = {
@@ -547,6 +674,10 @@ def train(
             "test_fraction": round(len(test_idx) / len(data), 4),
             "how": how,
             "seed": seed,
+            "validation_choice": (
+                f"{len(train_idx)} training rows: 5-fold cross-validation up to {CV_MAX_ROWS} rows, "
+                "a 10% holdout above"
+            ),
         },
         "classes": class_names,
         "positive_class": class_names[1] if problem is ProblemType.BINARY and class_names else None,
@@ -562,6 +693,21 @@ def train(
             "trials": int(len(history)),
             "estimators": list(estimators),
             "best_config_found_at_s": round(float(automl.time_to_find_best_model), 3),
+            "search_budget_s": plan.search_s,
+            "reserved_for_refit_s": plan.reserve_s,
+            "budget_note": (
+                f"The Train step may end at most max(30 s, 10%) = {grace_s(time_budget_s):g} s after its "
+                f"{time_budget_s:g} s budget; FLAML was given {plan.search_s:g} s: the budget less "
+                f"{timings['before_search_s']:g} s spent before the search and {plan.reserve_s:g} s kept for "
+                f"the refits (estimated at {plan.post_search_estimate_s:g} s with the report)."
+            ),
+            "early_stopping": "FLAML stops the search when it has converged; LightGBM and XGBoost trials "
+            "stop at their time limit",
+        },
+        "class_imbalance": imbalance_note,
+        "importance": {
+            **importance_how,
+            "method": f"permutation importance: drop in test {chosen.name} when one column's values are shuffled",
         },
         "final_model": {
             "trained_on_rows": int(len(data)),
@@ -571,6 +717,7 @@ def train(
             f"Scores are computed once on a {how} test split of {len(test_idx)} rows that neither the "
             f"preprocessing nor the search saw; the model scored was fitted on the {len(train_idx)} training rows."
         ),
+        "timings": timings,
         "training_time_s": round(time.monotonic() - started, 3),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -636,7 +783,7 @@ def write_artifacts(
     return files
 
 
-def run_training_job(settings: TrainingSettings) -> dict[str, str]:
+def run_training_job(settings: TrainingSettings, *, started_at: float | None = None) -> dict[str, str]:
     """The training container's work: read the run's inputs from S3, train, upload the artifacts.
 
     Returns artifact name -> ``s3://`` URI. Raises :class:`AutomlLiteError` subclasses for
@@ -674,6 +821,7 @@ def run_training_job(settings: TrainingSettings) -> dict[str, str]:
             estimators=settings.estimator_list(),
             seed=settings.seed,
             log_path=log_path,
+            started_at=started_at,
         )
         files = write_artifacts(outcome, work / "out", log_path=log_path, run_id=settings.run_id)
         return {
@@ -703,6 +851,7 @@ def write_failure(settings: TrainingSettings, code: str, cause: str) -> None:
 
 def job_main() -> int:
     """The container entry point's logic: 0 on success, 1 when training failed, 2 on bad configuration."""
+    started = time.monotonic()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = TrainingSettings.from_env()
@@ -710,7 +859,7 @@ def job_main() -> int:
         print(f"{exc.code}: {exc.cause}", file=sys.stderr)
         return 2
     try:
-        uploaded = run_training_job(settings)
+        uploaded = run_training_job(settings, started_at=started)
     except AutomlLiteError as exc:
         print(f"{exc.code}: {exc.cause}", file=sys.stderr)
         write_failure(settings, exc.code, exc.cause)

@@ -120,8 +120,12 @@ def _importance_figure(outcome: TrainingOutcome) -> Figure | None:
         table["column"][::-1].astype(str).str.slice(0, 30), table["importance"][::-1], xerr=table["std"][::-1]
     )
     ax.set_xlabel(f"drop in {outcome.metrics['metric']} when the column is shuffled")
+    how = outcome.metrics.get("importance", {})
     return _figure(
-        fig, "Permutation importance", "Permutation importance on the test split (5 shuffles per column)."
+        fig,
+        "Permutation importance",
+        f"Permutation importance on {how.get('rows', 'the')} test rows "
+        f"({how.get('repeats', 5)} shuffles per column).",
     )
 
 
@@ -170,9 +174,17 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
                 ),
             ],
             paragraphs=[
-                f"Metric optimised: {metrics['metric']} ({metrics['metric_direction']}). Test split: {split['how']}, "
-                f"seed {split['seed']}. The exported model is the same configuration refitted on all "
-                f"{split['rows_used']} rows."
+                text
+                for text in (
+                    f"Metric optimised: {metrics['metric']} ({metrics['metric_direction']}). Test split: {split['how']}, "
+                    f"seed {split['seed']}. The exported model is the same configuration refitted on all "
+                    f"{split['rows_used']} rows.",
+                    f"Class imbalance: {metrics['class_imbalance']}."
+                    if metrics.get("class_imbalance")
+                    else "",
+                    search.get("budget_note", ""),
+                )
+                if text
             ],
             tables=[scores],
         )

@@ -1,0 +1,368 @@
+"""Train benchmark: automl-lite's Train step against two baselines, on an outer holdout.
+
+For every dataset of the public suite in ``../shared/bench`` (run its
+``fetch_datasets.sh`` first; ``BENCH_DATA_DIR`` points at the archives):
+
+1. the dataset goes through a CSV round trip (the product's input is a CSV) and the
+   leaking columns the suite documents are removed (titanic: ``boat``, ``body``;
+   loans: ``grade``, ``sub_grade``, ``installment``, ``paid_*``);
+2. an **outer holdout** (25%, at most 10,000 rows; stratified for classification,
+   seed 0) is set aside *before anything else sees the data*;
+3. three methods fit on the remaining rows, one after the other in this process, and are
+   scored on the outer holdout with the task's default metric
+   (:data:`automl_lite.problem.DEFAULT_METRIC`: ROC AUC, log loss, RMSE):
+
+   - ``automl-lite``: the real pipeline: column screening
+     (:func:`automl_lite.profiling.screen_columns`) then :func:`automl_lite.training.train`
+     with the budget (its own test split, refit on all rows, importance), timed end to end;
+   - ``hgb``: scikit-learn's ``HistGradientBoosting{Classifier,Regressor}`` with default
+     settings; string columns as pandas ``category`` (native categorical support), those
+     with more than 255 categories as integer codes (HGB's limit);
+   - ``flaml``: plain FLAML, ``AutoML().fit(X_raw, y, task=..., metric=..., time_budget=...)``
+     on the raw frame with string columns as ``category``, the same estimator list, as a
+     user would call it.
+
+Usage::
+
+    BENCH_DATA_DIR=/work/main/bench-data .venv/bin/python benchmarks/train_benchmark.py
+    .venv/bin/python benchmarks/train_benchmark.py --datasets credit-g vehicle --budget 20
+
+Prints one table (dataset, metric, the three scores, ranks, wall seconds) and the mean rank
+per method. Ranks treat scores within ``--tie`` (relative, default 0.5%) of the best as ties.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH_DIR = REPO.parent / "shared" / "bench"
+sys.path.insert(0, str(REPO))
+
+from automl_lite.dataset import read_csv  # noqa: E402
+from automl_lite.features import category_strings  # noqa: E402
+from automl_lite.manifest import ESTIMATORS  # noqa: E402
+from automl_lite.problem import DEFAULT_METRIC, METRICS, ProblemType  # noqa: E402
+
+SUITE = (
+    "credit-g",
+    "titanic",
+    "caravan",
+    "penguins_raw",
+    "vehicle",
+    "segment",
+    "letter",
+    "abalone",
+    "diamonds",
+    "loans",
+)
+#: Columns that give the answer away (documented in ../shared/bench/README.md).
+LEAKS: dict[str, tuple[str, ...]] = {
+    "titanic": ("boat", "body"),
+    "loans": (
+        "grade",
+        "sub_grade",
+        "installment",
+        "paid_total",
+        "paid_principal",
+        "paid_interest",
+        "paid_late_fees",
+    ),
+}
+OUTER_FRACTION = 0.25
+OUTER_MAX_ROWS = 10_000
+SEED = 0
+METHODS = ("automl-lite", "hgb", "flaml")
+HGB_MAX_CATEGORIES = 255
+
+
+def load(name: str) -> tuple[pd.DataFrame, str, ProblemType]:
+    """The dataset as automl-lite reads it from a CSV, without its leaking columns."""
+    sys.path.insert(0, str(BENCH_DIR))
+    import datasets  # type: ignore[import-not-found]
+
+    frame, target, task = datasets.LOADERS[name]()
+    frame = frame.drop(columns=[c for c in LEAKS.get(name, ()) if c in frame.columns])
+    buffer = io.BytesIO()
+    frame.to_csv(buffer, index=False)
+    buffer.seek(0)
+    return read_csv(buffer), target, ProblemType(task)
+
+
+def outer_split(frame: pd.DataFrame, target: str, problem: ProblemType) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Outer train and holdout rows, fixed by the seed, made before any method sees the data."""
+    from sklearn.model_selection import train_test_split
+
+    data = frame[frame[target].notna()].reset_index(drop=True)
+    n_test = min(int(round(OUTER_FRACTION * len(data))), OUTER_MAX_ROWS)
+    stratify = None
+    if problem.is_classification:
+        labels = category_strings(data[target])
+        if labels.value_counts().min() >= 2:
+            stratify = labels
+    train, test = train_test_split(data, test_size=n_test, random_state=SEED, stratify=stratify)
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def encode_target(
+    train: pd.Series, test: pd.Series, problem: ProblemType
+) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    if not problem.is_classification:
+        return train.to_numpy(float), test.to_numpy(float), None
+    names = sorted(set(category_strings(train)) | set(category_strings(test)))
+    index = {n: i for i, n in enumerate(names)}
+    return (
+        category_strings(train).map(index).to_numpy(int),
+        category_strings(test).map(index).to_numpy(int),
+        names,
+    )
+
+
+def score(metric: str, y: np.ndarray, prediction: np.ndarray, n_classes: int) -> float:
+    """The metric on the outer holdout: ``prediction`` is class probabilities or values."""
+    from sklearn import metrics as skm
+
+    if metric == "roc_auc":
+        return float(skm.roc_auc_score(y, prediction[:, 1]))
+    if metric == "log_loss":
+        proba = np.clip(prediction, 1e-15, 1.0)
+        proba = proba / proba.sum(axis=1, keepdims=True)
+        return float(skm.log_loss(y, proba, labels=list(range(n_classes))))
+    if metric == "rmse":
+        return float(math.sqrt(skm.mean_squared_error(y, prediction)))
+    raise ValueError(metric)
+
+
+def raw_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Strings as pandas ``category`` (what a user does before handing a frame to a GBM library)."""
+    out = frame.copy()
+    for name in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[name]) and not pd.api.types.is_bool_dtype(out[name]):
+            # Missing stays NaN (not pd.NA): scikit-learn's encoders reject pd.NA among strings.
+            values = out[name].astype(object)
+            out[name] = values.where(values.notna(), np.nan).astype("category")
+        elif pd.api.types.is_bool_dtype(out[name]):
+            out[name] = out[name].astype(float)
+    return out
+
+
+def run_ours(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    problem: ProblemType,
+    metric: str,
+    classes: list[str] | None,
+    budget: float,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    from automl_lite.profiling import screen_columns
+    from automl_lite.training import train as train_model
+
+    started = time.monotonic()
+    decisions = screen_columns(train, target, ())
+    outcome = train_model(
+        train,
+        target=target,
+        problem_type=problem,
+        metric=metric,
+        decisions=decisions,
+        time_budget_s=budget,
+        estimators=ESTIMATORS,
+        seed=SEED,
+    )
+    wall = time.monotonic() - started
+    features = test.drop(columns=[target])
+    if classes is None:
+        prediction = outcome.model.predict(features)
+    else:
+        own = outcome.model.predict_proba(features)
+        prediction = np.zeros((len(test), len(classes)))
+        for j, name in enumerate(outcome.model.class_names or []):
+            prediction[:, classes.index(name)] = own[:, j]
+    info = {
+        "wall_s": wall,
+        "best": outcome.metrics["best_estimator"],
+        "search_s": outcome.metrics["search"]["search_time_s"],
+        "inner_test": outcome.metrics["test_scores"].get(metric),
+        "timings": outcome.metrics.get("timings"),
+    }
+    return prediction, info
+
+
+def run_hgb(
+    x_train: pd.DataFrame, y_train: np.ndarray, x_test: pd.DataFrame, problem: ProblemType
+) -> tuple[np.ndarray, dict[str, Any]]:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    started = time.monotonic()
+    x_train, x_test = x_train.copy(), x_test.copy()
+    for name in x_train.columns:
+        if isinstance(x_train[name].dtype, pd.CategoricalDtype):
+            categories = x_train[name].cat.categories
+            if len(categories) > HGB_MAX_CATEGORIES:
+                # HGB's native categorical support stops at 255 categories: integer codes instead.
+                x_train[name] = x_train[name].cat.codes.astype(float).replace(-1, np.nan)
+                x_test[name] = pd.Categorical(x_test[name], categories=categories).codes.astype(float)
+                x_test[name] = x_test[name].replace(-1, np.nan)
+            else:
+                x_test[name] = pd.Categorical(x_test[name], categories=categories)
+    if problem.is_classification:
+        model: Any = HistGradientBoostingClassifier(random_state=SEED)
+        model.fit(x_train, y_train)
+        prediction = model.predict_proba(x_test)
+        full = np.zeros((len(x_test), int(max(y_train.max() + 1, prediction.shape[1]))))
+        full[:, model.classes_] = prediction
+        prediction = full
+    else:
+        model = HistGradientBoostingRegressor(random_state=SEED)
+        model.fit(x_train, y_train)
+        prediction = model.predict(x_test)
+    return prediction, {"wall_s": time.monotonic() - started}
+
+
+def run_flaml(
+    x_train: pd.DataFrame,
+    y_train: np.ndarray,
+    x_test: pd.DataFrame,
+    problem: ProblemType,
+    metric: str,
+    budget: float,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    from flaml import AutoML
+
+    started = time.monotonic()
+    x_test = x_test.copy()
+    for name in x_train.columns:
+        if isinstance(x_train[name].dtype, pd.CategoricalDtype):
+            x_test[name] = pd.Categorical(x_test[name], categories=x_train[name].cat.categories)
+    automl = AutoML()
+    task = "regression" if problem is ProblemType.REGRESSION else "classification"
+    automl.fit(
+        x_train,
+        y_train,
+        task=task,
+        metric=METRICS[metric].flaml_name,
+        time_budget=budget,
+        estimator_list=list(ESTIMATORS),
+        seed=SEED,
+        verbose=0,
+    )
+    if problem.is_classification:
+        proba = automl.predict_proba(x_test)
+        prediction = np.zeros((len(x_test), int(y_train.max() + 1)))
+        prediction[:, np.asarray(automl.classes_, dtype=int)] = proba
+    else:
+        prediction = automl.predict(x_test)
+    return np.asarray(prediction), {"wall_s": time.monotonic() - started, "best": automl.best_estimator}
+
+
+def ranks(scores: dict[str, float], greater_is_better: bool, tie: float) -> dict[str, float]:
+    """1 for the best; scores within ``tie`` (relative) of a better one share its rank."""
+    finite = {m: s for m, s in scores.items() if np.isfinite(s)}
+    ordered = sorted(finite, key=lambda m: -finite[m] if greater_is_better else finite[m])
+    out: dict[str, float] = {m: float(len(scores)) for m in scores}
+    rank, previous = 0, None
+    for i, method in enumerate(ordered):
+        value = finite[method]
+        if previous is None or abs(value - previous) > tie * max(abs(previous), 1e-12):
+            rank, previous = i + 1, value
+        out[method] = float(rank)
+    return out
+
+
+def run_dataset(name: str, budget: float, tie: float) -> dict[str, Any]:
+    frame, target, problem = load(name)
+    metric = DEFAULT_METRIC[problem]
+    train, test = outer_split(frame, target, problem)
+    y_train, y_test, classes = encode_target(train[target], test[target], problem)
+    n_classes = len(classes) if classes else 0
+    x_train, x_test = raw_features(train.drop(columns=[target])), raw_features(test.drop(columns=[target]))
+    row: dict[str, Any] = {
+        "dataset": name,
+        "rows": len(frame),
+        "cols": frame.shape[1] - 1,
+        "task": problem.value,
+        "metric": metric,
+        "outer_test_rows": len(test),
+    }
+    runners = {
+        "automl-lite": lambda: run_ours(train, test, target, problem, metric, classes, budget),
+        "hgb": lambda: run_hgb(x_train, y_train, x_test, problem),
+        "flaml": lambda: run_flaml(x_train, y_train, x_test, problem, metric, budget),
+    }
+    scores: dict[str, float] = {}
+    for method, runner in runners.items():
+        try:
+            prediction, info = runner()
+            scores[method] = score(metric, y_test, prediction, n_classes)
+        except Exception as exc:  # one method failing must not hide the others' results
+            logging.exception("%s failed on %s", method, name)
+            scores[method], info = float("nan"), {"error": f"{type(exc).__name__}: {exc}"}
+        row[method] = scores[method]
+        row[f"{method}_info"] = info
+        print(f"  {name} {method}: {scores[method]:.5g} {json.dumps(info, default=str)}", flush=True)
+    row["ranks"] = ranks(scores, METRICS[metric].greater_is_better, tie)
+    return row
+
+
+def print_table(rows: list[dict[str, Any]], budget: float, tie: float) -> None:
+    header = (
+        f"{'dataset':<13} {'rows':>6} {'metric':<8} {'automl-lite':>11} {'hgb':>9} {'flaml':>9} "
+        f"{'rank ours/hgb/flaml':>19} {'ours wall s':>11} {'ours best':>10} {'flaml wall s':>12}"
+    )
+    print(
+        f"\nbudget {budget:g} s per AutoML method, {os.cpu_count()} cores, ties within {tie:.1%} (relative)"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        rk = r["ranks"]
+        ours = r["automl-lite_info"]
+        print(
+            f"{r['dataset']:<13} {r['rows']:>6} {r['metric']:<8} {r['automl-lite']:>11.4f} {r['hgb']:>9.4f} "
+            f"{r['flaml']:>9.4f} {rk['automl-lite']:>7g}/{rk['hgb']:g}/{rk['flaml']:g}{'':>7} "
+            f"{ours.get('wall_s', float('nan')):>11.1f} {str(ours.get('best', '-')):>10} "
+            f"{r['flaml_info'].get('wall_s', float('nan')):>12.1f}"
+        )
+    if rows:
+        mean = {m: float(np.mean([r["ranks"][m] for r in rows])) for m in METHODS}
+        print("mean rank: " + ", ".join(f"{m} {v:.2f}" for m, v in mean.items()))
+        ok = [r["dataset"] for r in rows if r["ranks"]["automl-lite"] == 1]
+        print(f"automl-lite best or tied on {len(ok)}/{len(rows)}: {', '.join(ok)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(SUITE), choices=SUITE)
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per AutoML method (default 60)")
+    parser.add_argument("--tie", type=float, default=0.005, help="relative difference counted as a tie")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    rows = []
+    for name in args.datasets:
+        print(f"{name} ...", flush=True)
+        rows.append(run_dataset(name, args.budget, args.tie))
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1, default=str))
+    print_table(rows, args.budget, args.tie)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
