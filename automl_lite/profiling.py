@@ -1305,6 +1305,7 @@ def profile_run(run: RunContext) -> ProfileResult:
         time_budget_s=manifest.time_budget_s,
         seed=manifest.seed,
         estimators=",".join(manifest.estimators),
+        delimiter=run.delimiter,
     )
     return ProfileResult(
         problem_type=problem_type,

@@ -8,6 +8,8 @@ malformed variable stops the container at start with a message naming every one.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,6 +36,8 @@ class TrainingSettings(BaseSettings):
     seed: int = Field(ge=0)
     #: Comma-separated estimator names.
     estimators: str
+    #: The dataset's field delimiter, as Validate detected it.
+    delimiter: Literal[",", ";", "\t", "|"] = ","
 
     def estimator_list(self) -> list[str]:
         names = [e.strip() for e in self.estimators.split(",") if e.strip()]

@@ -8,9 +8,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from pydantic import ValidationError
 
-from automl_lite.contracts import ValidateInput
+from automl_lite.contracts import DuplicateDelivery, ValidateInput
 from automl_lite.exceptions import ManifestUnreadableError
-from automl_lite.contracts import DuplicateDelivery
 from automl_lite.validation import start_run
 
 logger = Logger(service="automl-lite")

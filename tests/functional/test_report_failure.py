@@ -11,8 +11,8 @@ from moto import mock_aws
 from automl_lite import layout, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.failures import classify, failed_step, report_failure
-from lambdas.report_failure import handler
 from automl_lite.local.moto_patches import LambdaContext
+from lambdas.report_failure import handler
 
 BUCKET = "data-bucket"
 RUN_ID = "penguins-20260101-000000-abcd"

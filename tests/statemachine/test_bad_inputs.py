@@ -70,7 +70,7 @@ def _corpus(penguins: pd.DataFrame) -> list[Case]:
         Case("gzip-named-csv", "DatasetUnreadable", base, {"data.csv": gzip.compress(good)}, "gzip"),
         Case("xlsx-named-csv", "DatasetUnreadable", base, {"data.csv": xlsx.getvalue()}, "ZIP"),
         Case("latin1-csv", "DatasetUnreadable", base | {"target": "island"},
-             {"data.csv": "island,name\n" .encode() + "Biscoe,Gentoo é\n".encode("latin-1") * 40}, "UTF-8"),
+             {"data.csv": b"island,name\n" + "Biscoe,Gentoo é\n".encode("latin-1") * 40}, "UTF-8"),
         Case("utf16-csv", "DatasetUnreadable", base, {"data.csv": good.decode().encode("utf-16")}, "UTF-16"),
         Case("binary-nul", "DatasetUnreadable", base, {"data.csv": b"\x00\x01\x02\x03" * 100}, "binary"),
         Case("duplicate-header", "DatasetUnreadable", base,

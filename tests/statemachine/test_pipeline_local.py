@@ -201,3 +201,16 @@ def test_second_delivery_of_the_same_upload_does_not_train_again(engine):
     event = s3_object_created_event(bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"])
     third = engine.wait(engine.deliver(event, run_id="dup-third"), timeout_s=120)
     assert third.error == "DatasetNotFound"
+
+
+def test_semicolon_separated_dataset_trains_end_to_end(engine, penguins_csv):
+    """Validate detects the delimiter; Profile and the training container read the file with it."""
+    import pandas as pd
+
+    data = pd.read_csv(penguins_csv).to_csv(index=False, sep=";").encode()
+    manifest = {"dataset": "penguins.csv", "target": "body_mass_g", "time_budget_s": 5, "estimators": ["lgbm"]}
+    result = engine.wait(engine.submit(manifest, {"penguins.csv": data}, name="semicolon"), timeout_s=300)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["problem_type"] == "regression"
+    validation = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.VALIDATION))
+    assert validation["dataset"]["delimiter"] == ";"
