@@ -179,6 +179,8 @@ class ColumnStats:
         missing = self.missing if n_total_missing is None else n_total_missing
         if self.numeric and self.known:
             values = pc.cast(pc.utf8_trim_whitespace(strings), pa.float64()).to_numpy(zero_copy_only=False)
+            # Infinities (and overflowing numbers) are missing, as automl_lite.dataset.read_csv reads them.
+            values = np.where(np.isinf(values), np.nan, values)
             if self.integer and missing == 0:
                 return pd.Series(values.astype(np.int64), name=self.name)
             return pd.Series(values, name=self.name)

@@ -76,7 +76,10 @@ def make_session(source: str | Path | bytes, *, threads: int = 0) -> Any:
     ``threads`` is onnxruntime's intra-op thread count (0: one per physical core).
     Graph optimisations are all on; execution is sequential, because the graphs are a
     short chain of operators and a second (inter-op) thread pool only adds wake-up
-    latency to single-row calls.
+    latency. Idle pool threads sleep instead of spinning: on a machine shared with
+    other work (a Lambda, a laptop, our 2-core benchmark box) spinning threads steal
+    the cores the busy ones need, and batch throughput fell by half or more in
+    ``benchmarks/onnx_benchmark.py``; single-row latency is hardly affected.
     """
     import onnxruntime as ort
 
@@ -85,6 +88,7 @@ def make_session(source: str | Path | bytes, *, threads: int = 0) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     data = str(source) if isinstance(source, Path) else source
     return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
@@ -234,10 +238,9 @@ def predict_file(
                         strict=True,
                     )
                 )
-            for record in scored.itertuples(index=False):
-                writer.writerow(["" if _is_missing(v) else neutralise(v) for v in record])
+            # Only text cells can hold a formula: labels and reasons; numbers are written as numbers.
+            for column in ("prediction", "error"):
+                if not pd.api.types.is_numeric_dtype(scored[column]):
+                    scored[column] = scored[column].map(neutralise)
+            scored.to_csv(handle, header=False, index=False, na_rep="", lineterminator="\r\n")
     return report
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))

@@ -27,8 +27,12 @@ Usage::
     BENCH_DATA_DIR=/work/main/bench-data .venv/bin/python benchmarks/train_benchmark.py
     .venv/bin/python benchmarks/train_benchmark.py --datasets credit-g vehicle --budget 20
 
-Prints one table (dataset, metric, the three scores, ranks, wall seconds) and the mean rank
-per method. Ranks treat scores within ``--tie`` (relative, default 0.5%) of the best as ties.
+Prints one table (dataset, metric, the three scores, verdicts, ranks, wall seconds) and the
+mean rank per method. Run-to-run noise is judged on the outer holdout itself: each pair of
+methods is compared on 500 paired bootstrap resamples of the holdout rows; when the central 90%
+interval of the score difference contains 0 the difference is within noise and the two tie
+(``=``), otherwise the first wins (``+``) or loses (``-``). A method's rank is 1 + the number of
+methods that beat it beyond noise.
 """
 
 from __future__ import annotations
@@ -269,21 +273,48 @@ def run_flaml(
     return np.asarray(prediction), {"wall_s": time.monotonic() - started, "best": automl.best_estimator}
 
 
-def ranks(scores: dict[str, float], greater_is_better: bool, tie: float) -> dict[str, float]:
-    """1 for the best; scores within ``tie`` (relative) of a better one share its rank."""
-    finite = {m: s for m, s in scores.items() if np.isfinite(s)}
-    ordered = sorted(finite, key=lambda m: -finite[m] if greater_is_better else finite[m])
-    out: dict[str, float] = {m: float(len(scores)) for m in scores}
-    rank, previous = 0, None
-    for i, method in enumerate(ordered):
-        value = finite[method]
-        if previous is None or abs(value - previous) > tie * max(abs(previous), 1e-12):
-            rank, previous = i + 1, value
-        out[method] = float(rank)
+BOOTSTRAP_RESAMPLES = 500
+BOOTSTRAP_INTERVAL = (5.0, 95.0)
+
+
+def verdict(metric: str, y: np.ndarray, first: np.ndarray, second: np.ndarray, n_classes: int) -> str:
+    """``+`` when ``first`` beats ``second`` beyond the holdout's noise, ``-`` when it loses, ``=`` otherwise.
+
+    Paired bootstrap: the same resampled rows score both predictions.
+    """
+    rng = np.random.default_rng(SEED)
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+    diffs = []
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        rows = rng.integers(0, len(y), len(y))
+        try:
+            ours = score(metric, y[rows], first[rows], n_classes)
+            theirs = score(metric, y[rows], second[rows], n_classes)
+        except ValueError:  # a resample with a single class has no AUC
+            continue
+        diffs.append(sign * (ours - theirs))
+    low, high = np.percentile(diffs, BOOTSTRAP_INTERVAL)
+    return "+" if low > 0 else "-" if high < 0 else "="
+
+
+def ranks(verdicts: dict[tuple[str, str], str]) -> dict[str, float]:
+    """1 + the number of methods that beat this one beyond noise (ties share a rank)."""
+    flipped = {"+": "-", "-": "+", "=": "="}
+    out = {}
+    for method in METHODS:
+        beaten_by = 0
+        for other in METHODS:
+            if other == method:
+                continue
+            if (method, other) in verdicts:
+                beaten_by += verdicts[(method, other)] == "-"
+            else:
+                beaten_by += flipped[verdicts[(other, method)]] == "-"
+        out[method] = 1.0 + beaten_by
     return out
 
 
-def run_dataset(name: str, budget: float, tie: float) -> dict[str, Any]:
+def run_dataset(name: str, budget: float) -> dict[str, Any]:
     frame, target, problem = load(name)
     metric = DEFAULT_METRIC[problem]
     train, test = outer_split(frame, target, problem)
@@ -303,28 +334,39 @@ def run_dataset(name: str, budget: float, tie: float) -> dict[str, Any]:
         "hgb": lambda: run_hgb(x_train, y_train, x_test, problem),
         "flaml": lambda: run_flaml(x_train, y_train, x_test, problem, metric, budget),
     }
-    scores: dict[str, float] = {}
+    predictions: dict[str, np.ndarray] = {}
     for method, runner in runners.items():
         try:
             prediction, info = runner()
-            scores[method] = score(metric, y_test, prediction, n_classes)
+            predictions[method] = np.asarray(prediction, dtype=float)
+            row[method] = score(metric, y_test, predictions[method], n_classes)
         except Exception as exc:  # one method failing must not hide the others' results
             logging.exception("%s failed on %s", method, name)
-            scores[method], info = float("nan"), {"error": f"{type(exc).__name__}: {exc}"}
-        row[method] = scores[method]
+            row[method], info = float("nan"), {"error": f"{type(exc).__name__}: {exc}"}
         row[f"{method}_info"] = info
-        print(f"  {name} {method}: {scores[method]:.5g} {json.dumps(info, default=str)}", flush=True)
-    row["ranks"] = ranks(scores, METRICS[metric].greater_is_better, tie)
+        print(f"  {name} {method}: {row[method]:.5g} {json.dumps(info, default=str)}", flush=True)
+    verdicts: dict[tuple[str, str], str] = {}
+    for i, first in enumerate(METHODS):
+        for second in METHODS[i + 1 :]:
+            if first in predictions and second in predictions:
+                verdicts[(first, second)] = verdict(
+                    metric, y_test, predictions[first], predictions[second], n_classes
+                )
+            else:  # a method that failed loses
+                verdicts[(first, second)] = "+" if first in predictions else "-"
+    row["vs_hgb"], row["vs_flaml"] = verdicts[("automl-lite", "hgb")], verdicts[("automl-lite", "flaml")]
+    row["ranks"] = ranks(verdicts)
     return row
 
 
-def print_table(rows: list[dict[str, Any]], budget: float, tie: float) -> None:
+def print_table(rows: list[dict[str, Any]], budget: float) -> None:
     header = (
         f"{'dataset':<13} {'rows':>6} {'metric':<8} {'automl-lite':>11} {'hgb':>9} {'flaml':>9} "
-        f"{'rank ours/hgb/flaml':>19} {'ours wall s':>11} {'ours best':>10} {'flaml wall s':>12}"
+        f"{'vs hgb/flaml':>12} {'rank ours/hgb/flaml':>19} {'ours wall s':>11} {'ours best':>10} {'flaml wall s':>12}"
     )
     print(
-        f"\nbudget {budget:g} s per AutoML method, {os.cpu_count()} cores, ties within {tie:.1%} (relative)"
+        f"\nbudget {budget:g} s per AutoML method, {os.cpu_count()} cores; vs: automl-lite better (+), within noise "
+        "(=, paired bootstrap 90% interval of the difference contains 0) or worse (-)"
     )
     print(header)
     print("-" * len(header))
@@ -333,22 +375,22 @@ def print_table(rows: list[dict[str, Any]], budget: float, tie: float) -> None:
         ours = r["automl-lite_info"]
         print(
             f"{r['dataset']:<13} {r['rows']:>6} {r['metric']:<8} {r['automl-lite']:>11.4f} {r['hgb']:>9.4f} "
-            f"{r['flaml']:>9.4f} {rk['automl-lite']:>7g}/{rk['hgb']:g}/{rk['flaml']:g}{'':>7} "
+            f"{r['flaml']:>9.4f} {r['vs_hgb'] + '/' + r['vs_flaml']:>12} "
+            f"{rk['automl-lite']:>13g}/{rk['hgb']:g}/{rk['flaml']:g}{'':>1} "
             f"{ours.get('wall_s', float('nan')):>11.1f} {str(ours.get('best', '-')):>10} "
             f"{r['flaml_info'].get('wall_s', float('nan')):>12.1f}"
         )
     if rows:
         mean = {m: float(np.mean([r["ranks"][m] for r in rows])) for m in METHODS}
         print("mean rank: " + ", ".join(f"{m} {v:.2f}" for m, v in mean.items()))
-        ok = [r["dataset"] for r in rows if r["ranks"]["automl-lite"] == 1]
-        print(f"automl-lite best or tied on {len(ok)}/{len(rows)}: {', '.join(ok)}")
+        ok = [r["dataset"] for r in rows if "-" not in (r["vs_hgb"], r["vs_flaml"])]
+        print(f"automl-lite at least as good as both baselines on {len(ok)}/{len(rows)}: {', '.join(ok)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(SUITE), choices=SUITE)
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per AutoML method (default 60)")
-    parser.add_argument("--tie", type=float, default=0.005, help="relative difference counted as a tie")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -357,10 +399,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.datasets:
         print(f"{name} ...", flush=True)
-        rows.append(run_dataset(name, args.budget, args.tie))
+        rows.append(run_dataset(name, args.budget))
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1, default=str))
-    print_table(rows, args.budget, args.tie)
+    print_table(rows, args.budget)
     return 0
 
 

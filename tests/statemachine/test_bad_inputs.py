@@ -79,6 +79,12 @@ def _corpus(penguins: pd.DataFrame) -> list[Case]:
         Case("ragged-rows", "DatasetUnreadable", base,
              {"data.csv": good + b"Adelie,Dream,1,2\nAdelie,Dream,1,2,3,4,5,6,7,8\n"}, "line"),
         Case("unterminated-quote", "DatasetUnreadable", base, {"data.csv": good + b'Adelie,"Dream,1,2,3,4,male,2009\n'}, "quot"),
+        # One field of 11 MiB: past the per-field limit (a broken quote swallowing a file looks like this).
+        Case("field-of-eleven-mebibytes", "DatasetUnreadable", base,
+             {"data.csv": good + b"Adelie,Dream," + b"9" * (11 * 1024**2) + b",1,2,3,male,2009\n"}, "field"),
+        Case("too-many-columns", "DatasetTooLarge", base | {"target": "c0"},
+             {"data.csv": (",".join(f"c{i}" for i in range(6000)) + "\n" + ",".join("1" for _ in range(6000)) + "\n").encode()},
+             "columns"),
         # --- the target
         Case("target-not-a-column", "TargetMissing", base | {"target": "Species"}, {"data.csv": good}, "species"),
         Case("target-all-missing", "TargetInvalid", base | {"target": "empty"},
