@@ -18,16 +18,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from automl_lite import batch_retry
 from automl_lite.settings import ENV_PREFIX, MAX_JOB_TIMEOUT_S
 from cdk_app.config import TrainingCompute
 from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, image_build_excludes
-
-#: The training entry point's exit codes for errors a retry cannot fix (see training_image/).
-APPLICATION_ERROR_EXIT_CODE = "1"
-CONFIGURATION_ERROR_EXIT_CODE = "2"
-
-#: Attempts per job: the first plus two retries of infrastructure failures.
-RETRY_ATTEMPTS = 3
 
 #: The job definition's own timeout: above the longest per-run timeout the Train state can set
 #: (the state's Timeout.AttemptDurationSeconds wins; this one only catches a state that sets none).
@@ -35,24 +29,22 @@ JOB_DEFINITION_TIMEOUT = Duration.seconds(MAX_JOB_TIMEOUT_S + 15 * 60)
 
 
 def retry_strategies() -> list[batch.RetryStrategy]:
-    """Retry what the infrastructure broke, exit on what the application reported.
+    """Batch's retry rules, from the one definition the local engine also evaluates.
 
-    Batch evaluates these in order and retries when none matches; the last rule makes
-    every other exit code (an out-of-memory kill, 137, included) final, since running the
-    same search on the same data again would fail the same way.
+    Retry what the infrastructure broke (Spot reclaims, image pulls); exit on whatever
+    the container exited with, since the same search on the same data fails the same way
+    (see :mod:`automl_lite.batch_retry`).
     """
     return [
-        # Spot reclaims and instance retirements: "Host EC2 (instance i-...) terminated."
-        batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
-        # Transient ECR or network trouble while starting the container.
-        batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.CANNOT_PULL_CONTAINER),
         batch.RetryStrategy.of(
-            batch.Action.EXIT, batch.Reason.custom(on_exit_code=APPLICATION_ERROR_EXIT_CODE)
-        ),
-        batch.RetryStrategy.of(
-            batch.Action.EXIT, batch.Reason.custom(on_exit_code=CONFIGURATION_ERROR_EXIT_CODE)
-        ),
-        batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_exit_code="*")),
+            batch.Action.RETRY if rule["action"] == "RETRY" else batch.Action.EXIT,
+            batch.Reason.custom(
+                on_exit_code=rule.get("onExitCode"),
+                on_reason=rule.get("onReason"),
+                on_status_reason=rule.get("onStatusReason"),
+            ),
+        )
+        for rule in batch_retry.EVALUATE_ON_EXIT
     ]
 
 
@@ -222,7 +214,7 @@ class Training(Construct):
             "JobDefinition",
             container=container,
             timeout=JOB_DEFINITION_TIMEOUT,
-            retry_attempts=RETRY_ATTEMPTS,
+            retry_attempts=batch_retry.ATTEMPTS,
             retry_strategies=retry_strategies(),
             propagate_tags=True,
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from automl_lite import batch_retry
 from automl_lite.settings import MAX_JOB_TIMEOUT_S
 from cdk_app.units.steps import STEPS
 
@@ -97,10 +98,12 @@ def test_retry_strategy_retries_infrastructure_and_exits_on_application_errors(s
     assert rules == [
         {"Action": "RETRY", "OnStatusReason": "Host EC2*"},
         {"Action": "RETRY", "OnReason": "CannotPullContainerError:*"},
-        {"Action": "EXIT", "OnExitCode": "1"},
-        {"Action": "EXIT", "OnExitCode": "2"},
+        {"Action": "RETRY", "OnReason": "ResourceInitializationError:*"},
         {"Action": "EXIT", "OnExitCode": "*"},
     ]
+    # The deployed rules are the ones the local engine evaluates (automl_lite.batch_retry).
+    deployed = [{k[0].lower() + k[1:]: v for k, v in rule.items()} for rule in rules]
+    assert deployed == [dict(rule) for rule in batch_retry.EVALUATE_ON_EXIT]
 
 
 def test_jobs_run_behind_a_security_group_without_ingress(synth: Any) -> None:

@@ -145,3 +145,57 @@ def test_missing_indicator_only_for_columns_with_gaps_in_the_fitting_data(pengui
 def test_no_used_column_is_an_error():
     with pytest.raises(NoUsableFeaturesError):
         build_preprocessor(decisions({"a": "numeric"}, unused=("a",)), pd.DataFrame())
+
+
+def test_every_kind_of_real_column_reaches_the_matrix_with_its_documented_encoding(penguins_raw_csv):
+    # Given the raw penguins file: numbers with gaps, low- and high-cardinality categories,
+    # a yes/no column, dates and free-text comments.
+    frame = read_csv(penguins_raw_csv)
+    kinds = {
+        "Culmen Length (mm)": "numeric",
+        "Delta 15 N (o/oo)": "numeric",
+        "Sample Number": "numeric",
+        "Island": "categorical",
+        "Clutch Completion": "boolean",
+        "Individual ID": "identifier",
+        "Date Egg": "datetime",
+        "Comments": "text",
+    }
+    specs = input_specs(decisions(kinds))
+    prepared = prepare_frame(frame, specs)
+
+    # When the preprocessor is fitted on them
+    transformer = build_preprocessor(specs, prepared).fit(prepared)
+    matrix = transformer.transform(prepared)
+    names = list(transformer.get_feature_names_out())
+
+    # Then: numbers are imputed, with an indicator only where the fitting data had gaps
+    assert "numeric__Delta_15_N__o_oo___missing" in names
+    assert "numeric__Sample_Number__missing" not in names
+    # low-cardinality strings (categorical, boolean) are one-hot encoded, with missing as a category
+    assert {"onehot__Island_Biscoe", "onehot__Clutch_Completion_Yes", "onehot__Clutch_Completion_No"} <= set(names)
+    # the 190 distinct individual ids are ordinal-encoded (one column, not 190)
+    assert [n for n in names if "Individual_ID" in n] == ["ordinal__Individual_ID"]
+    # dates arrive as numeric parts, text as its length in characters and words
+    assert {f"numeric__Date_Egg__{p}" for p in ("year", "month", "day", "day_of_week", "hour")} <= set(names)
+    assert {"numeric__Comments__n_chars", "numeric__Comments__n_words", "numeric__Comments__n_words__missing"} <= set(
+        names
+    )
+    # and the matrix is complete: no missing value reaches the estimator
+    assert matrix.shape == (len(frame), len(names))
+    assert not np.isnan(matrix).any()
+
+
+def test_the_preprocessor_learns_only_from_the_rows_it_is_fitted_on(penguins_raw_csv):
+    # An island seen only in the other rows is unknown to a preprocessor fitted without it.
+    frame = read_csv(penguins_raw_csv)
+    specs = input_specs(decisions({"Island": "categorical", "Culmen Length (mm)": "numeric"}))
+    prepared = prepare_frame(frame, specs)
+    fit_rows = prepared[prepared["Island"] != "Torgersen"]
+
+    transformer = build_preprocessor(specs, fit_rows).fit(fit_rows)
+
+    names = list(transformer.get_feature_names_out())
+    assert "onehot__Island_Torgersen" not in names
+    imputer = transformer.named_transformers_["numeric"]
+    assert imputer.statistics_[0] == pytest.approx(fit_rows["Culmen_Length__mm_"].median())

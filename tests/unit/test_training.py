@@ -14,7 +14,19 @@ from automl_lite.dataset import read_csv
 from automl_lite.exceptions import SingleClassTargetError, TargetInvalidError, TargetMissingError
 from automl_lite.features import prepare_frame
 from automl_lite.problem import ProblemType
-from automl_lite.training import holdout_fraction, split_indexes, train, write_artifacts
+from automl_lite.problem import METRICS
+from automl_lite.training import (
+    MAX_RESERVE_SHARE,
+    STARTING_POINTS,
+    _imbalance,
+    _importance,
+    grace_s,
+    holdout_fraction,
+    plan_budget,
+    split_indexes,
+    train,
+    write_artifacts,
+)
 
 KINDS = {
     "species": "categorical",
@@ -151,3 +163,69 @@ def test_user_errors_are_named(penguins):
         train(one_class, target="species", problem_type="multiclass", metric="log_loss", **common)
     with pytest.raises(TargetInvalidError, match="numeric"):
         train(penguins, target="species", problem_type="regression", metric="rmse", **common)
+
+
+@pytest.mark.slow
+def test_the_budget_is_honoured_and_every_phase_is_timed(species_outcome):
+    # Given a 3 s budget on penguins (the fixture), the search log and metrics.json say where time went.
+    metrics = species_outcome.metrics
+    search, timings = metrics["search"], metrics["timings"]
+    assert search["search_budget_s"] <= 3
+    # FLAML's own clock: no trial ended later than one second past the search budget.
+    assert species_outcome.search_history["wall_clock_s"].max() <= search["search_budget_s"] + 1.0
+    assert set(timings) == {"before_search_s", "search_s", "evaluation_fit_s", "final_fit_s", "importance_s"}
+    # The whole training, refits and importance included, ends within the Train step's grace.
+    assert metrics["training_time_s"] <= 3 + grace_s(3)
+    assert metrics["training_time_s"] >= sum(timings.values()) - 0.01
+
+
+@pytest.mark.slow
+def test_the_search_starts_from_the_libraries_defaults(species_outcome):
+    configs = [json.loads(c) for c in species_outcome.search_history["config"]]
+    start = STARTING_POINTS["lgbm"][0]
+    assert any(all(c.get(k) == v for k, v in start.items()) for c in configs)
+
+
+def test_small_data_gets_the_whole_budget_and_large_data_keeps_time_for_the_refits():
+    small = plan_budget(60, n_rows=344, n_inputs=10, n_classes=3, elapsed_s=2.0)
+    assert small.reserve_s == 0 and small.search_s == pytest.approx(58.0)
+    assert small.deadline_s == 60 + 0.5 * grace_s(60)
+
+    large = plan_budget(60, n_rows=1_000_000, n_inputs=50, n_classes=2)
+    assert large.reserve_s == pytest.approx(MAX_RESERVE_SHARE * 60)
+    assert large.search_s == pytest.approx(60 * (1 - MAX_RESERVE_SHARE))
+    assert grace_s(3600) == 360 and grace_s(60) == 30
+
+
+def test_imbalance_reweights_only_for_threshold_metrics(penguins):
+    # Chinstrap is 20% of the penguins: "is it a Chinstrap?" is an imbalanced binary problem.
+    y = (penguins["species"] == "Chinstrap").to_numpy(dtype=np.int64)
+    share = y.mean()
+    assert share < 0.2
+
+    weights, note = _imbalance(y, ProblemType.BINARY, METRICS["f1"])
+    assert weights is not None and "balanced sample weights" in note
+    # Each class weighs the same in total.
+    assert weights[y == 1].sum() == pytest.approx(weights[y == 0].sum())
+
+    weights, note = _imbalance(y, ProblemType.BINARY, METRICS["roc_auc"])
+    assert weights is None and "not reweighted" in note
+    weights, note = _imbalance(np.arange(len(y)) % 3, ProblemType.MULTICLASS, METRICS["macro_f1"])
+    assert weights is None and "balanced enough" in note
+
+
+@pytest.mark.slow
+def test_importance_fits_its_time_limit_by_shuffling_less(species_outcome):
+    outcome = species_outcome
+    holdout_y = outcome.y_test
+    generous, how = _importance(
+        outcome.evaluation_model, outcome.holdout, holdout_y, METRICS["log_loss"], seed=0
+    )
+    assert how["repeats"] == 5 and how["rows"] == len(outcome.holdout)
+    hurried, how = _importance(
+        outcome.evaluation_model, outcome.holdout, holdout_y, METRICS["log_loss"], seed=0, time_limit_s=0.0
+    )
+    assert how["repeats"] == 1
+    assert set(hurried["column"]) == set(generous["column"])
+    # Bill length tells the species apart: it matters, however few the shuffles.
+    assert generous.set_index("column").loc["bill_length_mm", "importance"] > 0
