@@ -11,14 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from automl_lite.exceptions import ManifestInvalidError, ManifestUnreadableError
 from automl_lite.problem import METRICS
 
-#: The estimators the search may use: each exports to ONNX with its preprocessing.
-ESTIMATORS: tuple[str, ...] = ("lgbm", "xgboost", "rf", "extra_tree")
 MIN_TIME_BUDGET_S = 5
 #: The Batch job timeout is set above this (see cdk_app/training.py).
 MAX_TIME_BUDGET_S = 6 * 3600
 MAX_MANIFEST_BYTES = 64 * 1024
 
 Estimator = Literal["lgbm", "xgboost", "rf", "extra_tree"]
+#: The estimators the search may use: each exports to ONNX with its preprocessing.
+ESTIMATORS: tuple[Estimator, ...] = ("lgbm", "xgboost", "rf", "extra_tree")
 
 
 class Manifest(BaseModel):

@@ -1265,7 +1265,7 @@ def profile_run(run: RunContext) -> ProfileResult:
             target=manifest.target,
             requested_problem_type=manifest.problem_type,
             exclude_columns=manifest.exclude_columns,
-            delimiter=run.delimiter,
+            delimiter=run.delimiter,  # type: ignore[arg-type]  # Validate only detects the four
         )
     problem_type = ProblemType(body["problem_type"])
     metric = resolve_run_metric(manifest.metric, problem_type)
@@ -1305,7 +1305,7 @@ def profile_run(run: RunContext) -> ProfileResult:
         time_budget_s=manifest.time_budget_s,
         seed=manifest.seed,
         estimators=",".join(manifest.estimators),
-        delimiter=run.delimiter,
+        delimiter=run.delimiter,  # type: ignore[arg-type]  # Validate only detects the four
     )
     return ProfileResult(
         problem_type=problem_type,

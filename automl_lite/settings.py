@@ -18,6 +18,7 @@ from automl_lite.manifest import ESTIMATORS, MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_
 from automl_lite.problem import METRICS, ProblemType
 
 ENV_PREFIX = "AUTOML_"
+Delimiter = Literal[",", ";", "\t", "|"]
 
 
 class TrainingSettings(BaseSettings):
@@ -37,7 +38,7 @@ class TrainingSettings(BaseSettings):
     #: Comma-separated estimator names.
     estimators: str
     #: The dataset's field delimiter, as Validate detected it.
-    delimiter: Literal[",", ";", "\t", "|"] = ","
+    delimiter: Delimiter = ","
 
     def estimator_list(self) -> list[str]:
         names = [e.strip() for e in self.estimators.split(",") if e.strip()]

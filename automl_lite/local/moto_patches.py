@@ -121,7 +121,7 @@ def _invoke_in_process(
     self: LambdaBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
 ) -> bytes:
     fn = self.get_function(function_name, qualifier)
-    handler_path: str = fn.handler
+    handler_path = str(fn.handler)
     event = json.loads(body) if body else {}
     if FAULTS.lambda_service_errors.get(handler_path, 0) > 0:
         FAULTS.lambda_service_errors[handler_path] -= 1
@@ -272,8 +272,8 @@ def apply() -> None:
         LambdaBackend.invoke = _invoke_in_process  # type: ignore[method-assign]
         Job.run = _run_job_as_subprocess  # type: ignore[method-assign]
         EventsHandler.test_event_pattern = _test_event_pattern  # type: ignore[assignment]
-        StateTaskServiceBatch._normalise_parameters = _batch_normalise_parameters  # type: ignore[method-assign]
-        StateTaskServiceBatch._normalise_response = _batch_normalise_response  # type: ignore[method-assign]
+        StateTaskServiceBatch._normalise_parameters = _batch_normalise_parameters  # type: ignore[method-assign,assignment]
+        StateTaskServiceBatch._normalise_response = _batch_normalise_response  # type: ignore[method-assign,assignment]
         _applied = True
 
 

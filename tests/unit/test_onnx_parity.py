@@ -19,7 +19,7 @@ from xgboost import XGBClassifier, XGBRegressor
 from automl_lite.contracts import ColumnDecision
 from automl_lite.dataset import read_csv
 from automl_lite.exceptions import ExportParityFailedError
-from automl_lite.export import check_parity, export_onnx, model_metadata, onnx_session
+from automl_lite.export import check_parity, export_onnx, measure_parity, model_metadata, onnx_session
 from automl_lite.features import category_strings, input_specs, onnx_feed, prepare_frame
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.training import NativeModel
@@ -189,3 +189,56 @@ def test_parity_failure_raises_with_the_figures(penguins):
         check_parity(model, _export(other), penguins.drop(columns=["species"]), "multiclass")
     assert "labels agree on" in info.value.cause and "probability difference" in info.value.cause
     assert info.value.code == "ExportParityFailed"
+
+
+def _corrupt_medians(graph: onnx.ModelProto) -> onnx.ModelProto:
+    """The graph with its imputation medians replaced: wrong only for rows with missing numbers."""
+    broken = onnx.ModelProto()
+    broken.CopyFrom(graph)
+    for init in broken.graph.initializer:
+        if init.name.startswith("imp_medians"):
+            values = onnx.numpy_helper.to_array(init)
+            init.CopyFrom(onnx.numpy_helper.from_array(np.full_like(values, 1e6), init.name))
+            return broken
+    raise AssertionError("no imputation medians in the graph")
+
+
+@pytest.mark.parametrize("name", list(CLASSIFIERS))
+def test_a_corrupted_graph_fails_the_gate_through_the_perturbed_rows(penguins, name):
+    # Given a correct graph whose imputation medians are then corrupted: the held-out rows
+    # barely have missing values, so only the perturbed copies (every value missing) expose it.
+    model = fit_native(penguins, "species", "multiclass", CLASSIFIERS[name]())
+    graph = _export(model)
+    rows = penguins.drop(columns=["species"])
+    assert check_parity(model, graph, rows, "multiclass").passed
+
+    broken = _corrupt_medians(graph)
+    report = measure_parity(model, broken, rows, "multiclass")
+
+    assert not report.passed and not report.strict_passed
+    assert report.perturbed_agreement is not None and report.perturbed_agreement < 0.999
+    assert report.max_abs_probability_diff is not None and report.max_abs_probability_diff > 1e-4
+    with pytest.raises(ExportParityFailedError, match="labels agree on .* strictly") as info:
+        check_parity(model, broken, rows, "multiclass")
+    assert "model/parity.json" in info.value.cause
+
+
+def test_a_corrupted_regression_graph_fails_the_gate(penguins):
+    model = fit_native(penguins, "body_mass_g", "regression", REGRESSORS["lgbm"]())
+    rows = penguins.drop(columns=["body_mass_g"])
+    report = measure_parity(model, _corrupt_medians(_export(model)), rows, "regression")
+    assert not report.passed
+    assert report.within_tolerance_fraction is not None and report.within_tolerance_fraction < 0.999
+    assert report.max_relative_diff is not None and report.max_relative_diff > 1e-4
+    with pytest.raises(ExportParityFailedError, match="predictions within tolerance"):
+        check_parity(model, _corrupt_medians(_export(model)), rows, "regression")
+
+
+def test_parity_report_records_strict_figures_and_the_tie_rule(penguins):
+    model = fit_native(penguins, "sex", "binary", CLASSIFIERS["xgboost"]())
+    report = check_parity(model, _export(model), penguins.drop(columns=["sex"]), "binary")
+    assert report.exact_label_agreement is not None and report.label_agreement is not None
+    assert report.exact_label_agreement <= report.label_agreement
+    assert report.strict_passed is not None and report.disagreeing_rows == 0
+    assert report.tie_rule and "exact_label_agreement" in report.tie_rule
+    assert report.rows == report.holdout_rows + report.perturbed_rows
