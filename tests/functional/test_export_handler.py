@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
+from pathlib import Path
 
 import boto3
+import joblib
 import onnx
 import pytest
 from moto import mock_aws
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
-from automl_lite import layout, storage
+from automl_lite import export, layout, storage
 from automl_lite.contracts import ExportResult, RunSummary
-from automl_lite.exceptions import ExportFailedError
+from automl_lite.dataset import read_csv
+from automl_lite.exceptions import ExportFailedError, ExportParityFailedError
+from automl_lite.export import model_metadata
 from automl_lite.local.moto_patches import LambdaContext
 from automl_lite.settings import TrainingSettings
-from automl_lite.training import run_training_job
+from automl_lite.training import NativeModel, run_training_job
 from lambdas.export import handler
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from test_onnx_parity import fit_native  # noqa: E402
 
 BUCKET = "data-bucket"
 RUN_ID = "penguins-export-1"
@@ -142,3 +152,77 @@ def test_export_writes_the_model_artifacts_and_the_run_summary(trained, tmp_path
 def test_export_before_training_is_a_clear_error(s3):
     with pytest.raises(ExportFailedError, match="could not be read"):
         handler(step_input(), context())
+
+
+# ------------------------------------------------------------ without a search: a fixed model
+
+
+def _put_training_results(s3, penguins_csv) -> NativeModel:
+    """What the Train step leaves in S3, from a pipeline fitted directly (no FLAML search)."""
+    frame = read_csv(penguins_csv)
+    model = fit_native(frame, "species", "multiclass", ExtraTreesClassifier(n_estimators=30, random_state=0))
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    s3.put_object(Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.NATIVE_MODEL), Body=buffer.getvalue())
+    holdout = frame.iloc[::4]
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=layout.run_key(RUN_ID, layout.HOLDOUT_SAMPLE),
+        Body=holdout.to_csv(index=False).encode(),
+    )
+    metrics = {
+        "test_scores": {"log_loss": 0.05, "accuracy": 0.98},
+        "metric_direction": "lower is better",
+        "how_measured": "Scores on a stratified test split of 86 rows.",
+        "split": {"rows_used": 344, "train_rows": 258, "test_rows": 86, "seed": 0},
+    }
+    s3.put_object(
+        Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.TRAINING_METRICS), Body=json.dumps(metrics).encode()
+    )
+    return model
+
+
+def test_export_records_parity_and_metadata_in_the_model(s3, penguins_csv):
+    model = _put_training_results(s3, penguins_csv)
+
+    handler(step_input(), context())
+
+    graph = onnx.load_from_string(storage.read_bytes(BUCKET, layout.run_key(RUN_ID, layout.ONNX_MODEL)))
+    meta = model_metadata(graph)
+    assert [s["column"] for s in meta["input_schema"]] == [c for c in KINDS if c != "species"]
+    assert {s["dtype"] for s in meta["input_schema"]} == {"string", "float32"}
+    assert meta["class_names"] == model.class_names == ["Adelie", "Chinstrap", "Gentoo"]
+    assert meta["metric"] == "log_loss" and meta["test_scores"]["log_loss"] == 0.05
+    assert meta["trained_at"] == model.trained_at and meta["target"] == "species"
+    assert meta["parity"]["passed"] is True and meta["parity"]["rows"] > 86
+    parity = storage.read_json(BUCKET, layout.run_key(RUN_ID, layout.PARITY))
+    assert parity["passed"] is True and parity["holdout_rows"] == 86
+    assert parity["exact_label_agreement"] is not None and parity["tie_rule"]
+    card = storage.read_bytes(BUCKET, layout.run_key(RUN_ID, layout.MODEL_CARD)).decode()
+    assert "Passed" in card and "strictly" in card
+
+
+def test_a_parity_failure_fails_the_step_after_writing_parity_json(s3, penguins_csv, monkeypatch):
+    # Given a graph that genuinely disagrees with the native model (exported from another fit)
+    _put_training_results(s3, penguins_csv)
+    frame = read_csv(penguins_csv)
+    other = fit_native(
+        frame, "species", "multiclass", RandomForestClassifier(n_estimators=2, max_depth=1, random_state=3)
+    )
+    real_export = export.export_onnx
+    monkeypatch.setattr(
+        export, "export_onnx", lambda pipeline, specs, **kw: real_export(other.pipeline, other.specs, **kw)
+    )
+
+    # When the Export step runs, then it fails with the stable code and the figures
+    with pytest.raises(ExportParityFailedError, match="labels agree on") as info:
+        handler(step_input(), context())
+    assert info.value.code == "ExportParityFailed"
+
+    # And parity.json says what was compared; no model.onnx or run.json is published
+    parity = storage.read_json(BUCKET, layout.run_key(RUN_ID, layout.PARITY))
+    assert parity["passed"] is False and parity["label_agreement"] < 0.999
+    assert parity["rows"] == parity["holdout_rows"] + parity["perturbed_rows"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+    assert layout.run_key(RUN_ID, layout.ONNX_MODEL) not in keys
+    assert layout.run_key(RUN_ID, layout.RUN_SUMMARY) not in keys

@@ -101,6 +101,10 @@ def test_trains_and_uploads_every_artifact(s3_with_inputs, monkeypatch, penguins
     metrics = storage.read_json(BUCKET, layout.run_key(RUN_ID, layout.TRAINING_METRICS))
     assert metrics["features"]["columns"] == [c for c in KINDS if c not in ("species", "year")]
     assert metrics["search"]["estimators"] == ["lgbm", "rf"]
+    # The budget counts from the job's start (download included) and the grace bounds the whole job.
+    assert metrics["search"]["search_budget_s"] <= 5
+    assert metrics["training_time_s"] <= 5 + 30
+    assert "stratified" in metrics["class_imbalance"]
     # Nothing written outside the run's folder, and the input is untouched.
     all_keys = set(storage.list_keys(BUCKET, ""))
     assert all_keys - keys == {DATASET_KEY}

@@ -173,14 +173,18 @@ def test_every_kind_of_real_column_reaches_the_matrix_with_its_documented_encodi
     assert "numeric__Delta_15_N__o_oo___missing" in names
     assert "numeric__Sample_Number__missing" not in names
     # low-cardinality strings (categorical, boolean) are one-hot encoded, with missing as a category
-    assert {"onehot__Island_Biscoe", "onehot__Clutch_Completion_Yes", "onehot__Clutch_Completion_No"} <= set(names)
+    assert {"onehot__Island_Biscoe", "onehot__Clutch_Completion_Yes", "onehot__Clutch_Completion_No"} <= set(
+        names
+    )
     # the 190 distinct individual ids are ordinal-encoded (one column, not 190)
     assert [n for n in names if "Individual_ID" in n] == ["ordinal__Individual_ID"]
     # dates arrive as numeric parts, text as its length in characters and words
     assert {f"numeric__Date_Egg__{p}" for p in ("year", "month", "day", "day_of_week", "hour")} <= set(names)
-    assert {"numeric__Comments__n_chars", "numeric__Comments__n_words", "numeric__Comments__n_words__missing"} <= set(
-        names
-    )
+    assert {
+        "numeric__Comments__n_chars",
+        "numeric__Comments__n_words",
+        "numeric__Comments__n_words__missing",
+    } <= set(names)
     # and the matrix is complete: no missing value reaches the estimator
     assert matrix.shape == (len(frame), len(names))
     assert not np.isnan(matrix).any()

@@ -13,8 +13,7 @@ from automl_lite.contracts import ColumnDecision
 from automl_lite.dataset import read_csv
 from automl_lite.exceptions import SingleClassTargetError, TargetInvalidError, TargetMissingError
 from automl_lite.features import prepare_frame
-from automl_lite.problem import ProblemType
-from automl_lite.problem import METRICS
+from automl_lite.problem import METRICS, ProblemType
 from automl_lite.training import (
     MAX_RESERVE_SHARE,
     STARTING_POINTS,
