@@ -15,7 +15,9 @@ schema, the column-name mapping, class names, metric, problem type, training dat
 
 Parity gate: the graph and the native pipeline must agree on the held-out raw rows
 (plus copies with unseen categories and missing values) before the model is
-published; otherwise :class:`~automl_lite.exceptions.ExportParityFailedError`.
+published; otherwise :class:`~automl_lite.exceptions.ExportParityFailedError`, after
+``model/parity.json`` (``passed: false``) is written and without publishing the graph.
+The user-facing contract of all this is ``docs/model.md``.
 """
 
 from __future__ import annotations

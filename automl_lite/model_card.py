@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from automl_lite.contracts import ColumnKind
+from automl_lite.dataset import NA_VALUES
 from automl_lite.features import MISSING_TOKEN
 
 
@@ -14,39 +15,104 @@ def _md(text: Any) -> str:
 
 
 def _example(specs: list[Any], classification: bool) -> str:
+    """At most ten lines (twelve with datetime and text columns) of onnxruntime + numpy + pandas.
+
+    It rebuilds every graph input from the raw CSV columns following the recorded
+    ``input_schema``, exactly as :func:`automl_lite.features.prepare_frame` does:
+    categories as strings (missing -> the missing token, ``3.0`` -> ``"3"``), datetime
+    parts in UTC, text lengths, numbers as float32 (anything unreadable -> NaN).
+    """
     kinds = {s.kind for s in specs}
+    na = ", ".join(f'"{v}"' for v in NA_VALUES)
     lines = [
         "import json, numpy as np, onnxruntime as ort, pandas as pd",
         'session = ort.InferenceSession("model.onnx")',
         'schema = json.loads(session.get_modelmeta().custom_metadata_map["input_schema"])',
-        'frame = pd.read_csv("new_rows.csv", keep_default_na=False, na_values=["", "NA", "NaN", "null"])',
-        "feed = {}",
-        "for spec in schema:",
-        '    col = frame[spec["column"]]',
+        f'rows = pd.read_csv("new_rows.csv", keep_default_na=False, na_values=[{na}])',
+        "def value(spec):  # one graph input from its CSV column (the mapping: docs/model.md)",
+        '    col = rows[spec["column"]]',
         '    if spec["dtype"] == "string":',
-        f'        col = col.astype(object).where(col.notna(), "{MISSING_TOKEN}").astype(str)',
+        f'        return col.map(lambda v: "{MISSING_TOKEN}" if pd.isna(v) else str(int(v)) '
+        "if isinstance(v, float) and v.is_integer() else str(v)).to_numpy(object)",
     ]
     if ColumnKind.DATETIME.value in kinds:
-        lines += [
-            '    elif spec["kind"] == "datetime":',
-            '        col = getattr(pd.to_datetime(col, errors="coerce", utc=True, format="mixed").dt, spec["part"])',
-        ]
+        lines.append(
+            '    if spec["kind"] == "datetime": col = getattr(pd.to_datetime(col, errors="coerce", utc=True, '
+            'format="mixed").dt, spec["part"])'
+        )
     if ColumnKind.TEXT.value in kinds:
-        lines += [
-            '    elif spec["kind"] == "text":',
-            '        col = col.str.len() if spec["part"] == "n_chars" else col.str.split().str.len()',
-        ]
-    lines += [
-        "    else:",
-        '        col = pd.to_numeric(col, errors="coerce")',
-        '    feed[spec["name"]] = col.to_numpy(object if spec["dtype"] == "string" else np.float32).reshape(-1, 1)',
-    ]
-    lines.append(
-        "labels, probabilities = session.run(None, feed)"
-        if classification
-        else "(prediction,) = session.run(None, feed)"
-    )
+        lines.append(
+            '    if spec["kind"] == "text": col = col.map(lambda t: t if pd.isna(t) else len(str(t)) '
+            'if spec["part"] == "n_chars" else len(str(t).split()))'
+        )
+    lines.append('    return pd.to_numeric(col, errors="coerce").to_numpy(np.float32)')
+    outputs = "labels, probabilities" if classification else "(prediction,)"
+    lines.append(f'{outputs} = session.run(None, {{s["name"]: value(s).reshape(-1, 1) for s in schema}})')
     return "\n".join(lines)
+
+
+def _inputs_section(specs: list[Any]) -> list[str]:
+    derived = [s for s in specs if s.part]
+    out = [
+        "## Inputs",
+        "",
+        "The graph has one input per column, named after it (characters other than letters, digits and "
+        "`_` become `_`), each of shape `[rows, 1]`. Numbers are float32 and may be NaN (missing: the "
+        "graph imputes them as the native model does). Categories are strings; a missing category is "
+        f"the string `{MISSING_TOKEN}`, and a category never seen in training is accepted and treated "
+        "as unknown, as the native model does.",
+    ]
+    if derived:
+        out[-1] += (
+            " Datetime and free-text columns cannot be parsed inside an ONNX graph (the standard operator "
+            "set has no date parsing), so they enter as several derived float inputs, computed from the "
+            "raw column before the graph: this mapping is recorded in the model's `column_mapping` and "
+            "`input_schema` metadata and applied by the example below and by `automl-lite predict`."
+        )
+    out += ["", "| column | kind | graph input | type |", "|---|---|---|---|"]
+    for spec in specs:
+        dtype = "string" if spec.is_string else "float32"
+        how = f"{spec.kind}: {_PART_TEXT.get(str(spec.part), spec.part)}" if spec.part else spec.kind
+        out.append(f"| {_md(spec.column)} | {how} | `{spec.name}` | {dtype} |")
+    return out
+
+
+#: How each derived input is computed from its raw column (model card wording).
+_PART_TEXT = {
+    "year": "year (UTC)",
+    "month": "month 1-12 (UTC)",
+    "day": "day of month (UTC)",
+    "day_of_week": "day of week, Monday=0 (UTC)",
+    "hour": "hour 0-23 (UTC)",
+    "n_chars": "length in characters",
+    "n_words": "number of words (split on whitespace)",
+}
+
+
+def _parity_section(parity: Any) -> list[str]:
+    out = [
+        "## Export parity",
+        "",
+        f"**{'Passed' if parity.passed else 'FAILED'}**: {parity.figures()}. {parity.how_measured}",
+        "",
+    ]
+    if parity.label_agreement is not None:
+        out.append(
+            f"Thresholds: labels equal on at least {parity.thresholds['label_agreement_min']:.1%} of rows and "
+            f"every probability within {parity.thresholds.get('max_abs_probability_diff')}. "
+            f"{parity.tie_rule} Without that rule the gate would have "
+            f"{'passed' if parity.strict_passed else 'failed'}."
+        )
+    else:
+        out.append(
+            f"Threshold: at least {parity.thresholds['label_agreement_min']:.1%} of predictions within "
+            f"{parity.thresholds.get('relative_tolerance')} x max(1, |native|) of the native model's."
+        )
+    out += [
+        "",
+        "The full comparison is in `model/parity.json`; its verdict is also in the model's `parity` metadata.",
+    ]
+    return out
 
 
 def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_id: str, dataset: str) -> str:
@@ -75,30 +141,27 @@ def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_
         "",
         f"This model predicts {what} from {len({s.column for s in native.specs})} columns of a row. "
         f"It is a {native.estimator} model chosen by a FLAML search, with its preprocessing "
-        "(imputation, encoding) inside the same ONNX graph.",
+        "(imputation, encoding) inside the same ONNX graph (`model.onnx`, ONNX opset "
+        "17, ai.onnx.ml 3; any onnxruntime >= 1.15 runs it).",
         "",
-        "## Inputs",
+        *_inputs_section(native.specs),
         "",
-        "One graph input per column (datetime and text columns give several derived inputs). "
-        "Numbers are float32; categories are strings, with missing values given as "
-        f"`{MISSING_TOKEN}`. Categories never seen in training are accepted (they count as unknown).",
-        "",
-        "| column | kind | graph input | type |",
-        "|---|---|---|---|",
+        "Outputs: ",
     ]
-    for spec in native.specs:
-        dtype = "string" if spec.is_string else "float32"
-        part = f" ({spec.part})" if spec.part else ""
-        out.append(f"| {_md(spec.column)} | {spec.kind}{part} | `{spec.name}` | {dtype} |")
-    out += ["", "Outputs: "]
     if classification:
         out[-1] += (
-            "`label` (string: the predicted class) and `probabilities` (float32, one column per class in the "
-            "order " + ", ".join(f"`{_md(c)}`" for c in native.class_names) + ")."
+            "`label` (string `[rows]`: the predicted class by its original name) and `probabilities` "
+            "(float32 `[rows, classes]`, columns in the order "
+            + ", ".join(f"`{_md(c)}`" for c in native.class_names)
+            + ", as in the `class_names` metadata)."
         )
     else:
-        out[-1] += "`prediction` (float32, one value per row)."
+        out[-1] += "`prediction` (float32 `[rows, 1]`)."
     out += [
+        "",
+        "Metadata (`session.get_modelmeta().custom_metadata_map`, JSON values): `input_schema`, "
+        "`column_mapping`, `missing_token`, `class_names`, `outputs`, `problem_type`, `target`, `metric`, "
+        "`test_scores`, `estimator`, `trained_at`, `run_id`, `dataset`, `parity`.",
         "",
         "## Scores and how they were measured",
         "",
@@ -117,21 +180,7 @@ def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_
         f"Search: {search.get('trials')} trials in {search.get('search_time_s')} s "
         f"(budget {search.get('time_budget_s')} s). The exported model was then refitted on all rows.",
         "",
-        "## Export parity",
-        "",
-        f"{'Passed' if parity.passed else 'FAILED'}: {parity.how_measured}",
-    ]
-    if classification:
-        out.append(
-            f"Labels agree on {parity.label_agreement:.4%} of rows; the largest probability difference is "
-            f"{parity.max_abs_probability_diff:.3g} (allowed: {parity.thresholds.get('max_abs_probability_diff')})."
-        )
-    else:
-        out.append(
-            f"{parity.within_tolerance_fraction:.4%} of predictions within tolerance; the largest difference is "
-            f"{parity.max_abs_diff:.3g}."
-        )
-    out += [
+        *_parity_section(parity),
         "",
         "## Limitations",
         "",
@@ -139,8 +188,10 @@ def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_
         "places, sources) can score worse.",
         "- Columns dropped by the profile (identifiers, constant or leaking columns) are not used; "
         "see `eda/report.html` for the reasons.",
-        "- Datetime columns enter as year, month, day, day of week and hour (UTC); free text only as its "
-        "length in characters and words.",
+        "- Datetime columns enter as year, month, day, day of week and hour (UTC), computed outside the graph; "
+        "free text only as its length in characters and words.",
+        '- A number column holding text (`"12 kg"`) is not a number: `automl-lite predict` reports such rows '
+        "instead of scoring them, while the example below would score them as missing values.",
         "- The graph computes in float32: predictions can differ from the native model in the last digits.",
         "- Nothing in this model checks fairness or causality; a good score is not a reason to act on a prediction.",
         "",
@@ -150,7 +201,8 @@ def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_
         _example(native.specs, classification),
         "```",
         "",
-        "Or: `automl-lite predict model.onnx new_rows.csv --out predictions.csv`.",
+        "Or: `automl-lite predict model.onnx new_rows.csv --out predictions.csv` (reads the file in batches, "
+        "reports rows it cannot score, writes predictions and probabilities).",
         "",
     ]
     return "\n".join(out)

@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 results.append(result)
     print(table(results, args.calls, args.batch_rows))
+    # Both sides share the machine with whatever else runs: say how busy it was.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"Machine: {os.cpu_count()} CPUs, load average at the end {load} (1, 5, 15 min).")
     return 0
 
 
