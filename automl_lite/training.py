@@ -74,10 +74,11 @@ IMPORTANCE_MAX_REPEATS = 5
 POST_SEARCH_GRACE_SHARE = 0.5
 #: At most this share of the budget is taken from the search to make room for the post-search work.
 MAX_RESERVE_SHARE = 0.25
-#: Rough seconds per (row x model input) for the two fits after the search, on 2 cores (measured on
-#: the benchmark suite: diamonds, letter, caravan); a multiclass booster grows one tree per class.
+#: Rough seconds per (row x model input) for the two fits after the search, on 2 cores; a
+#: multiclass booster grows one tree per class. An estimate to be calibrated on letter and diamonds
+#: (benchmarks/train_benchmark.py prints each run's timings), not a measurement yet.
 FIT_SECONDS_PER_CELL = 4e-6
-#: Seconds the importance, the report and the artifact writing take on small data (measured on penguins).
+#: Seconds the importance, the report and the artifact writing take on small data (penguins: 2-6 s).
 POST_SEARCH_FIXED_S = 6.0
 #: Below this share of the rarest class among the training rows a classification problem counts as
 #: imbalanced: threshold metrics (f1, macro_f1) are then searched and fitted with balanced weights.
