@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-from pathlib import Path
 
 import boto3
 import joblib
 import onnx
 import pytest
+from modelkit import PENGUIN_KINDS as KINDS
+from modelkit import fit_native
 from moto import mock_aws
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
@@ -24,24 +24,11 @@ from automl_lite.settings import TrainingSettings
 from automl_lite.training import NativeModel, run_training_job
 from lambdas.export import handler
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from test_onnx_parity import fit_native  # noqa: E402
-
 BUCKET = "data-bucket"
 RUN_ID = "penguins-export-1"
 ARN = f"arn:aws:states:eu-west-1:123456789012:execution:automl-lite-pipeline:{RUN_ID}"
 DATASET_KEY = "incoming/penguins/penguins.csv"
 PROFILE_KEY = layout.run_key(RUN_ID, layout.EDA_PROFILE)
-KINDS = {
-    "species": "categorical",
-    "island": "categorical",
-    "bill_length_mm": "numeric",
-    "bill_depth_mm": "numeric",
-    "flipper_length_mm": "numeric",
-    "body_mass_g": "numeric",
-    "sex": "categorical",
-    "year": "numeric",
-}
 
 
 def step_input() -> dict:

@@ -9,6 +9,7 @@ import sys
 
 import boto3
 import pytest
+from modelkit import PENGUIN_KINDS as KINDS
 from moto import mock_aws
 
 from automl_lite import layout, storage
@@ -19,16 +20,6 @@ BUCKET = "data-bucket"
 RUN_ID = "penguins-run-1"
 DATASET_KEY = "incoming/penguins/penguins.csv"
 PROFILE_KEY = layout.run_key(RUN_ID, layout.EDA_PROFILE)
-KINDS = {
-    "species": "categorical",
-    "island": "categorical",
-    "bill_length_mm": "numeric",
-    "bill_depth_mm": "numeric",
-    "flipper_length_mm": "numeric",
-    "body_mass_g": "numeric",
-    "sex": "categorical",
-    "year": "numeric",
-}
 
 
 def training_env(**overrides: str) -> dict[str, str]:

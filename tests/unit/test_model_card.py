@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from modelkit import CLASSIFIERS, REGRESSORS, fit_native
 
 from automl_lite.dataset import read_csv
 from automl_lite.export import check_parity, export_onnx
 from automl_lite.model_card import render_model_card
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_onnx_parity import CLASSIFIERS, REGRESSORS, fit_native  # noqa: E402
 
 RAW_KINDS = {
     "Species": "categorical",

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from modelkit import fit_native
 from xgboost import XGBClassifier, XGBRegressor
 
 from automl_lite.dataset import read_csv
 from automl_lite.exceptions import ModelInputError
 from automl_lite.export import export_onnx
 from automl_lite.predict import neutralise, predict_file
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_onnx_parity import fit_native  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -9,21 +9,18 @@ can score must match the native pipeline; rows it cannot are reported, not fatal
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from modelkit import CLASSIFIERS, REGRESSORS, fit_native
 
 from automl_lite.dataset import read_csv
 from automl_lite.exceptions import ModelInputError
 from automl_lite.export import export_onnx
 from automl_lite.predict import predict_file
 from automl_lite.training import NativeModel
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_onnx_parity import CLASSIFIERS, REGRESSORS, fit_native  # noqa: E402
 
 FAMILIES = list(CLASSIFIERS)
 PROBLEMS = {"multiclass": "species", "regression": "body_mass_g"}

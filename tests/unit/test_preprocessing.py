@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import modelkit
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,15 +13,7 @@ from automl_lite.exceptions import ModelInputError, NoUsableFeaturesError
 from automl_lite.features import MISSING_TOKEN, input_specs, invalid_values, prepare_frame, sanitize_name
 from automl_lite.preprocessing import UNKNOWN_CODE, build_preprocessor
 
-PENGUIN_KINDS = {
-    "island": "categorical",
-    "bill_length_mm": "numeric",
-    "bill_depth_mm": "numeric",
-    "flipper_length_mm": "numeric",
-    "body_mass_g": "numeric",
-    "sex": "categorical",
-    "year": "numeric",
-}
+PENGUIN_KINDS = {name: kind for name, kind in modelkit.PENGUIN_KINDS.items() if name != "species"}
 
 
 def decisions(kinds: dict[str, str], unused: tuple[str, ...] = ()) -> list[ColumnDecision]:

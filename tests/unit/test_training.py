@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from modelkit import PENGUIN_KINDS as KINDS
 
 from automl_lite import layout
 from automl_lite.contracts import ColumnDecision
@@ -27,16 +28,6 @@ from automl_lite.training import (
     write_artifacts,
 )
 
-KINDS = {
-    "species": "categorical",
-    "island": "categorical",
-    "bill_length_mm": "numeric",
-    "bill_depth_mm": "numeric",
-    "flipper_length_mm": "numeric",
-    "body_mass_g": "numeric",
-    "sex": "categorical",
-    "year": "numeric",
-}
 DECISIONS = [ColumnDecision(name=n, kind=k, use=True, reason="") for n, k in KINDS.items()]  # type: ignore[arg-type]
 
 
