@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from automl_lite import storage
 from automl_lite.claims import claim_upload
 
 BUCKET = "claims-bucket"
 
 
 @pytest.fixture
-def bucket():
-    with mock_aws():
-        storage.reset_clients()
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        yield BUCKET
-    storage.reset_clients()
+def bucket(s3):
+    return BUCKET
 
 
 def _claim(run_id, **overrides):

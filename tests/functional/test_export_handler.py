@@ -5,13 +5,11 @@ from __future__ import annotations
 import io
 import json
 
-import boto3
 import joblib
 import onnx
 import pytest
 from modelkit import PENGUIN_KINDS as KINDS
 from modelkit import fit_native
-from moto import mock_aws
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from automl_lite import export, layout, storage
@@ -60,14 +58,6 @@ def step_input() -> dict:
         },
     }
 
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        storage.reset_clients()
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        yield storage.client("s3")
-    storage.reset_clients()
 
 
 @pytest.fixture

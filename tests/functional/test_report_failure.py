@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from automl_lite import layout, storage
 from automl_lite.contracts import ExecutionInfo
@@ -18,14 +16,6 @@ BUCKET = "data-bucket"
 RUN_ID = "penguins-20260101-000000-abcd"
 ARN = f"arn:aws:states:eu-west-1:123456789012:execution:automl-lite-pipeline:{RUN_ID}"
 
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        storage.reset_clients()
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        yield storage.client("s3")
-    storage.reset_clients()
 
 
 def _run_state() -> dict:

@@ -7,9 +7,7 @@ import gzip
 import json
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from automl_lite import layout, storage
 from automl_lite.contracts import ExecutionInfo, ProfileResult, RunContext
@@ -46,14 +44,6 @@ EXECUTION = ExecutionInfo(
 MANIFEST_KEY = "incoming/penguins/manifest.json"
 DATASET_KEY = "incoming/penguins/penguins.csv"
 
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        storage.reset_clients()
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        yield storage.client("s3")
-    storage.reset_clients()
 
 
 def _context(name: str) -> LambdaContext:
