@@ -607,6 +607,9 @@ def train(
     search_started = time.monotonic()
     task = "regression" if problem is ProblemType.REGRESSION else "classification"
     eval_method = _eval_method(len(train_idx))
+    # FLAML's holdout split indexes every fit argument it is given: an explicit
+    # sample_weight=None breaks it ("'NoneType' object is not subscriptable").
+    weight_kwargs = {} if weights is None else {"sample_weight": weights}
     try:
         automl.fit(
             X_train=m_train,
@@ -614,7 +617,7 @@ def train(
             task=task,
             metric=chosen.flaml_name,
             time_budget=plan.search_s,
-            sample_weight=weights,
+            **weight_kwargs,
             estimator_list=list(estimators),
             seed=seed,
             log_file_name=str(log_file),
@@ -730,6 +733,8 @@ def train(
         },
         "search": {
             "engine": "FLAML",
+            # What the search validated its trials on (split.validation_choice says why).
+            "validation": "5-fold cross-validation" if eval_method == "cv" else "holdout (10% of the training split)",
             "time_budget_s": time_budget_s,
             "search_time_s": round(search_s, 3),
             "trials": int(len(history)),

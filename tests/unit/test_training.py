@@ -226,3 +226,22 @@ def test_importance_fits_its_time_limit_by_shuffling_less(species_outcome):
     assert set(hurried["column"]) == set(generous["column"])
     # Bill length tells the species apart: it matters, however few the shuffles.
     assert generous.set_index("column").loc["bill_length_mm", "importance"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("metric", "weighted"), [("log_loss", False), ("macro_f1", True)])
+def test_larger_data_searches_with_a_holdout_split(penguins, monkeypatch, metric, weighted):
+    """Above CV_MAX_ROWS the search validates on a holdout; FLAML must get no sample_weight=None then."""
+    import automl_lite.training as training
+
+    monkeypatch.setattr(training, "CV_MAX_ROWS", 50)
+    # Chinstrap cut to under 10% of the rows, so macro_f1 reweights (the weighted path).
+    data = penguins if not weighted else pd.concat(
+        [penguins[penguins.species != "Chinstrap"], penguins[penguins.species == "Chinstrap"].head(25)]
+    )
+    outcome = train(
+        data, target="species", problem_type="multiclass", metric=metric, decisions=DECISIONS,
+        time_budget_s=3, estimators=["lgbm", "rf"], seed=0, log_path=None,
+    )
+    assert outcome.metrics["search"]["validation"].startswith("holdout")
+    assert outcome.metrics["test_scores"]["accuracy"] > 0.8
