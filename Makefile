@@ -30,7 +30,7 @@ test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check automl_lite lambdas training_image cdk_app tests benchmarks
+	$(BIN)/ruff check automl_lite lambdas training_image cdk_app tests benchmarks scripts
 	$(BIN)/mypy
 
 clean:
