@@ -132,6 +132,20 @@ def run_ours(path: Path, target: str) -> dict:
     return _measure([sys.executable, "-c", _OURS, str(path), target], timeout=None, env=env)
 
 
+#: The baseline's version; it needs other pandas/numpy versions than ours, hence its own venv.
+YDATA_PROFILING = "ydata-profiling==4.18.4"
+
+
+def ensure_ydata_venv(python: Path) -> None:
+    """Create the baseline's separate venv (``<venv>/bin/python``) on first use."""
+    if python.exists():
+        return
+    venv = python.parent.parent
+    print(f"creating {venv} with {YDATA_PROFILING} ...", file=sys.stderr, flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", YDATA_PROFILING], check=True)
+
+
 def run_ydata(path: Path, n_rows: int, python: str, timeout: float, tmp: Path) -> dict:
     """ydata minimal on the whole file, else on the largest sample it finishes in ``timeout``."""
     env = dict(os.environ, MPLBACKEND="Agg")
@@ -160,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ydata-timeout", type=float, default=900.0)
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if not args.skip_ydata:
+        ensure_ydata_venv(Path(args.ydata_python))
     builders = {"wide_1m": build_wide, "flights_3m": build_flights_3m}
     rows_out = []
     for name in args.only or list(builders):
