@@ -622,6 +622,9 @@ def train(
             estimator_list=list(estimators),
             seed=seed,
             log_file_name=str(log_file),
+            # Every trial, not only improvements: the trial counts, the leaderboard and the
+            # search-progress picture are then about the whole search.
+            log_type="all",
             eval_method=eval_method,
             n_splits=5,
             split_ratio=0.1,
