@@ -29,7 +29,9 @@ duplicate detection, never by the file's width times its length.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,8 +93,10 @@ class ColumnStats:
     steps_plus_one: int = 0
     restarts: int = 0
     _last: float | None = None
-    #: Raw value -> count, while at most MAX_TRACKED_VALUES distinct values were seen.
-    counts: dict[str, int] | None = field(default_factory=dict)
+    #: Raw value -> count (a pandas Series: merged batch by batch in C, by index alignment),
+    #: while at most MAX_TRACKED_VALUES distinct values were seen; None beyond.
+    _tally: pd.Series | None = field(default_factory=lambda: pd.Series(dtype=np.float64))
+    _counts: dict[str, int] | None = None
     _kmv: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     fingerprint: int = 0
 
@@ -101,14 +105,23 @@ class ColumnStats:
         return self.n - self.missing
 
     @property
+    def counts(self) -> dict[str, int] | None:
+        """Raw value -> count while the column has at most MAX_TRACKED_VALUES distinct values, else None."""
+        if self._tally is None:
+            return None
+        if self._counts is None or len(self._counts) != len(self._tally):
+            self._counts = dict(zip(self._tally.index.tolist(), self._tally.astype(np.int64).tolist(), strict=True))
+        return self._counts
+
+    @property
     def distinct_exact(self) -> bool:
-        return self.counts is not None
+        return self._tally is not None
 
     @property
     def distinct(self) -> int:
         """Distinct known values: exact while counted, else the K-minimum-values estimate."""
-        if self.counts is not None:
-            return len(self.counts)
+        if self._tally is not None:
+            return len(self._tally)
         if len(self._kmv) < KMV_SIZE:
             return len(self._kmv)
         kth = float(self._kmv[-1]) / 2.0**64
@@ -132,15 +145,17 @@ class ColumnStats:
         value_hashes = np.append(_hash_strings(dictionary), _NULL_HASH)
         row_hashes = value_hashes[index]  # index -1 (missing) picks the null hash
         self.fingerprint = (self.fingerprint + int(np.sum(row_hashes * row_weights))) % 2**64
-        if len(value_hashes) > 1:
-            self._kmv = np.unique(np.concatenate([self._kmv, value_hashes[:-1]]))[:KMV_SIZE]
-        if self.counts is not None:
+        fresh = value_hashes[:-1]
+        if len(self._kmv) == KMV_SIZE:  # only hashes below the k-th smallest can enter the sketch
+            fresh = fresh[fresh < self._kmv[-1]]
+        if len(fresh):
+            self._kmv = np.unique(np.concatenate([self._kmv, fresh]))[:KMV_SIZE]
+        if self._tally is not None:
             tally = np.bincount(index[index >= 0], minlength=len(dictionary))
-            for value, count in zip(dictionary.to_pylist(), tally.tolist(), strict=True):
-                if count:
-                    self.counts[value] = self.counts.get(value, 0) + count
-            if len(self.counts) > MAX_TRACKED_VALUES:
-                self.counts = None
+            batch = pd.Series(tally, index=dictionary.to_numpy(zero_copy_only=False), dtype=np.float64)
+            self._tally = batch if self._tally.empty else self._tally.add(batch, fill_value=0)
+            if len(self._tally) > MAX_TRACKED_VALUES:
+                self._tally = None
         if self.numeric and len(dictionary):
             parsed = _to_float(dictionary)
             if parsed is None:
@@ -294,20 +309,25 @@ def scan_csv_file(
     target_chunks: list[pa.Array] = []
     row_hash_chunks: list[np.ndarray] = []
     n_rows = 0
+    # Columns of a batch are folded in on a thread pool: Arrow compute, pandas hashing and
+    # numpy release the GIL, so the work spreads over the cores while the reader parses ahead.
+    pool = ThreadPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1)))
     for batch in reader:
         if batch.num_rows == 0:
             continue
         weights = pd.util.hash_array(np.arange(n_rows, n_rows + batch.num_rows, dtype=np.int64))
         row_hashes = np.zeros(batch.num_rows, dtype=np.uint64)
-        for i, name in enumerate(names):
-            value_hashes = columns[name].update(batch.column(i), weights)
-            row_hashes = row_hashes * _ROW_MIX + value_hashes
+        updates = [pool.submit(columns[name].update, batch.column(i), weights) for i, name in enumerate(names)]
+        for update in updates:  # in column order: the row hash depends on it
+            row_hashes = row_hashes * _ROW_MIX + update.result()
         row_hash_chunks.append(row_hashes)
         target_chunks.append(batch.column(names.index(target)))
         reservoir.offer(batch, n_rows)
         n_rows += batch.num_rows
+    pool.shutdown()
     all_hashes = np.concatenate(row_hash_chunks) if row_hash_chunks else np.empty(0, np.uint64)
-    duplicate_rows = int(len(all_hashes) - len(np.unique(all_hashes)))
+    all_hashes.sort()  # equal rows, equal hashes: neighbours once sorted (np.unique is 10x slower)
+    duplicate_rows = int(np.count_nonzero(all_hashes[1:] == all_hashes[:-1]))
     del all_hashes, row_hash_chunks
     stats = columns[target]
     target_strings = pa.chunked_array(target_chunks, pa.string()).combine_chunks()

@@ -186,6 +186,47 @@ def _label_names(model: onnx.ModelProto, class_names: list[str]) -> None:
     graph.output.insert(position, helper.make_tensor_value_info("label", TensorProto.STRING, [None]))
 
 
+#: Leaf-weight attributes of the ai.onnx.ml tree-ensemble operators, by operator.
+_LEAF_WEIGHTS = {
+    "TreeEnsembleClassifier": ("class_treeids", "class_nodeids", "class_ids", "class_weights"),
+    "TreeEnsembleRegressor": ("target_treeids", "target_nodeids", "target_ids", "target_weights"),
+}
+
+
+def prune_zero_leaf_weights(model: onnx.ModelProto) -> int:
+    """Drop the leaf weights that are exactly 0.0 from tree ensembles; returns how many went.
+
+    skl2onnx writes a forest leaf's whole class distribution, zeros included, and
+    onnxruntime adds every entry for every row and tree: on a 7-class extra-trees
+    model 86% of the entries are zeros (``benchmarks/onnx_benchmark.py``). Adding 0.0
+    changes no sum, so the outputs are bit-for-bit the same. A class id whose entries
+    are all zeros keeps one, because onnxruntime reads the set of class ids present
+    (its binary-classifier rule depends on it).
+    """
+    removed = 0
+    for node in model.graph.node:
+        names = _LEAF_WEIGHTS.get(node.op_type)
+        if node.domain != "ai.onnx.ml" or names is None:
+            continue
+        attrs = {a.name: a for a in node.attribute}
+        if not all(n in attrs for n in names):
+            continue
+        columns = [list(helper.get_attribute_value(attrs[n])) for n in names]
+        weights, ids = columns[3], columns[2]
+        keep = [i for i, w in enumerate(weights) if w != 0.0]
+        kept_ids = {ids[i] for i in keep}
+        for missing in dict.fromkeys(ids):  # first entry of every class id that would vanish
+            if missing not in kept_ids:
+                keep.append(ids.index(missing))
+        keep.sort()
+        if len(keep) == len(weights):
+            continue
+        removed += len(weights) - len(keep)
+        for name, values in zip(names, columns, strict=True):
+            attrs[name].CopyFrom(helper.make_attribute(name, [values[i] for i in keep]))
+    return removed
+
+
 def _input_types(specs: list[InputSpec]) -> list[tuple[str, Any]]:
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
@@ -239,6 +280,7 @@ def export_onnx(
             f"The model ({type(estimator).__name__}) could not be converted to ONNX: {type(exc).__name__}: {exc}",
             fix="Restrict the manifest's 'estimators' to another model family and run again.",
         ) from exc
+    prune_zero_leaf_weights(model)
     if class_names is not None:
         _label_names(model, class_names)
     else:

@@ -482,7 +482,9 @@ def screen_columns(
             twin = next(iter(kept_by_hash.get(digest, [])), None)
         else:
             digest = _hash_column(series)
-            twin = next((other for other in kept_by_hash.get(digest, []) if frame[other].equals(series)), None)
+            twin = next(
+                (other for other in kept_by_hash.get(digest, []) if frame[other].equals(series)), None
+            )
         if twin is not None:
             decisions.append(
                 ColumnDecision(
@@ -829,6 +831,36 @@ def _discrete(series: pd.Series, kind: ColumnKind) -> np.ndarray:
     return np.asarray(codes)  # missing is its own code (-1): absence can be informative
 
 
+def mutual_information(x: np.ndarray, y: np.ndarray) -> float:
+    """Plug-in mutual information (nats) of two equally long integer code arrays.
+
+    The same estimate as scikit-learn's ``mutual_info_score`` (a test holds them equal),
+    from one ``np.bincount`` over the joint codes: no scikit-learn import in the Profile step.
+    Any integers work as codes (missing as -1 included).
+
+    Examples
+    --------
+    >>> round(mutual_information(np.array([0, 0, 1, 1]), np.array([1, 1, 0, 0])), 6)  # log(2)
+    0.693147
+    >>> mutual_information(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]))
+    0.0
+    """
+    if len(x) != len(y):
+        raise ValueError(f"code arrays differ in length: {len(x)} and {len(y)}")
+    if len(x) == 0:
+        return 0.0
+    _, xi = np.unique(x, return_inverse=True)
+    _, yi = np.unique(y, return_inverse=True)
+    nx, ny = int(xi.max()) + 1, int(yi.max()) + 1
+    joint = np.bincount(xi.ravel() * ny + yi.ravel(), minlength=nx * ny).reshape(nx, ny).astype(float)
+    n = float(len(x))
+    px, py = joint.sum(axis=1) / n, joint.sum(axis=0) / n
+    rows, cols = np.nonzero(joint)
+    pxy = joint[rows, cols] / n
+    mi = float(np.sum(pxy * (np.log(pxy) - np.log(px[rows]) - np.log(py[cols]))))
+    return max(0.0, mi)
+
+
 def target_association(
     frame: pd.DataFrame, target: str, decisions: Sequence[ColumnDecision], problem_type: ProblemType
 ) -> dict[str, dict[str, float | None]]:
@@ -848,8 +880,6 @@ def target_association(
     >>> target_association(frame, "y", d, ProblemType.BINARY)["x"]["normalized"]
     1.0
     """
-    from sklearn.metrics import mutual_info_score
-
     known = frame[frame[target].notna()]
     if len(known) > MI_MAX_ROWS:
         known = known.sample(MI_MAX_ROWS, random_state=0)
@@ -857,12 +887,12 @@ def target_association(
         return {}
     target_kind = ColumnKind.CATEGORICAL if problem_type.is_classification else ColumnKind.NUMERIC
     y = _discrete(known[target], target_kind)
-    entropy = float(mutual_info_score(y, y))
+    entropy = mutual_information(y, y)
     out: dict[str, dict[str, float | None]] = {}
     for decision in decisions:
         if decision.kind is ColumnKind.IDENTIFIER or known[decision.name].isna().all():
             continue
-        mi = float(mutual_info_score(y, _discrete(known[decision.name], decision.kind)))
+        mi = mutual_information(y, _discrete(known[decision.name], decision.kind))
         out[decision.name] = {
             "mi": _num(round(mi, 6)),
             "normalized": _num(round(min(1.0, mi / entropy), 6)) if entropy > 0 else None,
@@ -970,89 +1000,50 @@ def profile_frame(
 MAX_PLOTTED_COLUMNS = 24
 
 
-def _label(text: Any, limit: int = 28) -> str:
-    """A user string safe for a matplotlib label: '$' would start mathtext (and can fail to parse)."""
-    out = str(text)
-    out = out if len(out) <= limit else out[: limit - 1] + "\u2026"
-    return out.replace("$", r"\$")
-
-
-def _grid(n: int, ncols: int = 4) -> tuple[int, int]:
-    return max(1, math.ceil(n / ncols)), min(n, ncols)
-
-
+# The pictures are hand-built SVG (automl_lite.charts): matplotlib's import and savefig
+# took ~3 s of a 1M-row profile, so the Profile step never imports it.
 def _target_figure(summary: dict[str, Any], problem_type: str) -> str:
-    from automl_lite.reports import figure_to_data_uri, new_figure
+    from automl_lite import charts
 
-    fig = new_figure(6, 3)
-    ax = fig.add_subplot()
+    title = f"{summary['name']} ({problem_type})"
     if "classes" in summary:
         classes = summary["classes"][:30]
-        ax.barh(
-            [_label(c["value"], 40) for c in classes][::-1],
-            [c["count"] for c in classes][::-1],
-            color="#4c72b0",
+        return charts.bar_chart(
+            [c["value"] for c in classes],
+            [c["count"] for c in classes],
+            title=title,
+            color=charts.HISTOGRAM_COLOR,
         )
-        ax.set_xlabel("rows")
-    else:
-        hist = summary["histogram"]
-        edges = hist["edges"]
-        if edges:
-            ax.stairs(hist["counts"], edges, fill=True, color="#4c72b0")
-        ax.set_ylabel("rows")
-    ax.set_title(f"{_label(summary['name'], 50)} ({problem_type})", fontsize=10)
-    return figure_to_data_uri(fig)
+    hist = summary["histogram"]
+    return charts.histogram(hist["edges"], hist["counts"], title=title)
 
 
 def _numeric_figure(columns: list[dict[str, Any]]) -> str:
-    from automl_lite.reports import figure_to_data_uri, new_figure
+    from automl_lite import charts
 
-    rows, cols = _grid(len(columns))
-    fig = new_figure(2.6 * cols + 0.4, 1.9 * rows + 0.3)
-    for i, col in enumerate(columns):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        hist = col["histogram"]
-        if hist["edges"]:
-            ax.stairs(hist["counts"], hist["edges"], fill=True, color="#4c72b0")
-        ax.set_title(_label(col["name"]), fontsize=8)
-        ax.tick_params(labelsize=6)
-    return figure_to_data_uri(fig)
+    panels = [
+        charts.HistogramPanel(col["name"], col["histogram"]["edges"], col["histogram"]["counts"])
+        for col in columns
+    ]
+    return charts.small_multiples(panels, 4, title="Histograms of the numeric columns")
 
 
 def _categorical_figure(columns: list[dict[str, Any]]) -> str:
-    from automl_lite.reports import figure_to_data_uri, new_figure
+    from automl_lite import charts
 
-    rows, cols = _grid(len(columns), 3)
-    fig = new_figure(3.4 * cols + 0.4, 2.1 * rows + 0.3)
-    for i, col in enumerate(columns):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        top = col.get("top_values", [])[:8][::-1]
-        ax.barh([_label(t["value"], 18) for t in top], [t["count"] for t in top], color="#55a868")
-        ax.set_title(_label(col["name"]), fontsize=8)
-        ax.tick_params(labelsize=6)
-    return figure_to_data_uri(fig)
+    panels = []
+    for col in columns:
+        top = col.get("top_values", [])[:8]
+        panels.append(charts.BarPanel(col["name"], [t["value"] for t in top], [t["count"] for t in top]))
+    height = charts.bar_panel_height(max((len(p.labels) for p in panels), default=0))
+    title = "Most frequent values of the categorical columns"
+    return charts.small_multiples(panels, 3, panel_width=330, panel_height=height, title=title)
 
 
 def _heatmap_figure(correlations: dict[str, Any]) -> str:
-    from automl_lite.reports import figure_to_data_uri, new_figure
+    from automl_lite import charts
 
-    names = correlations["columns"]
-    matrix = np.array(
-        [[np.nan if v is None else v for v in row] for row in correlations["pearson"]], dtype=float
-    )
-    size = min(10.0, 2.5 + 0.35 * len(names))
-    fig = new_figure(size + 1, size)
-    ax = fig.add_subplot()
-    image = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
-    ax.set_xticks(range(len(names)), [_label(n, 20) for n in names], rotation=90, fontsize=7)
-    ax.set_yticks(range(len(names)), [_label(n, 20) for n in names], fontsize=7)
-    if len(names) <= 12:
-        for (i, j), value in np.ndenumerate(matrix):
-            if np.isfinite(value):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
-    fig.colorbar(image, ax=ax, shrink=0.8)
-    ax.set_title("Pearson correlation", fontsize=10)
-    return figure_to_data_uri(fig)
+    return charts.heatmap(correlations["columns"], correlations["pearson"], title="Pearson correlation")
 
 
 def render_eda_report(profile: dict[str, Any], *, title: str, subtitle: str | None = None) -> str:

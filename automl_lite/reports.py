@@ -1,16 +1,18 @@
 """Self-contained HTML reports: the one place that renders them.
 
 Every report (the EDA report, the training report) is a single HTML file with no
-external resources: styles are inline and pictures are matplotlib figures embedded
-as base64 PNG ``data:`` URIs, so a report opens the same from S3, a laptop or an
-e-mail attachment. Templates are rendered by jinja2 with autoescaping on, so column
+external resources: styles are inline and pictures are embedded as base64 ``data:``
+URIs, so a report opens the same from S3, a laptop or an e-mail attachment. The EDA
+report's pictures are small hand-built SVG charts (:mod:`automl_lite.charts`, no
+matplotlib, so the Profile step never imports it); the training report's are
+matplotlib figures rendered to PNG (:func:`new_figure`, :func:`figure_to_data_uri`). Templates are rendered by jinja2 with autoescaping on, so column
 names and values taken from user data (``<script>`` included) are always escaped.
 
 The API is small on purpose::
 
     page = render_page("EDA: penguins", [
         Section("Overview", paragraphs=["344 rows"], table=Table(["a"], [[1]])),
-        Section("Histogram", figures=[Figure(figure_to_data_uri(fig), "alt text")]),
+        Section("Histogram", figures=[Figure(charts.histogram(edges, counts), "alt text")]),
     ])
 
 Only :func:`render_page` emits HTML; callers pass plain strings and numbers.
@@ -57,7 +59,11 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A picture: a ``data:image/png;base64,...`` URI from :func:`figure_to_data_uri`."""
+    """A picture: an embedded image URI, shown in an ``<img>``.
+
+    Either ``data:image/svg+xml;base64,...`` from :mod:`automl_lite.charts` or
+    ``data:image/png;base64,...`` from :func:`figure_to_data_uri` (matplotlib).
+    """
 
     data_uri: str
     alt: str
@@ -222,7 +228,10 @@ def render_page(
     for section in sections:
         for fig in section.figures:
             if not _is_data_uri(fig.data_uri):
-                raise ValueError(f"figure {fig.alt!r} is not an embedded data URI; use figure_to_data_uri()")
+                raise ValueError(
+                    f"figure {fig.alt!r} is not an embedded PNG or SVG data URI; "
+                    "use automl_lite.charts or figure_to_data_uri()"
+                )
     if footer is None:
         from automl_lite import __version__
 

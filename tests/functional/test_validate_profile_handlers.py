@@ -45,7 +45,6 @@ MANIFEST_KEY = "incoming/penguins/manifest.json"
 DATASET_KEY = "incoming/penguins/penguins.csv"
 
 
-
 def _context(name: str) -> LambdaContext:
     return LambdaContext(
         function_name=name, invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
@@ -145,7 +144,8 @@ CASES = {
     ),
     "one class with enough rows": (
         # 40 Adelie rows and 2 Gentoo rows: a single class can be split for evaluation.
-        _lines(PENGUINS, 41) + b"".join([line for line in PENGUINS.splitlines(True) if line.startswith(b"Gentoo")][:2]),
+        _lines(PENGUINS, 41)
+        + b"".join([line for line in PENGUINS.splitlines(True) if line.startswith(b"Gentoo")][:2]),
         {},
         TooFewRowsError,
         "1 class(es) with at least 5 rows",
@@ -216,7 +216,13 @@ def test_delimiters_are_detected_and_profiled(s3, delimiter, label):
     result = profile_run(run)
     assert result.problem_type == "multiclass"
     assert set(result.feature_columns) == {
-        "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"
+        "island",
+        "bill_length_mm",
+        "bill_depth_mm",
+        "flipper_length_mm",
+        "body_mass_g",
+        "sex",
+        "year",
     }
 
 
@@ -278,7 +284,7 @@ def test_profile_run_writes_profile_and_report(s3):
     ):
         assert field in profile
     html = storage.read_bytes(BUCKET, result.report_key).decode()
-    assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+    assert html.startswith("<!DOCTYPE html>") and "data:image/svg+xml;base64," in html
     assert all(k in (DATASET_KEY, MANIFEST_KEY) or k.startswith(f"runs/{RUN_ID}/") for k in _keys(s3))
 
 

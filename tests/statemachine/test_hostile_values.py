@@ -27,11 +27,18 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 def hostile_run(tmp_path_factory, penguins_csv):
     frame = pd.read_csv(penguins_csv).rename(columns={"island": SCRIPT, "bill_length_mm": FORMULA_COLUMN})
     frame["sex"] = frame["sex"].map({"male": IMG, "female": "@SUM(A1:A9)"})
-    frame["species"] = frame["species"].map({"Adelie": "=Adelie()", "Gentoo": "+Gentoo", "Chinstrap": "Chinstrap"})
+    frame["species"] = frame["species"].map(
+        {"Adelie": "=Adelie()", "Gentoo": "+Gentoo", "Chinstrap": "Chinstrap"}
+    )
     data = frame.to_csv(index=False).encode()
     work = tmp_path_factory.mktemp("hostile")
     with LocalEngine(work_dir=work / "engine") as engine:
-        manifest = {"dataset": "data.csv", "target": "species", "time_budget_s": 5, "estimators": ["lgbm", "rf"]}
+        manifest = {
+            "dataset": "data.csv",
+            "target": "species",
+            "time_budget_s": 5,
+            "estimators": ["lgbm", "rf"],
+        }
         result = engine.wait(engine.submit(manifest, {"data.csv": data}, name="hostile"), timeout_s=300)
         assert result.status == "SUCCEEDED", (result.error, result.cause)
         run_dir = engine.collect(result, work / "run")
@@ -45,8 +52,11 @@ def test_reports_escape_every_hostile_value(hostile_run, report):
     html = (run_dir / report).read_text()
     for raw in (SCRIPT, IMG, "<script", "<img src=x"):
         assert raw not in html, f"{raw!r} unescaped in {report}"
-    # Pictures are the only images, and they are embedded (self-contained pages).
-    assert all(tag.startswith('<img src="data:image/png;base64,') for tag in _img_tags(html))
+    # Pictures are the only images, and they are embedded (self-contained pages): inline
+    # SVG charts in the EDA report, matplotlib PNGs in the training report.
+    embedded = "data:image/svg+xml;base64," if report == layout.EDA_REPORT else "data:image/png;base64,"
+    tags = _img_tags(html)
+    assert tags and all(tag.startswith(f'<img src="{embedded}') for tag in tags)
     assert "&lt;script&gt;" in html
 
 

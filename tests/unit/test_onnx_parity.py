@@ -181,3 +181,43 @@ def test_parity_report_records_strict_figures_and_the_tie_rule(penguins):
     assert report.strict_passed is not None and report.disagreeing_rows == 0
     assert report.tie_rule and "exact_label_agreement" in report.tie_rule
     assert report.rows == report.holdout_rows + report.perturbed_rows
+
+
+def _leaf_weights(graph: onnx.ModelProto) -> tuple[list[int], list[float]]:
+    node = next(n for n in graph.graph.node if n.op_type.startswith("TreeEnsemble"))
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    prefix = "class_" if "class_weights" in attrs else "target_"
+    return list(attrs[prefix + "ids"]), list(attrs[prefix + "weights"])
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "problem_type"),
+    [(n, "species", "multiclass") for n in CLASSIFIERS]
+    + [(n, "sex", "binary") for n in CLASSIFIERS]
+    + [(n, "body_mass_g", "regression") for n in REGRESSORS],
+)
+def test_zero_leaf_weights_are_pruned_without_changing_one_output_bit(
+    penguins, name, target, problem_type, monkeypatch
+):
+    # Given the same pipeline exported with and without the pruning pass
+    from automl_lite import export
+
+    factory = REGRESSORS[name] if problem_type == "regression" else CLASSIFIERS[name]
+    model = fit_native(penguins, target, problem_type, factory())
+    pruned = _export(model)
+    monkeypatch.setattr(export, "prune_zero_leaf_weights", lambda graph: 0)
+    full = _export(model)
+    full_ids, full_weights = _leaf_weights(full)
+    pruned_ids, pruned_weights = _leaf_weights(pruned)
+    # Then only zeros went, every class id is still present...
+    assert sorted(set(pruned_ids)) == sorted(set(full_ids))
+    assert len(full_weights) - len(pruned_weights) == sum(w == 0.0 for w in full_weights) - sum(
+        w == 0.0 for w in pruned_weights
+    )
+    if name in ("rf", "extra_tree") and problem_type == "multiclass":
+        assert len(pruned_weights) < 0.7 * len(full_weights)  # pure forest leaves: mostly zeros
+    # ...and every output is bit-for-bit the same, on every row plus unseen and missing values
+    rows = pd.concat([penguins, penguins.assign(island="Atlantis", sex=None, bill_length_mm=None)])
+    feed = onnx_feed(prepare_frame(rows.drop(columns=[target]), model.specs), model.specs)
+    for a, b in zip(onnx_session(full).run(None, feed), onnx_session(pruned).run(None, feed), strict=True):
+        np.testing.assert_array_equal(a, b)

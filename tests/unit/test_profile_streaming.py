@@ -149,3 +149,26 @@ def test_mutual_information_ranks_real_columns():
     mi = {c["name"]: c["target_association"]["normalized"] for c in profile["columns"] if "target_association" in c}
     assert set(mi) == set(profile["feature_columns"])
     assert mi["flipper_length_mm"] > 0.5 > 0.05 > mi["year"]
+
+
+def test_mutual_information_equals_scikit_learn_on_real_columns():
+    """The numpy estimate is scikit-learn's ``mutual_info_score``, on real discretised penguin columns."""
+    from sklearn.metrics import mutual_info_score
+
+    from automl_lite.contracts import ColumnKind
+    from automl_lite.profiling import _discrete, mutual_information
+
+    frame = read_csv(PENGUINS)
+    y = _discrete(frame["species"], ColumnKind.CATEGORICAL)
+    for name, kind in [
+        ("island", ColumnKind.CATEGORICAL),
+        ("sex", ColumnKind.CATEGORICAL),  # has missing values: code -1
+        ("bill_length_mm", ColumnKind.NUMERIC),
+        ("year", ColumnKind.NUMERIC),
+    ]:
+        x = _discrete(frame[name], kind)
+        assert mutual_information(y, x) == pytest.approx(mutual_info_score(y, x), abs=1e-12)
+    assert mutual_information(y, y) == pytest.approx(mutual_info_score(y, y), abs=1e-12)
+    assert mutual_information(y, y) > 1.0  # three species: entropy ~1.05 nats
+    with pytest.raises(ValueError, match="differ in length"):
+        mutual_information(y, y[:-1])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -259,7 +262,7 @@ def test_report_escapes_hostile_names_and_values():
         {
             hostile: rng.normal(size=60),
             "cat": rng.choice([hostile, "<img src=x onerror=alert(2)>", "ok"], 60),
-            "price ($) $\\frac$": rng.normal(size=60),  # '$' would be mathtext in matplotlib labels
+            "price ($) $\\frac$": rng.normal(size=60),  # once mathtext in matplotlib labels
             "y": rng.choice(["a", hostile], 60),
         }
     )
@@ -267,4 +270,11 @@ def test_report_escapes_hostile_names_and_values():
     html = render_eda_report(profile, title=f"EDA: {hostile}.csv")
     assert "<script>" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert html.count("data:image/png;base64,") >= 3  # target, distributions, correlations
+    # Pictures are inline SVG (automl_lite.charts), well-formed whatever the names.
+    uris = re.findall(r'src="(data:image/svg\+xml;base64,[^"]+)"', html)
+    assert len(uris) >= 3 and "data:image/png" not in html  # target, distributions, correlations
+    texts = set()
+    for uri in uris:
+        root = ET.fromstring(base64.b64decode(uri.split(",", 1)[1]))
+        texts |= {"".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert {hostile, "price ($) $\\frac$"} <= texts

@@ -70,6 +70,16 @@ def test_external_figure_urls_are_refused():
         render_page("Report", [Section("s", figures=[Figure("https://example.com/x.png", "x")])])
 
 
+def test_inline_svg_figures_are_embedded_and_other_data_uris_refused():
+    from automl_lite.charts import histogram
+
+    uri = histogram([0.0, 1.0, 2.0], [1, 2], title=HOSTILE)
+    html = render_page("Report", [Section("s", figures=[Figure(uri, "hist")])])
+    assert f'src="{uri}"' in html and "<script>" not in html
+    with pytest.raises(ValueError, match="data URI"):
+        render_page("Report", [Section("s", figures=[Figure("data:text/html;base64,PHNjcmlwdD4=", "x")])])
+
+
 def test_tables_render_values_and_highlight_rows():
     html = render_page(
         "t",
