@@ -127,19 +127,60 @@ def as_specs(
     return input_specs(items)  # type: ignore[arg-type]
 
 
+def _category_string(value: Any) -> str:
+    """One value as a category string (the reference rule; :func:`category_values` is its fast form)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return MISSING_TOKEN
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+#: Floats up to this magnitude convert to int64 exactly (beyond, the per-value rule runs).
+_EXACT_INT = 2.0**53
+
+
+def category_values(series: pd.Series) -> np.ndarray:
+    """Values as category strings (an object array): missing -> MISSING_TOKEN, integral numbers without '.0'.
+
+    Vectorised by dtype (all-string columns, integers, booleans, whole floats); any
+    other value takes the per-value rule, so the result is always the same as
+    ``[_category_string(v) for v in series]`` (a test holds them equal).
+
+    Examples
+    --------
+    >>> category_values(pd.Series([1.0, None, 2.5])).tolist()
+    ['1', '__missing__', '2.5']
+    >>> category_values(pd.Series(["a", None, "b"])).tolist()
+    ['a', '__missing__', 'b']
+    """
+    dtype = series.dtype
+    kind = dtype.kind if isinstance(dtype, np.dtype) else ""  # numpy dtypes only: no NA markers inside
+    if kind == "b":
+        return np.where(series.to_numpy(), "True", "False").astype(object)
+    if kind in "iu" and kind:
+        return series.to_numpy().astype(str).astype(object)
+    if kind == "f":
+        values = series.to_numpy(dtype=np.float64)
+        out = np.full(len(values), MISSING_TOKEN, dtype=object)
+        whole = np.isfinite(values) & (np.abs(values) < _EXACT_INT) & (values == np.floor(values))
+        out[whole] = values[whole].astype(np.int64).astype(str)
+        other = ~whole & ~np.isnan(values)
+        out[other] = [_category_string(v) for v in values[other].tolist()]
+        return out
+    values = series.to_numpy(dtype=object)
+    if isinstance(dtype, pd.StringDtype) or pd.api.types.infer_dtype(values, skipna=True) == "string":
+        out = values.copy()  # strings and missing values only
+        out[pd.isna(values)] = MISSING_TOKEN
+        return out
+    return np.array([_category_string(v) for v in values], dtype=object)
+
+
 def category_strings(series: pd.Series) -> pd.Series:
     """Values as category strings, missing -> MISSING_TOKEN, integral numbers without '.0'."""
-
-    def one(value: Any) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-            return MISSING_TOKEN
-        if isinstance(value, (bool, np.bool_)):
-            return str(bool(value))
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            return str(int(value))
-        return str(value)
-
-    return pd.Series([one(v) for v in series.to_numpy(dtype=object)], index=series.index, dtype=object)
+    return pd.Series(category_values(series), index=series.index, dtype=object)
 
 
 def _datetimes(series: pd.Series) -> pd.Series:
@@ -172,6 +213,40 @@ def missing_columns(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> l
     return [c for c in needed if c not in frame.columns]
 
 
+def _numbers(series: pd.Series) -> np.ndarray:
+    """A numeric input's values as float64: non-numbers (and missing) become NaN."""
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
+        return series.to_numpy(dtype=np.float64)
+    return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+
+
+def _input_values(frame: pd.DataFrame, specs: list[InputSpec]) -> dict[str, np.ndarray]:
+    """Raw CSV columns -> the values of each model input (the one conversion; see :func:`prepare_frame`)."""
+    absent = missing_columns(frame, specs)
+    if absent:
+        raise ModelInputError(
+            f"The data has no column {', '.join(repr(c) for c in absent)}, which the model needs",
+            fix="Provide every input column the model was trained on (see the model card for the list).",
+        )
+    out: dict[str, np.ndarray] = {}
+    datetimes: dict[str, pd.Series] = {}
+    columns = dict(frame.items()) if frame.columns.is_unique else {c: frame[c] for c in frame.columns}
+    for spec in specs:
+        raw = columns[spec.column]
+        kind = ColumnKind(spec.kind)
+        if spec.is_string:
+            out[spec.name] = category_values(raw)
+        elif kind is ColumnKind.DATETIME:
+            if spec.column not in datetimes:
+                datetimes[spec.column] = _datetimes(raw)
+            out[spec.name] = _datetime_part(datetimes[spec.column], str(spec.part)).to_numpy()
+        elif kind is ColumnKind.TEXT:
+            out[spec.name] = _text_part(raw, str(spec.part)).to_numpy()
+        else:
+            out[spec.name] = _numbers(raw)
+    return out
+
+
 def prepare_frame(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> pd.DataFrame:
     """Raw CSV columns -> one column per model input, typed as the pipeline and the graph expect.
 
@@ -184,29 +259,8 @@ def prepare_frame(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> pd.
     ModelInputError
         A column the model needs is not in the frame.
     """
-    specs = as_specs(specs_or_decisions)
-    absent = missing_columns(frame, specs)
-    if absent:
-        raise ModelInputError(
-            f"The data has no column {', '.join(repr(c) for c in absent)}, which the model needs",
-            fix="Provide every input column the model was trained on (see the model card for the list).",
-        )
-    out: dict[str, pd.Series] = {}
-    datetimes: dict[str, pd.Series] = {}
-    for spec in specs:
-        raw = frame[spec.column]
-        kind = ColumnKind(spec.kind)
-        if spec.is_string:
-            out[spec.name] = category_strings(raw)
-        elif kind is ColumnKind.DATETIME:
-            if spec.column not in datetimes:
-                datetimes[spec.column] = _datetimes(raw)
-            out[spec.name] = _datetime_part(datetimes[spec.column], str(spec.part))
-        elif kind is ColumnKind.TEXT:
-            out[spec.name] = _text_part(raw, str(spec.part))
-        else:
-            out[spec.name] = pd.to_numeric(raw, errors="coerce").astype("float64")
-    return pd.DataFrame(out, index=frame.index)
+    values = _input_values(frame, as_specs(specs_or_decisions))
+    return pd.DataFrame(values, index=frame.index)
 
 
 def invalid_values(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> pd.Series:
@@ -237,13 +291,26 @@ def invalid_values(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> pd
     return reasons
 
 
+def _feed_array(values: np.ndarray, spec: InputSpec) -> np.ndarray:
+    if spec.is_string:
+        return np.asarray(values, dtype=object).reshape(-1, 1)
+    return np.asarray(values, dtype=np.float32).reshape(-1, 1)
+
+
 def onnx_feed(prepared: pd.DataFrame, specs: Sequence[InputSpec]) -> dict[str, np.ndarray]:
     """The onnxruntime feed for a prepared frame: one ``[n, 1]`` array per input."""
-    feed: dict[str, np.ndarray] = {}
-    for spec in specs:
-        column = prepared[spec.name]
-        if spec.is_string:
-            feed[spec.name] = column.to_numpy(dtype=object).reshape(-1, 1)
-        else:
-            feed[spec.name] = column.to_numpy(dtype=np.float32).reshape(-1, 1)
-    return feed
+    return {spec.name: _feed_array(prepared[spec.name].to_numpy(), spec) for spec in specs}
+
+
+def raw_feed(frame: pd.DataFrame, specs: Sequence[InputSpec]) -> dict[str, np.ndarray]:
+    """The onnxruntime feed straight from raw CSV columns: ``onnx_feed(prepare_frame(frame))``
+    without building the intermediate DataFrame (a test holds the two equal).
+
+    Raises
+    ------
+    ModelInputError
+        A column the model needs is not in the frame.
+    """
+    specs = list(specs)
+    values = _input_values(frame, specs)
+    return {spec.name: _feed_array(values[spec.name], spec) for spec in specs}

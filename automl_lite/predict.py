@@ -21,7 +21,7 @@ import pandas as pd
 
 from automl_lite.dataset import NA_VALUES
 from automl_lite.exceptions import ModelInputError
-from automl_lite.features import InputSpec, invalid_values, missing_columns, onnx_feed, prepare_frame
+from automl_lite.features import InputSpec, invalid_values, missing_columns, onnx_feed, raw_feed
 
 #: Leading characters that make a spreadsheet evaluate a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -124,8 +124,10 @@ class OnnxModel:
 
     def run(self, prepared: pd.DataFrame) -> dict[str, np.ndarray]:
         """Outputs for a prepared frame (see :func:`automl_lite.features.prepare_frame`)."""
-        values = self.session.run(None, onnx_feed(prepared, self.specs))
-        return dict(zip(self.output_names, values, strict=True))
+        return self._outputs(onnx_feed(prepared, self.specs))
+
+    def _outputs(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return dict(zip(self.output_names, self.session.run(None, feed), strict=True))
 
     def predict_frame(self, raw: pd.DataFrame) -> dict[str, np.ndarray]:
         """Outputs for raw rows (CSV values), prepared exactly as training prepared them.
@@ -135,7 +137,7 @@ class OnnxModel:
         ModelInputError
             A column the model needs is not in ``raw``.
         """
-        return self.run(prepare_frame(raw, self.specs))
+        return self._outputs(raw_feed(raw, self.specs))
 
     def output_columns(self) -> list[str]:
         if self.class_names is None:
@@ -153,7 +155,7 @@ def _score_chunk(model: OnnxModel, chunk: pd.DataFrame, first_row: int) -> pd.Da
     proba = np.full((len(chunk), n_classes), np.nan)
     if good.any():
         try:
-            outputs = model.run(prepare_frame(chunk[good.to_numpy()], model.specs))
+            outputs = model.predict_frame(chunk[good.to_numpy()])
         except Exception as exc:  # a batch onnxruntime refuses: report it, keep going with the next
             reasons[good] = f"the model could not score this row ({type(exc).__name__})"
         else:
