@@ -278,3 +278,19 @@ def test_report_escapes_hostile_names_and_values():
         root = ET.fromstring(base64.b64decode(uri.split(",", 1)[1]))
         texts |= {"".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")}
     assert {hostile, "price ($) $\\frac$"} <= texts
+
+
+def test_report_ranks_columns_by_mutual_information_with_the_target(penguins):
+    profile = profile_frame(penguins, target="species")
+    html = render_eda_report(profile, title="EDA: penguins")
+    section = html[html.index("Association with the target") :]
+    uri = re.search(r'src="(data:image/svg\+xml;base64,[^"]+)"', section).group(1)
+    root = ET.fromstring(base64.b64decode(uri.split(",", 1)[1]))
+    texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    labels = [t for t in texts if t in set(profile["feature_columns"])]
+    # Every used column is drawn, strongest first: flipper length above the survey year
+    assert set(labels) == set(profile["feature_columns"])
+    assert labels.index("flipper_length_mm") < labels.index("year")
+    bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.get("class") == "bar"]
+    widths = [float(r.get("width")) for r in bars]
+    assert len(bars) == len(labels) and widths == sorted(widths, reverse=True)
