@@ -122,6 +122,45 @@ STARTING_POINTS: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
+#: Fewest trees of a random or extra-trees forest when the metric scores probabilities.
+#: FLAML starts forests at 4 trees; a forest of n trees gives probabilities in steps of 1/n,
+#: exact zeros included, which log loss punishes without bound (one confident error in 86
+#: test rows cost a 6-tree forest a log loss of 0.42 on penguins, against 0.03 in FLAML's
+#: cross-validation) and which tie ROC/PR rankings.
+FOREST_MIN_TREES_FOR_PROBABILITIES = 32
+_FORESTS = ("rf", "extra_tree")
+
+
+def forest_search_space(metric: Metric, n_train: int, estimators: Sequence[str]) -> dict[str, Any]:
+    """FLAML ``custom_hp``: forests of at least :data:`FOREST_MIN_TREES_FOR_PROBABILITIES` trees
+    when ``metric`` needs probabilities (and there are enough rows); FLAML's own space otherwise.
+
+    The upper bound is FLAML's (``min(2048, rows)``); only the lower bound and the
+    starting point move.
+
+    Examples
+    --------
+    >>> from automl_lite.problem import resolve_metric, ProblemType
+    >>> space = forest_search_space(resolve_metric("log_loss", ProblemType.BINARY), 1000, ["rf", "lgbm"])
+    >>> space["rf"]["n_estimators"]["init_value"], list(space)
+    (32, ['rf'])
+    >>> forest_search_space(resolve_metric("accuracy", ProblemType.BINARY), 1000, ["rf"])
+    {}
+    """
+    from flaml import tune
+
+    floor = FOREST_MIN_TREES_FOR_PROBABILITIES
+    if not metric.needs_proba or n_train < 2 * floor:
+        return {}
+    upper = max(floor + 1, min(2048, n_train))
+    domain = {
+        "domain": tune.lograndint(lower=floor, upper=upper),
+        "init_value": floor,
+        "low_cost_init_value": floor,
+    }
+    return {name: {"n_estimators": dict(domain)} for name in _FORESTS if name in estimators}
+
+
 _SKLEARN_SCORER = {
     "roc_auc": "roc_auc",
     "roc_auc_ovr": "roc_auc_ovr",
@@ -626,6 +665,7 @@ def train(
             # search-progress picture are then about the whole search.
             log_type="all",
             eval_method=eval_method,
+            custom_hp=space if (space := forest_search_space(chosen, len(train_idx), estimators)) else None,
             n_splits=5,
             split_ratio=0.1,
             retrain_full=False,
@@ -655,6 +695,10 @@ def train(
         )
     learner_class = automl._state.learner_classes[best_name]
     best_config = _jsonable(automl.best_config)
+    space = forest_search_space(chosen, len(train_idx), estimators)
+    if best_name in space and best_config.get("n_estimators", 0) < FOREST_MIN_TREES_FOR_PROBABILITIES:
+        # FLAML trims a forest trial's trees to what fits in the trial's time; the model keeps the floor.
+        best_config["n_estimators"] = FOREST_MIN_TREES_FOR_PROBABILITIES
     estimator = native_estimator(best_name, best_config, problem, learner_class)
 
     def fitted(prep: Any, x: pd.DataFrame, y_fit: np.ndarray, w: np.ndarray | None) -> NativeModel:
@@ -738,7 +782,9 @@ def train(
         "search": {
             "engine": "FLAML",
             # What the search validated its trials on (split.validation_choice says why).
-            "validation": "5-fold cross-validation" if eval_method == "cv" else "holdout (10% of the training split)",
+            "validation": "5-fold cross-validation"
+            if eval_method == "cv"
+            else "holdout (10% of the training split)",
             "time_budget_s": time_budget_s,
             "search_time_s": round(search_s, 3),
             "trials": int(len(history)),

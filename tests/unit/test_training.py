@@ -236,12 +236,48 @@ def test_larger_data_searches_with_a_holdout_split(penguins, monkeypatch, metric
 
     monkeypatch.setattr(training, "CV_MAX_ROWS", 50)
     # Chinstrap cut to under 10% of the rows, so macro_f1 reweights (the weighted path).
-    data = penguins if not weighted else pd.concat(
-        [penguins[penguins.species != "Chinstrap"], penguins[penguins.species == "Chinstrap"].head(25)]
+    data = (
+        penguins
+        if not weighted
+        else pd.concat(
+            [penguins[penguins.species != "Chinstrap"], penguins[penguins.species == "Chinstrap"].head(25)]
+        )
     )
     outcome = train(
-        data, target="species", problem_type="multiclass", metric=metric, decisions=DECISIONS,
-        time_budget_s=3, estimators=["lgbm", "rf"], seed=0, log_path=None,
+        data,
+        target="species",
+        problem_type="multiclass",
+        metric=metric,
+        decisions=DECISIONS,
+        time_budget_s=3,
+        estimators=["lgbm", "rf"],
+        seed=0,
+        log_path=None,
     )
     assert outcome.metrics["search"]["validation"].startswith("holdout")
     assert outcome.metrics["test_scores"]["accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("estimator", ["rf", "extra_tree"])
+def test_forests_have_enough_trees_for_probability_metrics(penguins, estimator, tmp_path):
+    # Given a log-loss search over forests only, on the real penguins
+    log = tmp_path / "log.jsonl"
+    outcome = train(
+        penguins,
+        target="species",
+        problem_type="multiclass",
+        metric="log_loss",
+        decisions=DECISIONS,
+        time_budget_s=2,
+        estimators=[estimator],
+        seed=0,
+        log_path=log,
+    )
+    # Then the search starts at the floor of trees (FLAML's own start is 4; it may trim a trial's
+    # trees to fit its time) and the chosen forest has at least the floor
+    from automl_lite.training import FOREST_MIN_TREES_FOR_PROBABILITIES as FLOOR
+
+    trials = [json.loads(line) for line in log.read_text().splitlines() if '"config"' in line]
+    assert trials and max(t["config"]["n_estimators"] for t in trials) >= FLOOR
+    assert outcome.metrics["best_config"]["n_estimators"] >= FLOOR
+    assert outcome.model.pipeline.steps[-1][1].n_estimators >= FLOOR
