@@ -2,7 +2,7 @@
 
 Why one image and not zip packages: the export step needs scikit-learn, LightGBM, XGBoost,
 skl2onnx and onnxruntime, far beyond the 250 MB unzipped limit of a zip package (see
-``scripts/measure_lambda_sizes.py``); profile needs pandas and matplotlib. A zip for the small
+``scripts/measure_lambda_sizes.py``); profile needs pandas and pyarrow. A zip for the small
 steps would need its dependencies built for Amazon Linux at synthesis, i.e. Docker or
 platform-specific wheel downloads, and would let the steps run different builds of
 ``automl_lite``. One image (``lambdas/Dockerfile``), four ``CMD`` overrides: one build, one
@@ -114,8 +114,6 @@ class Steps(Construct):
                     "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                     "POWERTOOLS_LOG_LEVEL": log_level,
                     "POWERTOOLS_METRICS_NAMESPACE": SERVICE_NAME,
-                    # matplotlib and numba want a writable cache dir; only /tmp is writable in Lambda.
-                    "MPLCONFIGDIR": "/tmp/matplotlib",
                 },
             )
             self.functions[name] = function

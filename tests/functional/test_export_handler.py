@@ -59,7 +59,6 @@ def step_input() -> dict:
     }
 
 
-
 @pytest.fixture
 def trained(s3, penguins_csv):
     s3.put_object(Bucket=BUCKET, Key=DATASET_KEY, Body=penguins_csv.read_bytes())
@@ -203,3 +202,14 @@ def test_a_parity_failure_fails_the_step_after_writing_parity_json(s3, penguins_
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
     assert layout.run_key(RUN_ID, layout.ONNX_MODEL) not in keys
     assert layout.run_key(RUN_ID, layout.RUN_SUMMARY) not in keys
+
+
+def test_export_handler_needs_no_matplotlib(s3, penguins_csv, monkeypatch):
+    # The Lambda image does not install matplotlib (only the training image does): block it
+    import sys
+
+    for name in {"matplotlib", *(m for m in sys.modules if m.startswith("matplotlib."))}:
+        monkeypatch.setitem(sys.modules, name, None)  # even if an earlier test imported it
+    _put_training_results(s3, penguins_csv)
+    handler(step_input(), context())
+    assert storage.read_json(BUCKET, layout.run_key(RUN_ID, layout.PARITY))["passed"] is True

@@ -367,3 +367,16 @@ def test_validate_handler_rejects_a_non_s3_event(s3):
             {"event": {"hello": "world"}, "execution": EXECUTION.model_dump(mode="json")},
             _context("validate"),
         )
+
+
+def test_validate_and_profile_handlers_need_no_matplotlib(s3, monkeypatch):
+    # The Lambda image does not install matplotlib (only the training image does): block it
+    import sys
+
+    for name in {"matplotlib", *(m for m in sys.modules if m.startswith("matplotlib."))}:
+        monkeypatch.setitem(sys.modules, name, None)  # even if an earlier test imported it
+    payload = _trigger_event(s3, _put_run(s3, PENGUINS))
+    run_dump = validate_handler(payload, _context("validate"))
+    out = ProfileResult.model_validate(profile_handler({"run": run_dump}, _context("profile")))
+    html = storage.read_bytes(BUCKET, out.report_key).decode()
+    assert "data:image/svg+xml;base64," in html and "data:image/png" not in html
