@@ -110,7 +110,9 @@ class ColumnStats:
         if self._tally is None:
             return None
         if self._counts is None or len(self._counts) != len(self._tally):
-            self._counts = dict(zip(self._tally.index.tolist(), self._tally.astype(np.int64).tolist(), strict=True))
+            self._counts = dict(
+                zip(self._tally.index.tolist(), self._tally.astype(np.int64).tolist(), strict=True)
+            )
         return self._counts
 
     @property
@@ -311,20 +313,21 @@ def scan_csv_file(
     n_rows = 0
     # Columns of a batch are folded in on a thread pool: Arrow compute, pandas hashing and
     # numpy release the GIL, so the work spreads over the cores while the reader parses ahead.
-    pool = ThreadPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1)))
-    for batch in reader:
-        if batch.num_rows == 0:
-            continue
-        weights = pd.util.hash_array(np.arange(n_rows, n_rows + batch.num_rows, dtype=np.int64))
-        row_hashes = np.zeros(batch.num_rows, dtype=np.uint64)
-        updates = [pool.submit(columns[name].update, batch.column(i), weights) for i, name in enumerate(names)]
-        for update in updates:  # in column order: the row hash depends on it
-            row_hashes = row_hashes * _ROW_MIX + update.result()
-        row_hash_chunks.append(row_hashes)
-        target_chunks.append(batch.column(names.index(target)))
-        reservoir.offer(batch, n_rows)
-        n_rows += batch.num_rows
-    pool.shutdown()
+    with ThreadPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1))) as pool:
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            weights = pd.util.hash_array(np.arange(n_rows, n_rows + batch.num_rows, dtype=np.int64))
+            row_hashes = np.zeros(batch.num_rows, dtype=np.uint64)
+            updates = [
+                pool.submit(columns[name].update, batch.column(i), weights) for i, name in enumerate(names)
+            ]
+            for update in updates:  # in column order: the row hash depends on it
+                row_hashes = row_hashes * _ROW_MIX + update.result()
+            row_hash_chunks.append(row_hashes)
+            target_chunks.append(batch.column(names.index(target)))
+            reservoir.offer(batch, n_rows)
+            n_rows += batch.num_rows
     all_hashes = np.concatenate(row_hash_chunks) if row_hash_chunks else np.empty(0, np.uint64)
     all_hashes.sort()  # equal rows, equal hashes: neighbours once sorted (np.unique is 10x slower)
     duplicate_rows = int(np.count_nonzero(all_hashes[1:] == all_hashes[:-1]))
