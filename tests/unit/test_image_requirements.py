@@ -90,3 +90,11 @@ def test_the_training_image_installs_what_the_entry_point_imports():
     listed = [f"{n}=={p}" for n, p in _pinned(TRAINING_REQUIREMENTS).items()]
     missing = needed - _closure(listed)
     assert not missing, f"training_image/requirements.txt does not install {sorted(missing)}"
+
+
+def test_the_training_image_pins_its_whole_closure_at_the_tested_versions():
+    pinned = _pinned(TRAINING_REQUIREMENTS)
+    closure = _closure([f"{n}=={p}" for n, p in pinned.items()])
+    assert closure == set(pinned), f"pin these too: {sorted(closure - set(pinned))}"
+    drift = {n: (pin, version(n)) for n, pin in pinned.items() if version(n) != pin}
+    assert not drift, f"re-pin training_image/requirements.txt to the venv: {drift}"
