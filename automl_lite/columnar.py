@@ -96,7 +96,6 @@ class ColumnStats:
     #: Raw value -> count (a pandas Series: merged batch by batch in C, by index alignment),
     #: while at most MAX_TRACKED_VALUES distinct values were seen; None beyond.
     _tally: pd.Series | None = field(default_factory=lambda: pd.Series(dtype=np.float64))
-    _counts: dict[str, int] | None = None
     _kmv: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     fingerprint: int = 0
 
@@ -109,11 +108,7 @@ class ColumnStats:
         """Raw value -> count while the column has at most MAX_TRACKED_VALUES distinct values, else None."""
         if self._tally is None:
             return None
-        if self._counts is None or len(self._counts) != len(self._tally):
-            self._counts = dict(
-                zip(self._tally.index.tolist(), self._tally.astype(np.int64).tolist(), strict=True)
-            )
-        return self._counts
+        return dict(zip(self._tally.index.tolist(), self._tally.astype(np.int64).tolist(), strict=True))
 
     @property
     def distinct_exact(self) -> bool:

@@ -160,7 +160,7 @@ def category_values(series: pd.Series) -> np.ndarray:
     kind = dtype.kind if isinstance(dtype, np.dtype) else ""  # numpy dtypes only: no NA markers inside
     if kind == "b":
         return np.where(series.to_numpy(), "True", "False").astype(object)
-    if kind in "iu" and kind:
+    if kind in ("i", "u"):
         return series.to_numpy().astype(str).astype(object)
     if kind == "f":
         values = series.to_numpy(dtype=np.float64)

@@ -696,14 +696,13 @@ def ratio_leaks(
     with np.errstate(invalid="ignore"):
         for i, a in enumerate(columns):
             for b in columns[i + 1 :]:
-                scored.append((binned_skill(logs[a] - logs[b], y), a, b, None))
+                ratio = logs[a] - logs[b]
+                scored.append((binned_skill(ratio, y), a, b, ratio))
     scored.sort(key=lambda t: -t[0])
     best: list[tuple[float, str, str, str | None]] = []
-    for skill, a, b, _ in scored[:RATIO_LEAK_TOP_PAIRS]:
+    for skill, a, b, ratio in scored[:RATIO_LEAK_TOP_PAIRS]:
         options = [(skill, a, b, None)] + [
-            (binned_skill(logs[a] - logs[b], y, codes), a, b, g)
-            for g, codes in groupings.items()
-            if g not in (a, b)
+            (binned_skill(ratio, y, codes), a, b, g) for g, codes in groupings.items() if g not in (a, b)
         ]
         best.append(max(options, key=lambda t: t[0]))
     out: list[str] = []

@@ -650,6 +650,7 @@ def train(
     # FLAML's holdout split indexes every fit argument it is given: an explicit
     # sample_weight=None breaks it ("'NoneType' object is not subscriptable").
     weight_kwargs = {} if weights is None else {"sample_weight": weights}
+    forest_space = forest_search_space(chosen, len(train_idx), estimators)
     try:
         automl.fit(
             X_train=m_train,
@@ -665,7 +666,7 @@ def train(
             # search-progress picture are then about the whole search.
             log_type="all",
             eval_method=eval_method,
-            custom_hp=space if (space := forest_search_space(chosen, len(train_idx), estimators)) else None,
+            custom_hp=forest_space or None,
             n_splits=5,
             split_ratio=0.1,
             retrain_full=False,
@@ -695,8 +696,7 @@ def train(
         )
     learner_class = automl._state.learner_classes[best_name]
     best_config = _jsonable(automl.best_config)
-    space = forest_search_space(chosen, len(train_idx), estimators)
-    if best_name in space and best_config.get("n_estimators", 0) < FOREST_MIN_TREES_FOR_PROBABILITIES:
+    if best_name in forest_space and best_config.get("n_estimators", 0) < FOREST_MIN_TREES_FOR_PROBABILITIES:
         # FLAML trims a forest trial's trees to what fits in the trial's time; the model keeps the floor.
         best_config["n_estimators"] = FOREST_MIN_TREES_FOR_PROBABILITIES
     estimator = native_estimator(best_name, best_config, problem, learner_class)
