@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from automl_lite import batch_retry, definitions, layout, storage
+from automl_lite import batch_retry, definitions, layout, resources, storage
 from automl_lite.local import moto_patches
 
 REGION = "us-east-1"
@@ -43,12 +43,8 @@ PREFIX = "automl-lite"
 #: these (through the job definition) and nothing else from this process.
 _IMAGE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
-HANDLERS = {
-    "Validate": "lambdas.validate.handler",
-    "Profile": "lambdas.profile.handler",
-    "Export": "lambdas.export.handler",
-    "ReportFailure": "lambdas.report_failure.handler",
-}
+#: The step each function runs (the same table the CDK app reads).
+HANDLERS = {step: spec.handler for step, spec in resources.FUNCTIONS.items()}
 
 
 @dataclass
@@ -220,15 +216,16 @@ class LocalEngine:
 
         awslambda = storage.client("lambda")
         function_arns = {}
-        for step, handler in HANDLERS.items():
+        for step, spec in resources.FUNCTIONS.items():
             function_arns[step] = awslambda.create_function(
                 FunctionName=f"{PREFIX}-{step.lower()}",
-                Runtime="python3.11",
+                Runtime=resources.LAMBDA_RUNTIME,
                 Role=role_arn,
-                Handler=handler,
+                Handler=spec.handler,
                 Code={"ZipFile": _placeholder_zip()},
-                Timeout=900,
-                MemorySize=3008,
+                Timeout=spec.timeout_s,
+                MemorySize=spec.memory_mib,
+                EphemeralStorage={"Size": spec.ephemeral_storage_mib},
             )["FunctionArn"]
 
         batch = storage.client("batch")

@@ -11,8 +11,6 @@ push, identical code in every step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aws_cdk import Duration, RemovalPolicy, Size
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
@@ -21,29 +19,14 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from automl_lite.resources import FUNCTIONS
 from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, image_build_excludes
 
 SERVICE_NAME = "automl-lite"
 
 
-@dataclass(frozen=True)
-class StepSpec:
-    """How one step is sized: memory also buys CPU in Lambda (1 vCPU per 1769 MB)."""
-
-    handler: str
-    memory_mib: int
-    timeout: Duration
-    ephemeral_storage_mib: int = 512
-
-
-#: Validate streams the CSV (header, row count, size); profile and export load the whole
-#: dataset or model and render reports, so they get the memory (and CPU) and the full 15 minutes.
-STEPS: dict[str, StepSpec] = {
-    "Validate": StepSpec("lambdas.validate.handler", 1024, Duration.minutes(5)),
-    "Profile": StepSpec("lambdas.profile.handler", 3008, Duration.minutes(15), ephemeral_storage_mib=2048),
-    "Export": StepSpec("lambdas.export.handler", 3008, Duration.minutes(15), ephemeral_storage_mib=2048),
-    "ReportFailure": StepSpec("lambdas.report_failure.handler", 512, Duration.minutes(1)),
-}
+#: Each step's handler, memory, timeout and /tmp: one table shared with the local engine.
+STEPS = FUNCTIONS
 
 
 class Steps(Construct):
@@ -105,7 +88,7 @@ class Steps(Construct):
                 ),
                 architecture=lambda_.Architecture.X86_64,
                 memory_size=spec.memory_mib,
-                timeout=spec.timeout,
+                timeout=Duration.seconds(spec.timeout_s),
                 ephemeral_storage_size=Size.mebibytes(spec.ephemeral_storage_mib),
                 role=role,
                 log_group=log_group,
