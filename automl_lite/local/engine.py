@@ -41,7 +41,7 @@ PREFIX = "automl-lite"
 
 #: Host variables a container image would also define; the training subprocess gets
 #: these (through the job definition) and nothing else from this process.
-_IMAGE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+_IMAGE_ENV = ("PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 #: The step each function runs (the same table the CDK app reads).
 HANDLERS = {step: spec.handler for step, spec in resources.FUNCTIONS.items()}
