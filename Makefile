@@ -1,6 +1,7 @@
 # Two commands work on a fresh machine with Python 3.11 and Node.js:
 #   make demo   a local pipeline run on the bundled Palmer penguins data
-#   make test   the whole test suite
+#   make test   the whole test suite (less the tests that download from the package index:
+#               make test-images runs those)
 # Each creates .venv and installs what it needs (once; again when pyproject.toml changes).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NPM_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test test-images lint setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +28,12 @@ demo: $(STAMP)
 	$(BIN)/automl-lite run examples/penguins/manifest.json
 
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not registry"
+
+# The images' wheels for their own Python and platform, and the shared libraries they link to:
+# downloads the pins from the package index (cached in .cache/image-wheels).
+test-images: $(STAMP)
+	$(BIN)/python -m pytest -q -m registry tests/infra/test_image_wheels.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check automl_lite lambdas training_image cdk_app tests benchmarks scripts
