@@ -5,4 +5,9 @@ container (``training_image/``), the embedded local engine (``automl_lite.local`
 and the CLI. Nothing here knows whether it runs on AWS or locally.
 """
 
+from automl_lite.onnx_runtime import disable_telemetry
+
 __version__ = "0.1.0"
+
+# Before anything imports onnxruntime, whose telemetry starts on import (automl_lite/onnx_runtime.py).
+disable_telemetry()

@@ -37,6 +37,7 @@ from pydantic import BaseModel
 from automl_lite.contracts import ColumnDecision, ExportResult, ProfileResult, RunContext, RunSummary
 from automl_lite.exceptions import AutomlLiteError, ExportFailedError, ExportParityFailedError
 from automl_lite.features import MISSING_TOKEN, InputSpec, as_specs, onnx_feed, prepare_frame
+from automl_lite.onnx_runtime import load_onnxruntime, make_session
 from automl_lite.preprocessing import Float32Cast, MedianImputer
 from automl_lite.problem import ProblemType
 
@@ -425,8 +426,6 @@ def perturbed_rows(raw_rows: pd.DataFrame, specs: list[InputSpec], n: int = PERT
 
 def onnx_session(model: onnx.ModelProto | bytes, *, threads: int = 0) -> Any:
     """An onnxruntime CPU session with the options ``automl-lite predict`` uses."""
-    from automl_lite.predict import make_session
-
     data = model.SerializeToString() if isinstance(model, onnx.ModelProto) else model
     return make_session(data, threads=threads)
 
@@ -444,8 +443,6 @@ def measure_parity(
     and max |p_onnx - p_native| <= 1e-4; regression, |y_onnx - y_native| <= 1e-4 * max(1,
     |y_native|) on >= 99.9% of rows.
     """
-    import onnxruntime as ort
-
     problem = ProblemType(problem_type)
     specs: list[InputSpec] = pipeline.specs
     extra = perturbed_rows(raw_rows, specs)
@@ -467,7 +464,7 @@ def measure_parity(
         "rows": int(len(rows)),
         "holdout_rows": int(len(raw_rows)),
         "perturbed_rows": int(len(extra)),
-        "onnxruntime_version": ort.__version__,
+        "onnxruntime_version": load_onnxruntime().__version__,
         "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     described = (

@@ -22,6 +22,7 @@ import pandas as pd
 from automl_lite.dataset import NA_VALUES
 from automl_lite.exceptions import ModelInputError
 from automl_lite.features import InputSpec, invalid_values, missing_columns, onnx_feed, raw_feed
+from automl_lite.onnx_runtime import make_session
 
 #: Leading characters that make a spreadsheet evaluate a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -68,29 +69,6 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
-
-
-def make_session(source: str | Path | bytes, *, threads: int = 0) -> Any:
-    """An onnxruntime CPU session tuned for scoring.
-
-    ``threads`` is onnxruntime's intra-op thread count (0: one per physical core).
-    Graph optimisations are all on; execution is sequential, because the graphs are a
-    short chain of operators and a second (inter-op) thread pool only adds wake-up
-    latency. Idle pool threads sleep instead of spinning: on a machine shared with
-    other work (a Lambda, a laptop, our 2-core benchmark box) spinning threads steal
-    the cores the busy ones need, and batch throughput fell by half or more in
-    ``benchmarks/onnx_benchmark.py``; single-row latency is hardly affected.
-    """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = threads
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    data = str(source) if isinstance(source, Path) else source
-    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
 class OnnxModel:
