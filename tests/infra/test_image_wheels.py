@@ -398,9 +398,12 @@ def resolve_wheels(image: Image) -> dict[str, Path]:
     pinned = pins(image.requirements)
     dest = WHEEL_CACHE / f"{image.name}-cp{base.python.replace('.', '')}-{base.platforms[0]}"
     dest.mkdir(parents=True, exist_ok=True)
-    wanted = [f"{n}=={v}" for n, v in pinned.items()]
-    result = _pip_download(base, wanted, dest)
-    if result.returncode != 0:
+    # A wheel already in the cache is the one the index served for that pin (files there never change):
+    # only the pins without one are asked for, so a rerun with unchanged pins needs no network.
+    cached = sorted(dest.glob("*.whl"))
+    wanted = [f"{n}=={v}" for n, v in pinned.items() if _wheel_for(cached, n, v, base) is None]
+    result = _pip_download(base, wanted, dest) if wanted else None
+    if result is not None and result.returncode != 0:
         # pip stops at the first failure: ask for each pin alone to name them all.
         failed = [req for req in wanted if _pip_download(base, [req], dest).returncode != 0]
         assert failed, f"pip download failed:\n{result.stderr[-2000:]}"
@@ -415,6 +418,8 @@ def resolve_wheels(image: Image) -> dict[str, Path]:
         wheel = _wheel_for(files, name, version, base)
         assert wheel is not None, f"no wheel of {name}=={version} for {base.platforms[0]} in {dest}"
         resolved[name] = wheel
+    for stale in set(files) - set(resolved.values()):  # earlier pins: keep the cache to the current ones
+        stale.unlink()
     _RESOLVED[image.name] = resolved
     return resolved
 
