@@ -208,7 +208,7 @@ def pins(requirements: Path) -> dict[str, str]:
         line = line.split("#", 1)[0].strip()
         if line:
             req = Requirement(line)
-            (spec,) = req.specifier  # exactly one specifier...
+            (spec,) = req.specifier  # exactly one specifier
             assert spec.operator == "==", f"{requirements.name}: {line} is not pinned with =="
             pinned[canonicalize_name(req.name)] = spec.version
     return pinned
