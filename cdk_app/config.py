@@ -17,6 +17,8 @@ from typing import Any
 
 from constructs import Node
 
+from automl_lite.resources import TRAINING_JOB
+
 
 class TrainingCompute(StrEnum):
     """Where the Batch training jobs run."""
@@ -44,9 +46,10 @@ class DeploymentConfig:
     #: Days every CloudWatch log group keeps its events.
     log_retention_days: int = 90
     training_compute: TrainingCompute = TrainingCompute.FARGATE
-    #: vCPUs and memory of one training job (Fargate allows 0.25-16 vCPU, 0.5-120 GiB in fixed pairs).
-    training_vcpus: float = 4
-    training_memory_mib: int = 16384
+    #: vCPUs and memory of one training job (Fargate allows 0.25-16 vCPU, 0.5-120 GiB in fixed pairs);
+    #: the defaults are the resource table's (``automl_lite.resources.TRAINING_JOB``).
+    training_vcpus: float = TRAINING_JOB.vcpus
+    training_memory_mib: int = TRAINING_JOB.memory_mib
     #: The most vCPUs all running training jobs may use at once (caps cost and concurrency).
     training_max_vcpus: int = 16
     #: Lambda log level (Powertools ``POWERTOOLS_LOG_LEVEL``) and the training container's.

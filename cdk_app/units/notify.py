@@ -11,7 +11,7 @@ from constructs import Construct
 
 
 class Notify(Construct):
-    """A KMS-encrypted, SSL-only topic, optionally with one email subscription.
+    """A KMS-encrypted, SSL-only topic CloudWatch alarms of this account may publish to, optionally with one email subscription.
 
     Attributes
     ----------
@@ -44,6 +44,16 @@ class Notify(Construct):
             display_name="automl-lite runs",
             master_key=self.topic_key,
             enforce_ssl=True,
+        )
+        # Alarm actions publish as the cloudwatch service through the topic's resource policy
+        # (an IAM role grant does not apply): allow it, for alarms of this account only.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": self.topic.stack.account}},
+            )
         )
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from aws_cdk import App
 
+from automl_lite.resources import TRAINING_JOB
 from cdk_app.config import DeploymentConfig, TrainingCompute
 from cdk_app.units.common import log_retention
 
@@ -45,3 +49,11 @@ def test_log_retention_accepts_cloudwatch_values_only() -> None:
     assert log_retention(90).value == "THREE_MONTHS"
     with pytest.raises(ValueError, match="'log_retention_days' context value must be one of"):
         log_retention(42)
+
+
+def test_training_size_defaults_are_the_resource_table() -> None:
+    config = DeploymentConfig()
+    assert (config.training_vcpus, config.training_memory_mib) == (TRAINING_JOB.vcpus, TRAINING_JOB.memory_mib)
+    # cdk.json does not pin its own copy: a change to the table reaches `cdk deploy`.
+    context = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
+    assert not {"training_vcpus", "training_memory_mib"} & set(context)
