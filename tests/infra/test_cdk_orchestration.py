@@ -154,10 +154,12 @@ def test_every_alarm_can_publish_to_its_topic(synth: Any) -> None:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
     # The topic policy lets CloudWatch publish, for alarms of this account only (no confused deputy).
     cloudwatch = _publishers(policy, topic_id)["cloudwatch.amazonaws.com"]
-    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    alarm_arns = json.dumps(cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert ':cloudwatch:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":alarm:*"' in alarm_arns
     # And the topic's key lets CloudWatch encrypt what it publishes, for the same account.
     key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
     key_statements = synth.template_dict["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
     (key_statement,) = [s for s in key_statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
-    assert set(key_statement["Action"]) >= {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert set(key_statement["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
     assert key_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
