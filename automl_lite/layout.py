@@ -88,6 +88,26 @@ ARTIFACT_WRITERS: dict[str, tuple[str, ...]] = {
 OTHER_WRITERS: dict[str, tuple[str, ...]] = {CLAIMS_PREFIX + "*": (VALIDATE,)}
 
 
+#: What each step reads: the inputs under ``incoming/`` (the manifest and the dataset) and the
+#: artifacts of earlier steps it uses. The CDK grants ``s3:GetObject`` on exactly these.
+STEP_READS: dict[str, tuple[str, ...]] = {
+    VALIDATE: (INCOMING_PREFIX + "*", CLAIMS_PREFIX + "*"),
+    PROFILE: (INCOMING_PREFIX + "*",),
+    TRAIN: (INCOMING_PREFIX + "*", EDA_PROFILE),
+    EXPORT: (NATIVE_MODEL, NATIVE_MODEL_DIGEST, TRAINING_METRICS, HOLDOUT_SAMPLE),
+    REPORT_FAILURE: (TRAINING_FAILURE, VALIDATION, EDA_REPORT),
+}
+
+
+def read_patterns(step: str) -> tuple[str, ...]:
+    """The S3 key patterns ``step`` may read (a run artifact's name stands for it in every run)."""
+    if step not in STEP_READS:
+        raise ValueError(f"unknown step {step!r}; the steps are {', '.join(STEP_READS)}")
+    return tuple(
+        p if p.startswith((INCOMING_PREFIX, CLAIMS_PREFIX)) else f"{RUNS_PREFIX}*/{p}" for p in STEP_READS[step]
+    )
+
+
 def write_patterns(step: str) -> tuple[str, ...]:
     """The S3 key patterns ``step`` may write (``*`` matches any characters, as in an IAM ARN)."""
     if step not in WRITING_STEPS:

@@ -154,13 +154,18 @@ class Ingest(Construct):
     #: Matches the data bucket's logical id in cdk-nag's finding text (the id carries a hash suffix).
     _bucket_logical_id_pattern = r"[A-Za-z0-9]*DataBucket[A-Za-z0-9]*"
 
-    def grant_read_incoming(self, grantee: iam.IGrantable) -> None:
-        """Read the inputs under ``incoming/`` (a specific version included), and nothing else."""
-        self._grant(grantee, ["s3:GetObject", "s3:GetObjectVersion"], [INCOMING_PREFIX + "*"], decrypt_only=True)
+    def grant_read(self, grantee: iam.IGrantable, key_patterns: Sequence[str]) -> None:
+        """Read exactly these keys (patterns from ``automl_lite.layout.read_patterns``).
 
-    def grant_read_runs(self, grantee: iam.IGrantable) -> None:
-        """Read the runs' artifacts under ``runs/``; never write or delete."""
-        self._grant(grantee, ["s3:GetObject"], [RUNS_PREFIX + "*"], decrypt_only=True)
+        Inputs under ``incoming/`` may also be read at a given version (the run pins the
+        versions it read); a run's artifacts are read as they are.
+        """
+        inputs = [p for p in key_patterns if p.startswith(INCOMING_PREFIX)]
+        artifacts = [p for p in key_patterns if not p.startswith(INCOMING_PREFIX)]
+        if inputs:
+            self._grant(grantee, ["s3:GetObject", "s3:GetObjectVersion"], inputs, decrypt_only=True)
+        if artifacts:
+            self._grant(grantee, ["s3:GetObject"], artifacts, decrypt_only=True)
 
     def grant_write(self, grantee: iam.IGrantable, key_patterns: Sequence[str]) -> None:
         """Create exactly these keys (patterns from ``automl_lite.layout.write_patterns``); never delete."""

@@ -1,5 +1,7 @@
 """Least privilege by artifact: each step writes only what ``layout.ARTIFACT_WRITERS`` gives it.
 
+And reads only what ``layout.STEP_READS`` grants it.
+
 The CDK app grants each role ``s3:PutObject`` on exactly ``layout.write_patterns(step)``
 (tests/infra/test_cdk_iam.py). Here the real handlers and the training entry point run one
 pipeline against a versioned moto bucket, and every object version each step creates must
@@ -53,26 +55,47 @@ def _versions(s3) -> set[tuple[str, str]]:
     return out
 
 
-class Writes:
-    """Every object version created while a step runs, attributed to that step."""
+#: S3 operations and the IAM action each needs (HeadObject is authorized as s3:GetObject).
+_READS = {"GetObject", "HeadObject"}
+
+
+class Access:
+    """Every object version a step creates and every key it reads, attributed to that step."""
 
     def __init__(self, s3) -> None:
         self.s3 = s3
-        self.by_step: dict[str, set[str]] = {}
+        self.written: dict[str, set[str]] = {}
+        self.read: dict[str, set[str]] = {}
+        self._step: str | None = None
+        # The adapter's client is the one every step uses (downloads and uploads included).
+        storage.client("s3").meta.events.register("provide-client-params.s3", self._record)
+
+    def _record(self, params, model, **_) -> None:
+        if self._step is not None and model.name in _READS:
+            self.read.setdefault(self._step, set()).add(params["Key"])
 
     def run(self, step: str, fn, *args, **kwargs):
         before = _versions(self.s3)
+        self._step = step
         try:
             return fn(*args, **kwargs)
         finally:
+            self._step = None
             created = {key for key, _ in _versions(self.s3) - before}
-            self.by_step.setdefault(step, set()).update(created)
+            self.written.setdefault(step, set()).update(created)
 
-    def outside_the_table(self) -> dict[str, set[str]]:
+    @staticmethod
+    def _outside(access: dict[str, set[str]], patterns) -> dict[str, set[str]]:
         return {
-            step: {k for k in keys if not any(fnmatch.fnmatchcase(k, p) for p in layout.write_patterns(step))}
-            for step, keys in self.by_step.items()
+            step: {k for k in keys if not any(fnmatch.fnmatchcase(k, p) for p in patterns(step))}
+            for step, keys in access.items()
         }
+
+    def writes_outside_the_table(self) -> dict[str, set[str]]:
+        return self._outside(self.written, layout.write_patterns)
+
+    def reads_outside_the_table(self) -> dict[str, set[str]]:
+        return self._outside(self.read, layout.read_patterns)
 
 
 def _trigger(s3, manifest: dict) -> dict:
@@ -96,8 +119,8 @@ def versioned(s3):
 
 
 @pytest.mark.slow
-def test_each_step_writes_only_the_artifacts_it_owns(versioned, monkeypatch):
-    writes = Writes(versioned)
+def test_each_step_writes_only_the_artifacts_it_owns_and_reads_only_what_it_is_granted(versioned, monkeypatch):
+    writes = Access(versioned)
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5, "estimators": ["rf"]}
     run = writes.run(layout.VALIDATE, validate_handler, _trigger(versioned, manifest), _context("validate"))
     profile = writes.run(layout.PROFILE, profile_handler, {"run": run}, _context("profile"))
@@ -111,16 +134,18 @@ def test_each_step_writes_only_the_artifacts_it_owns(versioned, monkeypatch):
     }
     writes.run(layout.REPORT_FAILURE, report_failure_handler, failure, _context("report-failure"))
 
-    assert writes.outside_the_table() == {step: set() for step in writes.by_step}
+    assert writes.writes_outside_the_table() == {step: set() for step in writes.written}
+    assert writes.reads_outside_the_table() == {step: set() for step in writes.read}
+    assert set(writes.read) == set(layout.WRITING_STEPS)
     # And the table is not wider than the code: every artifact was written, by its owners.
     written = {
         (key.removeprefix(layout.run_prefix(RUN_ID)), step)
-        for step, keys in writes.by_step.items()
+        for step, keys in writes.written.items()
         for key in keys
         if key.startswith(layout.run_prefix(RUN_ID))
     }
     assert written == {(a, step) for a, steps in layout.ARTIFACT_WRITERS.items() for step in steps}
-    assert any(k.startswith(layout.CLAIMS_PREFIX) for k in writes.by_step[layout.VALIDATE])
+    assert any(k.startswith(layout.CLAIMS_PREFIX) for k in writes.written[layout.VALIDATE])
 
 
 class _Planted:
