@@ -54,8 +54,6 @@ class DeploymentConfig:
     training_max_vcpus: int = 16
     #: Lambda log level (Powertools ``POWERTOOLS_LOG_LEVEL``) and the training container's.
     log_level: str = "INFO"
-    #: Delete the buckets and their objects with the stack (for throwaway deployments only).
-    destroy_data_on_delete: bool = False
 
     def __post_init__(self) -> None:
         if self.runs_expiration_days < 0 or self.noncurrent_version_expiration_days < 1:
@@ -112,11 +110,5 @@ class DeploymentConfig:
             training_memory_mib=int(get("training_memory_mib", defaults.training_memory_mib)),
             training_max_vcpus=int(get("training_max_vcpus", defaults.training_max_vcpus)),
             log_level=str(get("log_level", defaults.log_level)).upper(),
-            destroy_data_on_delete=_as_bool(get("destroy_data_on_delete", False)),
         )
 
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
