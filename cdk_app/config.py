@@ -31,6 +31,28 @@ class TrainingCompute(StrEnum):
     EC2_SPOT = "ec2-spot"
 
 
+#: The memory (MiB) Fargate accepts with each vCPU count: (smallest, largest, step). AWS Batch on
+#: Fargate takes the same pairs; any other pair is a job no Fargate task can hold.
+FARGATE_MEMORY_MIB: dict[float, tuple[int, int, int]] = {
+    0.25: (512, 2048, 512),  # 512, 1024, 2048 (1536 is refused below)
+    0.5: (1024, 4096, 1024),
+    1: (2048, 8192, 1024),
+    2: (4096, 16384, 1024),
+    4: (8192, 30720, 1024),
+    8: (16384, 61440, 4096),
+    16: (32768, 122880, 8192),
+}
+
+
+def fargate_memory_choices(vcpus: float) -> list[int]:
+    """The memory sizes (MiB) Fargate accepts with ``vcpus``; empty when the vCPU count is not one."""
+    if vcpus not in FARGATE_MEMORY_MIB:
+        return []
+    low, high, step = FARGATE_MEMORY_MIB[vcpus]
+    choices = list(range(low, high + 1, step))
+    return [m for m in choices if m != 1536] if vcpus == 0.25 else choices
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeploymentConfig:
     """The settings of one deployment (see ``docs/deploy.md`` for each key)."""
@@ -71,6 +93,25 @@ class DeploymentConfig:
             raise ValueError(
                 "The 'training_max_vcpus' context value must be at least 'training_vcpus' "
                 f"({self.training_vcpus}). Got {self.training_max_vcpus} instead."
+            )
+        if self.training_compute is TrainingCompute.EC2_SPOT:
+            if self.training_vcpus != int(self.training_vcpus):
+                raise ValueError(
+                    "The 'training_vcpus' context value must be a whole number on EC2 (AWS Batch "
+                    f"reserves whole vCPUs there). Got {self.training_vcpus} instead."
+                )
+        elif self.training_memory_mib not in fargate_memory_choices(self.training_vcpus):
+            # Caught here rather than as a job that waits RUNNABLE until the queue cancels it.
+            choices = fargate_memory_choices(self.training_vcpus)
+            allowed = (
+                f"With {self.training_vcpus:g} vCPU Fargate accepts {choices[0]}-{choices[-1]} MiB "
+                f"in steps of {FARGATE_MEMORY_MIB[self.training_vcpus][2]}"
+                if choices
+                else f"Fargate accepts {', '.join(f'{v:g}' for v in FARGATE_MEMORY_MIB)} vCPU"
+            )
+            raise ValueError(
+                f"The 'training_vcpus' / 'training_memory_mib' context values {self.training_vcpus:g} / "
+                f"{self.training_memory_mib} are not a size Fargate runs. {allowed}."
             )
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(
