@@ -49,6 +49,7 @@ ARTIFACTS: tuple[str, ...] = (
     MODEL_CARD,
     PARITY,
     NATIVE_MODEL,
+    NATIVE_MODEL_DIGEST,
 )
 
 #: Claim markers (``automl_lite.claims``): the one place outside a run's folder the pipeline writes;
