@@ -120,6 +120,12 @@ class StepOutOfMemoryError(AutomlLiteError):
     code = "StepOutOfMemory"
 
 
+class StepOutOfStorageError(AutomlLiteError):
+    """A Lambda step filled its function's /tmp (ephemeral storage): a write failed with ENOSPC."""
+
+    code = "StepOutOfStorage"
+
+
 class ExportFailedError(AutomlLiteError):
     code = "ExportFailed"
 

@@ -125,11 +125,17 @@ LAMBDA_TIMEOUT_ERRORS = ("Sandbox.Timedout",)
 LAMBDA_OUT_OF_MEMORY_ERRORS = ("Runtime.OutOfMemory",)
 
 
-def _step_limit(step: str, name: str) -> tuple[str, str] | None:
-    """StepTimedOut / StepOutOfMemory for a Lambda step its function's limits ended."""
+def _step_limit(step: str, name: str, message: str) -> tuple[str, str] | None:
+    """StepTimedOut / StepOutOfMemory / StepOutOfStorage for a Lambda step its function's limits ended."""
     spec = resources.FUNCTIONS.get(step)
     if spec is None:
         return None
+    if name == "OSError" and "[Errno 28]" in message:
+        return "StepOutOfStorage", (
+            f"The {step} step filled its {spec.ephemeral_storage_mib} MB /tmp while {_STEP_HINT.get(step, 'running')}. "
+            "Use a smaller file, or raise the function's ephemeral storage "
+            f"(automl_lite/resources.py FUNCTIONS['{step}'].ephemeral_storage_mib, at most 10240 MB)."
+        )
     if name in LAMBDA_TIMEOUT_ERRORS:
         return "StepTimedOut", (
             f"The {step} step ran past its {spec.timeout_s} s time limit while {_STEP_HINT.get(step, 'running')}. "
@@ -157,7 +163,7 @@ def classify(state: dict[str, Any], run: RunContext | None) -> tuple[str, str]:
         message = raw_cause.get("errorMessage") if isinstance(raw_cause, dict) else raw_cause
         return code, str(message or f"The {step} step failed with {code}.")
 
-    limit = _step_limit(step, name)
+    limit = _step_limit(step, name, str(raw_cause.get("errorMessage", "")) if isinstance(raw_cause, dict) else "")
     if limit is not None:
         return limit
     if step == "Train" and isinstance(raw_cause, dict):

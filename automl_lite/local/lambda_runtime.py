@@ -22,6 +22,7 @@ function's ``AWS_LAMBDA_FUNCTION_*`` and ``TMPDIR``.
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -32,6 +33,8 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
+from multiprocessing import context as _mp_context
+from multiprocessing import forkserver, popen_forkserver, spawn, util
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -45,8 +48,43 @@ _MIB = 1024 * 1024
 _context = multiprocessing.get_context("forkserver")
 # Every handler imported once in the fork server: each invocation starts warm.
 _context.set_forkserver_preload(
-    sorted({spec.handler.rpartition(".")[0] for spec in resources.FUNCTIONS.values()} | {"automl_lite.storage"})
+    sorted(
+        {spec.handler.rpartition(".")[0] for spec in resources.FUNCTIONS.values()}
+        | {"automl_lite.storage", "automl_lite.local.lambda_runtime"}
+    )
 )
+
+
+class _Popen(popen_forkserver.Popen):
+    """The fork server's launch, without re-importing the parent's ``__main__`` in each child.
+
+    multiprocessing prepares a child by running the parent's main module again (pytest, or
+    the CLI): seconds per invocation, and nothing a handler needs. Same steps otherwise.
+    """
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        _mp_context.set_spawning_popen(self)
+        try:
+            _mp_context.reduction.dump(prep_data, buf)
+            _mp_context.reduction.dump(process_obj, buf)
+        finally:
+            _mp_context.set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        _parent_w = os.dup(w)
+        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _Process(_context.Process):  # type: ignore[name-defined,misc]
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        return _Popen(process_obj)
 
 
 @dataclass(frozen=True)
@@ -182,7 +220,7 @@ def invoke(invocation: Invocation, *, tmp_root: Path | None = None) -> Outcome:
     limits = invocation.limits
     receiver, sender = _context.Pipe(duplex=False)
     started = time.time()
-    process = _context.Process(target=_child, args=(sender, invocation, started), daemon=True)
+    process = _Process(target=_child, args=(sender, invocation, started), daemon=True)
     peak: float | None = None
     try:
         process.start()
