@@ -90,7 +90,7 @@ class RequireEngineCredentials:
 def _refuse(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     message = "The security token included in the request is invalid."
     if "json" in environ.get("CONTENT_TYPE", "") or environ.get("HTTP_X_AMZ_TARGET"):
-        body = ('{"__type": "UnrecognizedClientException", "message": "%s"}' % message).encode()
+        body = (f'{{"__type": "UnrecognizedClientException", "message": "{message}"}}').encode()
         content_type = "application/x-amz-json-1.0"
     else:
         body = (

@@ -22,6 +22,7 @@ function's ``AWS_LAMBDA_FUNCTION_*`` and ``TMPDIR``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import multiprocessing
@@ -35,6 +36,7 @@ import uuid
 from dataclasses import dataclass, field
 from multiprocessing import context as _mp_context
 from multiprocessing import forkserver, popen_forkserver, spawn, util
+from multiprocessing import reduction as _reduction
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -69,13 +71,13 @@ class _Popen(popen_forkserver.Popen):
         buf = io.BytesIO()
         _mp_context.set_spawning_popen(self)
         try:
-            _mp_context.reduction.dump(prep_data, buf)
-            _mp_context.reduction.dump(process_obj, buf)
+            _reduction.dump(prep_data, buf)
+            _reduction.dump(process_obj, buf)
         finally:
             _mp_context.set_spawning_popen(None)
-        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
         _parent_w = os.dup(w)
-        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
+        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))  # type: ignore[attr-defined]
         with open(w, "wb", closefd=True) as f:
             f.write(buf.getbuffer())
         self.pid = forkserver.read_signed(self.sentinel)
@@ -200,10 +202,8 @@ def _tree_bytes(root: str) -> int:
     total = 0
     for folder, _dirs, files in os.walk(root):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(folder, name)).st_blocks * 512
-            except OSError:
-                pass
     return total
 
 

@@ -66,7 +66,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
     FailureEventException,
 )
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch import (
     StateTaskServiceBatch,
 )
@@ -395,7 +397,7 @@ def _eval_parameters_within_quota(self: StateTask, env: Any) -> dict:
                 env=env,
                 error_name=StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded),
                 event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(
+                event_details=EventDetails(  # type: ignore[typeddict-item]  # moto builds it the same way
                     executionFailedEventDetails=ExecutionFailedEventDetails(
                         error=StatesErrorNameType.StatesStatesDataLimitExceeded.to_name(),
                         cause=(
@@ -446,7 +448,6 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
     """moto's interpreter calls the services as the engine does, with the engine's credentials."""
     import boto3
     from botocore.config import Config
-
     from moto.settings import moto_server_port
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 
