@@ -136,6 +136,14 @@ def _step_limit(step: str, name: str, message: str) -> tuple[str, str] | None:
             "Use a smaller file, or raise the function's ephemeral storage "
             f"(automl_lite/resources.py FUNCTIONS['{step}'].ephemeral_storage_mib, at most 10240 MB)."
         )
+    if name == "Lambda.Unknown":
+        # Runtimes that predate the typed errors leave errorType out: Step Functions then reports
+        # Lambda.Unknown, and only the message tells a timeout from a runtime killed for memory.
+        lowered = message.lower()
+        if "task timed out" in lowered:
+            name = LAMBDA_TIMEOUT_ERRORS[0]
+        elif "signal: killed" in lowered or "out of memory" in lowered:
+            name = LAMBDA_OUT_OF_MEMORY_ERRORS[0]
     if name in LAMBDA_TIMEOUT_ERRORS:
         return "StepTimedOut", (
             f"The {step} step ran past its {spec.timeout_s} s time limit while {_STEP_HINT.get(step, 'running')}. "

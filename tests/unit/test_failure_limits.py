@@ -25,6 +25,11 @@ def _lambda_error(error_type: str, message: str) -> dict:
         (_lambda_error("Sandbox.Timedout", "RequestId: r Error: Task timed out after 900.00 seconds"), "StepTimedOut", "timeout_s"),
         (_lambda_error("Runtime.OutOfMemory", "RequestId: r Error: Runtime exited with error: signal: killed"), "StepOutOfMemory", "memory_mib"),
         (_lambda_error("OSError", "[Errno 28] No space left on device"), "StepOutOfStorage", "ephemeral_storage_mib"),
+        # Older runtimes: no errorType, so Step Functions says Lambda.Unknown and the message tells which.
+        ({"Error": "Lambda.Unknown", "Cause": json.dumps({"errorMessage": "2026-01-01T00:00:00Z r Task timed out after 3.00 seconds"})},
+         "StepTimedOut", "timeout_s"),
+        ({"Error": "Lambda.Unknown", "Cause": json.dumps({"errorMessage": "RequestId: r Error: Runtime exited with error: signal: killed"})},
+         "StepOutOfMemory", "memory_mib"),
     ],
 )
 def test_lambda_limits_get_their_own_code_naming_the_step_and_the_setting(state, step, error, code, setting):
