@@ -224,6 +224,19 @@ def test_emulated_aws_refuses_other_credentials(engine):
     assert storage.client("s3").head_bucket(Bucket=engine.bucket)
 
 
+def test_presigned_urls_are_judged_by_their_signing_key(engine):
+    engine.upload(b"a,b\n1,2\n", "incoming/presigned/data.csv")
+    params = {"Bucket": engine.bucket, "Key": "incoming/presigned/data.csv"}
+    own = storage.client("s3").generate_presigned_url("get_object", Params=params)
+    assert urllib.request.urlopen(own, timeout=10).read() == b"a,b\n1,2\n"
+    stranger = boto3.client(
+        "s3", endpoint_url=engine.endpoint, region_name="us-east-1", aws_access_key_id="AKIAOTHER", aws_secret_access_key="x"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(stranger.generate_presigned_url("get_object", Params=params), timeout=10)
+    assert refused.value.code == 403
+
+
 def test_each_engine_start_issues_new_credentials(engine):
     assert engine.keys.access_key_id.startswith("AKIA") and len(engine.keys.access_key_id) == 20
     assert engine.keys.access_key_id != LocalEngine(work_dir=engine.work_dir).keys.access_key_id
