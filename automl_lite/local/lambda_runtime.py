@@ -9,7 +9,8 @@ reports a breach as Lambda reports it in the invoke response:
   ("Task timed out after N seconds"), the error type Lambda gives a timed-out invocation
   and that Step Functions surfaces as the task's error;
 - the function's **memory**: the child's peak resident memory (``VmHWM``, so no spike
-  between two looks is missed) above the memory size kills it with ``Runtime.OutOfMemory``;
+  between two looks is missed) above the memory size kills it with ``Runtime.OutOfMemory``
+  (read from ``/proc``: on a system without it, memory is not checked);
 - the function's **/tmp** (ephemeral storage): each invocation gets its own empty
   ``TMPDIR``; writing more than the configured size fails the invocation with the error a
   Python handler meets on AWS when its write fails, ``OSError`` "[Errno 28] No space left
