@@ -68,6 +68,15 @@ def read_bytes(bucket: str, key: str, *, max_bytes: int | None = None, version_i
     return client("s3").get_object(**kwargs)["Body"].read()
 
 
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (``NoSuchKey``, ``InvalidRange``...), else None."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return None
+    return exc.response.get("Error", {}).get("Code")
+
+
 def is_not_found(exc: Exception) -> bool:
     """True when a botocore error means the object (or its version, or the bucket) does not exist."""
     from botocore.exceptions import ClientError
