@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -92,6 +92,52 @@ def read_csv(
         low_memory=False,
     )
     return finite_or_missing(frame)
+
+
+#: Leading characters that make a spreadsheet evaluate a cell as a formula (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """Make a text cell safe to open in a spreadsheet: a leading ``= + - @`` (tab, CR) becomes text.
+
+    The cell gets a leading ``'``, the spreadsheet convention for "this is text", which a
+    spreadsheet does not show. A text that already starts with ``'`` gets one too, so the
+    mapping is reversible (:func:`restore`). Anything but a string is returned as it is.
+
+    Examples
+    --------
+    >>> neutralise("=HYPERLINK(1)"), neutralise("-"), neutralise("'x"), neutralise("ok"), neutralise(-1.5)
+    ("'=HYPERLINK(1)", "'-", "''x", 'ok', -1.5)
+    """
+    if isinstance(value, str) and value.startswith((*FORMULA_PREFIXES, "'")):
+        return "'" + value
+    return value
+
+
+def restore(value: Any) -> Any:
+    """The inverse of :func:`neutralise`."""
+    if isinstance(value, str) and value.startswith("'"):
+        return value[1:]
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose column names and text cells are :func:`neutralise`-d (numbers stay numbers)."""
+    out = frame.rename(columns=neutralise)
+    for name in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[name]) and not pd.api.types.is_datetime64_any_dtype(out[name]):
+            out[name] = out[name].map(neutralise)
+    return out
+
+
+def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The inverse of :func:`neutralise_frame` on a frame read back from its CSV."""
+    out = frame.rename(columns=restore)
+    for name in out.columns:
+        if out[name].dtype == object:
+            out[name] = out[name].map(restore)
+    return out
 
 
 def finite_or_missing(frame: pd.DataFrame) -> pd.DataFrame:

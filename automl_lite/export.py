@@ -575,7 +575,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     subject and message the success notification publishes.
     """
     from automl_lite import layout, notify, storage
-    from automl_lite.dataset import read_csv
+    from automl_lite.dataset import read_csv, restore_frame
     from automl_lite.model_card import render_model_card
 
     bucket, run_id = run.bucket, run.run_id
@@ -586,7 +586,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     try:
         native = _load_native(storage.read_bytes(bucket, key(layout.NATIVE_MODEL)))
         metrics = storage.read_json(bucket, key(layout.TRAINING_METRICS))
-        holdout = read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE))))
+        holdout = restore_frame(read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE)))))
     except AutomlLiteError:
         raise
     except Exception as exc:

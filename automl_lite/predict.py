@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from automl_lite.contracts import ColumnKind
-from automl_lite.dataset import NA_VALUES, sniff_delimiter
+from automl_lite.dataset import NA_VALUES, neutralise, sniff_delimiter
 from automl_lite.exceptions import ModelInputError, ModelInvalidError, UsageError
 from automl_lite.features import (
     DATETIME_PARTS,
@@ -35,8 +35,6 @@ from automl_lite.features import (
     raw_feed,
 )
 
-#: Leading characters that make a spreadsheet evaluate a cell as a formula (OWASP CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: How many rejected rows the report lists (all are marked in the output file).
 MAX_REPORTED_REJECTIONS = 100
 
@@ -73,13 +71,6 @@ def resolve_model_path(path: str | Path) -> Path:
             f"{path} does not exist", fix="Pass the path of a model.onnx file or a run folder."
         )
     return path
-
-
-def neutralise(value: Any) -> Any:
-    """Make a string safe to open in a spreadsheet: a leading ``= + - @`` becomes text."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def make_session(source: str | Path | bytes, *, threads: int = 0) -> Any:
