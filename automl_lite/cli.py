@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from automl_lite import layout
-from automl_lite.exceptions import AutomlLiteError, UsageError
+from automl_lite.exceptions import AutomlLiteError, InternalError, UsageError, code_for_error_name
 
 DEFAULT_RUNS_DIR = Path("runs")
 EXIT_OK = 0
@@ -45,6 +45,25 @@ REPORT_TO = "the automl-lite issue tracker"
 #: Control characters (a line break...) cannot be part of an S3 key the emulation and every
 #: tool downstream handle; a local file name holding one is uploaded with them replaced.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def run_exit_status(error: str | None) -> int:
+    """The exit status for a run that ended with ``error`` (None: it succeeded).
+
+    A catalogue code is the input's or the run's failure (1); ``InternalError`` or a
+    name outside the catalogue is a fault in automl-lite (3).
+    """
+    if error is None:
+        return EXIT_OK
+    code = code_for_error_name(error)
+    return EXIT_INTERNAL if code in (None, InternalError.code) else EXIT_FAILED_RUN
+
+
+def _report_hint() -> str:
+    return (
+        f"This is a fault in automl-lite, not in your data or command. Please report it on {REPORT_TO}, "
+        "with the command you ran and its output with AUTOML_LITE_DEBUG=1 set (which shows the traceback)."
+    )
 
 
 class CliError(UsageError):
@@ -217,7 +236,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print(f"artifacts: {dest}/")
     if not result.succeeded:
         _err(f"\nError: {result.error}\n{result.cause}")
-        return EXIT_FAILED_RUN
+        status = run_exit_status(result.error)
+        if status == EXIT_INTERNAL:
+            _err(_report_hint())
+        return status
     _print(_summary_text(_read_summary(dest)))
     return EXIT_OK
 
@@ -382,18 +404,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except AutomlLiteError as exc:
         _err(f"Error: {exc.code}\n{exc.cause}")
-        return EXIT_FAILED_RUN
+        status = run_exit_status(exc.code)
+        if status == EXIT_INTERNAL:
+            _err(_report_hint())
+        return status
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - a user never gets a stack trace as an error message
         if os.environ.get("AUTOML_LITE_DEBUG"):
             raise
-        _err(
-            f"automl-lite: internal error ({type(exc).__name__}: {exc}).\n"
-            f"This is a fault in automl-lite, not in your data or command. Please report it on {REPORT_TO}, "
-            "with the command you ran and its output with AUTOML_LITE_DEBUG=1 set (which shows the traceback)."
-        )
+        _err(f"automl-lite: internal error ({type(exc).__name__}: {exc}).\n{_report_hint()}")
         return EXIT_INTERNAL
 
 

@@ -944,8 +944,11 @@ MI_BINS = 20
 def _discrete(series: pd.Series, kind: ColumnKind) -> np.ndarray:
     """Codes for mutual information: numbers in quantile bins, other values by their most frequent."""
     if kind is ColumnKind.NUMERIC and _is_numeric(series) and series.nunique() > MI_BINS:
-        codes = pd.qcut(series, q=MI_BINS, duplicates="drop").cat.codes.to_numpy()
-        return np.where(codes < 0, -1, codes)
+        # Quantile bins (right-closed, as pd.qcut's), from the distinct edges: pd.qcut fails on
+        # edges that differ only below float precision (subnormal numbers), found by a property test.
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        edges = np.unique(np.nanquantile(values, np.linspace(0, 1, MI_BINS + 1))[1:-1])
+        return np.where(np.isnan(values), -1, np.searchsorted(edges, values, side="left"))
     text = series.astype("string")
     top = text.value_counts().index[: 4 * MI_BINS]
     codes = pd.Categorical(text.where(text.isin(top), "<other>"), categories=[*top, "<other>"]).codes
