@@ -301,7 +301,7 @@ def infer_kind(series: pd.Series, distinct: int | None = None) -> tuple[ColumnKi
         return ColumnKind.BOOLEAN, f"only the values {_fmt_values(sorted(uniques_str))}"
     sample = _sample(text)
     if len(sample) and sample.str.match(_DATE_LIKE).all():
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)  # as features.py: mixed zones
         if parsed.notna().mean() >= DATETIME_PARSE_SHARE:
             return ColumnKind.DATETIME, "values parse as dates"
     if len(sample):
@@ -878,7 +878,7 @@ def profile_column(series: pd.Series, kind: ColumnKind, stats: ColumnStats | Non
                 out["histogram"]["counts"] = [int(round(c * scale)) for c in out["histogram"]["counts"]]
                 out["histogram"]["estimated"] = True
     if kind is ColumnKind.DATETIME:
-        parsed = pd.to_datetime(known.astype(str), errors="coerce", format="mixed")
+        parsed = pd.to_datetime(known.astype(str), errors="coerce", format="mixed", utc=True)
         out["datetime"] = {
             "min": _jsonable(parsed.min()) if parsed.notna().any() else None,
             "max": _jsonable(parsed.max()) if parsed.notna().any() else None,

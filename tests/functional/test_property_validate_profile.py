@@ -151,6 +151,9 @@ def bucket(s3):
 # Found by this test: quantile bins of numbers below float precision (pd.qcut raised ValueError).
 @example(upload=(b"y\n" + b"0.0\n" * 20 + b"200.0\n21.0\n10.0\n9.0\n8.0\n7.0\n6.0\n5.0\n0.0625\n1.1125369292536007e-308\n"
                  b"2.2250738585e-313\n-1.0\n4.0\n3.0\n2.0\n0.25\n0.5\n1.0\n", b'{"dataset": "data.csv", "target": "y"}'))
+# Found by this test: dates with and without a time zone in one column (pandas refused to mix them).
+@example(upload=(b"y,when,x\n" + b"A,2024-01-31,0\nB,2024-01-31,1\n" * 15 + b"B,2024-02-29T10:00:00Z,0\n",
+                 b'{"dataset": "data.csv", "target": "y"}'))
 def test_validate_and_profile_end_in_success_or_a_catalogue_code(s3, bucket, upload):
     data, manifest = upload
     n = next(_counter)

@@ -315,3 +315,37 @@ def test_no_case_exits_3(outcomes):
     """No user mistake may reach exit 3 (a fault in automl-lite)."""
     threes = [name for name, (_, status, _, _) in outcomes.items() if status == EXIT_INTERNAL]
     assert threes == []
+
+
+def test_the_csv_is_streamed_from_disk_in_parts(tmp_path, penguins_csv):
+    """The CLI hands the engine the file, not its bytes; boto3 uploads it in 8 MiB parts (multipart).
+
+    So memory holds a part at a time whatever the file's size, and a file over the size
+    limit reaches Validate, which answers DatasetTooLarge, instead of exhausting memory.
+    """
+    import argparse
+
+    from automl_lite import storage
+    from automl_lite.cli import _files_for_run
+    from automl_lite.local import LocalEngine
+
+    big = tmp_path / "big.csv"
+    row = b"Adelie,Torgersen,39.1,18.7,181,3750,male,2007\n"
+    with big.open("wb") as handle:
+        handle.write(penguins_csv.read_bytes().split(b"\n", 1)[0] + b"\n")
+        for _ in range(20 * 1024**2 // (len(row) * 1000) + 1):
+            handle.write(row * 1000)
+    # A target not in the file: the run ends in Validate, once the upload is complete.
+    args = argparse.Namespace(source=str(big), target="Species", problem_type=None, metric=None, time_budget=None,
+                              exclude=None, seed=None, estimators=None)
+    manifest, files, name = _files_for_run(args)
+    assert files == {"big.csv": big} and name == "big"
+
+    with LocalEngine(work_dir=tmp_path / "engine") as engine:
+        arn = engine.submit(manifest, files, name=name)
+        keys = storage.list_keys(engine.bucket, "incoming/")
+        head = storage.head(engine.bucket, next(k for k in keys if k.endswith("/big.csv")))
+        assert head is not None and head["ContentLength"] == big.stat().st_size
+        assert head["ETag"].strip('"').endswith(f"-{-(-big.stat().st_size // (8 * 1024**2))}")  # one ETag per part
+        result = engine.wait(arn, timeout_s=300)
+    assert (result.status, result.error) == ("FAILED", "TargetMissing")
