@@ -349,3 +349,20 @@ def test_the_csv_is_streamed_from_disk_in_parts(tmp_path, penguins_csv):
         assert head["ETag"].strip('"').endswith(f"-{-(-big.stat().st_size // (8 * 1024**2))}")  # one ETag per part
         result = engine.wait(arn, timeout_s=300)
     assert (result.status, result.error) == ("FAILED", "TargetMissing")
+
+
+def test_artifacts_that_cannot_go_to_out_go_to_the_runs_folder(tmp_path, capsys):
+    """``run --out`` checked fine before the run, then could not be written: the artifacts are kept."""
+    from automl_lite.cli import _place_artifacts
+    from automl_lite.local import LocalEngine
+    from automl_lite.local.engine import ExecutionResult
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the --out folder's parent should be\n")
+    with LocalEngine(work_dir=tmp_path / "engine") as engine:
+        result = ExecutionResult(execution_arn="arn:x", run_id="r-20260101-000000-abcd", status="FAILED", output=None,
+                                 error="TargetMissing", cause="...", history=[])
+        where = _place_artifacts(engine, result, blocked / "out", tmp_path / "runs" / result.run_id)
+    assert where == tmp_path / "runs" / result.run_id and (where / "execution.json").is_file()
+    assert "could not write the artifacts to" in capsys.readouterr().err
+    assert blocked.read_text().startswith("a file") and not list(tmp_path.glob("**/*.partial"))
