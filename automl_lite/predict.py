@@ -279,6 +279,14 @@ def check_output_path(out: Path, *, inputs: list[Path], overwrite: bool = False)
         )
     if out.exists() and not out.is_file():
         raise UsageError(f"The output {out} is not a regular file.", fix="Give another file name with --out.")
+    ancestor = out.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(
+            f"The output {out} cannot be created: {ancestor} is a file, not a folder.",
+            fix="Give another file name with --out.",
+        )
 
 
 @contextlib.contextmanager
@@ -366,6 +374,11 @@ def predict_file(
             chunks = pd.read_csv(source, usecols=model.columns, chunksize=batch_rows, **read_options)
             for chunk in chunks:
                 _write_chunk(model, chunk, report, handle)
+    except OSError as exc:  # the output's disk or folder refused the write (full, read-only...)
+        raise UsageError(
+            f"The predictions could not be written to {target} ({exc.strerror or exc}); nothing was written.",
+            fix="Give an --out on a writable disk with free space.",
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
         raise ModelInputError(
             f"{source} is not a well-formed CSV after row {report.rows_read} ({type(exc).__name__}: {exc})",

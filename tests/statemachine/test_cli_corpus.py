@@ -131,6 +131,8 @@ def _corpus(penguins_csv: Path) -> list[Case]:
              2, "UsageError", "destroy"),
         Case("predict-out-is-a-folder", files(**{"new.csv": good, "outdir__keep.txt": "mine"}),
              [*predict, "new.csv", "--out", "outdir"], 2, "UsageError", "file name"),
+        Case("predict-out-under-a-file", files(**{"new.csv": good}), [*predict, "new.csv", "--out", "new.csv/p.csv"],
+             2, "UsageError", "not a folder"),
         Case("predict-out-exists", files(**{"new.csv": good, "old.csv": "my earlier work\n"}),
              [*predict, "new.csv", "--out", "old.csv"], 2, "UsageError", "--overwrite"),
         Case("predict-default-out-exists", files(**{"new.csv": good, "new.predictions.csv": "keep\n"}),
@@ -153,6 +155,14 @@ def _corpus(penguins_csv: Path) -> list[Case]:
              [*predict, "new.csv", "--out", "p.csv"], 1, "ModelInputInvalid", "quoting"),
         Case("predict-latin1", files(**{"new.csv": good + "Biscoe,1,2,3,4,mâle,2007\n".encode("latin-1")}),
              [*predict, "new.csv", "--out", "p.csv"], 1, "ModelInputInvalid", "UTF-8"),
+        Case("predict-empty-file", files(**{"new.csv": b""}), [*predict, "new.csv", "--out", "p.csv"],
+             1, "ModelInputInvalid", "header row"),
+        Case("predict-header-only", files(**{"new.csv": good.split(b"\n")[0] + b"\n"}),
+             [*predict, "new.csv", "--out", "p.csv"], 0, None, "0 read", outputs=("p.csv",)),
+        Case("predict-utf16", files(**{"new.csv": good.decode().encode("utf-16")}), [*predict, "new.csv", "--out", "p.csv"],
+             1, "ModelInputInvalid", "UTF-8"),
+        Case("predict-random-bytes", files(**{"new.csv": bytes(range(256)) * 4}), [*predict, "new.csv", "--out", "p.csv"],
+             1, "ModelInputInvalid", "UTF-8"),
         Case("predict-data-is-a-folder", files(**{"data__x.csv": good}), [*predict, "data", "--out", "p.csv"],
              2, "UsageError", "not a file"),
         Case("predict-no-model", files(**{"new.csv": good}), ["predict", "nope", "new.csv"], 2, "UsageError", "does not exist"),
@@ -285,7 +295,7 @@ class _Capture:
 
 
 def test_the_corpus_is_large_enough(outcomes):
-    assert len(outcomes) >= 35
+    assert len(outcomes) >= 40
 
 
 def test_each_case_exits_with_its_status_and_code(outcomes):
