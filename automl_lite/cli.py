@@ -224,6 +224,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs_dir = Path(args.runs_dir)
     if args.out:
         _check_run_out(Path(args.out))
+    elif runs_dir.exists() and not runs_dir.is_dir():
+        raise CliError(f"--runs-dir {runs_dir} is a file.", fix="Give a folder for the run folders with --runs-dir.")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
         _print(f"local engine ready ({time.monotonic() - started:.1f}s); dropping files into s3://{engine.bucket}/incoming/")

@@ -198,6 +198,8 @@ def _corpus(penguins_csv: Path) -> list[Case]:
              ["run", "data.csv", "--target", "species", "--out", "out.txt"], 2, "UsageError", "new folder"),
         Case("run-out-holds-files", files(**{"data.csv": raw, "out__notes.txt": "mine\n"}),
              ["run", "data.csv", "--target", "species", "--out", "out"], 2, "UsageError", "new or empty folder"),
+        Case("run-runs-dir-is-a-file", files(**{"data.csv": raw, "runs": "mine\n"}), ["run", "data.csv", "--target", "species"],
+             2, "UsageError", "--runs-dir"),
         Case("run-missing-file", files(), ["run", "nope.csv", "--target", "y"], 2, "UsageError", "does not exist"),
         Case("run-csv-without-target", files(**{"data.csv": raw}), ["run", "data.csv"], 2, "UsageError", "--target"),
         Case("run-manifest-names-a-newline", files(**{"m.json": json.dumps({"dataset": "a\nb.csv", "target": "species"})}),
