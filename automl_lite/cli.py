@@ -219,8 +219,12 @@ def _progress_printer(started: float) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from automl_lite.local import LocalEngine
+    from automl_lite.validation import check_dataset_size
 
     manifest, files, name = _files_for_run(args)
+    for path in files.values():
+        # Validate's own limit, checked before the upload: a file over it is never copied anywhere.
+        check_dataset_size(path.stat().st_size, str(path))
     runs_dir = Path(args.runs_dir)
     if args.out:
         _check_run_out(Path(args.out))

@@ -217,6 +217,21 @@ def _decode_error(
     )
 
 
+def check_dataset_size(size: int, name: str, limit: int = MAX_DATASET_BYTES) -> None:
+    """Refuse a dataset over the size limit (Validate; the CLI too, before uploading a local file).
+
+    Raises
+    ------
+    DatasetTooLargeError
+        ``size`` is over ``limit``.
+    """
+    if size > limit:
+        raise DatasetTooLargeError(
+            f"The dataset {name} is {size / 1024**3:.2f} GiB; the limit is {limit / 1024**3:.2f} GiB.",
+            fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
+        )
+
+
 def _check_header(header: list[str], name: str) -> None:
     named = [col.strip() for col in header if col.strip()]
     if named and all(_NUMBER.match(col) for col in named):
@@ -565,11 +580,7 @@ def validate_run(
         log.passed(check, f"{size} bytes")
 
         check = "dataset_size"
-        if size > max_dataset_bytes:
-            raise DatasetTooLargeError(
-                f"The dataset {name} is {size / 1024**3:.2f} GiB; the limit is {max_dataset_bytes / 1024**3:.2f} GiB.",
-                fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
-            )
+        check_dataset_size(size, name, max_dataset_bytes)
         if size == 0:
             raise DatasetUnreadableError(f"The dataset {name} is empty (0 bytes).", fix=_FIX_CSV)
         log.passed(check, f"{size} <= {max_dataset_bytes} bytes")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,6 +115,18 @@ def _corpus(penguins_csv: Path) -> list[Case]:
         (folder / "mine" / "data.csv").write_bytes(raw)
         (folder / "mine" / "manifest.json").write_text(json.dumps({"dataset": "data.csv", "target": "Species"}))
 
+    def sparse(name: str, manifest: bool = False) -> Callable[[Path], None]:
+        """A file over the 5 GiB limit that takes no disk (sparse): refused before any upload."""
+
+        def setup(folder: Path) -> None:
+            path = folder / name
+            path.write_bytes(raw)
+            os.truncate(path, 5 * 1024**3 + 1)
+            if manifest:
+                (folder / "manifest.json").write_text(json.dumps({"dataset": name, "target": "species"}))
+
+        return setup
+
     nul_late = raw + b"Adelie,Dream,39.1,18.7,181,3750,male,2007\n" * 300 + b"Adelie,Dr\x00eam,1,2,3,4,male,2007\n"
     assert len(nul_late) > 8192 + 1000
     predict = ["predict", RUN]
@@ -200,6 +213,10 @@ def _corpus(penguins_csv: Path) -> list[Case]:
              ["run", "data.csv", "--target", "species", "--out", "out"], 2, "UsageError", "new or empty folder"),
         Case("run-runs-dir-is-a-file", files(**{"data.csv": raw, "runs": "mine\n"}), ["run", "data.csv", "--target", "species"],
              2, "UsageError", "--runs-dir"),
+        Case("run-over-the-size-limit", sparse("huge.csv"), ["run", "huge.csv", "--target", "species"],
+             1, "DatasetTooLarge", "Sample or split"),
+        Case("run-manifest-over-the-size-limit", sparse("huge.csv", manifest=True), ["run", "manifest.json"],
+             1, "DatasetTooLarge", "the limit is 5.00 GiB"),
         Case("run-missing-file", files(), ["run", "nope.csv", "--target", "y"], 2, "UsageError", "does not exist"),
         Case("run-csv-without-target", files(**{"data.csv": raw}), ["run", "data.csv"], 2, "UsageError", "--target"),
         Case("run-manifest-names-a-newline", files(**{"m.json": json.dumps({"dataset": "a\nb.csv", "target": "species"})}),
@@ -229,11 +246,16 @@ def model_run(tmp_path_factory, penguins_csv) -> Path:
     return folder
 
 
+def _fingerprint(path: Path) -> str:
+    stat = path.stat()
+    if stat.st_size > 64 * 1024**2:  # the sparse over-the-limit files: size and modification time
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _snapshot(folder: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.is_symlink()
+        str(p.relative_to(folder)): _fingerprint(p) for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()
     }
 
 
