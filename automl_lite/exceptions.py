@@ -140,6 +140,27 @@ class ModelInputError(AutomlLiteError):
     code = "ModelInputInvalid"
 
 
+class ModelInvalidError(AutomlLiteError):
+    """The model file is ONNX but its automl-lite metadata is damaged or inconsistent with its graph."""
+
+    code = "ModelInvalid"
+
+
+class RunFolderInvalidError(AutomlLiteError):
+    """A local run folder's files (run.json) are damaged, so the CLI cannot show the run."""
+
+    code = "RunFolderInvalid"
+
+
+class UsageError(AutomlLiteError):
+    """The command line itself is wrong (a missing file, an output path that would destroy data).
+
+    The CLI exits 2 for these, 1 for every other catalogue error.
+    """
+
+    code = "UsageError"
+
+
 class InternalError(AutomlLiteError):
     code = "InternalError"
 

@@ -583,7 +583,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     subject and message the success notification publishes.
     """
     from automl_lite import layout, notify, storage
-    from automl_lite.dataset import read_csv
+    from automl_lite.dataset import read_csv, restore_frame
     from automl_lite.model_card import render_model_card
 
     bucket, run_id = run.bucket, run.run_id
@@ -594,7 +594,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     try:
         native = _load_native(bucket, key(layout.NATIVE_MODEL), key(layout.NATIVE_MODEL_DIGEST))
         metrics = storage.read_json(bucket, key(layout.TRAINING_METRICS))
-        holdout = read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE))))
+        holdout = restore_frame(read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE)))))
     except AutomlLiteError:
         raise
     except Exception as exc:

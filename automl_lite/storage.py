@@ -68,6 +68,15 @@ def read_bytes(bucket: str, key: str, *, max_bytes: int | None = None, version_i
     return client("s3").get_object(**kwargs)["Body"].read()
 
 
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (``NoSuchKey``, ``InvalidRange``...), else None."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return None
+    return exc.response.get("Error", {}).get("Code")
+
+
 def is_not_found(exc: Exception) -> bool:
     """True when a botocore error means the object (or its version, or the bucket) does not exist."""
     from botocore.exceptions import ClientError
@@ -127,13 +136,16 @@ def list_keys(bucket: str, prefix: str) -> list[str]:
 
 
 def write_if_absent(bucket: str, key: str, data: bytes, *, content_type: str = "application/json") -> bool:
-    """Create the object only if no object has the key (S3 conditional write). False if it existed."""
-    from botocore.exceptions import ClientError
+    """Create the object only if no object has the key (S3 conditional write). False if it existed.
 
+    Only ``412 PreconditionFailed`` says the object exists. ``409 ConditionalRequestConflict``
+    (a concurrent conditional write of the key in flight) is raised: the object may not
+    exist yet, and the caller decides how to retry.
+    """
     try:
         client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, IfNoneMatch="*")
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+    except Exception as exc:
+        if error_code(exc) == "PreconditionFailed":
             return False
         raise
     return True

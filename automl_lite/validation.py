@@ -30,7 +30,6 @@ import csv
 import difflib
 import itertools
 import re
-import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from typing import Any
 
 from automl_lite import claims, layout, storage
 from automl_lite.contracts import DuplicateDelivery, ExecutionInfo, RunContext
-from automl_lite.dataset import DELIMITERS, NA_VALUES
+from automl_lite.dataset import NA_VALUES, SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import (
     AutomlLiteError,
     DatasetNotFoundError,
@@ -72,8 +71,6 @@ _NA = frozenset(NA_VALUES)
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 _FIX_CSV = "Export the data as a UTF-8 CSV (comma, semicolon, tab or pipe separated) with one header row and upload it again."
-#: Lines looked at to detect the delimiter.
-_SNIFF_LINES = 50
 #: Fewest rows each of at least two classes needs in a classification target:
 #: below this a class cannot be split between training and the holdout.
 MIN_CLASS_ROWS = 5
@@ -143,11 +140,6 @@ def _sniff_binary(head: bytes, name: str) -> None:
     for magic, what, fix in known:
         if head.startswith(magic):
             raise DatasetUnreadableError(f"The dataset {name} is {what}, not a CSV text file.", fix=fix)
-    if b"\x00" in head[:8192]:
-        raise DatasetUnreadableError(
-            f"The dataset {name} contains NUL bytes: it is a binary file or UTF-16 text, not a UTF-8 CSV.",
-            fix=_FIX_CSV,
-        )
 
 
 def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[str]:
@@ -169,6 +161,17 @@ def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator
             _sniff_binary(chunk, name)
             if chunk.startswith(codecs.BOM_UTF8):
                 facts.encoding = "utf-8-sig"
+        nul = chunk.find(b"\x00")
+        if nul != -1:
+            line = newlines + chunk[:nul].count(b"\n") + 1
+            # Anywhere in the file, not only its head: a NUL cannot be in a name, a label or
+            # a process argument, and no text CSV holds one.
+            raise DatasetUnreadableError(
+                f"The dataset {name} contains a NUL byte at byte offset {consumed + nul} "
+                f"(line {line}): it is a binary file or UTF-16 text, "
+                "not a UTF-8 CSV.",
+                fix=_FIX_CSV,
+            )
         try:
             text = decoder.decode(chunk)
         except UnicodeDecodeError as exc:
@@ -214,36 +217,19 @@ def _decode_error(
     )
 
 
-def detect_delimiter(head: list[str]) -> str:
-    """The field separator of a CSV from its first lines: comma, semicolon, tab or pipe.
+def check_dataset_size(size: int, name: str, limit: int = MAX_DATASET_BYTES) -> None:
+    """Refuse a dataset over the size limit (Validate; the CLI too, before uploading a local file).
 
-    Each candidate splits the first :data:`_SNIFF_LINES` lines (quotes respected); the
-    one giving the most fields in the header, the same number in every following line,
-    wins. Without such a candidate, the one giving the header the most fields (ragged
-    rows are then reported with their line numbers). Ties and one-column files: comma.
-
-    Examples
-    --------
-    >>> detect_delimiter(["a;b;c\\n", "1;2,5;x\\n"])
-    ';'
-    >>> detect_delimiter(["name,notes\\n", '"Smith; J",a|b\\n'])
-    ','
+    Raises
+    ------
+    DatasetTooLargeError
+        ``size`` is over ``limit``.
     """
-    best: tuple[int, int, int] = (-1, -1, 0)
-    chosen = ","
-    for rank, delimiter in enumerate(DELIMITERS):
-        try:
-            rows = [row for row in csv.reader(head, delimiter=delimiter) if row]
-        except csv.Error:
-            continue
-        if not rows:
-            continue
-        width = len(rows[0])
-        consistent = int(width > 1 and all(len(row) == width for row in rows[1:]))
-        score = (consistent, width, -rank)
-        if score > best:
-            best, chosen = score, delimiter
-    return chosen
+    if size > limit:
+        raise DatasetTooLargeError(
+            f"The dataset {name} is {size / 1024**3:.2f} GiB; the limit is {limit / 1024**3:.2f} GiB.",
+            fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
+        )
 
 
 def _check_header(header: list[str], name: str) -> None:
@@ -319,7 +305,7 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     facts = CsvFacts()
     csv.field_size_limit(_FIELD_SIZE_LIMIT)
     lines = _iter_lines(chunks, name, facts)
-    head = list(itertools.islice(lines, _SNIFF_LINES))
+    head = list(itertools.islice(lines, SNIFF_LINES))
     facts.delimiter = detect_delimiter(head)
     reader = csv.reader(itertools.chain(head, lines), delimiter=facts.delimiter, strict=True)
     try:
@@ -493,29 +479,32 @@ class _ValidationLog:
 
 
 def _read_manifest(bucket: str, key: str, version_id: str | None) -> tuple[Manifest, str]:
-    """The parsed manifest and the key it was found under.
+    """The parsed manifest: exactly the event's key, at the event's version.
 
-    Classic S3 notifications URL-encode keys ("my data/" arrives as "my+data/"); if a
-    producer did so, the decoded key is tried too, so such a manifest is still found.
+    No other key is ever tried: a manifest deleted before this step must not be replaced
+    by another object (another folder's manifest, or a later upload without its version).
     """
-    candidates = list(dict.fromkeys([key, urllib.parse.unquote_plus(key)]))
-    for i, candidate in enumerate(candidates):
-        try:
-            raw = storage.read_bytes(
-                bucket, candidate, max_bytes=MAX_MANIFEST_BYTES + 1, version_id=version_id if i == 0 else None
-            )
-        except Exception as exc:
-            if not storage.is_not_found(exc):
-                raise
-            if i + 1 < len(candidates):
-                continue
+    source = storage.uri(bucket, key)
+    try:
+        raw = storage.read_bytes(bucket, key, max_bytes=MAX_MANIFEST_BYTES + 1, version_id=version_id)
+    except Exception as exc:
+        if storage.error_code(exc) == "InvalidRange":
+            # S3's answer to a ranged GET of an empty object (416): the manifest has no bytes.
+            raw = b""
+        elif storage.is_not_found(exc):
             raise ManifestUnreadableError(
-                f"The manifest {storage.uri(bucket, key)} no longer exists (it was deleted or replaced "
-                "before the run started).",
+                f"The manifest {source} no longer exists (it was deleted or replaced before the run started).",
                 fix="Upload the manifest again to start a new run.",
             ) from exc
-        return parse_manifest(raw, source=storage.uri(bucket, candidate)), candidate
-    raise AssertionError("unreachable")
+        else:
+            raise
+    if not raw.strip():
+        raise ManifestUnreadableError(
+            f"The manifest {source} is empty ({len(raw)} bytes).",
+            fix='Write the run\'s settings into it as JSON, e.g. {"dataset": "data.csv", "target": "price"}, '
+            "and upload it again.",
+        )
+    return parse_manifest(raw, source=source), key
 
 
 def validate_run(
@@ -591,11 +580,7 @@ def validate_run(
         log.passed(check, f"{size} bytes")
 
         check = "dataset_size"
-        if size > max_dataset_bytes:
-            raise DatasetTooLargeError(
-                f"The dataset {name} is {size / 1024**3:.2f} GiB; the limit is {max_dataset_bytes / 1024**3:.2f} GiB.",
-                fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
-            )
+        check_dataset_size(size, name, max_dataset_bytes)
         if size == 0:
             raise DatasetUnreadableError(f"The dataset {name} is empty (0 bytes).", fix=_FIX_CSV)
         log.passed(check, f"{size} <= {max_dataset_bytes} bytes")
