@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,6 +24,8 @@ from typing import Any, TypeVar
 MAX_CAUSE_BYTES = 4096
 #: Most JSON bytes of a short summary sentence carried in the state (e.g. the problem-type reason).
 MAX_SUMMARY_BYTES = 1024
+#: Most stack frames a failed handler's error carries (Lambda puts them all in the Cause).
+MAX_TRACE_FRAMES = 20
 _ELLIPSIS = " [...]"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,7 +79,8 @@ def bounded_errors(handler: F) -> F:
     Lambda puts the message in the error's ``Cause``, which the state machine's ``Catch``
     copies into the state: an unforeseen library error quoting a whole CSV line must not
     push the state over its limit. The exception keeps its type (its name is the
-    ``Error`` the failure step classifies); only its text is cut, with :func:`clip_text`.
+    ``Error`` the failure step classifies); only its text is cut, with :func:`clip_text`,
+    and its traceback to the innermost :data:`MAX_TRACE_FRAMES` frames.
     """
 
     @functools.wraps(handler)
@@ -88,6 +92,18 @@ def bounded_errors(handler: F) -> F:
             clipped = clip_text(text)
             if clipped != text:
                 exc.args = (clipped,)
+            tb = exc.__traceback__
+            depth = 0
+            while tb is not None:
+                depth, tb = depth + 1, tb.tb_next
+            if depth > MAX_TRACE_FRAMES:
+                # Lambda copies every frame into the Cause (a deep recursion is thousands):
+                # the whole trace goes to the log, the innermost frames travel on.
+                logging.getLogger(__name__).error("handler failed (full trace)", exc_info=exc)
+                tb = exc.__traceback__
+                for _ in range(depth - MAX_TRACE_FRAMES):
+                    tb = tb.tb_next  # type: ignore[union-attr]
+                raise exc.with_traceback(tb)
             raise
 
     return wrapper  # type: ignore[return-value]

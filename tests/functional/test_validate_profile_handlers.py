@@ -215,7 +215,8 @@ def test_delimiters_are_detected_and_profiled(s3, delimiter, label):
     assert any(f"{label}-separated" in c["detail"] for c in report["checks"])
     result = profile_run(run)
     assert result.problem_type == "multiclass"
-    assert set(result.feature_columns) == {
+    assert result.n_features == 7 and result.n_dropped == 0
+    assert set(_used(run, result)) == {
         "island",
         "bill_length_mm",
         "bill_depth_mm",
@@ -256,7 +257,7 @@ def test_many_small_chunks_stream_the_same(s3, monkeypatch):
     text = PENGUINS.decode().replace("Torgersen", "Torgersén").encode()
     _put_run(s3, text)
     real = storage.iter_chunks
-    monkeypatch.setattr(storage, "iter_chunks", lambda b, k, chunk_size=0: real(b, k, chunk_size=7))
+    monkeypatch.setattr(storage, "iter_chunks", lambda b, k, chunk_size=0, version_id=None: real(b, k, chunk_size=7, version_id=version_id))
     assert _validate().n_rows == 344
 
 
@@ -295,11 +296,27 @@ def test_profile_run_penguins_raw_screening(s3):
         MANIFEST_KEY,
         json.dumps({"dataset": "raw.csv", "target": "Sex", "exclude_columns": ["Comments"]}).encode(),
     )
-    result = profile_run(_validate())
+    run = _validate()
+    result = profile_run(run)
     assert result.problem_type == "binary" and result.metric == "roc_auc"
-    assert set(result.dropped_columns) == {"Sample Number", "Individual ID", "Region", "Stage", "Comments"}
-    assert result.dropped_columns["Comments"] == "excluded by the manifest"
-    assert "Date Egg" in result.feature_columns
+    # The state carries counts; the decisions (with reasons) are in eda/profile.json.
+    dropped = _dropped(run, result)
+    assert set(dropped) == {"Sample Number", "Individual ID", "Region", "Stage", "Comments"}
+    assert result.n_dropped == len(dropped) and result.n_features == len(_used(run, result))
+    assert dropped["Comments"] == "excluded by the manifest"
+    assert "Date Egg" in _used(run, result)
+
+
+def _decisions(run, result):
+    return storage.read_json(run.bucket, result.profile_key)["decisions"]
+
+
+def _used(run, result):
+    return [d["name"] for d in _decisions(run, result) if d["use"]]
+
+
+def _dropped(run, result):
+    return {d["name"]: d["reason"] for d in _decisions(run, result) if not d["use"]}
 
 
 def test_metric_that_does_not_fit_is_an_error(s3):
