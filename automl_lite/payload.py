@@ -103,7 +103,7 @@ def bounded_errors(handler: F) -> F:
                 tb = exc.__traceback__
                 for _ in range(depth - MAX_TRACE_FRAMES):
                     tb = tb.tb_next  # type: ignore[union-attr]
-                raise exc.with_traceback(tb)
+                raise exc.with_traceback(tb) from exc.__cause__
             raise
 
     return wrapper  # type: ignore[return-value]
