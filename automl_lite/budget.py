@@ -83,4 +83,6 @@ def human_bytes(n: int) -> str:
     """``1.75 GiB``, ``752 MiB``: how messages and the docs write sizes."""
     if n >= 1024**3:
         return f"{n / 1024**3:.2f} GiB"
-    return f"{n / MIB:.0f} MiB"
+    if n >= MIB:
+        return f"{n / MIB:.0f} MiB"
+    return f"{n:,} bytes"

@@ -30,6 +30,8 @@ from automl_lite.profiling import profile_run
 from automl_lite.validation import MAX_MANIFEST_STATE_BYTES, validate_run
 from lambdas.validate import handler as validate_handler  # noqa: F401 - the handler the ASL calls imports
 
+pytestmark = pytest.mark.slow
+
 BUCKET = "b" * 63  # the longest bucket name S3 allows
 LIMIT = resources.STATE_PAYLOAD_LIMIT_BYTES
 #: "Well under": every payload at most half the limit.
