@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from automl_lite.payload import MAX_CAUSE_BYTES, clip_text, json_size
+
 
 class AutomlLiteError(Exception):
     """Base class of every error a user can see.
@@ -37,11 +39,14 @@ class AutomlLiteError(Exception):
 
     @property
     def cause(self) -> str:
-        """The one-paragraph cause shown to users: the problem, then the fix."""
+        """The one-paragraph cause shown to users: the problem, then the fix (bounded: it may quote data)."""
         if not self.fix:
-            return self.message
+            return clip_text(self.message)
         sep = "" if self.message.endswith((".", "!", "?")) else "."
-        return f"{self.message}{sep} {self.fix}"
+        # The fix survives a long message: the message is what gets cut.
+        fix = clip_text(self.fix, MAX_CAUSE_BYTES // 4)
+        message = clip_text(self.message, MAX_CAUSE_BYTES - json_size(fix) - 2)
+        return f"{message}{sep} {fix}"
 
 
 class ManifestInvalidError(AutomlLiteError):

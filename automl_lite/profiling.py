@@ -1392,7 +1392,9 @@ def profile_run(run: RunContext) -> ProfileResult:
 
     Reads ``run.dataset_key`` from S3, applies :func:`profile_frame`, resolves the
     metric, renders the report, and returns what training needs: problem type, metric,
-    feature columns, the training container's environment and its timeout.
+    counts of the columns used and dropped (the lists are in eda/profile.json, so the
+    state stays small), the training container's environment and its timeout. Reads the
+    CSV at the version Validate pinned (``run.dataset_version_id``).
 
     Raises
     ------
@@ -1406,7 +1408,9 @@ def profile_run(run: RunContext) -> ProfileResult:
     manifest = run.manifest
     # Lambda's /tmp (ephemeral storage) holds the file; memory only ever holds a batch and the sample.
     with tempfile.TemporaryDirectory(prefix="automl-profile-") as tmp:
-        path = storage.download(run.bucket, run.dataset_key, Path(tmp) / "dataset.csv")
+        path = storage.download(
+            run.bucket, run.dataset_key, Path(tmp) / "dataset.csv", version_id=run.dataset_version_id
+        )
         body = profile_file(
             path,
             target=manifest.target,
@@ -1445,6 +1449,7 @@ def profile_run(run: RunContext) -> ProfileResult:
         bucket=run.bucket,
         run_id=run.run_id,
         dataset_key=run.dataset_key,
+        dataset_version=run.dataset_version_id or "",
         profile_key=profile_key,
         target=manifest.target,
         problem_type=problem_type,
@@ -1460,9 +1465,9 @@ def profile_run(run: RunContext) -> ProfileResult:
         metric=metric,
         profile_key=profile_key,
         report_key=report_key,
-        feature_columns=features,
-        dropped_columns={d.name: d.reason for d in decisions if not d.use},
-        warnings=profile["warnings"],
+        n_features=len(features),
+        n_dropped=len(decisions) - len(features),
+        n_warnings=len(profile["warnings"]),
         training_env=settings.to_env(),
         job_timeout_s=job_timeout_s(manifest.time_budget_s),
     )

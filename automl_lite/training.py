@@ -895,7 +895,9 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
     with tempfile.TemporaryDirectory(prefix="automl-train-") as tmp:
         work = Path(tmp)
         try:
-            csv_path = storage.download(settings.bucket, settings.dataset_key, work / "dataset.csv")
+            csv_path = storage.download(
+                settings.bucket, settings.dataset_key, work / "dataset.csv", version_id=settings.dataset_version or None
+            )
             profile = storage.read_json(settings.bucket, settings.profile_key)
         except Exception as exc:
             raise TrainingFailedError(

@@ -4,8 +4,12 @@
 the dataset it names, and streams the CSV once (never holding the file in memory)
 to check, in order:
 
-1. the dataset exists (``DatasetNotFound``, retryable: the CSV may still be uploading)
-   and is not larger than :data:`MAX_DATASET_BYTES` (``DatasetTooLarge``);
+1. the dataset exists: while it does not, within the manifest's ``dataset_wait_minutes``
+   of the run's start, Validate returns :class:`~automl_lite.contracts.DatasetPending` and
+   the state machine waits and asks again (a CSV uploaded in parallel may land after the
+   manifest); after that, ``DatasetNotFound``. Its S3 version is pinned in
+   ``RunContext.dataset_version_id``: every later step reads that version. It is not larger
+   than the size budget (:mod:`automl_lite.budget`, ``DatasetTooLarge``);
 2. it is UTF-8 text (a UTF-8 BOM is fine); gzip, ZIP/Excel, Parquet, UTF-16 or
    Latin-1 bytes are ``DatasetUnreadable`` with the reason and the byte/line;
 3. its delimiter (comma, semicolon, tab or pipe) is detected from its first lines
@@ -36,8 +40,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from automl_lite import claims, layout, storage
-from automl_lite.contracts import DuplicateDelivery, ExecutionInfo, RunContext
+from automl_lite import budget, claims, layout, storage
+from automl_lite.contracts import DatasetPending, DuplicateDelivery, ExecutionInfo, RunContext
 from automl_lite.dataset import NA_VALUES, SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import (
     AutomlLiteError,
@@ -53,12 +57,18 @@ from automl_lite.exceptions import (
     TooFewRowsError,
 )
 from automl_lite.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
+from automl_lite.payload import json_size
 
-#: Largest CSV a run accepts. Training reads the whole file into memory on one
-#: Batch instance; above this a run would fail late and expensively instead of now.
-MAX_DATASET_BYTES = 5 * 1024**3
+#: The size budget every later step can handle with its resources (automl_lite.budget).
+BUDGET = budget.dataset_budget()
+#: Largest CSV a run accepts (Profile's /tmp and the training job's memory; see automl_lite.budget).
+MAX_DATASET_BYTES = BUDGET.max_bytes
 #: Most columns a run accepts (profiling and the ONNX graph grow with the width).
-MAX_COLUMNS = 5_000
+MAX_COLUMNS = BUDGET.max_columns
+#: Most cells (rows x columns) a run accepts: the training job holds them in memory.
+MAX_CELLS = BUDGET.max_cells
+#: Most bytes the manifest may take in the state (JSON, non-ASCII escaped): it travels with every step.
+MAX_MANIFEST_STATE_BYTES = 32 * 1024
 #: Fewest rows with a known target: below this a holdout score means nothing.
 MIN_ROWS = 20
 #: Only the first ragged rows are listed in the message; the rest are counted.
@@ -227,7 +237,8 @@ def check_dataset_size(size: int, name: str, limit: int = MAX_DATASET_BYTES) -> 
     """
     if size > limit:
         raise DatasetTooLargeError(
-            f"The dataset {name} is {size / 1024**3:.2f} GiB; the limit is {limit / 1024**3:.2f} GiB.",
+            f"The dataset {name} is {budget.human_bytes(size)}; the limit is {budget.human_bytes(limit)} "
+            f"(limit: bytes; {BUDGET.backed_by['bytes']}).",
             fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
         )
 
@@ -256,7 +267,8 @@ def _check_header(header: list[str], name: str) -> None:
         )
     if len(header) > MAX_COLUMNS:
         raise DatasetTooLargeError(
-            f"The dataset {name} has {len(header)} columns; at most {MAX_COLUMNS} are supported.",
+            f"The dataset {name} has {len(header)} columns; at most {MAX_COLUMNS} are supported "
+            f"(limit: columns; {BUDGET.backed_by['columns']}).",
             fix="Drop columns you do not need before uploading.",
         )
 
@@ -463,7 +475,12 @@ class _ValidationLog:
             "manifest": None,
             "dataset_key": None,
             "dataset_bytes": None,
-            "limits": {"max_dataset_bytes": None, "max_columns": MAX_COLUMNS, "min_rows": MIN_ROWS},
+            "limits": {
+                "max_dataset_bytes": None,
+                "max_columns": MAX_COLUMNS,
+                "max_cells": MAX_CELLS,
+                "min_rows": MIN_ROWS,
+            },
             "checks": [],
             "dataset": None,
             "error": None,
@@ -516,7 +533,7 @@ def validate_run(
     execution: ExecutionInfo,
     max_dataset_bytes: int = MAX_DATASET_BYTES,
     min_rows: int = MIN_ROWS,
-) -> RunContext:
+) -> RunContext | DatasetPending:
     """Validate a run's manifest and dataset; write ``runs/<run-id>/validation.json``.
 
     Parameters
@@ -536,7 +553,10 @@ def validate_run(
     Returns
     -------
     RunContext
-        What the later states need: keys, the normalized manifest, rows and columns.
+        What the later states need: keys, the pinned CSV version, the normalized manifest,
+        rows and columns.
+    DatasetPending
+        The CSV is not there yet and the manifest's wait window is still open.
 
     Raises
     ------
@@ -564,20 +584,39 @@ def validate_run(
                 "which is not a data file.",
                 fix="Set 'dataset' to the CSV's file name, relative to the manifest's folder.",
             )
+        state_bytes = json_size(manifest.model_dump(mode="json"))
+        if state_bytes > MAX_MANIFEST_STATE_BYTES:
+            raise ManifestInvalidError(
+                f"The manifest {storage.uri(bucket, manifest_key)} takes {state_bytes} bytes as the run carries it "
+                f"(JSON, non-ASCII characters escaped); at most {MAX_MANIFEST_STATE_BYTES} are allowed "
+                "(limit: the manifest travels in every step's 256 KiB state).",
+                fix="Shorten 'exclude_columns' (columns that are identifiers, constant or mostly missing are "
+                "dropped without being listed) or 'tags'.",
+            )
         log.passed(check, f"version 1 manifest; dataset {dataset_key}, target {manifest.target!r}")
 
         check = "dataset_exists"
         name = storage.uri(bucket, dataset_key)
         meta = storage.head(bucket, dataset_key)
         if meta is None:
+            pending = _dataset_pending(manifest, dataset_key, execution)
+            if pending is not None:
+                log.data["status"] = "waiting_for_dataset"
+                log.passed(check, f"not there yet; waited {pending.waited_s} s of {pending.window_s} s")
+                _write_log(bucket, execution.run_id, log)
+                return pending
             raise DatasetNotFoundError(
-                f"The dataset {name} named by the manifest does not exist.",
-                fix="Upload the CSV before the manifest (the manifest starts the run), "
-                "or fix 'dataset' in the manifest.",
+                f"The dataset {name} named by the manifest does not exist "
+                f"(the run waited {manifest.dataset_wait_minutes:g} minute(s) for it).",
+                fix="Upload the CSV, then upload the manifest again (the manifest starts the run); "
+                "or fix 'dataset' in the manifest, or raise 'dataset_wait_minutes' for slow uploads.",
             )
         size = int(meta.get("ContentLength", 0))
+        # Every later step reads this version, even if the CSV is overwritten during the run.
+        version = meta.get("VersionId") or None
         log.data["dataset_bytes"] = size
-        log.passed(check, f"{size} bytes")
+        log.data["dataset_version_id"] = version
+        log.passed(check, f"{size} bytes, version {version or 'unversioned'}")
 
         check = "dataset_size"
         check_dataset_size(size, name, max_dataset_bytes)
@@ -586,13 +625,22 @@ def validate_run(
         log.passed(check, f"{size} <= {max_dataset_bytes} bytes")
 
         check = "csv_structure"
-        facts = scan_csv(storage.iter_chunks(bucket, dataset_key), target=manifest.target, name=name)
+        facts = scan_csv(
+            storage.iter_chunks(bucket, dataset_key, version_id=version), target=manifest.target, name=name
+        )
         log.data["dataset"] = facts.as_dict()
         log.passed(
             check,
             f"{facts.encoding}, {_LABELS[facts.delimiter]}-separated, {facts.n_rows} rows x {len(facts.columns)} columns, "
             f"target {manifest.target!r} present",
         )
+        cells = facts.n_rows * len(facts.columns)
+        if cells > MAX_CELLS:
+            raise DatasetTooLargeError(
+                f"The dataset {name} has {facts.n_rows} rows x {len(facts.columns)} columns = {cells} cells; "
+                f"at most {MAX_CELLS} are supported (limit: cells; {BUDGET.backed_by['cells']}).",
+                fix="Sample the rows or drop unneeded columns to get under the limit.",
+            )
 
         check = "target_values"
         check_target(facts, manifest, name=name, min_rows=min_rows)
@@ -620,6 +668,7 @@ def validate_run(
         manifest_etag=etag,
         manifest_version_id=version_id,
         dataset_key=dataset_key,
+        dataset_version_id=version,
         run_prefix=run_prefix,
         manifest=manifest,
         started_at=execution.start_time or datetime.now(UTC),
@@ -628,6 +677,28 @@ def validate_run(
         dataset_bytes=size,
         delimiter=facts.delimiter,
     )
+
+
+#: The first look again comes after this many seconds; later ones wait longer, up to _MAX_POLL_S.
+_MIN_POLL_S = 2
+_MAX_POLL_S = 30
+
+
+def _dataset_pending(manifest: Manifest, dataset_key: str, execution: ExecutionInfo) -> DatasetPending | None:
+    """How long to wait before looking for the CSV again, or None when the wait window is over.
+
+    The window counts from the execution's start, so no counter travels in the state;
+    the interval grows with the time waited (a quarter of it, 2 to 30 s).
+    """
+    window_s = int(manifest.dataset_wait_minutes * 60)
+    if execution.start_time is None or window_s <= 0:
+        return None
+    waited = (datetime.now(UTC) - execution.start_time).total_seconds()
+    remaining = window_s - waited
+    if remaining <= 0:
+        return None
+    wait_s = max(1, int(min(max(_MIN_POLL_S, waited / 4), _MAX_POLL_S, remaining + 1)))
+    return DatasetPending(dataset_key=dataset_key, wait_s=wait_s, waited_s=int(max(waited, 0)), window_s=window_s)
 
 
 def _write_log(bucket: str, run_id: str, log: _ValidationLog) -> None:
@@ -642,7 +713,7 @@ def start_run(
     version_id: str | None,
     sequencer: str | None,
     execution: ExecutionInfo,
-) -> RunContext | DuplicateDelivery:
+) -> RunContext | DuplicateDelivery | DatasetPending:
     """The first step of every execution: claim the upload, then validate it.
 
     A second delivery of the same upload gets :class:`DuplicateDelivery` naming the run

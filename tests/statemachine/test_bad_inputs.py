@@ -65,7 +65,7 @@ def _corpus(penguins: pd.DataFrame) -> list[Case]:
         Case("version-2", "ManifestInvalid", base | {"version": 2}, {"data.csv": good}, "version"),
         Case("exclude-unknown", "ManifestInvalid", base | {"exclude_columns": ["islnd"]}, {"data.csv": good}, "islnd"),
         # --- the file
-        Case("dataset-absent", "DatasetNotFound", base, {}, "data.csv"),
+        Case("dataset-absent", "DatasetNotFound", base | {"dataset_wait_minutes": 0}, {}, "data.csv"),
         Case("empty-file", "DatasetUnreadable", base, {"data.csv": b""}, "empty"),
         Case("gzip-named-csv", "DatasetUnreadable", base, {"data.csv": gzip.compress(good)}, "gzip"),
         Case("xlsx-named-csv", "DatasetUnreadable", base, {"data.csv": xlsx.getvalue()}, "ZIP"),
