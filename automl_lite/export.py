@@ -160,10 +160,21 @@ def _rename_value(graph: onnx.GraphProto, old: str, new: str) -> None:
 
 
 def _label_names(model: onnx.ModelProto, class_names: list[str]) -> None:
-    """Replace the integer ``label`` output by the original class names (ai.onnx.ml LabelEncoder)."""
+    """Replace the integer ``label`` output by the original class names of the most probable class.
+
+    The label is the ArgMax of the graph's own ``probabilities`` (first index on a tie, as
+    numpy's argmax in the native ``predict``), mapped to the class names (ai.onnx.ml
+    LabelEncoder). The converters' integer label is not used: onnxruntime's binary
+    TreeEnsembleClassifier thresholds the raw score at 0.5 instead of 0 when every leaf
+    weight is positive (a LightGBM model without splits, common on wide files with few
+    rows), so its label can contradict its own probabilities on every row.
+    """
     graph = model.graph
     label = next(o for o in graph.output if o.name == "label")
-    _rename_value(graph, "label", "label_index")
+    _rename_value(graph, "label", "converter_label")
+    graph.node.append(
+        helper.make_node("ArgMax", ["probabilities"], ["label_index"], axis=1, keepdims=0, name="MostProbable")
+    )
     graph.node.append(
         helper.make_node(
             "LabelEncoder",

@@ -221,3 +221,28 @@ def test_zero_leaf_weights_are_pruned_without_changing_one_output_bit(
     feed = onnx_feed(prepare_frame(rows.drop(columns=[target]), model.specs), model.specs)
     for a, b in zip(onnx_session(full).run(None, feed), onnx_session(pruned).run(None, feed), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("majority", ["yes", "no"])
+def test_label_follows_the_probabilities_of_a_model_without_splits(majority):
+    # Given a LightGBM binary model too small to split (30 rows, min_child_samples 20), as a
+    # 5,000-column file of 24 training rows produced: one leaf, raw score log(0.6/0.4) = 0.405.
+    # onnxruntime's TreeEnsembleClassifier labels a binary model whose leaf weights are all
+    # positive by "raw score > 0.5", so its own label said the minority class on every row.
+    rng = np.random.default_rng(0)
+    names = [f"feature_{i:02d}_" + "x" * 88 for i in range(5)]
+    frame = pd.DataFrame(rng.integers(0, 3, size=(30, 5)), columns=names)
+    minority = "no" if majority == "yes" else "yes"
+    frame["target"] = [majority] * 18 + [minority] * 12
+    kinds = dict.fromkeys(names, "numeric") | {"target": "categorical"}
+    model = fit_native(frame, "target", "binary", CLASSIFIERS["lgbm"](), kinds)
+    graph = _export(model)
+    _, weights = _leaf_weights(graph)
+    assert model.pipeline.steps[-1][1].booster_.num_trees() >= 1 and len(weights) == 1  # one leaf
+    rows = frame.drop(columns=["target"])
+    # When it is exported, the graph's label is the class its probabilities favour, as native predict's.
+    report = check_parity(model, graph, rows, "binary")
+    assert report.exact_label_agreement == 1.0 and report.strict_passed
+    outputs = onnx_session(graph).run(None, onnx_feed(prepare_frame(rows, model.specs), model.specs))
+    assert set(outputs[0]) == {majority}
+    assert set(model.predict(rows)) == {majority}
