@@ -110,6 +110,13 @@ class ColumnStats:
             return None
         return dict(zip(self._tally.index.tolist(), self._tally.astype(np.int64).tolist(), strict=True))
 
+    def most_frequent(self) -> tuple[str, int]:
+        """The most frequent value and its count (the first seen of equals), while values are counted."""
+        if self._tally is None or self._tally.empty:
+            raise ValueError(f"column {self.name!r}: values are not counted")
+        at = int(np.argmax(self._tally.to_numpy()))
+        return self._tally.index[at], int(self._tally.iloc[at])
+
     @property
     def distinct_exact(self) -> bool:
         return self._tally is not None

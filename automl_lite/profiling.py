@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from warnings import catch_warnings, simplefilter
 
 import numpy as np
 import pandas as pd
@@ -376,8 +377,8 @@ def _quasi_constant(
     series: pd.Series, target: pd.Series, stats: ColumnStats | None
 ) -> tuple[Any, float] | None:
     """The dominant value and its share, when one value fills at least QUASI_CONSTANT_SHARE of the rows."""
-    if stats is not None and stats.counts is not None and stats.known:
-        value, count = max(stats.counts.items(), key=lambda kv: kv[1])
+    if stats is not None and stats.distinct_exact and stats.known:
+        value, count = stats.most_frequent()
         share = count / stats.known
     else:
         counts = series.dropna().value_counts()
@@ -532,6 +533,107 @@ def screen_columns(
 
 
 # =======================================================================================
+# Column codes, many columns at a time
+# =======================================================================================
+# A wide file (5,000 columns) made per-column pandas calls the whole cost of the profile
+# (~1 ms each, several per column). The discretisations below run on a float matrix of
+# all the numeric columns at once; only the counting loops per column, in numpy.
+#: Most matrix cells handled at once (memory: about 8 bytes per cell, a few times over).
+_MATRIX_CELLS = 4_000_000
+
+
+def _numeric_names(frame: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    dtypes = frame.dtypes  # one call: frame[name] costs ~0.2 ms a column
+    return [
+        n for n in names if pd.api.types.is_numeric_dtype(dtypes[n]) and not pd.api.types.is_bool_dtype(dtypes[n])
+    ]
+
+
+def _column_batches(frame: pd.DataFrame, names: Sequence[str]) -> Any:
+    """(names, float matrix) in batches of columns, NaN for missing values."""
+    step = max(1, _MATRIX_CELLS // max(len(frame), 1))
+    for start in range(0, len(names), step):
+        chunk = list(names[start : start + step])
+        yield chunk, np.asarray(frame[chunk].to_numpy(dtype=float, na_value=np.nan), dtype=float)
+
+
+def _distinct_counts(matrix: np.ndarray) -> np.ndarray:
+    """Distinct known values per column of a float matrix (NaN is missing)."""
+    ordered = np.sort(matrix, axis=0)  # NaN last
+    known = ~np.isnan(ordered)
+    fresh = known[1:] & (ordered[1:] != ordered[:-1])
+    return (known[:1].sum(axis=0) + fresh.sum(axis=0)).astype(np.int64)
+
+
+def _value_codes(matrix: np.ndarray) -> np.ndarray:
+    """Per column, one code per distinct value (0, 1, ... in value order); -1 for missing."""
+    order = np.argsort(matrix, axis=0, kind="stable")
+    ordered = np.take_along_axis(matrix, order, axis=0)
+    step = np.zeros(ordered.shape, dtype=np.int64)
+    step[1:] = ordered[1:] != ordered[:-1]
+    codes = np.empty(matrix.shape, dtype=np.int64)
+    np.put_along_axis(codes, order, np.cumsum(step, axis=0), axis=0)
+    return np.where(np.isnan(matrix), -1, codes)
+
+
+def _quantile_codes(matrix: np.ndarray, bins: int, *, as_qcut: bool) -> np.ndarray:
+    """Per column, the quantile bin (right-closed) of each value; -1 for missing.
+
+    ``as_qcut``: the bins of ``pd.qcut(q=bins, duplicates="drop")`` (the lowest value joins
+    the first bin when it equals an inner edge); otherwise those of :func:`_discrete`.
+    """
+    with np.errstate(invalid="ignore"):
+        if as_qcut:  # pandas' quantile is np.percentile on q * 100
+            edges = np.nanpercentile(matrix, np.linspace(0, 1, bins + 1) * 100, axis=0)
+        else:
+            edges = np.nanquantile(matrix, np.linspace(0, 1, bins + 1), axis=0)
+        codes = np.zeros(matrix.shape, dtype=np.int64)
+        for edge in edges[1:-1]:  # repeated edges leave a bin empty, never change the partition
+            above = matrix > edge
+            codes += above & (edge > edges[0]) if as_qcut else above
+    return np.where(np.isnan(matrix), -1, codes)
+
+
+def _partition_codes(series: pd.Series) -> np.ndarray:
+    """One code per distinct value (as its text), -1 for missing: the partition by value."""
+    return np.asarray(pd.factorize(series, use_na_sentinel=True)[0], dtype=np.int64)
+
+
+def _numeric_codes(
+    frame: pd.DataFrame,
+    kinds: Mapping[str, ColumnKind],
+    *,
+    bins: int,
+    as_qcut: bool,
+    max_values: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Codes of the numeric columns, all columns of a batch at once: NUMERIC ones with more
+    than ``bins`` distinct values in quantile bins, the others one code per value (those with
+    more than ``max_values`` values are left out). Missing is -1. Other columns are left out."""
+    out: dict[str, np.ndarray] = {}
+    for chunk, matrix in _column_batches(frame, _numeric_names(frame, list(kinds))):
+        distinct = _distinct_counts(matrix)
+        binned = np.array([kinds[n] is ColumnKind.NUMERIC for n in chunk]) & (distinct > bins)
+        codes = _value_codes(matrix)
+        if binned.any():
+            codes[:, binned] = _quantile_codes(matrix[:, binned], bins, as_qcut=as_qcut)
+        out |= {
+            name: codes[:, i]
+            for i, name in enumerate(chunk)
+            if binned[i] or max_values is None or distinct[i] <= max_values
+        }
+    return out
+
+
+def _contingency(codes: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts of (code, class) pairs: rows are codes (missing, -1, as the last), columns classes."""
+    shifted = np.where(codes < 0, codes.max(initial=0) + 1, codes)
+    _, compact = np.unique(shifted, return_inverse=True)
+    groups = int(compact.max(initial=-1)) + 1
+    return np.bincount(compact.ravel() * n_classes + y, minlength=groups * n_classes).reshape(groups, n_classes)
+
+
+# =======================================================================================
 # Leakage (a warning, never a drop)
 # =======================================================================================
 def _binned(series: pd.Series, kind: ColumnKind) -> pd.Series:
@@ -548,30 +650,59 @@ def single_column_skill(
     Classification: accuracy of predicting the majority class per feature value (numbers
     cut into 20 quantile bins), normalised against the overall majority class.
     Regression: the squared correlation for numbers, the share of variance explained by
-    per-value means for other kinds.
+    per-value means for other kinds. (:func:`column_skills` for many columns at once.)
     """
-    mask = target.notna()
-    feature, target = feature[mask], target[mask]
-    if len(target) < MIN_ROWS_FOR_JUDGEMENT:
-        return 0.0
+    frame = pd.DataFrame({"feature": feature.to_numpy()})
+    return column_skills(frame, target.reset_index(drop=True), {"feature": kind}, problem_type)["feature"]
+
+
+def column_skills(
+    frame: pd.DataFrame, target: pd.Series, kinds: Mapping[str, ColumnKind], problem_type: ProblemType
+) -> dict[str, float]:
+    """:func:`single_column_skill` of the columns ``kinds`` names, the numeric ones a batch at a time."""
+    mask = target.notna().to_numpy()
+    known = frame.loc[mask, list(kinds)]
+    y = target[mask]
+    n = len(y)
+    if n < MIN_ROWS_FOR_JUDGEMENT:
+        return dict.fromkeys(kinds, 0.0)
+    numeric_kind = {name: kind for name, kind in kinds.items() if kind is ColumnKind.NUMERIC}
+    out: dict[str, float] = {}
+    if not problem_type.is_classification:
+        values = y.astype(float).to_numpy()
+        total = float(((values - values.mean()) ** 2).sum())
+        for chunk, matrix in _column_batches(known, _numeric_names(known, list(numeric_kind))):
+            both = ~np.isnan(matrix) & ~np.isnan(values)[:, None]
+            count = both.sum(axis=0)
+            with np.errstate(all="ignore"):
+                dx = np.where(both, matrix - np.where(both, matrix, 0).sum(axis=0) / count, 0.0)
+                dy = np.where(both, values[:, None] - np.where(both, values[:, None], 0).sum(axis=0) / count, 0.0)
+                sxx, syy = (dx * dx).sum(axis=0), (dy * dy).sum(axis=0)
+                r2 = (dx * dy).sum(axis=0) ** 2 / (sxx * syy)
+            flat = (count < MIN_ROWS_FOR_JUDGEMENT) | (sxx == 0) | (syy == 0) | ~np.isfinite(r2)
+            out |= {name: 0.0 if flat[i] else float(r2[i]) for i, name in enumerate(chunk)}
+    codes = _numeric_codes(known, {k: v for k, v in kinds.items() if k not in out}, bins=20, as_qcut=True)
     if problem_type.is_classification:
-        groups = _binned(feature, kind)
-        table = pd.crosstab(groups, target.astype(str))
-        hit = float(table.max(axis=1).sum()) / len(target)
-        baseline = float(target.value_counts(normalize=True).iloc[0])
-        return 0.0 if baseline >= 1 else max(0.0, (hit - baseline) / (1 - baseline))
-    y = target.astype(float)
-    if kind is ColumnKind.NUMERIC:
-        both = pd.concat([feature.astype(float), y], axis=1).dropna()
-        if len(both) < MIN_ROWS_FOR_JUDGEMENT or both.iloc[:, 0].std() == 0 or both.iloc[:, 1].std() == 0:
-            return 0.0
-        return float(both.iloc[:, 0].corr(both.iloc[:, 1]) ** 2)
-    groups = _binned(feature, kind)
-    total = float(((y - y.mean()) ** 2).sum())
-    if total == 0:
-        return 0.0
-    within = float(((y - y.groupby(groups).transform("mean")) ** 2).sum())
-    return max(0.0, 1 - within / total)
+        classes = _partition_codes(y.astype(str))
+        n_classes = int(classes.max()) + 1
+        baseline = float(np.bincount(classes).max()) / n
+        for name in kinds:
+            table = _contingency(codes[name] if name in codes else _partition_codes(known[name]), classes, n_classes)
+            hit = float(table.max(axis=1).sum()) / n
+            out[name] = 0.0 if baseline >= 1 else max(0.0, (hit - baseline) / (1 - baseline))
+        return out
+    for name in kinds:
+        if name in out:
+            continue
+        if total == 0 or name in numeric_kind:  # a NUMERIC column that is not numbers
+            out[name] = 0.0
+            continue
+        group = codes[name] if name in codes else _partition_codes(known[name])
+        _, group = np.unique(group, return_inverse=True)
+        means = np.bincount(group, weights=values) / np.bincount(group)
+        within = float(((values - means[group]) ** 2).sum())
+        out[name] = max(0.0, 1 - within / total)
+    return out
 
 
 def leakage_warnings(
@@ -586,13 +717,21 @@ def leakage_warnings(
     warnings: list[str] = []
     leaking: list[str] = []
     y = frame[target]
+    judged = {
+        d.name: d.kind
+        for d in decisions
+        if d.use
+        and d.kind is not ColumnKind.TEXT
+        and (d.kind is ColumnKind.NUMERIC or frame[d.name].nunique() <= 0.5 * max(len(frame), 1))
+    }
+    skills = column_skills(frame, y, judged, problem_type)
+    present = frame.loc[y.notna().to_numpy(), list(judged)].notna().sum() if judged else pd.Series(dtype=int)
+    n_known = int(y.notna().sum())
     for decision in decisions:
-        if not decision.use or decision.kind is ColumnKind.TEXT:
+        if decision.name not in judged:
             continue
         feature = frame[decision.name]
-        if decision.kind is not ColumnKind.NUMERIC and feature.nunique() > 0.5 * max(len(feature), 1):
-            continue
-        skill = single_column_skill(feature, y, decision.kind, problem_type)
+        skill = skills[decision.name]
         fix = "If its value is only known after the outcome, add it to 'exclude_columns' in the manifest."
         if skill >= LEAKAGE_SKILL:
             leaking.append(decision.name)
@@ -600,7 +739,11 @@ def leakage_warnings(
                 f"Possible target leakage: column {decision.name!r} alone predicts {target!r} almost perfectly "
                 f"(skill {skill:.3f} on a 0-1 scale). {fix}"
             )
-        elif problem_type.is_classification and (purity := presence_purity(feature, y)) is not None:
+        elif (
+            problem_type.is_classification
+            and _presence_counts_qualify(int(present[decision.name]), n_known)
+            and (purity := presence_purity(feature, y)) is not None
+        ):
             leaking.append(decision.name)
             value, share, rows, overall = purity
             warnings.append(
@@ -689,7 +832,7 @@ def ratio_leaks(
     columns = sorted(logs, key=lambda c: int(np.isnan(logs[c]).sum()))[:RATIO_LEAK_MAX_COLUMNS]
     groupings: dict[str, np.ndarray] = {}
     for d in used:
-        codes, uniques = pd.factorize(known[d.name].astype("string"), use_na_sentinel=True)
+        codes, uniques = pd.factorize(known[d.name], use_na_sentinel=True)
         if 2 <= len(uniques) <= RATIO_LEAK_MAX_GROUPS:
             groupings[d.name] = codes
     scored = []
@@ -721,6 +864,11 @@ def ratio_leaks(
     return out
 
 
+def _presence_counts_qualify(rows: int, n: int) -> bool:
+    """Enough rows with a value (and not all of them) for :func:`presence_purity` to judge."""
+    return max(PRESENCE_MIN_ROWS, 0.05 * n) <= rows < n
+
+
 def presence_purity(feature: pd.Series, target: pd.Series) -> tuple[str, float, int, float] | None:
     """(class, share, rows, overall share) when rows where ``feature`` is known are almost all one class.
 
@@ -734,7 +882,7 @@ def presence_purity(feature: pd.Series, target: pd.Series) -> tuple[str, float, 
     feature, target = feature[mask], target[mask].astype(str)
     present = feature.notna()
     rows = int(present.sum())
-    if rows < max(PRESENCE_MIN_ROWS, 0.05 * len(target)) or rows == len(target):
+    if not _presence_counts_qualify(rows, len(target)):
         return None
     counts = target[present].value_counts()
     value, share = str(counts.index[0]), float(counts.iloc[0]) / rows
@@ -808,7 +956,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _histogram(values: pd.Series) -> dict[str, list[float | int | None]]:
-    arr = values.dropna().to_numpy(dtype=float)
+    return _histogram_of(values.dropna().to_numpy(dtype=float))
+
+
+def _histogram_of(arr: np.ndarray) -> dict[str, list[float | int | None]]:
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:
         return {"edges": [], "counts": []}
@@ -821,23 +972,66 @@ def _top_values(values: pd.Series) -> list[dict[str, Any]]:
     return [{"value": str(v), "count": int(c)} for v, c in counts.items()]
 
 
-def profile_column(series: pd.Series, kind: ColumnKind, stats: ColumnStats | None = None) -> dict[str, Any]:
+def _numeric_summaries(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``stats`` and ``histogram`` of :func:`profile_column` for numeric columns, a batch of columns at a time.
+
+    The same formulas as pandas' (mean, sample std, linear quantiles, bias-corrected skew
+    with its 1e-14 round-off guard), on each column's known values.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for chunk, matrix in _column_batches(frame, _numeric_names(frame, names)):
+        known = ~np.isnan(matrix)
+        count = known.sum(axis=0)
+        with np.errstate(all="ignore"), catch_warnings():
+            simplefilter("ignore", RuntimeWarning)  # all-missing columns
+            mean = np.where(known, matrix, 0.0).sum(axis=0) / count
+            adjusted = np.where(known, matrix - mean, 0.0)
+            squares = adjusted**2
+            m2, m3 = squares.sum(axis=0), (squares * adjusted).sum(axis=0)
+            std = np.sqrt(m2 / (count - 1))
+            quantiles = np.nanpercentile(matrix, [5.0, 25.0, 50.0, 75.0, 95.0], axis=0)
+            low, high = np.nanmin(matrix, axis=0), np.nanmax(matrix, axis=0)
+            m2, m3 = np.where(np.abs(m2) < 1e-14, 0.0, m2), np.where(np.abs(m3) < 1e-14, 0.0, m3)
+            skew = np.where(m2 == 0, 0.0, (count * (count - 1) ** 0.5 / (count - 2)) * (m3 / m2**1.5))
+        zeros = (matrix == 0).sum(axis=0)
+        for i, name in enumerate(chunk):
+            has = count[i] > 0
+            out[name] = {
+                "stats": {
+                    "mean": _num(mean[i]),
+                    "std": _num(std[i]) if count[i] > 1 else None,
+                    "min": _num(low[i]),
+                    "p05": _num(quantiles[0, i]) if has else None,
+                    "p25": _num(quantiles[1, i]) if has else None,
+                    "median": _num(quantiles[2, i]) if has else None,
+                    "p75": _num(quantiles[3, i]) if has else None,
+                    "p95": _num(quantiles[4, i]) if has else None,
+                    "max": _num(high[i]),
+                    "zeros": int(zeros[i]),
+                    "skew": _num(skew[i]) if count[i] > 2 else None,
+                },
+                "histogram": _histogram_of(matrix[:, i]),
+                "count": int(count[i]),
+            }
+    return out
+
+
+def profile_column(
+    series: pd.Series,
+    kind: ColumnKind,
+    stats: ColumnStats | None = None,
+    numbers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Statistics of one column for eda/profile.json (plain JSON types, no NaN).
 
     With ``stats`` (the whole file's facts), ``series`` is a sample: missing values,
     distinct values, mean, std, min, max and zeros are the file's (exact), quantiles,
     skew and histogram shape come from the sample, histogram counts scaled to the file.
+    ``numbers`` is the column's entry of :func:`_numeric_summaries`, when the caller
+    computed many columns at once.
     """
     n = len(series)
-    known = series.dropna()
-    out: dict[str, Any] = {
-        "name": str(series.name),
-        "kind": kind.value,
-        "dtype": str(series.dtype),
-        "missing": int(n - len(known)),
-        "missing_share": _num((n - len(known)) / n) if n else 0.0,
-        "distinct": int(known.nunique()),
-    }
+    out: dict[str, Any] = {"name": str(series.name), "kind": kind.value, "dtype": str(series.dtype)}
     if stats is not None:
         out |= {
             "missing": stats.missing,
@@ -845,24 +1039,19 @@ def profile_column(series: pd.Series, kind: ColumnKind, stats: ColumnStats | Non
             "distinct": stats.distinct,
             "distinct_exact": stats.distinct_exact,
         }
-    if kind is ColumnKind.NUMERIC or (
-        kind in (ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER) and _is_numeric(known)
-    ):
-        arr = known.astype(float)
-        quantiles = arr.quantile([0.05, 0.25, 0.5, 0.75, 0.95]) if len(arr) else pd.Series(dtype=float)
-        out["stats"] = {
-            "mean": _num(arr.mean()),
-            "std": _num(arr.std()),
-            "min": _num(arr.min()),
-            "p05": _num(quantiles.get(0.05)),
-            "p25": _num(quantiles.get(0.25)),
-            "median": _num(quantiles.get(0.5)),
-            "p75": _num(quantiles.get(0.75)),
-            "p95": _num(quantiles.get(0.95)),
-            "max": _num(arr.max()),
-            "zeros": int((arr == 0).sum()),
-            "skew": _num(arr.skew()) if len(arr) > 2 else None,
+    else:
+        missing = int(series.isna().sum())
+        out |= {
+            "missing": missing,
+            "missing_share": _num(missing / n) if n else 0.0,
+            "distinct": int(series.nunique()),
         }
+    if kind is ColumnKind.NUMERIC or (
+        kind in (ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER) and _is_numeric(series)
+    ):
+        if numbers is None:
+            numbers = _numeric_summaries(series.to_frame("column"), ["column"])["column"]
+        out["stats"] = dict(numbers["stats"])
         if stats is not None and stats.numeric and stats.count:
             out["stats"] |= {
                 "mean": _num(stats.mean),
@@ -872,11 +1061,15 @@ def profile_column(series: pd.Series, kind: ColumnKind, stats: ColumnStats | Non
                 "zeros": stats.zeros,
             }
         if kind is ColumnKind.NUMERIC:
-            out["histogram"] = _histogram(arr)
-            if stats is not None and len(arr) and stats.known != len(arr):
-                scale = stats.known / len(arr)
+            out["histogram"] = {key: list(values) for key, values in numbers["histogram"].items()}
+            sampled = numbers["count"]
+            if stats is not None and sampled and stats.known != sampled:
+                scale = stats.known / sampled
                 out["histogram"]["counts"] = [int(round(c * scale)) for c in out["histogram"]["counts"]]
                 out["histogram"]["estimated"] = True
+    if kind is ColumnKind.NUMERIC:
+        return out
+    known = series.dropna()
     if kind is ColumnKind.DATETIME:
         parsed = pd.to_datetime(known.astype(str), errors="coerce", format="mixed", utc=True)
         out["datetime"] = {
@@ -927,7 +1120,8 @@ def _correlations(
 ) -> dict[str, Any]:
     numeric = [d.name for d in decisions if d.use and d.kind is ColumnKind.NUMERIC]
     # Fewest-missing first: their correlations rest on the most rows.
-    numeric = sorted(numeric, key=lambda c: int(frame[c].isna().sum()))[:MAX_CORRELATION_COLUMNS]
+    gaps = frame[numeric].isna().sum() if numeric else pd.Series(dtype=int)
+    numeric = sorted(numeric, key=lambda c: int(gaps[c]))[:MAX_CORRELATION_COLUMNS]
     cols = numeric + ([target] if not problem_type.is_classification else [])
     if len(cols) < 2:
         return {"columns": cols, "pearson": []}
@@ -1013,10 +1207,16 @@ def target_association(
     y = _discrete(known[target], target_kind)
     entropy = mutual_information(y, y)
     out: dict[str, dict[str, float | None]] = {}
+    kinds = {d.name: d.kind for d in decisions if d.kind is not ColumnKind.IDENTIFIER}
+    has_values = known[list(kinds)].notna().any() if kinds else pd.Series(dtype=bool)
+    kinds = {name: kind for name, kind in kinds.items() if has_values[name]}
+    # The same codes as _discrete's, numeric columns a batch at a time (its text path, per column, beyond).
+    codes = _numeric_codes(known, kinds, bins=MI_BINS, as_qcut=False, max_values=4 * MI_BINS)
     for decision in decisions:
-        if decision.kind is ColumnKind.IDENTIFIER or known[decision.name].isna().all():
+        if decision.name not in kinds:
             continue
-        mi = mutual_information(y, _discrete(known[decision.name], decision.kind))
+        x = codes[decision.name] if decision.name in codes else _discrete(known[decision.name], decision.kind)
+        mi = mutual_information(y, x)
         out[decision.name] = {
             "mi": _num(round(mi, 6)),
             "normalized": _num(round(min(1.0, mi / entropy), 6)) if entropy > 0 else None,
@@ -1060,8 +1260,11 @@ def profile_frame(
     kinds = {d.name: d.kind for d in decisions}
     target_kind = infer_kind(full_target)[0] if full_target.notna().any() else ColumnKind.CATEGORICAL
     association = target_association(frame, target, decisions, problem_type)
+    numbers = _numeric_summaries(frame, list(frame.columns))
     columns = [
-        profile_column(frame[name], kinds.get(name, target_kind), None if stats is None else stats[name])
+        profile_column(
+            frame[name], kinds.get(name, target_kind), None if stats is None else stats[name], numbers.get(name)
+        )
         | {"is_target": name == target}
         | ({"target_association": association[name]} if name in association else {})
         for name in frame.columns
