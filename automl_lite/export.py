@@ -173,7 +173,9 @@ def _label_names(model: onnx.ModelProto, class_names: list[str]) -> None:
     label = next(o for o in graph.output if o.name == "label")
     _rename_value(graph, "label", "converter_label")
     graph.node.append(
-        helper.make_node("ArgMax", ["probabilities"], ["label_index"], axis=1, keepdims=0, name="MostProbable")
+        helper.make_node(
+            "ArgMax", ["probabilities"], ["label_index"], axis=1, keepdims=0, name="MostProbable"
+        )
     )
     graph.node.append(
         helper.make_node(

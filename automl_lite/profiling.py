@@ -545,7 +545,9 @@ _MATRIX_CELLS = 4_000_000
 def _numeric_names(frame: pd.DataFrame, names: Sequence[str]) -> list[str]:
     dtypes = frame.dtypes  # one call: frame[name] costs ~0.2 ms a column
     return [
-        n for n in names if pd.api.types.is_numeric_dtype(dtypes[n]) and not pd.api.types.is_bool_dtype(dtypes[n])
+        n
+        for n in names
+        if pd.api.types.is_numeric_dtype(dtypes[n]) and not pd.api.types.is_bool_dtype(dtypes[n])
     ]
 
 
@@ -630,7 +632,8 @@ def _contingency(codes: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray
     shifted = np.where(codes < 0, codes.max(initial=0) + 1, codes)
     _, compact = np.unique(shifted, return_inverse=True)
     groups = int(compact.max(initial=-1)) + 1
-    return np.bincount(compact.ravel() * n_classes + y, minlength=groups * n_classes).reshape(groups, n_classes)
+    counts = np.bincount(compact.ravel() * n_classes + y, minlength=groups * n_classes)
+    return counts.reshape(groups, n_classes)
 
 
 # =======================================================================================
@@ -675,8 +678,9 @@ def column_skills(
             both = ~np.isnan(matrix) & ~np.isnan(values)[:, None]
             count = both.sum(axis=0)
             with np.errstate(all="ignore"):
+                column_y = np.broadcast_to(values[:, None], matrix.shape)
                 dx = np.where(both, matrix - np.where(both, matrix, 0).sum(axis=0) / count, 0.0)
-                dy = np.where(both, values[:, None] - np.where(both, values[:, None], 0).sum(axis=0) / count, 0.0)
+                dy = np.where(both, column_y - np.where(both, column_y, 0).sum(axis=0) / count, 0.0)
                 sxx, syy = (dx * dx).sum(axis=0), (dy * dy).sum(axis=0)
                 r2 = (dx * dy).sum(axis=0) ** 2 / (sxx * syy)
             flat = (count < MIN_ROWS_FOR_JUDGEMENT) | (sxx == 0) | (syy == 0) | ~np.isfinite(r2)
@@ -687,7 +691,8 @@ def column_skills(
         n_classes = int(classes.max()) + 1
         baseline = float(np.bincount(classes).max()) / n
         for name in kinds:
-            table = _contingency(codes[name] if name in codes else _partition_codes(known[name]), classes, n_classes)
+            group = codes[name] if name in codes else _partition_codes(known[name])
+            table = _contingency(group, classes, n_classes)
             hit = float(table.max(axis=1).sum()) / n
             out[name] = 0.0 if baseline >= 1 else max(0.0, (hit - baseline) / (1 - baseline))
         return out
@@ -1263,7 +1268,10 @@ def profile_frame(
     numbers = _numeric_summaries(frame, list(frame.columns))
     columns = [
         profile_column(
-            frame[name], kinds.get(name, target_kind), None if stats is None else stats[name], numbers.get(name)
+            frame[name],
+            kinds.get(name, target_kind),
+            None if stats is None else stats[name],
+            numbers.get(name),
         )
         | {"is_target": name == target}
         | ({"target_association": association[name]} if name in association else {})

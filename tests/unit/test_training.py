@@ -281,3 +281,51 @@ def test_forests_have_enough_trees_for_probability_metrics(penguins, estimator, 
     assert trials and max(t["config"]["n_estimators"] for t in trials) >= FLOOR
     assert outcome.metrics["best_config"]["n_estimators"] >= FLOOR
     assert outcome.model.pipeline.steps[-1][1].n_estimators >= FLOOR
+
+
+def _wide_model(n_columns: int = 300, n_rows: int = 120):
+    """A LightGBM model on a wide table where only the first two columns carry the target."""
+    from lightgbm import LGBMClassifier
+    from modelkit import fit_native
+
+    rng = np.random.default_rng(0)
+    names = [f"c{i:03d}" for i in range(n_columns)]
+    frame = pd.DataFrame(rng.normal(size=(n_rows, n_columns)), columns=names)
+    frame["y"] = np.where(frame["c000"] + frame["c001"] > 0, "a", "b")
+    kinds = dict.fromkeys(names, "numeric") | {"y": "categorical"}
+    model = fit_native(
+        frame, "y", "binary", LGBMClassifier(n_estimators=20, verbose=-1, random_state=0), kinds
+    )
+    y = (frame["y"] == "b").to_numpy(int)
+    return model, frame.drop(columns=["y"]), y
+
+
+def test_importance_on_a_wide_table_skips_the_columns_the_model_ignores():
+    model, raw, y = _wide_model()
+    used = set(np.flatnonzero(model.pipeline.steps[-1][1].booster_.feature_importance() > 0))
+    table, how = _importance(model, raw, y, METRICS["roc_auc"], seed=0)
+    # Every column has a row; the ones the model never splits on score exactly 0 without their own shuffle.
+    assert sorted(table["column"]) == sorted(raw.columns)
+    assert how["ignored_columns"] >= len(raw.columns) - len(used) - 8
+    assert "does not use them" in how["ignored_note"]
+    scores = table.set_index("column")["importance"]
+    assert (
+        scores[["c000", "c001"]].min() > 0
+        and scores[["c000", "c001"]].min() >= scores.drop(["c000", "c001"]).max()
+    )
+    unused = [c for i, c in enumerate(raw.columns) if i not in used]
+    assert (scores[unused] == 0).all()
+
+
+def test_importance_scores_the_columns_the_model_weighs_most_when_time_is_short(monkeypatch):
+    import automl_lite.training as training
+
+    monkeypatch.setattr(training, "IMPORTANCE_BLOCK_MIN_COLUMNS", 10_000)  # every column shuffled alone
+    monkeypatch.setattr(training, "IMPORTANCE_ALWAYS_S", 0.0)
+    model, raw, y = _wide_model(n_columns=120)
+    table, how = _importance(model, raw, y, METRICS["roc_auc"], seed=0, time_limit_s=0.0)
+    assert sorted(table["column"]) == sorted(raw.columns)
+    assert how["unmeasured_columns"] == len(raw.columns) - 1
+    measured = table.dropna(subset=["importance"])
+    # The one column shuffled is the one the model weighs most: one of the two that carry the target.
+    assert list(measured["column"]) in (["c000"], ["c001"])
