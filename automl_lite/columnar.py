@@ -55,10 +55,14 @@ KMV_SIZE = 16_384
 _NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
 _ROW_MIX = np.uint64(1099511628211)
 _TRUE_FALSE = {"true": True, "false": False}
+#: The tally of a column before its first batch (shared: a tally is replaced, never changed in place).
+_NO_TALLY = pd.Series(dtype=np.float64)
 
 
 def _hash_strings(values: pa.Array) -> np.ndarray:
-    return pd.util.hash_array(np.asarray(values.to_numpy(zero_copy_only=False), dtype=object))
+    # A dictionary's values are distinct: categorizing first (the default) would only add a factorize.
+    strings = np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+    return pd.util.hash_array(strings, categorize=False)
 
 
 def _to_float(dictionary: pa.Array) -> np.ndarray | None:
@@ -95,7 +99,7 @@ class ColumnStats:
     _last: float | None = None
     #: Raw value -> count (a pandas Series: merged batch by batch in C, by index alignment),
     #: while at most MAX_TRACKED_VALUES distinct values were seen; None beyond.
-    _tally: pd.Series | None = field(default_factory=lambda: pd.Series(dtype=np.float64))
+    _tally: pd.Series | None = field(default_factory=lambda: _NO_TALLY)
     _kmv: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     fingerprint: int = 0
 
