@@ -294,3 +294,79 @@ def test_report_ranks_columns_by_mutual_information_with_the_target(penguins):
     bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.get("class") == "bar"]
     widths = [float(r.get("width")) for r in bars]
     assert len(bars) == len(labels) and widths == sorted(widths, reverse=True)
+
+
+def _mixed_numeric_frame(n_rows: int = 90) -> pd.DataFrame:
+    """Numeric columns of every shape the batch code must treat as pandas does."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "wide": rng.normal(size=n_rows),
+            "gaps": np.where(rng.random(n_rows) < 0.3, np.nan, rng.exponential(size=n_rows)),
+            "few": rng.integers(0, 4, n_rows).astype(float),
+            "ties_at_min": np.where(rng.random(n_rows) < 0.2, 0.0, rng.normal(size=n_rows) ** 2),
+            "flat": np.full(n_rows, 2.5),
+            "empty": np.full(n_rows, np.nan),
+            "ints": rng.integers(-50, 50, n_rows),
+        }
+    )
+    frame["target"] = np.where(frame["wide"] + rng.normal(scale=0.5, size=n_rows) > 0, "a", "b")
+    frame["amount"] = frame["wide"] * 3 + rng.normal(size=n_rows)
+    return frame
+
+
+def test_batch_column_statistics_are_pandas_own():
+    from automl_lite.profiling import _numeric_summaries
+
+    frame = _mixed_numeric_frame()
+    names = [c for c in frame.columns if c != "target"]
+    summaries = _numeric_summaries(frame, names)
+    for name in names:
+        known = frame[name].dropna().astype(float)
+        stats = summaries[name]["stats"]
+        expected = {
+            "mean": known.mean(),
+            "std": known.std(),
+            "min": known.min(),
+            "max": known.max(),
+            "median": known.quantile(0.5),
+            "p05": known.quantile(0.05),
+            "p95": known.quantile(0.95),
+            "skew": known.skew(),
+        }
+        for key, value in expected.items():
+            if pd.isna(value):
+                assert stats[key] is None, (name, key)
+            else:
+                assert stats[key] == pytest.approx(value, rel=1e-9, abs=1e-12), (name, key)
+        assert stats["zeros"] == int((known == 0).sum())
+
+
+@pytest.mark.parametrize(("target", "problem_type"), [("target", B), ("amount", ProblemType.REGRESSION)])
+def test_batch_skills_equal_the_column_by_column_rule(target, problem_type):
+    from automl_lite.profiling import column_skills, single_column_skill
+
+    frame = _mixed_numeric_frame()
+    frame["label"] = np.where(frame["few"] > 1, "hi", "lo")
+    kinds = {c: ColumnKind.NUMERIC for c in frame.columns if c not in ("target", "amount", "label")}
+    kinds["label"] = ColumnKind.CATEGORICAL
+    batch = column_skills(frame, frame[target], kinds, problem_type)
+    # The reference: pandas' own qcut/crosstab/corr, one column at a time.
+    for name, kind in kinds.items():
+        feature, y = frame[name][frame[target].notna()], frame[target].dropna()
+        if problem_type.is_classification:
+            if kind is ColumnKind.NUMERIC and feature.nunique() > 20:
+                groups = pd.qcut(feature, q=20, duplicates="drop").astype(str).fillna("<missing>")
+            else:
+                groups = feature.astype("string").fillna("<missing>")
+            table = pd.crosstab(groups, y.astype(str))
+            hit = float(table.max(axis=1).sum()) / len(y)
+            base = float(y.value_counts(normalize=True).iloc[0])
+            expected = max(0.0, (hit - base) / (1 - base))
+        elif kind is ColumnKind.NUMERIC:
+            both = pd.concat([feature.astype(float), y.astype(float)], axis=1).dropna()
+            flat = both.iloc[:, 0].std() == 0 or len(both) < 20
+            expected = 0.0 if flat else float(both.iloc[:, 0].corr(both.iloc[:, 1]) ** 2)
+        else:
+            expected = single_column_skill(feature, y, kind, problem_type)
+        assert batch[name] == pytest.approx(expected, abs=1e-12), name
