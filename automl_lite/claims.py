@@ -39,18 +39,29 @@ def upload_identity(*, bucket: str, key: str, etag: str | None, version_id: str 
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def claim_key(identity: str) -> str:
-    return f"{CLAIMS_PREFIX}{identity}.json"
+def claim_key(identity: str, *, prefix: str = CLAIMS_PREFIX) -> str:
+    return f"{prefix}{identity}.json"
 
 
 def claim_upload(
-    *, bucket: str, key: str, etag: str | None, version_id: str | None, sequencer: str | None, run_id: str
+    *,
+    bucket: str,
+    key: str,
+    etag: str | None,
+    version_id: str | None,
+    sequencer: str | None,
+    run_id: str,
+    prefix: str = CLAIMS_PREFIX,
 ) -> str | None:
-    """Claim the upload for ``run_id``. Returns None when claimed, or the run id that already holds it."""
+    """Claim the upload for ``run_id``. Returns None when claimed, or the run id that already holds it.
+
+    ``prefix`` is where the markers live: ``runs/.claims/`` for training, ``scores/.claims/``
+    for scoring (each flow's role writes only under its own prefix).
+    """
     identity = upload_identity(bucket=bucket, key=key, etag=etag, version_id=version_id, sequencer=sequencer)
     marker = Claim(run_id=run_id, bucket=bucket, key=key, etag=etag, version_id=version_id, claimed_at=datetime.now(UTC))
-    if storage.write_if_absent(bucket, claim_key(identity), marker.model_dump_json(indent=2).encode()):
+    if storage.write_if_absent(bucket, claim_key(identity, prefix=prefix), marker.model_dump_json(indent=2).encode()):
         return None
-    holder = Claim.model_validate(json.loads(storage.read_bytes(bucket, claim_key(identity))))
+    holder = Claim.model_validate(json.loads(storage.read_bytes(bucket, claim_key(identity, prefix=prefix))))
     # A retry of the same execution's first step must not call itself a duplicate.
     return None if holder.run_id == run_id else holder.run_id

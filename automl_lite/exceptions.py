@@ -116,6 +116,24 @@ class ModelInputError(AutomlLiteError):
     code = "ModelInputInvalid"
 
 
+class ScoreModelUnavailableError(AutomlLiteError):
+    """Scoring: the run named in ``score/<run-id>/`` has no usable model (absent, failed, parity failed)."""
+
+    code = "ScoreModelUnavailable"
+
+
+class ScoreColumnsMissingError(ModelInputError):
+    """Scoring: the dropped CSV lacks a column the model reads."""
+
+    code = "ScoreColumnsMissing"
+
+
+class ScoreInputInvalidError(AutomlLiteError):
+    """Scoring: the dropped file is not a CSV that can be scored (empty, no header, not UTF-8, too large)."""
+
+    code = "ScoreInputInvalid"
+
+
 class InternalError(AutomlLiteError):
     code = "InternalError"
 

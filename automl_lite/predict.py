@@ -28,6 +28,14 @@ from automl_lite.onnx_runtime import make_session
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: How many rejected rows the report lists (all are marked in the output file).
 MAX_REPORTED_REJECTIONS = 100
+#: How the CSV is read (the project's missing-value rules, as training read it); ``automl-lite score``'s
+#: chunk scorer reads its byte ranges with the same options.
+READ_OPTIONS: dict[str, Any] = {
+    "encoding": "utf-8-sig",
+    "keep_default_na": False,
+    "na_values": NA_VALUES,
+    "low_memory": False,
+}
 
 
 @dataclass
@@ -123,6 +131,20 @@ class OnnxModel:
         return ["row", "prediction", *[f"probability_{c}" for c in self.class_names], "error"]
 
 
+def score_frame(model: OnnxModel, chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    """Predictions for raw rows numbered from ``first_row``: ``row``, ``prediction``, probabilities, ``error``."""
+    return _score_chunk(model, chunk, first_row)
+
+
+def write_scored(scored: pd.DataFrame, handle: Any) -> None:
+    """Write scored rows (no header) as ``predict`` writes them: text cells neutralised, CRLF lines."""
+    # Only text cells can hold a formula: labels and reasons; numbers are written as numbers.
+    for column in ("prediction", "error"):
+        if not pd.api.types.is_numeric_dtype(scored[column]):
+            scored[column] = scored[column].map(neutralise)
+    scored.to_csv(handle, header=False, index=False, na_rep="", lineterminator="\r\n")
+
+
 def _score_chunk(model: OnnxModel, chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
     rows = np.arange(first_row, first_row + len(chunk))
     out = pd.DataFrame({"row": rows}, index=chunk.index)
@@ -171,12 +193,7 @@ def predict_file(
     model_file = resolve_model_path(model_path)
     source, target = Path(csv_path), Path(out_path)
     model = OnnxModel(model_file)
-    read_options: dict[str, Any] = {
-        "encoding": "utf-8-sig",
-        "keep_default_na": False,
-        "na_values": NA_VALUES,
-        "low_memory": False,
-    }
+    read_options = READ_OPTIONS
     try:
         header = pd.read_csv(source, nrows=0, **read_options)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -218,9 +235,5 @@ def predict_file(
                         strict=True,
                     )
                 )
-            # Only text cells can hold a formula: labels and reasons; numbers are written as numbers.
-            for column in ("prediction", "error"):
-                if not pd.api.types.is_numeric_dtype(scored[column]):
-                    scored[column] = scored[column].map(neutralise)
-            scored.to_csv(handle, header=False, index=False, na_rep="", lineterminator="\r\n")
+            write_scored(scored, handle)
     return report

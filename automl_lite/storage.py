@@ -78,9 +78,24 @@ def is_not_found(exc: Exception) -> bool:
     return code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchBucket")
 
 
-def iter_chunks(bucket: str, key: str, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+def read_range(bucket: str, key: str, start: int, end: int, *, version_id: str | None = None) -> bytes:
+    """Bytes ``[start, end)`` of the object (one ranged GET); empty when the range is empty."""
+    if end <= start:
+        return b""
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes={start}-{end - 1}"}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    return client("s3").get_object(**kwargs)["Body"].read()
+
+
+def iter_chunks(
+    bucket: str, key: str, *, chunk_size: int = 1 << 20, version_id: str | None = None
+) -> Iterator[bytes]:
     """Stream an object in chunks, never holding all of it in memory."""
-    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    body = client("s3").get_object(**kwargs)["Body"]
     try:
         yield from body.iter_chunks(chunk_size)
     finally:
