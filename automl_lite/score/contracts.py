@@ -114,6 +114,8 @@ class FinishResult(_Contract):
     subject: str
     message: str
     drifted: bool
+    #: "DRIFT" or "NONE": the SNS message attribute subscribers can filter on.
+    drift_status: str
 
 
 class ScoreFailureInput(_Contract):

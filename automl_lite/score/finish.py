@@ -169,7 +169,13 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
     storage.write_json(bucket, prefix + layout.SCORE_SUMMARY, summary)
     _remove_work(bucket, prefix)
     subject, message = _message(summary, drift)
-    return FinishResult(summary=summary, subject=subject, message=message, drifted=drift["drifted"])
+    return FinishResult(
+        summary=summary,
+        subject=subject,
+        message=message,
+        drifted=drift["drifted"],
+        drift_status="DRIFT" if drift["drifted"] else "NONE",
+    )
 
 
 def _remove_work(bucket: str, prefix: str) -> None:
