@@ -65,7 +65,9 @@ def _files_for_run(args: argparse.Namespace) -> tuple[bytes | dict[str, Any], di
     """What to drop into the bucket: the manifest, the files beside it, and a name for the run."""
     source = Path(args.source)
     if not source.is_file():
-        raise CliError(f"{source} does not exist or is not a file. Give a CSV (with --target) or a manifest JSON.")
+        raise CliError(
+            f"{source} does not exist or is not a file. Give a CSV (with --target) or a manifest JSON."
+        )
     if source.suffix.lower() == ".json":
         if args.target:
             raise CliError("--target applies to a CSV; a manifest names its own target. Drop --target.")
@@ -112,7 +114,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs_dir = Path(args.runs_dir)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
-        _print(f"local engine ready ({time.monotonic() - started:.1f}s); dropping files into s3://{engine.bucket}/incoming/")
+        _print(
+            f"local engine ready ({time.monotonic() - started:.1f}s); dropping files into s3://{engine.bucket}/incoming/"
+        )
         arn = engine.submit(manifest, files, name=name)
         run_id = arn.rsplit(":", 1)[-1]
         _print(f"run {run_id} started")
@@ -151,12 +155,70 @@ def cmd_predict(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else data.with_name(data.stem + ".predictions.csv")
     report = predict_file(model, data, out)
     _print(f"model:       {report.model_path} ({report.problem_type})")
-    _print(f"rows:        {report.rows_read} read, {report.rows_scored} scored, {report.rows_rejected} not scored")
+    _print(
+        f"rows:        {report.rows_read} read, {report.rows_scored} scored, {report.rows_rejected} not scored"
+    )
     for row, reason in report.rejections:
         _print(f"  row {row}: {reason}")
     if report.ignored_columns:
         _print(f"ignored:     columns the model does not use: {', '.join(report.ignored_columns)}")
     _print(f"predictions: {report.output_path}")
+    return 0
+
+
+# ---------------------------------------------------------------------- score
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score a CSV through the scoring flow (statemachine/score.asl.json) on the local engine."""
+    from automl_lite.local import LocalEngine
+
+    runs_dir = Path(args.runs_dir)
+    folder = Path(args.run) if Path(args.run).is_dir() else runs_dir / args.run
+    if not (folder / layout.RUN_SUMMARY).is_file():
+        raise CliError(f"no run at {folder}: give a run id (`automl-lite runs` lists them) or a run folder.")
+    data = Path(args.data)
+    if not data.is_file():
+        raise CliError(f"{data} does not exist or is not a file.")
+    settings = {
+        k: v
+        for k, v in (("drift_threshold", args.drift_threshold), ("chunk_bytes", args.chunk_bytes))
+        if v is not None
+    }
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
+        run_id = engine.import_run(folder)
+        if settings:
+            engine.upload(
+                json.dumps(settings).encode(),
+                layout.score_manifest_key(run_id),
+                content_type="application/json",
+            )
+        _print(
+            f"local engine ready ({time.monotonic() - started:.1f}s); dropping {data.name} into s3://{engine.bucket}/score/{run_id}/"
+        )
+        arn = engine.submit_score(run_id, data.read_bytes(), name=data.stem)
+        _print(f"scoring {arn.rsplit(':', 1)[-1]} started")
+        result = engine.wait(arn, on_event=_progress_printer(started), timeout_s=args.timeout)
+        dest = None
+        if result.succeeded and result.output and "artifacts" in result.output:
+            location = result.output["artifacts"][layout.SCORE_SUMMARY]
+            default = folder / "scores" / location.rsplit("/", 2)[-2]
+            dest = engine.collect_score(result, Path(args.out) if args.out else default)
+    if not result.succeeded:
+        _err(f"\nError: {result.error}\n{result.cause}")
+        return EXIT_FAILED_RUN
+    summary = result.output or {}
+    if "duplicate_of" in summary:
+        _print(f"already scored by {summary['duplicate_of']}")
+        return 0
+    _print(
+        f"rows:        {summary['rows']} read, {summary['rows_scored']} scored, {summary['rows_rejected']} not scored"
+    )
+    if summary.get("ignored_columns"):
+        _print(f"ignored:     columns the model does not use: {', '.join(summary['ignored_columns'])}")
+    _print(
+        f"drift:       {'DRIFT' if summary['drifted'] else 'none'} (threshold PSI > {summary['drift_threshold']:g})"
+    )
+    _print(f"artifacts:   {dest}/")
     return 0
 
 
@@ -214,7 +276,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             if kind.endswith("StateEntered"):
                 _print(f"  {event['timestamp']}  {event['stateEnteredEventDetails']['name']}")
             elif kind in ("TaskFailed", "ExecutionFailed"):
-                details = event.get("taskFailedEventDetails") or event.get("executionFailedEventDetails") or {}
+                details = (
+                    event.get("taskFailedEventDetails") or event.get("executionFailedEventDetails") or {}
+                )
                 _print(f"  {event['timestamp']}    {kind}: {details.get('error')}")
     _print("\nartifacts:")
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -225,7 +289,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="automl-lite", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR), help="where run folders live (default: runs)")
+    parser.add_argument(
+        "--runs-dir", default=str(DEFAULT_RUNS_DIR), help="where run folders live (default: runs)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the pipeline locally on a CSV or a manifest")
@@ -246,6 +312,19 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", help="CSV with the model's input columns")
     predict.add_argument("--out", help="output CSV (default: DATA.predictions.csv)")
     predict.set_defaults(func=cmd_predict)
+
+    score = sub.add_parser(
+        "score", help="score a CSV with a run's model through the scoring flow (local engine)"
+    )
+    score.add_argument("run", help="run id (under --runs-dir) or run folder")
+    score.add_argument("data", help="CSV with the model's input columns")
+    score.add_argument("--out", help="copy the scoring's artifacts here (default: RUN/scores/<name>-<time>/)")
+    score.add_argument(
+        "--drift-threshold", type=float, help="PSI above which a column counts as drifted (default 0.2)"
+    )
+    score.add_argument("--chunk-bytes", type=int, help="bytes of CSV per chunk (default 64 MiB)")
+    score.add_argument("--timeout", type=float, default=4 * 3600, help=argparse.SUPPRESS)
+    score.set_defaults(func=cmd_score)
 
     runs = sub.add_parser("runs", help="list past local runs")
     runs.set_defaults(func=cmd_runs)
