@@ -154,6 +154,8 @@ def check_score(event: dict[str, Any], execution: ExecutionInfo) -> ScoreContext
     meta = storage.head(bucket, key)
     if meta is None:
         raise ScoreInputInvalidError(f"s3://{bucket}/{key} no longer exists", fix="Upload the file again.")
+    if int(meta.get("ContentLength", 0)) == 0:  # S3 refuses any range of an empty object (InvalidRange)
+        raise ScoreInputInvalidError(f"{key} is empty", fix="Upload a CSV with a header row and data rows.")
     columns, delimiter = read_header(storage.read_bytes(bucket, key, max_bytes=HEAD_BYTES), key)
 
     model_key = layout.run_key(run_id, layout.ONNX_MODEL)

@@ -23,7 +23,14 @@ import pandas as pd
 
 from automl_lite import layout, storage
 from automl_lite.exceptions import InternalError, ScoreInputInvalidError
-from automl_lite.predict import READ_OPTIONS, OnnxModel, neutralise, score_frame, write_scored
+from automl_lite.predict import (
+    READ_OPTIONS,
+    SCORING_THREADS,
+    OnnxModel,
+    neutralise,
+    score_frame,
+    write_scored,
+)
 from automl_lite.score.contracts import ChunkResult, ScoreContext
 from automl_lite.score.drift import tally_chunk
 from automl_lite.score.plan import ScorePlan, plan_key
@@ -46,7 +53,7 @@ def _model(bucket: str, key: str, sha256: str) -> OnnxModel:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         path.write_bytes(data)
-        return OnnxModel(path)
+        return OnnxModel(path, threads=SCORING_THREADS)
 
 
 def load_model(context: ScoreContext) -> OnnxModel:

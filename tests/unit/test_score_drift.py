@@ -13,7 +13,12 @@ from automl_lite.score.drift import PSI_FLOOR, add_tallies, drift_report, psi, t
 PROFILE = {
     "n_rows": 100,
     "columns": [
-        {"name": "x", "kind": "numeric", "missing": 0, "histogram": {"edges": [0.0, 1.0, 2.0], "counts": [50, 50]}},
+        {
+            "name": "x",
+            "kind": "numeric",
+            "missing": 0,
+            "histogram": {"edges": [0.0, 1.0, 2.0], "counts": [50, 50]},
+        },
         {
             "name": "colour",
             "kind": "categorical",
@@ -35,7 +40,9 @@ def test_psi_is_zero_for_equal_shares_and_matches_the_formula():
 def test_psi_floors_empty_bins_instead_of_going_infinite():
     value = psi([100, 0], [50, 50])
     assert math.isfinite(value)
-    assert value == pytest.approx((0.5 - 1) * math.log(0.5 / 1) + (0.5 - PSI_FLOOR) * math.log(0.5 / PSI_FLOOR))
+    assert value == pytest.approx(
+        (0.5 - 1) * math.log(0.5 / 1) + (0.5 - PSI_FLOOR) * math.log(0.5 / PSI_FLOOR)
+    )
     assert psi([0, 0], [1, 2]) is None and psi([1, 2], [0, 0]) is None
 
 
@@ -62,14 +69,18 @@ def test_tallies_add_up_to_the_tally_of_the_whole():
     frame = _frame()
     preds = pd.Series(["yes", "no", "yes", "no", "no", "yes"])
     whole = tally_chunk(frame, preds, PROFILE, ["x", "colour"])
-    parts = [tally_chunk(frame.iloc[i : i + 2], preds.iloc[i : i + 2], PROFILE, ["x", "colour"]) for i in (0, 2, 4)]
+    parts = [
+        tally_chunk(frame.iloc[i : i + 2], preds.iloc[i : i + 2], PROFILE, ["x", "colour"]) for i in (0, 2, 4)
+    ]
     assert add_tallies(parts) == add_tallies([whole])
 
 
 def test_report_puts_the_drifted_column_first_and_flags_it():
     same = pd.DataFrame({"x": [0.5] * 50 + [1.5] * 50, "colour": ["red"] * 60 + ["blue"] * 30 + [None] * 10})
     shifted = same.assign(x=[2.5] * 100)
-    total = add_tallies([tally_chunk(shifted, pd.Series(["yes"] * 50 + ["no"] * 50), PROFILE, ["x", "colour"])])
+    total = add_tallies(
+        [tally_chunk(shifted, pd.Series(["yes"] * 50 + ["no"] * 50), PROFILE, ["x", "colour"])]
+    )
     report = drift_report(PROFILE, total, threshold=0.2)
     assert [c["column"] for c in report["columns"]] == ["x", "colour"]
     assert report["drifted_columns"] == ["x"] and report["drifted"]

@@ -37,10 +37,14 @@ def test_s3_refuses_a_small_part_that_is_not_the_last(s3):
     upload = s3.create_multipart_upload(Bucket=BUCKET, Key="naive")["UploadId"]
     parts = []
     for number, size in ((1, 100), (2, 100)):
-        etag = s3.upload_part(Bucket=BUCKET, Key="naive", UploadId=upload, PartNumber=number, Body=b"x" * size)["ETag"]
+        etag = s3.upload_part(
+            Bucket=BUCKET, Key="naive", UploadId=upload, PartNumber=number, Body=b"x" * size
+        )["ETag"]
         parts.append({"PartNumber": number, "ETag": etag})
     with pytest.raises(ClientError, match="EntityTooSmall"):
-        s3.complete_multipart_upload(Bucket=BUCKET, Key="naive", UploadId=upload, MultipartUpload={"Parts": parts})
+        s3.complete_multipart_upload(
+            Bucket=BUCKET, Key="naive", UploadId=upload, MultipartUpload={"Parts": parts}
+        )
 
 
 def test_parts_of_mixed_sizes_merge_in_order(s3):
