@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from automl_lite import layout, storage
 
-CLAIMS_PREFIX = f"{layout.RUNS_PREFIX}.claims/"
+CLAIMS_PREFIX = layout.CLAIMS_PREFIX
 
 
 class Claim(BaseModel):

@@ -556,17 +556,28 @@ def check_parity(
 # --------------------------------------------------------------------------- the Export step
 
 
-def _load_native(data: bytes) -> Any:
+def _load_native(bucket: str, model_key: str, digest_key: str) -> Any:
+    """Unpickle the run's native model, only once it is known to be the file the training job wrote.
+
+    Unpickling runs code. Only the training job's role may write ``model_key`` and ``digest_key``
+    (``layout.ARTIFACT_WRITERS``); the digest check refuses a model written by anything else.
+    """
     import joblib
 
-    # Our own artifact, written by the training container under runs/<run-id>/: never a user's file.
+    from automl_lite import storage
+    from automl_lite.integrity import check_model
+
+    recorded = storage.read_bytes(bucket, digest_key)
+    data = storage.read_bytes(bucket, model_key)
+    check_model(data, recorded, model_uri=storage.uri(bucket, model_key))
     return joblib.load(io.BytesIO(data))
 
 
 def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportResult:
     """The Export step: convert, check parity, write the model artifacts and ``run.json``.
 
-    Reads ``model/model.joblib``, ``training/holdout_sample.csv`` and ``training/metrics.json``
+    Reads ``model/model.joblib`` (loaded only if its SHA-256 is the one the training job recorded
+    in ``training/model.sha256``), ``training/holdout_sample.csv`` and ``training/metrics.json``
     of the run; writes ``model/model.onnx``, ``model/parity.json``, ``model/model_card.md``
     and ``run.json``; returns the :class:`~automl_lite.contracts.ExportResult` whose
     subject and message the success notification publishes.
@@ -581,7 +592,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         return layout.run_key(run_id, artifact)
 
     try:
-        native = _load_native(storage.read_bytes(bucket, key(layout.NATIVE_MODEL)))
+        native = _load_native(bucket, key(layout.NATIVE_MODEL), key(layout.NATIVE_MODEL_DIGEST))
         metrics = storage.read_json(bucket, key(layout.TRAINING_METRICS))
         holdout = read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE))))
     except AutomlLiteError:

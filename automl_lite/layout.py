@@ -1,7 +1,13 @@
-"""The S3 layout: where inputs are read and every artifact of a run is written.
+"""The S3 layout: where inputs are read, every artifact of a run is written, and by whom.
 
 Artifact names are the same in S3 (under ``runs/<run-id>/``) and in a local run
-folder. Nothing a run writes goes anywhere but under its own prefix.
+folder. Nothing a run writes goes anywhere but under its own prefix, except the
+claim markers under ``runs/.claims/``.
+
+:data:`ARTIFACT_WRITERS` names the one step that produces each artifact; the CDK app
+grants each step's role ``s3:PutObject`` on exactly :func:`write_patterns` of that step,
+so a step that parses untrusted input (Validate, Profile) cannot plant an artifact a
+later step trusts (the native model Export unpickles).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ TRAINING_SEARCH_LOG = "training/search_log.jsonl"
 TRAINING_FAILURE = "training/failure.json"
 HOLDOUT_SAMPLE = "training/holdout_sample.csv"
 NATIVE_MODEL = "model/model.joblib"
+#: ``sha256sum`` line of the native model, written by the training job next to its metrics.
+NATIVE_MODEL_DIGEST = "training/model.sha256"
 ONNX_MODEL = "model/model.onnx"
 MODEL_CARD = "model/model_card.md"
 PARITY = "model/parity.json"
@@ -41,7 +49,74 @@ ARTIFACTS: tuple[str, ...] = (
     MODEL_CARD,
     PARITY,
     NATIVE_MODEL,
+    NATIVE_MODEL_DIGEST,
 )
+
+#: Claim markers (``automl_lite.claims``): the one place outside a run's folder the pipeline writes;
+#: no run id can take the name (run ids have no dots).
+CLAIMS_PREFIX = f"{RUNS_PREFIX}.claims/"
+
+# The steps that write to S3: the Lambda steps (as named in ``automl_lite.resources.FUNCTIONS``)
+# and the Batch training job.
+VALIDATE = "Validate"
+PROFILE = "Profile"
+TRAIN = "Train"
+EXPORT = "Export"
+REPORT_FAILURE = "ReportFailure"
+WRITING_STEPS: tuple[str, ...] = (VALIDATE, PROFILE, TRAIN, EXPORT, REPORT_FAILURE)
+
+#: Each artifact of a run and the step(s) that produce it: the single source of the write grants.
+#: ``run.json`` has two writers: Export on success, ReportFailure on failure.
+ARTIFACT_WRITERS: dict[str, tuple[str, ...]] = {
+    RUN_SUMMARY: (EXPORT, REPORT_FAILURE),
+    VALIDATION: (VALIDATE,),
+    EDA_PROFILE: (PROFILE,),
+    EDA_REPORT: (PROFILE,),
+    TRAINING_METRICS: (TRAIN,),
+    TRAINING_LEADERBOARD: (TRAIN,),
+    TRAINING_REPORT: (TRAIN,),
+    TRAINING_SEARCH_LOG: (TRAIN,),
+    TRAINING_FAILURE: (TRAIN,),
+    HOLDOUT_SAMPLE: (TRAIN,),
+    NATIVE_MODEL: (TRAIN,),
+    NATIVE_MODEL_DIGEST: (TRAIN,),
+    ONNX_MODEL: (EXPORT,),
+    MODEL_CARD: (EXPORT,),
+    PARITY: (EXPORT,),
+}
+
+#: Writes outside any run's folder, by key pattern.
+OTHER_WRITERS: dict[str, tuple[str, ...]] = {CLAIMS_PREFIX + "*": (VALIDATE,)}
+
+
+#: What each step reads: the inputs under ``incoming/`` (the manifest and the dataset) and the
+#: artifacts of earlier steps it uses. The CDK grants ``s3:GetObject`` on exactly these.
+STEP_READS: dict[str, tuple[str, ...]] = {
+    VALIDATE: (INCOMING_PREFIX + "*", CLAIMS_PREFIX + "*"),
+    PROFILE: (INCOMING_PREFIX + "*",),
+    TRAIN: (INCOMING_PREFIX + "*", EDA_PROFILE),
+    EXPORT: (NATIVE_MODEL, NATIVE_MODEL_DIGEST, TRAINING_METRICS, HOLDOUT_SAMPLE),
+    REPORT_FAILURE: (TRAINING_FAILURE, VALIDATION, EDA_REPORT),
+}
+
+
+def read_patterns(step: str) -> tuple[str, ...]:
+    """The S3 key patterns ``step`` may read (a run artifact's name stands for it in every run)."""
+    if step not in STEP_READS:
+        raise ValueError(f"unknown step {step!r}; the steps are {', '.join(STEP_READS)}")
+    return tuple(
+        p if p.startswith((INCOMING_PREFIX, CLAIMS_PREFIX)) else f"{RUNS_PREFIX}*/{p}" for p in STEP_READS[step]
+    )
+
+
+def write_patterns(step: str) -> tuple[str, ...]:
+    """The S3 key patterns ``step`` may write (``*`` matches any characters, as in an IAM ARN)."""
+    if step not in WRITING_STEPS:
+        raise ValueError(f"unknown step {step!r}; the steps that write are {', '.join(WRITING_STEPS)}")
+    runs = [f"{RUNS_PREFIX}*/{artifact}" for artifact, writers in ARTIFACT_WRITERS.items() if step in writers]
+    other = [pattern for pattern, writers in OTHER_WRITERS.items() if step in writers]
+    return tuple(runs + other)
+
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 

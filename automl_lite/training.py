@@ -888,6 +888,7 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
     """
     from automl_lite import layout, storage
     from automl_lite.dataset import read_csv
+    from automl_lite.integrity import write_digest
 
     with tempfile.TemporaryDirectory(prefix="automl-train-") as tmp:
         work = Path(tmp)
@@ -921,6 +922,10 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
             started_at=started_at,
         )
         files = write_artifacts(outcome, work / "out", log_path=log_path, run_id=settings.run_id)
+        # The model's SHA-256, in a file only this job's role may write: Export checks it before unpickling.
+        files[layout.NATIVE_MODEL_DIGEST] = write_digest(
+            files[layout.NATIVE_MODEL], work / "out" / layout.NATIVE_MODEL_DIGEST
+        )
         return {
             artifact: storage.upload(
                 path,

@@ -17,6 +17,8 @@ from typing import Any
 
 from constructs import Node
 
+from automl_lite.resources import TRAINING_JOB
+
 
 class TrainingCompute(StrEnum):
     """Where the Batch training jobs run."""
@@ -27,6 +29,28 @@ class TrainingCompute(StrEnum):
     FARGATE_SPOT = "fargate-spot"
     #: EC2 Spot instances (price-capacity optimized): cheapest for long searches, may be interrupted.
     EC2_SPOT = "ec2-spot"
+
+
+#: The memory (MiB) Fargate accepts with each vCPU count: (smallest, largest, step). AWS Batch on
+#: Fargate takes the same pairs; any other pair is a job no Fargate task can hold.
+FARGATE_MEMORY_MIB: dict[float, tuple[int, int, int]] = {
+    0.25: (512, 2048, 512),  # 512, 1024, 2048 (1536 is refused below)
+    0.5: (1024, 4096, 1024),
+    1: (2048, 8192, 1024),
+    2: (4096, 16384, 1024),
+    4: (8192, 30720, 1024),
+    8: (16384, 61440, 4096),
+    16: (32768, 122880, 8192),
+}
+
+
+def fargate_memory_choices(vcpus: float) -> list[int]:
+    """The memory sizes (MiB) Fargate accepts with ``vcpus``; empty when the vCPU count is not one."""
+    if vcpus not in FARGATE_MEMORY_MIB:
+        return []
+    low, high, step = FARGATE_MEMORY_MIB[vcpus]
+    choices = list(range(low, high + 1, step))
+    return [m for m in choices if m != 1536] if vcpus == 0.25 else choices
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,15 +68,14 @@ class DeploymentConfig:
     #: Days every CloudWatch log group keeps its events.
     log_retention_days: int = 90
     training_compute: TrainingCompute = TrainingCompute.FARGATE
-    #: vCPUs and memory of one training job (Fargate allows 0.25-16 vCPU, 0.5-120 GiB in fixed pairs).
-    training_vcpus: float = 4
-    training_memory_mib: int = 16384
+    #: vCPUs and memory of one training job (Fargate allows 0.25-16 vCPU, 0.5-120 GiB in fixed pairs);
+    #: the defaults are the resource table's (``automl_lite.resources.TRAINING_JOB``).
+    training_vcpus: float = TRAINING_JOB.vcpus
+    training_memory_mib: int = TRAINING_JOB.memory_mib
     #: The most vCPUs all running training jobs may use at once (caps cost and concurrency).
     training_max_vcpus: int = 16
     #: Lambda log level (Powertools ``POWERTOOLS_LOG_LEVEL``) and the training container's.
     log_level: str = "INFO"
-    #: Delete the buckets and their objects with the stack (for throwaway deployments only).
-    destroy_data_on_delete: bool = False
 
     def __post_init__(self) -> None:
         if self.runs_expiration_days < 0 or self.noncurrent_version_expiration_days < 1:
@@ -70,6 +93,25 @@ class DeploymentConfig:
             raise ValueError(
                 "The 'training_max_vcpus' context value must be at least 'training_vcpus' "
                 f"({self.training_vcpus}). Got {self.training_max_vcpus} instead."
+            )
+        if self.training_compute is TrainingCompute.EC2_SPOT:
+            if self.training_vcpus != int(self.training_vcpus):
+                raise ValueError(
+                    "The 'training_vcpus' context value must be a whole number on EC2 (AWS Batch "
+                    f"reserves whole vCPUs there). Got {self.training_vcpus} instead."
+                )
+        elif self.training_memory_mib not in fargate_memory_choices(self.training_vcpus):
+            # Caught here rather than as a job that waits RUNNABLE until the queue cancels it.
+            choices = fargate_memory_choices(self.training_vcpus)
+            allowed = (
+                f"With {self.training_vcpus:g} vCPU Fargate accepts {choices[0]}-{choices[-1]} MiB "
+                f"in steps of {FARGATE_MEMORY_MIB[self.training_vcpus][2]}"
+                if choices
+                else f"Fargate accepts {', '.join(f'{v:g}' for v in FARGATE_MEMORY_MIB)} vCPU"
+            )
+            raise ValueError(
+                f"The 'training_vcpus' / 'training_memory_mib' context values {self.training_vcpus:g} / "
+                f"{self.training_memory_mib} are not a size Fargate runs. {allowed}."
             )
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(
@@ -109,11 +151,5 @@ class DeploymentConfig:
             training_memory_mib=int(get("training_memory_mib", defaults.training_memory_mib)),
             training_max_vcpus=int(get("training_max_vcpus", defaults.training_max_vcpus)),
             log_level=str(get("log_level", defaults.log_level)).upper(),
-            destroy_data_on_delete=_as_bool(get("destroy_data_on_delete", False)),
         )
 
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from automl_lite.layout import INCOMING_PREFIX
+from automl_lite.layout import INCOMING_PREFIX, TRAIN, read_patterns, write_patterns
 from cdk_app.config import DeploymentConfig
 from cdk_app.units.common import log_retention
 from cdk_app.units.ingest import Ingest
@@ -60,13 +61,14 @@ class AutomlLiteStack(Stack):
             log_retention=retention,
         )
 
-        # Data access: every step and the training container read the inputs and write
-        # under runs/; nothing may touch anything else or delete.
-        for function in self.steps.functions.values():
-            self.ingest.grant_read_incoming(function)
-            self.ingest.grant_read_write_runs(function)
-        self.ingest.grant_read_incoming(self.training.job_role)
-        self.ingest.grant_read_write_runs(self.training.job_role)
+        # Data access, from automl_lite.layout's tables: each step and the training container
+        # read what they use (STEP_READS) and write only the artifacts they produce
+        # (ARTIFACT_WRITERS): Validate, which parses untrusted CSV, cannot plant the model
+        # Export unpickles. Nothing may delete.
+        steps: dict[str, iam.IGrantable] = {**self.steps.functions, TRAIN: self.training.job_role}
+        for step, grantee in steps.items():
+            self.ingest.grant_read(grantee, read_patterns(step))
+            self.ingest.grant_write(grantee, write_patterns(step))
 
         self.orchestration = Orchestration(
             self,

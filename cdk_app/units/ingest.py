@@ -9,6 +9,8 @@ its target (the state machine) is added by the stack.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -23,6 +25,11 @@ from constructs import Construct
 from automl_lite import definitions
 from automl_lite.layout import INCOMING_PREFIX, RUNS_PREFIX
 from cdk_app.units.common import acknowledge
+
+
+def _regex(key_pattern: str) -> str:
+    """A key pattern as it appears in cdk-nag's finding text, as a regex (``/`` and ``.`` escaped)."""
+    return re.escape(key_pattern).replace("/", "\\/")
 
 
 def _event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
@@ -147,31 +154,46 @@ class Ingest(Construct):
     #: Matches the data bucket's logical id in cdk-nag's finding text (the id carries a hash suffix).
     _bucket_logical_id_pattern = r"[A-Za-z0-9]*DataBucket[A-Za-z0-9]*"
 
-    def grant_read_incoming(self, grantee: iam.IGrantable) -> None:
-        """Read the inputs under ``incoming/`` (a specific version included), and nothing else."""
-        self._grant(grantee, ["s3:GetObject", "s3:GetObjectVersion"], INCOMING_PREFIX, decrypt_only=True)
+    def grant_read(self, grantee: iam.IGrantable, key_patterns: Sequence[str]) -> None:
+        """Read exactly these keys (patterns from ``automl_lite.layout.read_patterns``).
 
-    def grant_read_write_runs(self, grantee: iam.IGrantable) -> None:
-        """Read and write a run's artifacts under ``runs/``; never delete."""
-        self._grant(grantee, ["s3:GetObject", "s3:PutObject"], RUNS_PREFIX, decrypt_only=False)
+        Inputs under ``incoming/`` may also be read at a given version (the run pins the
+        versions it read); a run's artifacts are read as they are.
+        """
+        inputs = [p for p in key_patterns if p.startswith(INCOMING_PREFIX)]
+        artifacts = [p for p in key_patterns if not p.startswith(INCOMING_PREFIX)]
+        if inputs:
+            self._grant(grantee, ["s3:GetObject", "s3:GetObjectVersion"], inputs, decrypt_only=True)
+        if artifacts:
+            self._grant(grantee, ["s3:GetObject"], artifacts, decrypt_only=True)
 
-    def _grant(self, grantee: iam.IGrantable, actions: list[str], prefix: str, *, decrypt_only: bool) -> None:
+    def grant_write(self, grantee: iam.IGrantable, key_patterns: Sequence[str]) -> None:
+        """Create exactly these keys (patterns from ``automl_lite.layout.write_patterns``); never delete."""
+        self._grant(grantee, ["s3:PutObject"], key_patterns, decrypt_only=False)
+
+    def _grant(
+        self, grantee: iam.IGrantable, actions: list[str], key_patterns: Sequence[str], *, decrypt_only: bool
+    ) -> None:
         principal = grantee.grant_principal
         principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=actions, resources=[self.bucket.arn_for_objects(prefix + "*")])
+            iam.PolicyStatement(
+                actions=actions, resources=[self.bucket.arn_for_objects(pattern) for pattern in key_patterns]
+            )
         )
         if isinstance(principal, Construct):
-            acknowledge(
-                principal,
-                "AwsSolutions-IAM5",
-                f"Object keys are only known at run time; access is limited to the '{prefix}' prefix "
-                "of the data bucket (the S3 layout: inputs under incoming/, a run's artifacts under runs/<run-id>/).",
-                applies_to=[
-                    RegexAppliesTo(
-                        regex=rf"/^Resource::<{self._bucket_logical_id_pattern}\.Arn>\/{prefix[:-1]}\/\*$/g"
-                    )
-                ],
-            )
+            for pattern in key_patterns:
+                acknowledge(
+                    principal,
+                    "AwsSolutions-IAM5",
+                    f"Object keys hold the run id, known only at run time; access is limited to '{pattern}' "
+                    "in the data bucket (automl_lite.layout: inputs under incoming/, each artifact of a run "
+                    "under runs/<run-id>/, writable only by the step that produces it).",
+                    applies_to=[
+                        RegexAppliesTo(
+                            regex=rf"/^Resource::<{self._bucket_logical_id_pattern}\.Arn>\/{_regex(pattern)}$/g"
+                        )
+                    ],
+                )
         # Without ListBucket a missing key answers 403 instead of 404, and a dataset still
         # uploading (DatasetNotFound, retried) would look like a permission error.
         principal.add_to_principal_policy(

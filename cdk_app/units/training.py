@@ -19,6 +19,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from automl_lite import batch_retry
+from automl_lite.resources import TRAINING_JOB
 from automl_lite.settings import ENV_PREFIX, MAX_JOB_TIMEOUT_S
 from cdk_app.config import TrainingCompute
 from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, image_build_excludes
@@ -26,6 +27,34 @@ from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, imag
 #: The job definition's own timeout: above the longest per-run timeout the Train state can set
 #: (the state's Timeout.AttemptDurationSeconds wins; this one only catches a state that sets none).
 JOB_DEFINITION_TIMEOUT = Duration.seconds(MAX_JOB_TIMEOUT_S + 15 * 60)
+
+
+#: The RUNNABLE reasons Batch can act on (Batch user guide, "Automatic remediation with
+#: jobStateTimeLimitActions"): no capacity, a compute environment whose maxvCpus is below the job's,
+#: and a job no instance type or Fargate size can hold. The other reasons (SERVICE_ROLE_PERMISSIONS,
+#: ACTION_REQUIRED, UNDETERMINED) are not actionable; the Train state's own timeout bounds those.
+RUNNABLE_CANCEL_REASONS = (
+    batch.JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY,
+    batch.JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE,
+    batch.JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT,
+)
+
+
+def runnable_time_limits() -> list[batch.JobStateTimeLimitAction]:
+    """Cancel a job that has waited RUNNABLE for ``TRAINING_JOB.max_runnable_s`` for a reason Batch knows.
+
+    Without these a job that can never be placed stays RUNNABLE (and the run open) indefinitely.
+    A cancelled job fails the Train state, so the run ends FAILED and notifies instead of hanging.
+    """
+    return [
+        batch.JobStateTimeLimitAction(
+            action=batch.JobStateTimeLimitActionsAction.CANCEL,
+            state=batch.JobStateTimeLimitActionsState.RUNNABLE,
+            max_time=Duration.seconds(TRAINING_JOB.max_runnable_s),
+            reason=reason,
+        )
+        for reason in RUNNABLE_CANCEL_REASONS
+    ]
 
 
 def retry_strategies() -> list[batch.RetryStrategy]:
@@ -147,7 +176,9 @@ class Training(Construct):
                 maxv_cpus=max_vcpus,
             )
 
-        self.job_queue = batch.JobQueue(self, "JobQueue", priority=1)
+        self.job_queue = batch.JobQueue(
+            self, "JobQueue", priority=1, job_state_time_limit_actions=runnable_time_limits()
+        )
         self.job_queue.add_compute_environment(self.compute_environment, 1)
 
         self.log_group = logs.LogGroup(
@@ -207,7 +238,7 @@ class Training(Construct):
                 assign_public_ip=True,
                 fargate_cpu_architecture=ecs.CpuArchitecture.X86_64,
                 fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
-                ephemeral_storage_size=Size.gibibytes(30),
+                ephemeral_storage_size=Size.gibibytes(TRAINING_JOB.ephemeral_storage_gib),
             )
         self.job_definition = batch.EcsJobDefinition(
             self,

@@ -17,6 +17,7 @@ from automl_lite.contracts import ExportResult, RunSummary
 from automl_lite.dataset import read_csv
 from automl_lite.exceptions import ExportFailedError, ExportParityFailedError
 from automl_lite.export import model_metadata
+from automl_lite.integrity import digest_line
 from automl_lite.local.moto_patches import LambdaContext
 from automl_lite.settings import TrainingSettings
 from automl_lite.training import NativeModel, run_training_job
@@ -140,6 +141,12 @@ def _put_training_results(s3, penguins_csv) -> NativeModel:
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     s3.put_object(Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.NATIVE_MODEL), Body=buffer.getvalue())
+    # ...with the digest the training job records next to it (Export checks it before unpickling).
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=layout.run_key(RUN_ID, layout.NATIVE_MODEL_DIGEST),
+        Body=digest_line(buffer.getvalue(), "model.joblib").encode(),
+    )
     holdout = frame.iloc[::4]
     s3.put_object(
         Bucket=BUCKET,

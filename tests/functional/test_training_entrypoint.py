@@ -86,6 +86,7 @@ def test_trains_and_uploads_every_artifact(s3_with_inputs, monkeypatch, penguins
         layout.TRAINING_SEARCH_LOG,
         layout.HOLDOUT_SAMPLE,
         layout.NATIVE_MODEL,
+        layout.NATIVE_MODEL_DIGEST,
     ):
         assert layout.run_key(RUN_ID, artifact) in keys
     assert layout.run_key(RUN_ID, layout.TRAINING_FAILURE) not in keys

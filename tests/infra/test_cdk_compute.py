@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from automl_lite import batch_retry
+from automl_lite.resources import TRAINING_JOB
 from automl_lite.settings import MAX_JOB_TIMEOUT_S
 from cdk_app.units.steps import STEPS
 
@@ -97,6 +98,7 @@ def test_retry_strategy_retries_infrastructure_and_exits_on_application_errors(s
     rules = strategy["EvaluateOnExit"]
     assert rules == [
         {"Action": "RETRY", "OnStatusReason": "Host EC2*"},
+        {"Action": "RETRY", "OnStatusReason": "Your Spot Task was interrupted*"},
         {"Action": "RETRY", "OnReason": "CannotPullContainerError:*"},
         {"Action": "RETRY", "OnReason": "ResourceInitializationError:*"},
         {"Action": "EXIT", "OnExitCode": "*"},
@@ -157,3 +159,34 @@ def test_every_log_group_is_encrypted_with_retention(synth: Any) -> None:
     for logical_id, group in synth.resources("AWS::Logs::LogGroup").items():
         assert "KmsKeyId" in group["Properties"], logical_id
         assert group["Properties"]["RetentionInDays"] == 90, logical_id
+
+
+#: The RUNNABLE reasons AWS Batch can act on with jobStateTimeLimitActions (Batch user guide,
+#: "Automatic remediation with jobStateTimeLimitActions"); SERVICE_ROLE_PERMISSIONS,
+#: ACTION_REQUIRED and UNDETERMINED are not actionable and are bounded by the Train state's timeout.
+ACTIONABLE_RUNNABLE_REASONS = {
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+}
+
+
+@pytest.mark.parametrize("variant", ["synth", "synth_spot"])
+def test_queue_cancels_a_job_that_cannot_start(variant: str, request: pytest.FixtureRequest) -> None:
+    """A job that no capacity can place is cancelled after max_runnable_s, not left RUNNABLE for a year."""
+    synthesized = request.getfixturevalue(variant)
+    _, queue = synthesized.only("AWS::Batch::JobQueue")
+    actions = queue["Properties"]["JobStateTimeLimitActions"]
+    assert {a["Reason"] for a in actions} == ACTIONABLE_RUNNABLE_REASONS
+    for action in actions:
+        assert action["Action"] == "CANCEL" and action["State"] == "RUNNABLE"
+        assert action["MaxTimeSeconds"] == TRAINING_JOB.max_runnable_s
+    assert 600 <= TRAINING_JOB.max_runnable_s <= 86_400  # the range Batch accepts
+
+
+def test_job_size_defaults_come_from_the_resource_table(synth: Any) -> None:
+    _, job_definition = synth.only("AWS::Batch::JobDefinition")
+    container = job_definition["Properties"]["ContainerProperties"]
+    resources = {r["Type"]: r["Value"] for r in container["ResourceRequirements"]}
+    assert resources == {"VCPU": f"{TRAINING_JOB.vcpus:g}", "MEMORY": str(TRAINING_JOB.memory_mib)}
+    assert container["EphemeralStorage"] == {"SizeInGiB": TRAINING_JOB.ephemeral_storage_gib}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any
 
 import pytest
+
+from automl_lite import layout
 
 _HASH = re.compile(r"[0-9A-F]{8}$")
 
@@ -68,12 +71,59 @@ def _render_condition(condition: Any) -> str:
 
 S3_VIA = repr({"StringEquals": {"kms:ViaService": "s3..amazonaws.com"}})
 
-DATA_ACCESS: set[Statement] = {
-    ("Allow", ("s3:GetObject", "s3:GetObjectVersion"), ("IngestDataBucket.Arn/incoming/*",), ""),
-    ("Allow", ("s3:GetObject", "s3:PutObject"), ("IngestDataBucket.Arn/runs/*",), ""),
-    ("Allow", ("s3:ListBucket",), ("IngestDataBucket.Arn",), ""),
-    ("Allow", ("kms:Decrypt", "kms:GenerateDataKey"), ("IngestBucketKey.Arn",), S3_VIA),
+#: What each step may read, spelled out (s3:GetObject also authorizes HeadObject).
+READS: dict[str, tuple[str, ...]] = {
+    "Validate": ("incoming/*", "runs/.claims/*"),
+    "Profile": ("incoming/*",),
+    "Train": ("incoming/*", "runs/*/eda/profile.json"),
+    "Export": (
+        "runs/*/model/model.joblib",
+        "runs/*/training/model.sha256",
+        "runs/*/training/metrics.json",
+        "runs/*/training/holdout_sample.csv",
+    ),
+    "ReportFailure": ("runs/*/training/failure.json", "runs/*/validation.json", "runs/*/eda/report.html"),
 }
+
+
+def _reads(step: str) -> set[Statement]:
+    inputs = tuple(sorted(f"IngestDataBucket.Arn/{k}" for k in READS[step] if k.startswith("incoming/")))
+    artifacts = tuple(sorted(f"IngestDataBucket.Arn/{k}" for k in READS[step] if not k.startswith("incoming/")))
+    out: set[Statement] = {
+        ("Allow", ("s3:ListBucket",), ("IngestDataBucket.Arn",), ""),
+        # Reading needs Decrypt; writing also GenerateDataKey (CDK merges the two statements).
+        ("Allow", ("kms:Decrypt", "kms:GenerateDataKey"), ("IngestBucketKey.Arn",), S3_VIA),
+    }
+    if inputs:
+        out.add(("Allow", ("s3:GetObject", "s3:GetObjectVersion"), inputs, ""))
+    if artifacts:
+        out.add(("Allow", ("s3:GetObject",), artifacts, ""))
+    return out
+
+
+#: The keys each step may create, spelled out: Validate and Profile (which parse the user's files)
+#: can write neither the native model nor its digest, which only the training job writes.
+WRITES: dict[str, tuple[str, ...]] = {
+    "Validate": ("runs/*/validation.json", "runs/.claims/*"),
+    "Profile": ("runs/*/eda/profile.json", "runs/*/eda/report.html"),
+    "Train": (
+        "runs/*/training/metrics.json",
+        "runs/*/training/leaderboard.csv",
+        "runs/*/training/report.html",
+        "runs/*/training/search_log.jsonl",
+        "runs/*/training/failure.json",
+        "runs/*/training/holdout_sample.csv",
+        "runs/*/training/model.sha256",
+        "runs/*/model/model.joblib",
+    ),
+    "Export": ("runs/*/run.json", "runs/*/model/model.onnx", "runs/*/model/model_card.md", "runs/*/model/parity.json"),
+    "ReportFailure": ("runs/*/run.json",),
+}
+
+
+def _writes(step: str) -> Statement:
+    return ("Allow", ("s3:PutObject",), tuple(sorted(f"IngestDataBucket.Arn/{k}" for k in WRITES[step])), "")
+
 
 XRAY: Statement = ("Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",), "")
 
@@ -86,16 +136,36 @@ def _fix_region(statements: set[Statement]) -> set[Statement]:
 
 
 @pytest.mark.parametrize("step", ["Validate", "Profile", "Export", "ReportFailure"])
-def test_step_roles_read_inputs_write_runs_and_log(synth: Any, step: str) -> None:
+def test_step_roles_read_what_they_use_write_their_own_artifacts_and_log(synth: Any, step: str) -> None:
     statements = _fix_region(role_statements(synth, f"Steps{step}Role"))
-    assert statements == DATA_ACCESS | {
+    assert statements == _reads(step) | {
+        _writes(step),
         XRAY,
         ("Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"Steps{step}Logs.Arn",), ""),
     }
 
 
-def test_training_job_role_reads_inputs_and_writes_runs_only(synth: Any) -> None:
-    assert _fix_region(role_statements(synth, "TrainingJobRole")) == DATA_ACCESS
+def test_training_job_role_reads_inputs_and_the_profile_and_writes_its_own_artifacts(synth: Any) -> None:
+    assert _fix_region(role_statements(synth, "TrainingJobRole")) == _reads("Train") | {_writes("Train")}
+
+
+@pytest.mark.parametrize("step", sorted(WRITES))
+def test_each_role_may_create_exactly_the_artifacts_its_step_produces(synth: Any, step: str) -> None:
+    """The grants are built from the one ownership table, and the table says what is spelled out above."""
+    assert set(layout.write_patterns(step)) == set(WRITES[step])
+    assert set(layout.read_patterns(step)) == set(READS[step])
+    role = "TrainingJobRole" if step == layout.TRAIN else f"Steps{step}Role"
+    puts = [r for _, actions, r, _ in role_statements(synth, role) if "s3:PutObject" in actions]
+    assert puts == [_writes(step)[2]]
+
+
+def test_only_the_training_job_can_write_what_export_trusts(synth: Any) -> None:
+    trusted = {layout.NATIVE_MODEL, layout.NATIVE_MODEL_DIGEST}
+    for step in layout.WRITING_STEPS:
+        if step != layout.TRAIN:
+            for pattern in layout.write_patterns(step):
+                for artifact in trusted:
+                    assert not fnmatch.fnmatchcase(layout.run_key("run-1", artifact), pattern), (step, pattern)
 
 
 def test_training_execution_role_pulls_the_image_and_writes_logs(synth: Any) -> None:

@@ -133,3 +133,24 @@ def test_dead_letter_queue_is_encrypted_ssl_only_and_open_to_the_rule_only(synth
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
     assert allow["Action"] == "sqs:SendMessage"
     assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+
+
+def test_access_log_bucket_accepts_the_data_buckets_logs_only(synth: Any) -> None:
+    """S3 server access logging delivers as logging.s3.amazonaws.com through the target's bucket policy."""
+    data_bucket_id, data_bucket = _data_bucket(synth)
+    log_bucket_id = _log_bucket_id(synth)
+    logging = data_bucket["Properties"]["LoggingConfiguration"]
+    assert logging == {"DestinationBucketName": {"Ref": log_bucket_id}, "LogFilePrefix": "data-bucket/"}
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]
+        for p in synth.resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": log_bucket_id}
+    ]
+    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert allow["Action"] == "s3:PutObject"
+    assert allow["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [log_bucket_id, "Arn"]}, "/data-bucket/*"]]}
+    assert allow["Condition"] == {
+        "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [data_bucket_id, "Arn"]}},
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+    }

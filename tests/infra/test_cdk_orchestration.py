@@ -126,3 +126,40 @@ def test_definition_uses_only_the_integrations_the_role_is_granted() -> None:
         "arn:aws:states:::batch:submitJob.sync",
         "arn:aws:states:::sns:publish",
     }
+
+
+def _publishers(policy: dict[str, Any], topic_id: str) -> dict[str, dict[str, Any]]:
+    """Service principal -> the Allow statement that lets it publish to the topic."""
+    out = {}
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if statement["Effect"] == "Allow" and "sns:Publish" in actions:
+            assert statement["Resource"] == {"Ref": topic_id}
+            out[statement["Principal"]["Service"]] = statement
+    return out
+
+
+def test_every_alarm_can_publish_to_its_topic(synth: Any) -> None:
+    """CloudWatch publishes alarm actions through the topic's resource policy (and its key's policy).
+
+    Without an Allow for cloudwatch.amazonaws.com in the topic policy the alarm goes to ALARM
+    and the action fails silently ("Failed to execute action" in the alarm's history only).
+    """
+    topic_id, topic = synth.only("AWS::SNS::Topic")
+    _, policy = synth.only("AWS::SNS::TopicPolicy")
+    assert policy["Properties"]["Topics"] == [{"Ref": topic_id}]
+    alarms = synth.resources("AWS::CloudWatch::Alarm")
+    assert alarms
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+    # The topic policy lets CloudWatch publish, for alarms of this account only (no confused deputy).
+    cloudwatch = _publishers(policy, topic_id)["cloudwatch.amazonaws.com"]
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    alarm_arns = json.dumps(cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert ':cloudwatch:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":alarm:*"' in alarm_arns
+    # And the topic's key lets CloudWatch encrypt what it publishes, for the same account.
+    key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    key_statements = synth.template_dict["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    (key_statement,) = [s for s in key_statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
+    assert set(key_statement["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert key_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
