@@ -151,6 +151,8 @@ DRIFT_REPORT = "drift.html"
 SCORE_SUMMARY = "score.json"
 #: The chunk plan and the per-chunk parts (removed once merged), relative to a score folder.
 SCORE_PLAN = "work/plan.json"
+#: The chunk indexes as a JSON array: what the scoring Map's ItemReader reads.
+SCORE_CHUNKS = "work/chunks.json"
 SCORE_PARTS = "work/parts/"
 
 SCORE_ARTIFACTS: tuple[str, ...] = (PREDICTIONS, REJECTED, DRIFT_JSON, DRIFT_REPORT, SCORE_SUMMARY)

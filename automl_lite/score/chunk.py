@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from automl_lite import layout, storage
-from automl_lite.exceptions import InternalError, ScoreInputInvalidError
+from automl_lite.exceptions import AutomlLiteError, InternalError, ScoreInputInvalidError
 from automl_lite.predict import (
     READ_OPTIONS,
     SCORING_THREADS,
@@ -38,6 +38,7 @@ from automl_lite.score.plan import ScorePlan, plan_key
 PREDICTIONS_PART = "predictions-{:05d}.csv"
 REJECTED_PART = "rejected-{:05d}.csv"
 TALLY_PART = "tally-{:05d}.json"
+FAILURE_PART = "failure-{:05d}.json"
 #: rejected.csv's columns before the model's input columns.
 REJECTED_COLUMNS = ("row", "reason")
 
@@ -75,7 +76,27 @@ def rejected_rows(frame: pd.DataFrame, scored: pd.DataFrame, columns: list[str])
     return out.map(neutralise)
 
 
+def failure_key(context: ScoreContext, index: int) -> str:
+    return part_key(context, FAILURE_PART, index)
+
+
 def score_chunk(context: ScoreContext, index: int) -> ChunkResult:
+    """Score chunk ``index``; a failure is also written to ``work/parts/failure-<i>.json``.
+
+    In a Distributed Map a failed child execution surfaces in the parent only as
+    ``States.ExceedToleratedFailureThreshold``: the failure reporter reads the code and
+    cause of the chunk that failed from that file.
+    """
+    try:
+        return _score_chunk(context, index)
+    except AutomlLiteError as exc:
+        storage.write_json(
+            context.bucket, failure_key(context, index), {"code": exc.code, "cause": exc.cause}
+        )
+        raise
+
+
+def _score_chunk(context: ScoreContext, index: int) -> ChunkResult:
     started = time.perf_counter()
     plan = ScorePlan.model_validate(storage.read_json(context.bucket, plan_key(context.output_prefix)))
     chunk = plan.chunks[index]

@@ -92,11 +92,12 @@ class ChunkInput(ScoreStepInput):
 
 
 class PlanResult(_Contract):
-    """Plan's output in the state: only the count and the indexes; the byte ranges are in S3."""
+    """Plan's output in the state: the count, and the S3 key of the chunk indexes the Map reads."""
 
     n_chunks: int
     rows: int
-    chunks: list[int]
+    #: A JSON array of the chunk indexes (the Distributed Map's ItemReader reads it).
+    chunks_key: str
 
 
 class ChunkResult(_Contract):

