@@ -9,9 +9,12 @@ the builder never holds the file. A model is trained once through the local engi
 - ``automl-lite score RUN FILE --chunk-bytes N`` in a subprocess (the whole flow: Check,
   Plan, the Map over the chunks with the stack's MaxConcurrency, Merge, Drift).
 
-Measured: wall time, rows per second, and the peak resident memory of the largest
-process (``ru_maxrss`` of the waited-for children: each Lambda invocation of the engine
-is its own process), and the predictions are checked byte-equal.
+Measured: wall time, rows per second, the peak resident memory of the largest process
+(``ru_maxrss`` of the waited-for children) and, for ``score``, of the largest Lambda
+invocation (each invocation is its own process; the engine reports its ``VmHWM``, as
+Lambda reports "Max Memory Used"). The engine's own process holds the emulated S3 (moto
+keeps every object in memory), so its peak grows with the file; the invocations' peak is
+what a Lambda's memory has to fit. The predictions are checked byte-equal.
 
 Usage::
 
@@ -100,7 +103,29 @@ def measure(cmd: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, peak_kib / 1024
 
 
+def score_once(argv: list[str], peak_file: Path) -> int:
+    """``automl-lite score`` in this process, recording the largest Lambda invocation's peak RSS."""
+    from automl_lite import cli
+    from automl_lite.local import lambda_runtime
+
+    peaks: list[float] = []
+    invoke = lambda_runtime.invoke
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        outcome = invoke(*args, **kwargs)
+        if outcome.max_memory_mib is not None:
+            peaks.append(outcome.max_memory_mib)
+        return outcome
+
+    lambda_runtime.invoke = recording  # type: ignore[assignment]
+    code = cli.main(argv)
+    peak_file.write_text(json.dumps({"lambda_peak_mib": max(peaks, default=0.0)}))
+    return code
+
+
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--score-once":
+        sys.exit(score_once(sys.argv[3:], Path(sys.argv[2])))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--chunk-mib", type=float, default=16)
@@ -119,9 +144,9 @@ def main() -> None:
         )
         print(
             "| rows | file MiB | chunks | predict s | predict rows/s | predict peak RSS MiB "
-            "| score s | score rows/s | score peak RSS MiB | score/predict time | equal |"
+            "| score s | score rows/s | engine peak RSS MiB | largest Lambda peak RSS MiB | score/predict time | equal |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for rows in args.rows:
             data = tmp / f"bench-{rows}.csv"
             size = build_csv(args.data, rows, data)
@@ -139,11 +164,13 @@ def main() -> None:
                 ]
             )
             out = tmp / f"score-{rows}"
+            peak_file = tmp / "peak.json"
             s_s, s_rss = measure(
                 [
                     sys.executable,
-                    "-m",
-                    "automl_lite.cli",
+                    str(Path(__file__).resolve()),
+                    "--score-once",
+                    str(peak_file),
                     "score",
                     str(run),
                     str(data),
@@ -154,10 +181,11 @@ def main() -> None:
                 ]
             )
             summary = json.loads((out / "score.json").read_text())
+            lambda_peak = json.loads(peak_file.read_text())["lambda_peak_mib"]
             equal = _same_file(predicted, out / "predictions.csv")
             print(
                 f"| {rows:,} | {size / 2**20:,.0f} | {summary['chunks']} | {p_s:.1f} | {rows / p_s:,.0f} | {p_rss:,.0f} "
-                f"| {s_s:.1f} | {rows / s_s:,.0f} | {s_rss:,.0f} | {s_s / p_s:.2f} | {equal} |",
+                f"| {s_s:.1f} | {rows / s_s:,.0f} | {s_rss:,.0f} | {lambda_peak:,.0f} | {s_s / p_s:.2f} | {equal} |",
                 flush=True,
             )
             data.unlink()
