@@ -10,6 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,6 +24,8 @@ from automl_lite.local.engine import make_run_id, s3_object_created_event
 from automl_lite.predict import predict_file
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -270,3 +276,39 @@ def test_an_unclosed_quote_fails_its_chunk_with_score_input_invalid(
     result = _score(engine, run_id, b"".join(lines), "ragged")
     _assert_failed(engine, result, "ScoreInputInvalid")
     assert "Rows " in result.cause and "not readable CSV" in result.cause
+
+
+def test_cli_score_runs_the_flow_and_equals_predict(trained, penguins_csv, tmp_path):
+    """``automl-lite score RUN data.csv`` (its own engine, in a subprocess) writes predict's predictions."""
+    _, folder = trained
+    out = tmp_path / "scored"
+    done = subprocess.run(
+        [sys.executable, "-m", "automl_lite.cli", "score", str(folder), str(penguins_csv), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Check ..." in done.stdout and "Merge ..." in done.stdout and "344 read, 344 scored" in done.stdout
+    assert (out / layout.PREDICTIONS).read_bytes() == _predict_bytes(
+        folder, penguins_csv.read_bytes(), tmp_path
+    )
+    assert json.loads((out / layout.SCORE_SUMMARY).read_text())["status"] == "SUCCEEDED"
+
+
+def test_cli_score_reports_a_failure_with_its_code(trained, penguins_csv, tmp_path):
+    _, folder = trained
+    data = tmp_path / "no-island.csv"
+    data.write_bytes(_csv(_penguins(penguins_csv).drop(columns=["island"])))
+    done = subprocess.run(
+        [sys.executable, "-m", "automl_lite.cli", "score", str(folder), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 1
+    assert "ScoreColumnsMissing" in done.stderr and "island" in done.stderr and "Traceback" not in done.stderr
