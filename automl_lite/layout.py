@@ -13,6 +13,7 @@ later step trusts (the native model Export unpickles).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 INCOMING_PREFIX = "incoming/"
 RUNS_PREFIX = "runs/"
@@ -163,13 +164,24 @@ _SCORE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 def is_score_input_key(key: str) -> bool:
     """True for ``score/<run-id>/<name>.csv`` (the scoring trigger; mirrors score_event_pattern.json)."""
     parts = key.split("/")
-    return len(parts) == 3 and parts[0] + "/" == SCORE_INPUT_PREFIX and parts[2].endswith(".csv") and bool(parts[1])
+    return (
+        len(parts) == 3
+        and parts[0] + "/" == SCORE_INPUT_PREFIX
+        and parts[2].endswith(".csv")
+        and bool(parts[1])
+    )
 
 
 def score_manifest_key(run_id: str) -> str:
     """``score/<run-id>/manifest.json``: the optional settings of every scoring with that run's model."""
     run_prefix(run_id)  # checks the id
     return f"{SCORE_INPUT_PREFIX}{run_id}/{SCORE_MANIFEST_NAME}"
+
+
+def score_timestamp(started: datetime) -> str:
+    """The ``<timestamp>`` of a score folder: the execution's start, UTC, to the millisecond."""
+    utc = started.astimezone(UTC)
+    return utc.strftime("%Y%m%dT%H%M%S") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def score_prefix(run_id: str, name: str, timestamp: str) -> str:

@@ -182,7 +182,7 @@ def check_score(event: dict[str, Any], execution: ExecutionInfo) -> ScoreContext
         input_bytes=int(meta.get("ContentLength", 0)),
         run_id=run_id,
         name=name,
-        output_prefix=layout.score_prefix(run_id, name, started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")),
+        output_prefix=layout.score_prefix(run_id, name, layout.score_timestamp(started)),
         model_key=model_key,
         model_sha256=hashlib.sha256(model_bytes).hexdigest(),
         problem_type=model.problem_type,

@@ -85,7 +85,7 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
         _, run_id, filename = key.split("/")
         started = (execution.start_time or datetime.now(UTC)).astimezone(UTC)
         try:
-            prefix = layout.score_prefix(run_id, filename[:-4], started.strftime("%Y%m%dT%H%M%SZ"))
+            prefix = layout.score_prefix(run_id, filename[:-4], layout.score_timestamp(started))
         except ValueError:
             prefix = None
     summary = {

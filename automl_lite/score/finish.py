@@ -109,6 +109,12 @@ def _subject(text: str) -> str:
     return clean if len(clean) <= _SUBJECT_MAX else clean[: _SUBJECT_MAX - 3] + "..."
 
 
+def _short(name: str, limit: int = 80) -> str:
+    """A column name for the message: one line, at most ``limit`` characters (SNS caps the message at 256 KB)."""
+    flat = " ".join(str(name).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def _message(summary: dict[str, Any], drift: dict[str, Any]) -> tuple[str, str]:
     verdict = "DRIFT" if drift["drifted"] else "no drift"
     lines = [
@@ -122,15 +128,15 @@ def _message(summary: dict[str, Any], drift: dict[str, Any]) -> tuple[str, str]:
         f"Drift:      {verdict} (threshold PSI > {drift['threshold']:g})",
     ]
     if drift["drifted_columns"]:
-        lines.append(f"  drifted columns: {', '.join(drift['drifted_columns'][:20])}")
+        lines.append(f"  drifted columns: {', '.join(_short(c) for c in drift['drifted_columns'][:20])}")
     worst = [c for c in drift["columns"] if c["psi"] is not None][:5]
-    lines += [f"  {c['column']}: PSI {c['psi']:.3f}" for c in worst]
+    lines += [f"  {_short(c['column'])}: PSI {c['psi']:.3f}" for c in worst]
     if "predictions" in drift and drift["predictions"].get("psi") is not None:
         lines.append(f"  predictions: PSI {drift['predictions']['psi']:.3f}")
     if summary["ignored_columns"]:
         lines += [
             "",
-            f"Ignored columns (not read by the model): {', '.join(summary['ignored_columns'][:30])}",
+            f"Ignored columns (not read by the model): {', '.join(_short(c) for c in summary['ignored_columns'][:30])}",
         ]
     lines += ["", "Artifacts:"] + [f"  {k}: {v}" for k, v in sorted(summary["artifacts"].items())]
     lines += ["", f"Execution:  {console_url(summary['execution_arn'])}"]

@@ -64,7 +64,7 @@ def test_a_check_error_keeps_its_code_and_writes_score_json(s3):
     assert result.code == "ScoreColumnsMissing" and result.cause == "data.csv has no column 'a'."
     assert "ScoreColumnsMissing" in result.subject and len(result.subject) < 100
     summary = storage.read_json(
-        BUCKET, layout.score_prefix("run-1", "data", "20261127T120000Z") + layout.SCORE_SUMMARY
+        BUCKET, layout.score_prefix("run-1", "data", "20261127T120000000Z") + layout.SCORE_SUMMARY
     )
     assert summary["status"] == "FAILED" and summary["error"] == "ScoreColumnsMissing"
 

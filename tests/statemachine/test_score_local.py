@@ -171,6 +171,7 @@ def test_unseen_categories_are_scored_and_reported(engine, trained, penguins_csv
     run_id, folder = trained
     frame = _penguins(penguins_csv)
     frame.loc[frame.index[:120], "island"] = "Atlantis"
+    frame.loc[frame.index[200:202], "island"] = "<script>alert(1)</script>"
     frame.loc[frame.index[:3], "bill_length_mm"] = "long"
     data = _csv(frame)
     result = _score(engine, run_id, data, "atlantis")
@@ -182,7 +183,12 @@ def test_unseen_categories_are_scored_and_reported(engine, trained, penguins_csv
     assert "'long' is not a number" in rejected[1][1]
     drift = json.loads(_artifact(engine, result, layout.DRIFT_JSON))
     island = next(c for c in drift["columns"] if c["column"] == "island")
-    assert island["unseen_values"] == [{"value": "Atlantis", "count": 120}]
+    assert island["unseen_values"] == [
+        {"value": "Atlantis", "count": 120},
+        {"value": "<script>alert(1)</script>", "count": 2},
+    ]
+    html = _artifact(engine, result, layout.DRIFT_REPORT).decode()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
     assert island["drifted"] and drift["columns"][0]["column"] == "island"
     assert result.output["drifted"]
     message = _messages(engine, result.run_id)[0]
