@@ -318,3 +318,28 @@ def test_cli_score_reports_a_failure_with_its_code(trained, penguins_csv, tmp_pa
     )
     assert done.returncode == 1
     assert "ScoreColumnsMissing" in done.stderr and "island" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "flow"),
+    [
+        ("score/run-1/data.csv", "score"),
+        ("score/run-1/manifest.json", None),
+        ("scores/run-1/data-20260101T000000000Z/predictions.csv", None),
+        ("score/run-1/data.CSV", None),
+        ("incoming/x/manifest.json", "pipeline"),
+        ("incoming/x/data.csv", None),
+    ],
+)
+def test_each_flow_starts_only_on_its_own_keys(engine, key, flow):
+    """The two rules' patterns (EventBridge's matcher): outputs and the score manifest start nothing."""
+    event = s3_object_created_event(bucket=engine.bucket, key=key, size=1, etag="0" * 32, version_id=None)
+    events = storage.client("events")
+    matched = [
+        name
+        for name, rule in (("pipeline", engine.rule_name), ("score", engine.score_rule_name))
+        if events.test_event_pattern(
+            EventPattern=events.describe_rule(Name=rule)["EventPattern"], Event=json.dumps(event)
+        )["Result"]
+    ]
+    assert matched == ([flow] if flow else [])
