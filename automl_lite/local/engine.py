@@ -11,6 +11,10 @@ Dropping a run works as on AWS: the CSV is uploaded, then the manifest; the engi
 builds the S3 "Object Created" event in EventBridge's shape, matches it against the
 rule's pattern (EventBridge's own TestEventPattern) and starts the execution, since
 moto's EventBridge does not start Step Functions targets itself.
+
+The scoring flow is deployed beside it (its functions from the same table, its rule,
+``statemachine/score.asl.json``): ``import_run`` puts a run folder's artifacts under
+``runs/<run-id>/`` and ``submit_score`` drops ``score/<run-id>/<name>.csv``.
 """
 
 from __future__ import annotations
