@@ -102,7 +102,7 @@ def tally_chunk(
         top = [t["value"] for t in column.get("top_values") or []]
         if not top:
             continue
-        counts = Counter(raw.dropna().astype(str))
+        counts = {str(k): int(v) for k, v in raw.dropna().astype(str).value_counts().items()}
         known = {v: counts.get(v, 0) for v in top}
         rest = {v: n for v, n in counts.items() if v not in known}
         entry: dict[str, Any] = {
@@ -116,8 +116,8 @@ def tally_chunk(
         out["columns"][name] = entry
     target = profile.get("target_summary") or {}
     if target.get("classes"):
-        labels = Counter(predictions.astype(str))
-        out["predictions"] = {"kind": "category", "values": dict(labels)}
+        labels = predictions.astype(str).value_counts()
+        out["predictions"] = {"kind": "category", "values": {str(k): int(v) for k, v in labels.items()}}
     elif _numeric_bins(target) is not None:
         values = pd.to_numeric(predictions, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         out["predictions"] = {
