@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from automl_lite import claims, layout, storage
 from automl_lite.contracts import ExecutionInfo
+from automl_lite.dataset import SNIFF_LINES
 from automl_lite.exceptions import (
     ScoreColumnsMissingError,
     ScoreInputInvalidError,
@@ -37,8 +38,6 @@ from automl_lite.validation import detect_delimiter
 
 #: Bytes read from the start of the file to find the header and the delimiter.
 HEAD_BYTES = 1 << 20
-#: Lines of that head the delimiter is detected from.
-SNIFF_LINES = 50
 SCORE_CLAIMS_PREFIX = f"{layout.SCORES_PREFIX}.claims/"
 
 

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from automl_lite import layout, storage
+from automl_lite.dataset import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError, catalogue
 from automl_lite.notify import console_url
-from automl_lite.predict import neutralise
 from automl_lite.score.chunk import (
     PREDICTIONS_PART,
     REJECTED_COLUMNS,
