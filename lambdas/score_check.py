@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from automl_lite.payload import bounded_errors
 from automl_lite.score import check_score
 from automl_lite.score.contracts import ScoreEventInput
 
@@ -13,6 +14,7 @@ logger = Logger(service="automl-lite")
 
 
 @logger.inject_lambda_context
+@bounded_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     payload = ScoreEventInput.model_validate(event)
     result = check_score(payload.event, payload.execution)

@@ -22,15 +22,9 @@ from typing import Any
 import pandas as pd
 
 from automl_lite import layout, storage
+from automl_lite.dataset import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError, ScoreInputInvalidError
-from automl_lite.predict import (
-    READ_OPTIONS,
-    SCORING_THREADS,
-    OnnxModel,
-    neutralise,
-    score_frame,
-    write_scored,
-)
+from automl_lite.predict import READ_OPTIONS, SCORING_THREADS, OnnxModel, score_frame, write_scored
 from automl_lite.score.contracts import ChunkResult, ScoreContext
 from automl_lite.score.drift import tally_chunk
 from automl_lite.score.plan import ScorePlan, plan_key
