@@ -343,3 +343,14 @@ def test_each_flow_starts_only_on_its_own_keys(engine, key, flow):
         )["Result"]
     ]
     assert matched == ([flow] if flow else [])
+
+
+def test_a_semicolon_file_is_read_with_the_detected_delimiter(engine, trained, penguins_csv, tmp_path):
+    run_id, folder = trained
+    frame = _penguins(penguins_csv)
+    frame["bill_length_mm"] = frame["bill_length_mm"].astype(str).str.replace("NA", "")
+    data = frame.to_csv(index=False, sep=";").encode()
+    result = _score(engine, run_id, data, "semicolons")
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["rows_scored"] == 344
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
