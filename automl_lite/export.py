@@ -35,7 +35,12 @@ from onnx import TensorProto, helper
 from pydantic import BaseModel
 
 from automl_lite.contracts import ColumnDecision, ExportResult, ProfileResult, RunContext, RunSummary
-from automl_lite.exceptions import AutomlLiteError, ExportFailedError, ExportParityFailedError
+from automl_lite.exceptions import (
+    AutomlLiteError,
+    ExportFailedError,
+    ExportParityFailedError,
+    describe_exception,
+)
 from automl_lite.features import MISSING_TOKEN, InputSpec, as_specs, onnx_feed, prepare_frame
 from automl_lite.onnx_runtime import load_onnxruntime, make_session
 from automl_lite.preprocessing import Float32Cast, MedianImputer
@@ -278,7 +283,7 @@ def export_onnx(
         )
     except Exception as exc:  # the converters raise bare RuntimeError/NotImplementedError
         raise ExportFailedError(
-            f"The model ({type(estimator).__name__}) could not be converted to ONNX: {type(exc).__name__}: {exc}",
+            f"The model ({type(estimator).__name__}) could not be converted to ONNX: {describe_exception(exc)}",
             fix="Restrict the manifest's 'estimators' to another model family and run again.",
         ) from exc
     prune_zero_leaf_weights(model)
@@ -599,7 +604,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         raise
     except Exception as exc:
         raise ExportFailedError(
-            f"The training results of run {run_id} could not be read ({type(exc).__name__}: {exc})",
+            f"The training results of run {run_id} could not be read ({describe_exception(exc)})",
             fix="The Train step must finish first; run the pipeline again.",
         ) from exc
     feature_rows = holdout[[c for c in dict.fromkeys(s.column for s in native.specs)]]

@@ -3,8 +3,14 @@
 How every number is measured (and written to ``training/metrics.json``):
 
 1. Rows with a missing target are dropped.
-2. A test split is set aside before anything is fitted (stratified for classification;
-   rows of classes too rare to stratify stay in training). The search never sees it.
+2. A test split is set aside before anything is fitted (stratified for classification).
+   The search never sees it. **Rare-class rule**: every row of a class with fewer than
+   :data:`MIN_CLASS_ROWS_TO_TEST` rows stays in the training split: the class is learnt
+   (every model knows every class) but not tested; ``metrics.json`` (``rare_classes``) and
+   the training report name such classes. FLAML's own folds then repeat the rows of classes
+   under 20 rows until they have 20 (FLAML's rule), so its stratified folds hold them too.
+   Every score and the permutation importance are computed against the whole label set
+   (:func:`score`).
 3. The preprocessor (:func:`automl_lite.preprocessing.build_preprocessor`) is fitted
    on the training split only, and FLAML searches on the transformed training split
    with its own validation (cross-validation on small data, a holdout on large data).
@@ -49,10 +55,19 @@ from automl_lite.exceptions import (
     TooFewRowsError,
     TrainingConfigError,
     TrainingFailedError,
+    describe_exception,
+    strip_trace,
 )
-from automl_lite.features import InputSpec, category_strings, input_specs, prepare_frame, used_decisions
+from automl_lite.features import (
+    FLOAT32_MAX,
+    InputSpec,
+    category_strings,
+    input_specs,
+    prepare_frame,
+    used_decisions,
+)
 from automl_lite.manifest import ESTIMATORS
-from automl_lite.preprocessing import Float32Cast, build_preprocessor
+from automl_lite.preprocessing import Float32Cast, build_preprocessor, float32_thresholds
 from automl_lite.problem import METRICS, Metric, ProblemType
 from automl_lite.settings import TrainingSettings
 
@@ -60,6 +75,11 @@ logger = logging.getLogger(__name__)
 
 #: Below this many rows no model is trained (the validation step normally stops such runs first).
 MIN_ROWS = 20
+#: A class with fewer rows than this is kept whole in the training split (the rare-class rule):
+#: it could not be stratified into the test split and FLAML's 5 folds with a row in each.
+MIN_CLASS_ROWS_TO_TEST = 5
+#: At most this many rare classes are named in metrics.json (all are counted).
+RARE_CLASSES_LISTED = 50
 #: Up to this many training rows FLAML cross-validates; above, it uses a holdout.
 CV_MAX_ROWS = 10_000
 #: Raw test rows kept for the export parity check.
@@ -161,22 +181,6 @@ def forest_search_space(metric: Metric, n_train: int, estimators: Sequence[str])
     return {name: {"n_estimators": dict(domain)} for name in _FORESTS if name in estimators}
 
 
-_SKLEARN_SCORER = {
-    "roc_auc": "roc_auc",
-    "roc_auc_ovr": "roc_auc_ovr",
-    "average_precision": "average_precision",
-    "log_loss": "neg_log_loss",
-    "accuracy": "accuracy",
-    "f1": "f1",
-    "macro_f1": "f1_macro",
-    "micro_f1": "f1_micro",
-    "rmse": "neg_root_mean_squared_error",
-    "mae": "neg_mean_absolute_error",
-    "mse": "neg_mean_squared_error",
-    "r2": "r2",
-    "mape": "neg_mean_absolute_percentage_error",
-}
-
 STANDARD_METRICS: dict[ProblemType, tuple[str, ...]] = {
     ProblemType.BINARY: ("roc_auc", "log_loss", "accuracy", "f1", "average_precision"),
     ProblemType.MULTICLASS: ("log_loss", "accuracy", "macro_f1", "roc_auc_ovr"),
@@ -277,44 +281,115 @@ def _encode_target(
             f"(for example {str(example)[:40]!r})",
             fix="Clean the target column, or set problem_type to 'binary' or 'multiclass'.",
         )
-    return numbers.to_numpy(dtype=np.float64), None
+    values = numbers.to_numpy(dtype=np.float64)
+    huge = ~(np.abs(values) <= FLOAT32_MAX)
+    if huge.any():
+        raise TargetInvalidError(
+            f"The target '{target}' has {int(huge.sum())} values beyond float32's range (|y| > 3.4e38, "
+            f"for example {values[huge][0]:.4g}), which the model (float32, like ONNX) cannot predict",
+            fix="Rescale the target (for example its logarithm, or another unit) and run again.",
+        )
+    return values, None
+
+
+def rare_classes(y: np.ndarray) -> np.ndarray:
+    """The encoded classes with fewer than :data:`MIN_CLASS_ROWS_TO_TEST` rows (see :func:`split_indexes`)."""
+    classes, counts = np.unique(y, return_counts=True)
+    return classes[counts < MIN_CLASS_ROWS_TO_TEST]
+
+
+def rare_class_note(y: np.ndarray, class_names: list[str]) -> dict[str, Any] | None:
+    """``metrics.json``'s ``rare_classes``: the classes the rare-class rule kept out of the test split."""
+    rare = rare_classes(y)
+    if not len(rare):
+        return None
+    counts = np.bincount(y, minlength=len(class_names))
+    return {
+        "rule": (
+            f"Every row of a class with fewer than {MIN_CLASS_ROWS_TO_TEST} rows stays in the training split: "
+            "the model learns the class but the test scores do not cover it. FLAML's validation repeats the "
+            "rows of classes under 20 rows until they have 20. Scores are computed against all classes "
+            "(log loss with every class; ROC AUC averaged over the classes present in the test split)."
+        ),
+        "min_rows_to_test": MIN_CLASS_ROWS_TO_TEST,
+        "n_classes": int(len(rare)),
+        "rows": int(counts[rare].sum()),
+        # Rows per class (the first RARE_CLASSES_LISTED, by name, when there are more).
+        "classes": {class_names[int(k)]: int(counts[int(k)]) for k in rare[:RARE_CLASSES_LISTED]},
+    }
 
 
 def split_indexes(y: np.ndarray, problem_type: ProblemType, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """Train and test row positions, and how the split was made (in words)."""
+    """Train and test row positions, and how the split was made (in words).
+
+    Classification follows the rare-class rule: every row of a class with fewer than
+    :data:`MIN_CLASS_ROWS_TO_TEST` rows stays in the training split (such a class is learnt
+    from, never tested); the other rows are split stratified by class. The training split
+    therefore holds every class, which every learner needs (XGBoost refuses labels with a
+    gap, and a model without a class could not give it a probability).
+
+    Raises
+    ------
+    TargetInvalidError
+        No class has enough rows to be tested.
+    """
     n = len(y)
     fraction = holdout_fraction(n)
     positions = np.arange(n)
     if not problem_type.is_classification:
         train, test = train_test_split(positions, test_size=fraction, random_state=seed, shuffle=True)
         return np.sort(train), np.sort(test), "random"
-    classes, counts = np.unique(y, return_counts=True)
-    rare = np.isin(y, classes[counts < 2])
+    rare = np.isin(y, rare_classes(y))
     common = positions[~rare]
-    n_test = max(int(round(fraction * n)), len(classes))
-    try:
-        train, test = train_test_split(
-            common, test_size=min(n_test, len(common) - len(classes)), random_state=seed, stratify=y[common]
+    tested = np.unique(y[common])
+    if len(tested) == 0:
+        raise TargetInvalidError(
+            f"Every class of the target has fewer than {MIN_CLASS_ROWS_TO_TEST} rows "
+            f"({len(np.unique(y))} classes in {n} rows), so no model can be tested",
+            fix=f"Choose a target whose classes have at least {MIN_CLASS_ROWS_TO_TEST} rows each "
+            "(or group its rare values), or set problem_type to 'regression' for a numeric target.",
         )
+    # At least one test row per tested class, and at least one training row per class.
+    n_test = min(max(int(round(fraction * n)), len(tested)), len(common) - len(tested))
+    if len(tested) > 1:
+        train, test = train_test_split(common, test_size=n_test, random_state=seed, stratify=y[common])
         how = "stratified by class"
-    except ValueError:
-        train, test = train_test_split(common, test_size=fraction, random_state=seed, shuffle=True)
-        how = "random (too few rows per class to stratify)"
+    else:
+        train, test = train_test_split(common, test_size=n_test, random_state=seed, shuffle=True)
+        how = "random (one class has enough rows to be tested)"
     if rare.any():
-        how += f"; {int(rare.sum())} rows of classes seen once kept in training"
+        how += (
+            f"; the {int(rare.sum())} rows of {len(np.unique(y[rare]))} classes with fewer than "
+            f"{MIN_CLASS_ROWS_TO_TEST} rows kept in training (not tested)"
+        )
     return np.sort(np.concatenate([train, positions[rare]])), np.sort(test), how
 
 
 def score(
     metric: str, y_true: np.ndarray, prediction: np.ndarray, proba: np.ndarray | None, n_classes: int
 ) -> float:
-    """One metric on encoded truth/predictions (NaN when it is undefined for this split)."""
+    """One metric on encoded truth/predictions (NaN when it is undefined for this split).
+
+    Every class-aware metric is computed against the model's whole label set
+    (``0..n_classes-1``), whatever classes the rows at hand happen to hold (a test split
+    lacks the classes kept in training by the rare-class rule, and a sample of it may lack
+    more): log loss with ``labels=``; ROC AUC one-vs-rest as the mean of the per-class AUCs
+    of the classes present in ``y_true`` (a class without a row has no AUC; with all
+    classes present this is scikit-learn's macro OvR); macro F1 over the classes present in
+    the truth or the predictions (a class neither tested nor predicted is not scored as 0).
+    """
     labels = list(range(n_classes))
     try:
         if metric == "roc_auc":
             return float(skm.roc_auc_score(y_true, proba[:, 1]))  # type: ignore[index]
         if metric == "roc_auc_ovr":
-            return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels))
+            assert proba is not None
+            present = np.unique(y_true)
+            if len(present) < 2:
+                return float("nan")
+            if len(present) == n_classes:
+                return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels))
+            return float(np.mean([skm.roc_auc_score(y_true == k, proba[:, k]) for k in present]))
         if metric == "average_precision":
             return float(skm.average_precision_score(y_true, proba[:, 1]))  # type: ignore[index]
         if metric == "log_loss":
@@ -322,9 +397,10 @@ def score(
         if metric == "accuracy":
             return float(skm.accuracy_score(y_true, prediction))
         if metric == "f1":
-            return float(skm.f1_score(y_true, prediction, pos_label=1, zero_division=0))
+            return float(skm.f1_score(y_true, prediction, pos_label=1, labels=[0, 1], zero_division=0))
         if metric == "macro_f1":
-            return float(skm.f1_score(y_true, prediction, average="macro", labels=labels, zero_division=0))
+            seen = np.union1d(y_true, prediction).tolist()
+            return float(skm.f1_score(y_true, prediction, average="macro", labels=seen, zero_division=0))
         if metric == "micro_f1":
             return float(skm.f1_score(y_true, prediction, average="micro", labels=labels, zero_division=0))
         if metric == "rmse":
@@ -340,6 +416,15 @@ def score(
     except (ValueError, IndexError, TypeError):
         return float("nan")
     raise ValueError(f"unknown metric {metric!r}")
+
+
+def model_score(model: NativeModel, metric: Metric, prepared: pd.DataFrame, y: np.ndarray) -> float:
+    """:func:`score` of a fitted model on prepared rows, signed so that higher is better."""
+    n_classes = len(model.class_names) if model.class_names else 0
+    proba = model.pipeline.predict_proba(prepared) if n_classes else None
+    prediction = np.argmax(proba, axis=1) if proba is not None else model.pipeline.predict(prepared)
+    value = score(metric.name, y, prediction, proba, n_classes)
+    return value if metric.greater_is_better else -value
 
 
 def _jsonable(value: Any) -> Any:
@@ -370,6 +455,17 @@ def native_estimator(name: str, config: dict[str, Any], problem_type: ProblemTyp
         # Both Batch and the local engine size the job for the whole machine.
         estimator.set_params(n_jobs=-1)
     return estimator
+
+
+def fit_pipeline(
+    preprocessor: Any, estimator: Any, x: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None = None
+) -> Pipeline:
+    """``Pipeline([preprocess, float32, model])`` fitted on prepared rows, its split thresholds made
+    float32 values (:func:`automl_lite.preprocessing.float32_thresholds`), as the graph stores them."""
+    pipeline = Pipeline([("preprocess", preprocessor), ("float32", Float32Cast()), ("model", estimator)])
+    pipeline.fit(x, y, **({} if weights is None else {"model__sample_weight": weights}))
+    float32_thresholds(pipeline.steps[-1][1])
+    return pipeline
 
 
 def _eval_method(n_train: int) -> str:
@@ -526,7 +622,10 @@ def _importance(
     groups: dict[str, list[str]] = {}
     for spec in model.specs:
         groups.setdefault(spec.column, []).append(spec.name)
-    scorer = skm.get_scorer(_SKLEARN_SCORER[metric.name])
+
+    def scorer(_: Any, rows: pd.DataFrame, truth: np.ndarray) -> float:
+        return model_score(model, metric, rows, truth)
+
     timer = time.monotonic()
     baseline = scorer(model.pipeline, prepared, y)
     pass_s = max(time.monotonic() - timer, 1e-3)
@@ -547,12 +646,14 @@ def _importance(
             order = rng.permutation(len(shuffled))
             for name in names:
                 shuffled[name] = shuffled[name].to_numpy()[order]
-            try:
-                drops.append(baseline - scorer(model.pipeline, shuffled, y))
-            except ValueError:
-                drops.append(float("nan"))
+            drops.append(baseline - scorer(model.pipeline, shuffled, y))
+        finite = [d for d in drops if np.isfinite(d)]
         rows.append(
-            {"column": column, "importance": float(np.nanmean(drops)), "std": float(np.nanstd(drops))}
+            {
+                "column": column,
+                "importance": float(np.mean(finite)) if finite else float("nan"),
+                "std": float(np.std(finite)) if finite else float("nan"),
+            }
         )
     table = pd.DataFrame(rows).sort_values("importance", ascending=False).reset_index(drop=True)
     return table, how
@@ -625,6 +726,7 @@ def train(
     y, class_names = _encode_target(data[target], problem, target)
     n_classes = len(class_names) if class_names else 0
     train_idx, test_idx, how = split_indexes(y, problem, seed)
+    rare_note = rare_class_note(y, class_names) if class_names else None
     raw_train, raw_test = data.iloc[train_idx], data.iloc[test_idx]
     y_train, y_test = y[train_idx], y[test_idx]
     x_train = prepare_frame(raw_train, specs)
@@ -683,7 +785,7 @@ def train(
         raise
     except Exception as exc:  # FLAML wraps many learner failures; name them for the user
         raise TrainingFailedError(
-            f"The model search failed: {type(exc).__name__}: {exc}",
+            f"The model search failed: {describe_exception(exc)}",
             fix="Check the column decisions in eda/report.html; if the data looks right, report this run.",
         ) from exc
     search_s = time.monotonic() - search_started
@@ -702,8 +804,7 @@ def train(
     estimator = native_estimator(best_name, best_config, problem, learner_class)
 
     def fitted(prep: Any, x: pd.DataFrame, y_fit: np.ndarray, w: np.ndarray | None) -> NativeModel:
-        pipeline = Pipeline([("preprocess", prep), ("float32", Float32Cast()), ("model", clone(estimator))])
-        pipeline.fit(x, y_fit, **({} if w is None else {"model__sample_weight": w}))
+        pipeline = fit_pipeline(prep, clone(estimator), x, y_fit, w)
         return NativeModel(
             pipeline=pipeline,
             specs=specs,
@@ -773,6 +874,7 @@ def train(
             ),
         },
         "classes": class_names,
+        "rare_classes": rare_note,
         "positive_class": class_names[1] if problem is ProblemType.BINARY and class_names else None,
         "features": {
             "columns": [d.name for d in used],
@@ -898,7 +1000,7 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
         except Exception as exc:
             raise TrainingFailedError(
                 f"The training job could not read s3://{settings.bucket}/{settings.dataset_key} or "
-                f"s3://{settings.bucket}/{settings.profile_key} ({type(exc).__name__}: {exc})",
+                f"s3://{settings.bucket}/{settings.profile_key} ({describe_exception(exc)})",
                 fix="Check that the dataset is still in the bucket and that the Profile step finished.",
             ) from exc
         decisions = profile.get("decisions") if isinstance(profile, dict) else None
@@ -938,9 +1040,13 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
 
 
 def write_failure(settings: TrainingSettings, code: str, cause: str) -> None:
-    """Write ``training/failure.json`` so the failure reporter can name the error; never raises."""
+    """Write ``training/failure.json`` so the failure reporter can name the error; never raises.
+
+    The cause is what the user reads: any stack trace left in it is cut (:func:`strip_trace`).
+    """
     from automl_lite import layout, storage
 
+    cause = strip_trace(cause, limit=2000)
     try:
         storage.write_json(
             settings.bucket,
@@ -970,7 +1076,7 @@ def job_main() -> int:
         # Unexpected: the traceback goes to the log, the user gets the exception's name and message.
         traceback.print_exception(exc, file=sys.stderr)
         cause = (
-            f"Training stopped on an unexpected {type(exc).__name__}: {exc}. "
+            f"Training stopped on an unexpected {describe_exception(exc)}. "
             "Check the training job's log; if the data looks right, report this run."
         )
         write_failure(settings, TrainingFailedError.code, cause)

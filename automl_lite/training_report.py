@@ -149,6 +149,19 @@ def _search_figure(outcome: TrainingOutcome) -> Figure | None:
     return _figure(fig, "Search progress", "Every trial's validation loss over time, and the best so far.")
 
 
+def _rare_classes_text(rare: dict[str, Any] | None) -> str:
+    """The rare-class rule's outcome in one paragraph (empty when no class was rare)."""
+    if not rare:
+        return ""
+    listed = ", ".join(f"{name} ({rows} rows)" for name, rows in rare["classes"].items())
+    more = rare["n_classes"] - len(rare["classes"])
+    return (
+        f"Rare classes: {rare['n_classes']} classes ({rare['rows']} rows) have fewer than "
+        f"{rare['min_rows_to_test']} rows and stay whole in the training split, so the test scores do not "
+        f"cover them: {listed}{f' and {more} more' if more > 0 else ''}. {rare['rule']}"
+    )
+
+
 def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = None) -> str:
     """The training report as self-contained HTML."""
     metrics = outcome.metrics
@@ -182,6 +195,7 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
                     f"Class imbalance: {metrics['class_imbalance']}."
                     if metrics.get("class_imbalance")
                     else "",
+                    _rare_classes_text(metrics.get("rare_classes")),
                     search.get("budget_note", ""),
                 )
                 if text

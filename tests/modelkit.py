@@ -11,13 +11,12 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
-from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier, XGBRegressor
 
 from automl_lite.contracts import ColumnDecision
 from automl_lite.features import category_strings, input_specs, prepare_frame
-from automl_lite.preprocessing import Float32Cast, build_preprocessor
-from automl_lite.training import NativeModel
+from automl_lite.preprocessing import build_preprocessor
+from automl_lite.training import NativeModel, fit_pipeline
 
 PENGUIN_KINDS = {
     "species": "categorical",
@@ -59,10 +58,7 @@ def fit_native(
         labels = category_strings(data[target])
         class_names = sorted(labels.unique())
         y = labels.map({c: i for i, c in enumerate(class_names)}).to_numpy(int)
-    pipeline = Pipeline(
-        [("preprocess", build_preprocessor(specs, x)), ("float32", Float32Cast()), ("model", estimator)]
-    )
-    pipeline.fit(x, y)
+    pipeline = fit_pipeline(build_preprocessor(specs, x), estimator, x, y)
     return NativeModel(
         pipeline=pipeline,
         specs=specs,

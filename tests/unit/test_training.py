@@ -138,12 +138,22 @@ def test_regression_drops_missing_targets_and_scores_on_the_test_split(penguins)
 
 
 def test_split_is_stratified_and_keeps_rare_classes_in_training():
-    y = np.array([0] * 40 + [1] * 40 + [2])
+    # Two common classes, then classes of 1, 2 and 4 rows (under MIN_CLASS_ROWS_TO_TEST) and one of 5
+    y = np.array([0] * 40 + [1] * 40 + [2] + [3] * 2 + [4] * 4 + [5] * 5)
     train_idx, test_idx, how = split_indexes(y, ProblemType.MULTICLASS, seed=0)
-    assert 80 in train_idx and 80 not in test_idx
+    rare = np.flatnonzero(np.isin(y, [2, 3, 4]))
+    assert set(rare) <= set(train_idx) and not set(rare) & set(test_idx)
+    assert set(np.unique(y[train_idx])) == set(range(6))  # every class is learnt
+    assert (y[test_idx] == 5).sum() >= 1  # a class of 5 rows is tested
     assert abs((y[test_idx] == 0).sum() - (y[test_idx] == 1).sum()) <= 1
-    assert "seen once" in how
+    assert "7 rows of 3 classes with fewer than 5 rows kept in training" in how
     assert holdout_fraction(300) == 0.25 and holdout_fraction(1_000_000) == pytest.approx(0.02)
+
+
+def test_a_target_without_any_testable_class_is_refused():
+    y = np.repeat(np.arange(10), 3)  # 30 rows, every class of 3 rows
+    with pytest.raises(TargetInvalidError, match="fewer than 5 rows"):
+        split_indexes(y, ProblemType.MULTICLASS, seed=0)
 
 
 def test_user_errors_are_named(penguins):
