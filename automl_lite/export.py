@@ -623,6 +623,9 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         "run_id": run_id,
         "dataset": run.dataset_key,
         "test_scores": metrics.get("test_scores", {}),
+        # The members and weights (an ensemble) and how the label is chosen (threshold or argmax).
+        "model": metrics.get("model"),
+        "decision": {k: v for k, v in (metrics.get("decision") or {}).items() if k != "threshold"} or None,
         "problem_type_reason": profile.problem_type_reason if profile else None,
     }
     model = export_onnx(native.pipeline, native.specs, class_names=native.class_names, metadata=metadata)
