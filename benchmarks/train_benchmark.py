@@ -57,6 +57,8 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO.parent / "shared" / "bench"
+if not BENCH_DIR.is_dir():  # a worktree: the shared folder sits beside the main checkout's parent
+    BENCH_DIR = Path("/work/shared/bench")
 sys.path.insert(0, str(REPO))
 
 from automl_lite.dataset import read_csv  # noqa: E402
