@@ -103,6 +103,30 @@ class TrainingOutOfMemoryError(AutomlLiteError):
     code = "TrainingOutOfMemory"
 
 
+class TrainingNotStartedError(AutomlLiteError):
+    """The training job never started: no compute could place it within the queue's time limit."""
+
+    code = "TrainingNotStarted"
+
+
+class StepTimedOutError(AutomlLiteError):
+    """A Lambda step ran past its function's timeout (Lambda's ``Sandbox.Timedout``)."""
+
+    code = "StepTimedOut"
+
+
+class StepOutOfMemoryError(AutomlLiteError):
+    """A Lambda step ran out of its function's memory (Lambda's ``Runtime.OutOfMemory``)."""
+
+    code = "StepOutOfMemory"
+
+
+class StepOutOfStorageError(AutomlLiteError):
+    """A Lambda step filled its function's /tmp (ephemeral storage): a write failed with ENOSPC."""
+
+    code = "StepOutOfStorage"
+
+
 class ExportFailedError(AutomlLiteError):
     code = "ExportFailed"
 

@@ -7,7 +7,10 @@ step, which calls :func:`report_failure`. Failures arrive in three shapes:
   ``Cause`` is Lambda's JSON (``errorMessage``, ``errorType``, ``stackTrace``);
 - the Batch training job failed: ``Error`` is ``States.TaskFailed`` and ``Cause`` is
   the job description; the container wrote ``training/failure.json`` when it could;
-- anything else (a timeout, a crashed Lambda, an error we did not foresee).
+- a Lambda step was ended by its limits: ``Sandbox.Timedout`` (its timeout) or
+  ``Runtime.OutOfMemory`` (its memory); these are not retried, and the cause names the
+  step and the setting to change (``automl_lite/resources.py``);
+- anything else (a crashed Lambda, an error we did not foresee).
 
 The stack trace never reaches the user; it stays in the logs.
 """
@@ -20,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from automl_lite import layout, notify, storage
+from automl_lite import batch_retry, layout, notify, resources, storage
 from automl_lite.contracts import ExecutionInfo, FailureResult, RunContext, RunSummary
 from automl_lite.exceptions import code_for_error_name
 
@@ -85,6 +88,8 @@ def _batch_failure(job: dict[str, Any], run: RunContext | None) -> tuple[str, st
     )
     exit_code = container.get("exitcode", (last_attempt.get("container") or {}).get("exitcode"))
     job_id = j.get("jobid", "unknown")
+    if batch_retry.CANCELLED_BY_TIME_LIMIT.lower() in reasons.lower():
+        return "TrainingNotStarted", _not_started_cause(f"The training job {job_id} never started ({reasons}).")
     if "outofmemory" in reasons.lower().replace(" ", "") or exit_code == 137:
         return (
             "TrainingOutOfMemory",
@@ -105,6 +110,55 @@ def _batch_failure(job: dict[str, Any], run: RunContext | None) -> tuple[str, st
     )
 
 
+def _not_started_cause(what: str) -> str:
+    job = resources.TRAINING_JOB
+    return (
+        f"{what} No compute could place a job of {job.vcpus:g} vCPU and {job.memory_mib} MiB within "
+        f"{job.max_runnable_s // 60} minutes. Raise the compute environment's maximum vCPUs or lower the job's "
+        "size (automl_lite/resources.py TRAINING_JOB), or check the account's Fargate (Spot) vCPU quota; "
+        "then re-upload the manifest."
+    )
+
+
+#: Lambda's error types for an invocation its limits ended (Step Functions reports them as the error).
+LAMBDA_TIMEOUT_ERRORS = ("Sandbox.Timedout",)
+LAMBDA_OUT_OF_MEMORY_ERRORS = ("Runtime.OutOfMemory",)
+
+
+def _step_limit(step: str, name: str, message: str) -> tuple[str, str] | None:
+    """StepTimedOut / StepOutOfMemory / StepOutOfStorage for a Lambda step its function's limits ended."""
+    spec = resources.FUNCTIONS.get(step)
+    if spec is None:
+        return None
+    if name == "OSError" and "[Errno 28]" in message:
+        return "StepOutOfStorage", (
+            f"The {step} step filled its {spec.ephemeral_storage_mib} MB /tmp while {_STEP_HINT.get(step, 'running')}. "
+            "Use a smaller file, or raise the function's ephemeral storage "
+            f"(automl_lite/resources.py FUNCTIONS['{step}'].ephemeral_storage_mib, at most 10240 MB)."
+        )
+    if name == "Lambda.Unknown":
+        # Runtimes that predate the typed errors leave errorType out: Step Functions then reports
+        # Lambda.Unknown, and only the message tells a timeout from a runtime killed for memory.
+        lowered = message.lower()
+        if "task timed out" in lowered:
+            name = LAMBDA_TIMEOUT_ERRORS[0]
+        elif "signal: killed" in lowered or "out of memory" in lowered:
+            name = LAMBDA_OUT_OF_MEMORY_ERRORS[0]
+    if name in LAMBDA_TIMEOUT_ERRORS:
+        return "StepTimedOut", (
+            f"The {step} step ran past its {spec.timeout_s} s time limit while {_STEP_HINT.get(step, 'running')}. "
+            "Use a smaller file (fewer rows or columns), or raise the function's timeout "
+            f"(automl_lite/resources.py FUNCTIONS['{step}'].timeout_s, at most 900 s)."
+        )
+    if name in LAMBDA_OUT_OF_MEMORY_ERRORS:
+        return "StepOutOfMemory", (
+            f"The {step} step ran out of its {spec.memory_mib} MB of memory while {_STEP_HINT.get(step, 'running')}. "
+            "Use a smaller file (fewer rows or columns), or raise the function's memory "
+            f"(automl_lite/resources.py FUNCTIONS['{step}'].memory_mib, at most 10240 MB)."
+        )
+    return None
+
+
 def classify(state: dict[str, Any], run: RunContext | None) -> tuple[str, str]:
     """The catalogue code and the user-facing cause for the failure recorded in ``state``."""
     error = state.get("error") or {}
@@ -117,11 +171,17 @@ def classify(state: dict[str, Any], run: RunContext | None) -> tuple[str, str]:
         message = raw_cause.get("errorMessage") if isinstance(raw_cause, dict) else raw_cause
         return code, str(message or f"The {step} step failed with {code}.")
 
+    limit = _step_limit(step, name, str(raw_cause.get("errorMessage", "")) if isinstance(raw_cause, dict) else "")
+    if limit is not None:
+        return limit
     if step == "Train" and isinstance(raw_cause, dict):
         return _batch_failure(raw_cause, run)
+    if name == "States.Timeout" and step == "Train":
+        # The attempt timeout ends a job that runs too long well before the state's backstop:
+        # a Train state that timed out was waiting for a job that never started.
+        return "TrainingNotStarted", _not_started_cause("The Train step waited longer than its time limit.")
     if name == "States.Timeout":
-        code = "TrainingTimedOut" if step == "Train" else "InternalError"
-        return code, f"The {step} step took longer than its time limit while {_STEP_HINT[step]}."
+        return "InternalError", f"The {step} step took longer than its time limit while {_STEP_HINT[step]}."
     # Something we did not foresee: name it plainly, without a stack trace.
     if isinstance(raw_cause, dict):
         detail = f"{raw_cause.get('errorType', name)}: {raw_cause.get('errorMessage', '')}".strip(": ")

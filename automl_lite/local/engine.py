@@ -33,6 +33,7 @@ from typing import Any
 
 from automl_lite import batch_retry, definitions, layout, resources, storage
 from automl_lite.local import moto_patches
+from automl_lite.local.auth import TOKEN_HEADER, EngineKeys, GuardedMotoServer
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -117,6 +118,8 @@ class LocalEngine:
         self.bucket = BUCKET
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
+        #: This start's credentials: the emulated AWS refuses any other key.
+        self.keys = EngineKeys.generate()
         self.endpoint: str | None = None
         self.state_machine_arn = ""
         self.topic_arn = ""
@@ -133,8 +136,6 @@ class LocalEngine:
         self.stop()
 
     def start(self) -> LocalEngine:
-        from moto.server import ThreadedMotoServer
-
         moto_patches.apply()
         # One line per emulated API call is noise to a user following a run.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -143,17 +144,22 @@ class LocalEngine:
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         moto_patches.JOB_LOG_DIR = self.work_dir / "jobs"
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto_patches.LAMBDA_TMP_ROOT = self.work_dir / "lambda-tmp"
+        moto_patches.LAMBDA_TMP_ROOT.mkdir(parents=True, exist_ok=True)
+        self.keys = EngineKeys.generate()
+        moto_patches.CREDENTIALS.access_key_id = self.keys.access_key_id
+        moto_patches.CREDENTIALS.secret_access_key = self.keys.secret_access_key
+        self._server = GuardedMotoServer(self.keys)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         # moto keeps its backends per process: start from an empty account every time.
-        _reset_moto(self.endpoint)
+        _reset_moto(self.endpoint, self.keys.token)
         self._set_env(
             {
                 "AWS_ENDPOINT_URL": self.endpoint,
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_ACCESS_KEY_ID": self.keys.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": self.keys.secret_access_key,
                 "AWS_SESSION_TOKEN": None,
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
@@ -170,7 +176,7 @@ class LocalEngine:
 
     def stop(self) -> None:
         if self._server is not None:
-            _reset_moto(self.endpoint or "")
+            _reset_moto(self.endpoint or "", self.keys.token)
             self._server.stop()
             self._server = None
         for name, value in self._saved_env.items():
@@ -237,13 +243,15 @@ class LocalEngine:
             state="ENABLED",
             priority=1,
             computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}],
+            # Recorded as on AWS; the engine applies moto_patches.LIMITS.max_runnable_s (the same number by default).
+            jobStateTimeLimitActions=batch_retry.job_state_time_limit_actions(),
         )["jobQueueArn"]
         job_env = {name: os.environ[name] for name in _IMAGE_ENV if name in os.environ}
         job_env.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoint or "",
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_ACCESS_KEY_ID": self.keys.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": self.keys.secret_access_key,
                 "AWS_DEFAULT_REGION": REGION,
                 "PYTHONUNBUFFERED": "1",
             }
@@ -256,7 +264,10 @@ class LocalEngine:
                 "image": "automl-lite-training:local",
                 # The image's entry point, run with this interpreter instead of a container.
                 "command": [sys.executable, "-m", "training_image.train"],
-                "resourceRequirements": [{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "4096"}],
+                "resourceRequirements": [
+                    {"type": "VCPU", "value": f"{resources.TRAINING_JOB.vcpus:g}"},
+                    {"type": "MEMORY", "value": str(resources.TRAINING_JOB.memory_mib)},
+                ],
                 "environment": [{"name": k, "value": v} for k, v in sorted(job_env.items())],
             },
         )["jobDefinitionArn"]
@@ -418,10 +429,11 @@ class LocalEngine:
         return dest
 
 
-def _reset_moto(endpoint: str) -> None:
+def _reset_moto(endpoint: str, token: str) -> None:
     import urllib.request
 
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30).read()
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST", headers={TOKEN_HEADER: token})
+    urllib.request.urlopen(request, timeout=30).read()
 
 
 def _placeholder_zip() -> bytes:

@@ -21,19 +21,28 @@ loudly when an upgrade changes any internal used here:
    camelCase response. Both directions are converted with botocore's service model,
    as AWS's integration does.
 
-Fault injection for tests (a crashing Lambda, a failing job) lives here too, since it
-hooks the same two places.
+5. **AWS's limits** that moto does not enforce, from ``automl_lite.resources`` (scaled
+   down in tests through :data:`LIMITS`): a function's timeout, memory and ``/tmp``
+   (``automl_lite.local.lambda_runtime``); the state payload (moto checks results and
+   outputs, this adds a state's input after ``Parameters``) and its ``States.DataLimitExceeded``
+   that a ``States.ALL`` catcher does not catch; SNS's subject and message size; a Batch
+   job that no compute can place waits RUNNABLE and is cancelled after the queue's
+   ``jobStateTimeLimitActions`` time.
+6. **Credentials**: moto's interpreter calls the services with fixed keys; it uses the
+   engine's own (:data:`CREDENTIALS`), which the server insists on (``automl_lite.local.auth``).
+
+Fault injection for tests (a crashing Lambda, a failing job, a Spot reclaim) lives here
+too, since it hooks the same places.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
+import os
+import signal
 import subprocess
 import threading
 import time
-import traceback
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,11 +56,29 @@ from moto.core.config import default_user_config
 from moto.core.exceptions import JsonRESTError
 from moto.events.models import EventPattern, EventPatternParser
 from moto.events.responses import EventsHandler
+from moto.sns.exceptions import InvalidParameterValue
+from moto.sns.models import SNSBackend
+from moto.stepfunctions.parser import quotas
+from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch import (
     StateTaskServiceBatch,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils import boto_client as _boto_client_module
 
-from automl_lite import batch_retry
+from automl_lite import batch_retry, resources
+from automl_lite.local import lambda_runtime
+from automl_lite.local.lambda_runtime import FunctionLimits, LambdaContext
 
 MOTO_VERSION = "5.2.5"
 
@@ -67,59 +94,77 @@ class Faults:
     (error type, message) raised on successive invocations before the real handler
     runs, e.g. a transient ``Lambda.ServiceException``-like crash.
     ``lambda_service_errors`` makes the Lambda service itself fail (the transient
-    ``Lambda.ServiceException`` the state machine retries). ``job_command`` replaces the
-    training command for every Batch job (a crash, an OOM kill); ``spot_interruptions``
-    and ``job_timeout_s`` emulate a reclaimed Spot host and a job past its timeout.
+    ``Lambda.ServiceException`` the state machine retries). ``lambda_hogs`` makes a
+    function use time, memory or /tmp before its handler runs (to meet its limits).
+    ``job_command`` replaces the training command for every Batch job (a crash, an OOM
+    kill); ``spot_interruptions`` and ``job_timeout_s`` emulate a reclaimed EC2 Spot host
+    and a job past its timeout; ``fargate_spot_interruptions`` a reclaimed Fargate Spot
+    task (SIGTERM to the running container, then Fargate's stop reason).
     """
 
     lambda_errors: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     #: handler path -> how many invocations fail with Lambda's own ServiceException (HTTP 500).
     lambda_service_errors: dict[str, int] = field(default_factory=dict)
+    #: handler path -> what the function does before its handler: sleep_s, allocate_mib, tmp_write_mib.
+    lambda_hogs: dict[str, dict[str, float]] = field(default_factory=dict)
     job_command: list[str] | None = None
     #: Attempts to interrupt as a Spot reclaim would, before any runs.
     spot_interruptions: int = 0
+    #: Attempts to reclaim as Fargate Spot does: SIGTERM to the running container after this many seconds.
+    fargate_spot_interruptions: int = 0
+    fargate_spot_after_s: float = 0.5
     #: Overrides the per-attempt timeout (seconds) of every job.
     job_timeout_s: float | None = None
 
 
-FAULTS = Faults()
-#: Where each Batch job's combined stdout/stderr is written (the engine sets it).
-JOB_LOG_DIR: Path | None = None
+@dataclass
+class Limits:
+    """The AWS limits the engine enforces, from ``automl_lite.resources``; tests scale them down."""
+
+    state_payload_bytes: int = resources.STATE_PAYLOAD_LIMIT_BYTES
+    sns_subject_max_chars: int = resources.SNS_SUBJECT_MAX_CHARS
+    sns_message_max_bytes: int = resources.SNS_MESSAGE_MAX_BYTES
+    #: handler path -> limits used instead of the function's configuration (Timeout, MemorySize, /tmp).
+    functions: dict[str, FunctionLimits] = field(default_factory=dict)
+    #: The compute environment's capacity: a job asking for more is never placed.
+    compute_vcpus: float = resources.TRAINING_JOB.vcpus
+    compute_memory_mib: int = resources.TRAINING_JOB.memory_mib
+    #: The job queue's jobStateTimeLimitActions time: a job RUNNABLE this long is cancelled.
+    max_runnable_s: float = resources.TRAINING_JOB.max_runnable_s
+    #: ECS's stopTimeout: the time between SIGTERM and SIGKILL when a task is stopped.
+    stop_timeout_s: float = 30.0
 
 
 @dataclass
-class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
+class Credentials:
+    """The only access key the engine's emulated AWS accepts (set by the engine at start)."""
 
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int = 1024
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/local"
-    log_stream_name: str = "local"
-    _deadline: float = field(default_factory=lambda: time.time() + 900)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.time()) * 1000))
+    access_key_id: str = ""
+    secret_access_key: str = ""
 
 
-def _import_handler(path: str) -> Any:
-    module_name, _, attr = path.rpartition(".")
-    return getattr(importlib.import_module(module_name), attr)
-
-
-def _error_payload(error_type: str, message: str, trace: list[str] | None = None) -> bytes:
-    return json.dumps({"errorMessage": message, "errorType": error_type, "stackTrace": trace or []}).encode()
+FAULTS = Faults()
+LIMITS = Limits()
+CREDENTIALS = Credentials()
+#: Where each Batch job's combined stdout/stderr is written (the engine sets it).
+JOB_LOG_DIR: Path | None = None
+#: Where each invocation's own /tmp is made (the engine sets it).
+LAMBDA_TMP_ROOT: Path | None = None
 
 
 class _LambdaServiceError(JsonRESTError):
     code = 500
 
 
-def _invoke_in_process(
+def function_limits(handler: str, *, timeout_s: float, memory_mib: int, tmp_mib: int) -> FunctionLimits:
+    """The limits an invocation runs with: the function's configuration, unless a test scaled them."""
+    return LIMITS.functions.get(handler) or FunctionLimits(timeout_s=timeout_s, memory_mib=memory_mib, tmp_mib=tmp_mib)
+
+
+def _invoke_function(
     self: LambdaBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
 ) -> bytes:
+    """Lambda's Invoke: the function's handler in its own process, within its timeout, memory and /tmp."""
     fn = self.get_function(function_name, qualifier)
     handler_path = str(fn.handler)
     event = json.loads(body) if body else {}
@@ -130,20 +175,29 @@ def _invoke_in_process(
     if injected:
         error_type, message = injected.pop(0)
         response_headers["x-amz-function-error"] = "Unhandled"
-        return _error_payload(error_type, message)
-    context = LambdaContext(
-        function_name=fn.function_name,
-        invoked_function_arn=fn.function_arn,
-        memory_limit_in_mb=int(fn.memory_size or 128),
+        return lambda_runtime.error_payload(error_type, message)
+    limits = function_limits(
+        handler_path,
+        timeout_s=float(fn.timeout or 3),
+        memory_mib=int(fn.memory_size or 128),
+        tmp_mib=int(fn.ephemeral_storage or 512),
     )
-    try:
-        result = _import_handler(handler_path)(event, context)
-        payload = json.dumps(result).encode()
-    except Exception as exc:  # noqa: BLE001 - Lambda turns every exception into an error payload
+    outcome = lambda_runtime.invoke(
+        lambda_runtime.Invocation(
+            handler=handler_path,
+            event=event,
+            function_name=fn.function_name,
+            function_arn=fn.function_arn,
+            limits=limits,
+            environment=dict(os.environ),
+            hog=dict(FAULTS.lambda_hogs.get(handler_path, {})),
+        ),
+        tmp_root=LAMBDA_TMP_ROOT,
+    )
+    if outcome.function_error:
         response_headers["x-amz-function-error"] = "Unhandled"
-        payload = _error_payload(type(exc).__name__, str(exc), traceback.format_exception(exc))
-    response_headers["Content-Length"] = str(len(payload))
-    return payload
+    response_headers["Content-Length"] = str(len(outcome.payload))
+    return outcome.payload
 
 
 def _job_environment(job: Job) -> dict[str, str]:
@@ -155,6 +209,47 @@ def _job_environment(job: Job) -> dict[str, str]:
     return env
 
 
+def _requirements(job: Job) -> tuple[float, int]:
+    """The job's vCPUs and memory (MiB): the job definition's, then the overrides'."""
+    props = job.job_definition.container_properties or {}
+    found: dict[str, str] = {}
+    for source in (props.get("resourceRequirements") or [], job.container_overrides.get("resourceRequirements") or []):
+        found.update({r["type"]: r["value"] for r in source})
+    return float(found.get("VCPU", props.get("vcpus", 1))), int(found.get("MEMORY", props.get("memory", 512)))
+
+
+def _wait_for_capacity(self: Job) -> bool:
+    """RUNNABLE until the compute environment can place the job; False when the queue cancelled it.
+
+    A job that asks for more than the compute environment has can never be placed: Batch
+    leaves it RUNNABLE with a MISCONFIGURATION status reason, and the queue's
+    ``jobStateTimeLimitActions`` cancel it after their time (``LIMITS.max_runnable_s``).
+    """
+    vcpus, memory = _requirements(self)
+    if vcpus <= LIMITS.compute_vcpus and memory <= LIMITS.compute_memory_mib:
+        return True
+    self.status = JobStatus.RUNNABLE
+    self.job_stopped_reason = (
+        f"{batch_retry.RUNNABLE_MAX_RESOURCE} - CE(s) associated with the job queue cannot meet the "
+        f"requirements of the job ({vcpus:g} vCPU, {memory} MiB; the compute environment has "
+        f"{LIMITS.compute_vcpus:g} vCPU, {LIMITS.compute_memory_mib} MiB)."
+    )
+    deadline = time.monotonic() + LIMITS.max_runnable_s
+    while time.monotonic() < deadline:
+        if self.stop:
+            return False
+        time.sleep(min(0.1, LIMITS.max_runnable_s))
+    # What CancelJob does to a job that never started: FAILED, with the action's reason.
+    self.job_stopped_reason = batch_retry.cancelled_reason(batch_retry.RUNNABLE_MAX_RESOURCE)
+    self.stop = True
+    return False
+
+
+def _exit_code(returncode: int) -> int:
+    """A container's exit code: a signal N is reported as 128 + N, as Docker does."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 def _run_attempt(self: Job, command: list[str], timeout: float | None, log_path: Path) -> dict[str, Any]:
     """One attempt of a Batch job: returns what Batch records (exit code, reasons)."""
     self.job_started_at = datetime.now()
@@ -163,8 +258,28 @@ def _run_attempt(self: Job, command: list[str], timeout: float | None, log_path:
     if FAULTS.spot_interruptions > 0:
         FAULTS.spot_interruptions -= 1
         return {"exit_code": None, "reason": None, "status_reason": "Host EC2 (instance i-0local) terminated."}
+    reclaim_after: float | None = None
+    if FAULTS.fargate_spot_interruptions > 0:
+        FAULTS.fargate_spot_interruptions -= 1
+        reclaim_after = FAULTS.fargate_spot_after_s
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, env=_job_environment(self), stdout=log, stderr=subprocess.STDOUT)
+        if reclaim_after is not None:
+            # Fargate Spot's reclaim: SIGTERM to the container, SIGKILL after the stop timeout.
+            try:
+                proc.wait(timeout=reclaim_after)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=LIMITS.stop_timeout_s)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                return {
+                    "exit_code": _exit_code(proc.returncode),
+                    "reason": None,
+                    "status_reason": batch_retry.FARGATE_SPOT_INTERRUPTED,
+                }
         try:
             exit_code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -182,13 +297,15 @@ def _run_attempt(self: Job, command: list[str], timeout: float | None, log_path:
             "reason": "OutOfMemoryError: Container killed due to memory usage",
             "status_reason": "Essential container in task exited",
         }
-    return {"exit_code": exit_code, "reason": None, "status_reason": "Essential container in task exited"}
+    return {"exit_code": _exit_code(exit_code), "reason": None, "status_reason": "Essential container in task exited"}
 
 
 def _run_job_as_subprocess(self: Job) -> None:
     """Replacement for moto's Docker-based ``Job.run``: each attempt runs the command as a subprocess.
 
-    Attempts follow the job definition's ``retryStrategy`` the way Batch evaluates it.
+    The job first waits RUNNABLE for capacity that can place it (and is cancelled by the
+    queue's time limit if none can); attempts then follow the job definition's
+    ``retryStrategy`` the way Batch evaluates it.
     """
     props = self.job_definition.container_properties or {}
     command = FAULTS.job_command or self.container_overrides.get("command") or props.get("command") or []
@@ -202,6 +319,9 @@ def _run_job_as_subprocess(self: Job) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     outcome: dict[str, Any] = {}
     try:
+        if not _wait_for_capacity(self):
+            return
+        self.job_stopped_reason = None
         for attempt in range(1, attempts + 1):
             outcome = _run_attempt(self, command, timeout, log_path)
             self.exit_code = outcome["exit_code"]
@@ -262,6 +382,117 @@ def _test_event_pattern(self: EventsHandler) -> str:
     return json.dumps({"Result": EventPattern(None, pattern).matches_event(event)})
 
 
+def _is_within_size_quota(value: Any) -> bool:
+    """Step Functions' payload quota, from the resource table (moto's own constant otherwise)."""
+    text = value if isinstance(value, str) else quotas.to_json_str(value)
+    return len(text.encode("utf-8")) <= LIMITS.state_payload_bytes
+
+
+def _eval_parameters_within_quota(self: StateTask, env: Any) -> dict:
+    """A state's input after ``Parameters`` is held to the payload quota too (moto checks only results)."""
+    parameters = _ORIGINAL["eval_parameters"](self, env)
+    if not _is_within_size_quota(parameters):
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(  # type: ignore[typeddict-item]  # moto builds it the same way
+                    executionFailedEventDetails=ExecutionFailedEventDetails(
+                        error=StatesErrorNameType.StatesStatesDataLimitExceeded.to_name(),
+                        cause=(
+                            f"The state/task '{self.name}' has an input with a size exceeding the maximum "
+                            "number of bytes service limit."
+                        ),
+                    )
+                ),
+            )
+        )
+    return parameters
+
+
+#: Errors ``States.ALL`` does not match on AWS: they end the execution whatever the Catch says.
+_UNCATCHABLE_BY_ALL = {"States.DataLimitExceeded", "States.Runtime"}
+
+
+def _error_equals(self: ErrorEqualsDecl, env: Any) -> None:
+    """ErrorEquals as AWS evaluates it: ``States.ALL`` matches every error except the terminal ones."""
+    error_name = env.stack[-1]
+    if (
+        ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names
+        and isinstance(error_name, StatesErrorName)
+        and error_name.error_name in _UNCATCHABLE_BY_ALL
+    ):
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    _ORIGINAL["error_equals"](self, env)
+
+
+def _sns_publish(self: SNSBackend, message: str, arn: str | None, *args: Any, **kwargs: Any) -> str:
+    """SNS Publish's checks that moto skips: the subject's form and length, the message's bytes."""
+    subject = kwargs.get("subject", args[1] if len(args) > 1 else None)
+    if subject is not None and (
+        not subject
+        or len(subject) > LIMITS.sns_subject_max_chars
+        or not subject.isascii()
+        or not subject.isprintable()
+    ):
+        raise InvalidParameterValue("Invalid parameter: Subject")
+    if len(message.encode("utf-8")) > LIMITS.sns_message_max_bytes:
+        raise InvalidParameterValue("Invalid parameter: Message too long")
+    return _ORIGINAL["sns_publish"](self, message, arn, *args, **kwargs)
+
+
+def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's interpreter calls the services as the engine does, with the engine's credentials."""
+    import boto3
+    from botocore.config import Config
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    return boto3.client(
+        service_name=service,
+        region_name=region,
+        endpoint_url=f"http://localhost:{moto_server_port()}",
+        aws_access_key_id=CREDENTIALS.access_key_id,
+        aws_secret_access_key=CREDENTIALS.secret_access_key,
+        config=Config(
+            parameter_validation=False,
+            retries={"max_attempts": 0, "total_max_attempts": 1},
+            connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+        ),
+    )
+
+
+#: moto modules that imported ``boto_client_for`` by name (each gets the engine's version).
+BOTO_CLIENT_IMPORTERS = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sns",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_unsupported",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
+)
+
+#: Size-quota checks moto imported by name.
+QUOTA_IMPORTERS = (
+    "moto.stepfunctions.parser.asl.component.state.state",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
+)
+
+_ORIGINAL: dict[str, Any] = {}
+
+
 def apply() -> None:
     """Install the patches (idempotent) and switch on moto's ASL interpreter."""
     global _applied
@@ -269,7 +500,20 @@ def apply() -> None:
         if _applied:
             return
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
-        LambdaBackend.invoke = _invoke_in_process  # type: ignore[method-assign]
+        import importlib
+
+        _ORIGINAL["eval_parameters"] = StateTask._eval_parameters
+        _ORIGINAL["error_equals"] = ErrorEqualsDecl._eval_body
+        _ORIGINAL["sns_publish"] = SNSBackend.publish
+        LambdaBackend.invoke = _invoke_function  # type: ignore[method-assign]
+        StateTask._eval_parameters = _eval_parameters_within_quota  # type: ignore[method-assign]
+        ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
+        SNSBackend.publish = _sns_publish  # type: ignore[method-assign]
+        for name in QUOTA_IMPORTERS:
+            importlib.import_module(name).is_within_size_quota = _is_within_size_quota  # type: ignore[attr-defined]
+        _boto_client_module.boto_client_for = _boto_client_for
+        for name in BOTO_CLIENT_IMPORTERS:
+            importlib.import_module(name).boto_client_for = _boto_client_for  # type: ignore[attr-defined]
         Job.run = _run_job_as_subprocess  # type: ignore[method-assign]
         EventsHandler.test_event_pattern = _test_event_pattern  # type: ignore[assignment]
         StateTaskServiceBatch._normalise_parameters = _batch_normalise_parameters  # type: ignore[method-assign,assignment]
@@ -283,6 +527,28 @@ def reset_faults() -> None:
     FAULTS.job_command = None
     FAULTS.spot_interruptions = 0
     FAULTS.job_timeout_s = None
+    FAULTS.lambda_hogs.clear()
+    FAULTS.fargate_spot_interruptions = 0
+    FAULTS.fargate_spot_after_s = 0.5
 
 
-__all__ = ["FAULTS", "MOTO_VERSION", "Faults", "LambdaContext", "apply", "reset_faults"]
+def reset_limits() -> None:
+    """Back to the limits of the resource table."""
+    fresh = Limits()
+    for name in fresh.__dataclass_fields__:
+        setattr(LIMITS, name, getattr(fresh, name))
+
+
+__all__ = [
+    "CREDENTIALS",
+    "FAULTS",
+    "LIMITS",
+    "MOTO_VERSION",
+    "Faults",
+    "FunctionLimits",
+    "LambdaContext",
+    "Limits",
+    "apply",
+    "reset_faults",
+    "reset_limits",
+]

@@ -29,31 +29,23 @@ from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, imag
 JOB_DEFINITION_TIMEOUT = Duration.seconds(MAX_JOB_TIMEOUT_S + 15 * 60)
 
 
-#: The RUNNABLE reasons Batch can act on (Batch user guide, "Automatic remediation with
-#: jobStateTimeLimitActions"): no capacity, a compute environment whose maxvCpus is below the job's,
-#: and a job no instance type or Fargate size can hold. The other reasons (SERVICE_ROLE_PERMISSIONS,
-#: ACTION_REQUIRED, UNDETERMINED) are not actionable; the Train state's own timeout bounds those.
-RUNNABLE_CANCEL_REASONS = (
-    batch.JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY,
-    batch.JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE,
-    batch.JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT,
-)
-
-
 def runnable_time_limits() -> list[batch.JobStateTimeLimitAction]:
-    """Cancel a job that has waited RUNNABLE for ``TRAINING_JOB.max_runnable_s`` for a reason Batch knows.
+    """Cancel a job that has waited RUNNABLE for ``TRAINING_JOB.max_runnable_s`` for a reason Batch can act on.
 
-    Without these a job that can never be placed stays RUNNABLE (and the run open) indefinitely.
-    A cancelled job fails the Train state, so the run ends FAILED and notifies instead of hanging.
+    Built from :func:`automl_lite.batch_retry.job_state_time_limit_actions`, the definition the
+    local engine's queue uses too. The reasons Batch cannot act on (SERVICE_ROLE_PERMISSIONS,
+    ACTION_REQUIRED, UNDETERMINED) are bounded by the Train state's own timeout. Without these a job
+    that can never be placed stays RUNNABLE (and the run open) indefinitely.
     """
     return [
         batch.JobStateTimeLimitAction(
-            action=batch.JobStateTimeLimitActionsAction.CANCEL,
-            state=batch.JobStateTimeLimitActionsState.RUNNABLE,
-            max_time=Duration.seconds(TRAINING_JOB.max_runnable_s),
-            reason=reason,
+            action=batch.JobStateTimeLimitActionsAction[str(action["action"])],
+            state=batch.JobStateTimeLimitActionsState[str(action["state"])],
+            max_time=Duration.seconds(int(str(action["maxTimeSeconds"]))),
+            # The CDK enum member is the API reason without its category ("CAPACITY:", "MISCONFIGURATION:").
+            reason=batch.JobStateTimeLimitActionsReason[str(action["reason"]).split(":", 1)[1]],
         )
-        for reason in RUNNABLE_CANCEL_REASONS
+        for action in batch_retry.job_state_time_limit_actions(TRAINING_JOB.max_runnable_s)
     ]
 
 

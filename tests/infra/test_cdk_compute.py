@@ -98,6 +98,7 @@ def test_retry_strategy_retries_infrastructure_and_exits_on_application_errors(s
     rules = strategy["EvaluateOnExit"]
     assert rules == [
         {"Action": "RETRY", "OnStatusReason": "Host EC2*"},
+        {"Action": "RETRY", "OnStatusReason": "Your Spot Task was interrupted*"},
         {"Action": "RETRY", "OnReason": "CannotPullContainerError:*"},
         {"Action": "RETRY", "OnReason": "ResourceInitializationError:*"},
         {"Action": "EXIT", "OnExitCode": "*"},

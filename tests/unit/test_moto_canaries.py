@@ -67,3 +67,61 @@ def test_execute_state_machine_config_switch_exists():
     from moto.core.config import default_user_config
 
     assert "execute_state_machine" in default_user_config["stepfunctions"]
+
+
+def test_error_equals_lets_states_all_match_everything():
+    """moto lets States.ALL catch States.DataLimitExceeded; the engine narrows it as AWS does."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+
+    source = inspect.getsource(moto_patches._ORIGINAL.get("error_equals", ErrorEqualsDecl._eval_body))
+    assert "_STATE_ALL_ERROR in self.error_names" in source and "env.stack.pop()" in source
+    assert hasattr(ErrorEqualsDecl, "_STATE_ALL_ERROR")
+
+
+def test_payload_quota_hooks_are_where_the_engine_patches_them():
+    import importlib
+
+    from moto.stepfunctions.parser import quotas
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+
+    assert hasattr(quotas, "MAX_STATE_SIZE_UTF8_BYTES") and hasattr(quotas, "to_json_str")
+    assert callable(StateTask._eval_parameters)
+    for name in moto_patches.QUOTA_IMPORTERS:
+        assert hasattr(importlib.import_module(name), "is_within_size_quota"), name
+
+
+def test_interpreter_clients_come_from_boto_client_for_in_each_importer():
+    import importlib
+
+    for name in moto_patches.BOTO_CLIENT_IMPORTERS:
+        assert hasattr(importlib.import_module(name), "boto_client_for"), name
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    if not moto_patches._applied:
+        assert 'aws_access_key_id="ak"' in inspect.getsource(boto_client.boto_client_for)
+
+
+def test_sns_publish_signature_and_checks_are_unchanged():
+    from moto.sns.models import SNSBackend
+
+    publish = moto_patches._ORIGINAL.get("sns_publish", SNSBackend.publish)
+    assert list(inspect.signature(publish).parameters)[:5] == ["self", "message", "arn", "phone_number", "subject"]
+    assert "len(subject) > 100" in inspect.getsource(publish)  # moto's own check: 100 passes, AWS refuses it
+
+
+def test_threaded_server_builds_its_app_as_the_guarded_server_does():
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    source = inspect.getsource(ThreadedMotoServer._server_entry)
+    assert "DomainDispatcherApplication(create_backend_app)" in source and "make_server(" in source
+    for attribute in ("_ip_address", "_port", "_server_ready_event"):
+        assert attribute in inspect.getsource(ThreadedMotoServer.__init__)
+
+
+def test_forkserver_launch_is_the_one_lambda_runtime_copies():
+    """lambda_runtime._Popen copies the stdlib's forkserver launch (minus the main-module re-import)."""
+    from multiprocessing import popen_forkserver
+
+    source = inspect.getsource(popen_forkserver.Popen._launch)
+    for step in ("get_preparation_data", "connect_to_new_process", "read_signed(self.sentinel)", "util.Finalize"):
+        assert step in source, step
