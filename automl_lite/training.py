@@ -381,6 +381,8 @@ def score(
     the truth or the predictions (a class neither tested nor predicted is not scored as 0).
     """
     labels = list(range(n_classes))
+    if metric in ("roc_auc", "average_precision") and len(np.unique(y_true)) < 2:
+        return float("nan")  # undefined with one class in the truth
     try:
         if metric == "roc_auc":
             return float(skm.roc_auc_score(y_true, proba[:, 1]))  # type: ignore[index]

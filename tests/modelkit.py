@@ -29,15 +29,16 @@ PENGUIN_KINDS = {
     "year": "numeric",
 }
 
+# One thread each: the fits are small, and OpenMP threads on a shared, busy machine cost more than they give.
 CLASSIFIERS = {
-    "lgbm": lambda: LGBMClassifier(n_estimators=60, num_leaves=8, verbose=-1, random_state=0),
-    "xgboost": lambda: XGBClassifier(n_estimators=60, max_depth=4, random_state=0),
+    "lgbm": lambda: LGBMClassifier(n_estimators=60, num_leaves=8, verbose=-1, random_state=0, n_jobs=1),
+    "xgboost": lambda: XGBClassifier(n_estimators=60, max_depth=4, random_state=0, n_jobs=1),
     "rf": lambda: RandomForestClassifier(n_estimators=40, random_state=0),
     "extra_tree": lambda: ExtraTreesClassifier(n_estimators=40, random_state=0),
 }
 REGRESSORS = {
-    "lgbm": lambda: LGBMRegressor(n_estimators=60, num_leaves=8, verbose=-1, random_state=0),
-    "xgboost": lambda: XGBRegressor(n_estimators=60, max_depth=4, random_state=0),
+    "lgbm": lambda: LGBMRegressor(n_estimators=60, num_leaves=8, verbose=-1, random_state=0, n_jobs=1),
+    "xgboost": lambda: XGBRegressor(n_estimators=60, max_depth=4, random_state=0, n_jobs=1),
     "rf": lambda: RandomForestRegressor(n_estimators=40, random_state=0),
     "extra_tree": lambda: ExtraTreesRegressor(n_estimators=40, random_state=0),
 }
