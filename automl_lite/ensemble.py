@@ -398,7 +398,7 @@ def build(
     if (not enabled and not tune) or time_limit_s <= 0:
         record.update(
             kept=False,
-            reason="not attempted: " + ("no time left in the budget" if time_limit_s <= 0 else "disabled"),
+            reason="not attempted: " + ("disabled" if not enabled else "no time left in the budget"),
         )
         return _with_threshold(single, None, y, metric, False, record)
     parts = folds(y, problem, n_train, cv, seed)
@@ -472,8 +472,9 @@ def build(
         )
         return _with_threshold(single, predictions[0], y[scored], metric, tune, record)
     counts, trajectory = greedy_selection(predictions, y[scored], metric, n_classes)
-    best_single = min(c.oof_loss for c in used if c.oof_loss is not None)
-    best_index = int(np.argmin([c.oof_loss for c in used]))
+    oof_losses = [math.inf if c.oof_loss is None else c.oof_loss for c in used]
+    best_index = int(np.argmin(oof_losses))
+    best_single = oof_losses[best_index]
     ensemble_loss = float(trajectory[-1])
     weights_norm = counts / counts.sum()
     blended = sum(w * p for w, p in zip(weights_norm, predictions, strict=True))
