@@ -594,6 +594,18 @@ def plan_budget(
     )
 
 
+def ensemble_time_limit(plan: BudgetPlan, time_budget_s: float, elapsed_s: float) -> float:
+    """Seconds the ensemble step (and its members' refits) may take, ``elapsed_s`` into the job.
+
+    The plan's ensemble share plus whatever the search left unused (the refits keep their
+    reserve); when FLAML overran into that share, still the share, as long as the post-search
+    work then fits before the plan's deadline (the Train step's contract).
+    """
+    within_budget = time_budget_s - plan.reserve_s - elapsed_s
+    before_deadline = plan.deadline_s - elapsed_s - plan.post_search_estimate_s
+    return max(within_budget, min(plan.ensemble_s, before_deadline))
+
+
 def _imbalance(y: np.ndarray, problem: ProblemType, metric: Metric) -> tuple[np.ndarray | None, str]:
     """Balanced sample weights when they serve the metric, and what was done (in words).
 
@@ -850,8 +862,7 @@ def train(
         n_classes=n_classes,
         cv=eval_method == "cv",
         seed=seed,
-        # The plan's ensemble share plus whatever the search left unused; the refits keep their reserve.
-        time_limit_s=time_budget_s - plan.reserve_s - (clock - started),
+        time_limit_s=ensemble_time_limit(plan, time_budget_s, clock - started),
         enabled=ensemble and plan.ensemble_s > 0,
     )
     estimator = choice.estimator

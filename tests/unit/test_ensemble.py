@@ -212,3 +212,20 @@ def test_training_with_an_ensemble_holds_the_budget_and_exports_with_parity(peng
     report = measure_parity(outcome.model, model, outcome.holdout.drop(columns=["sex"]), "binary")
     assert report.passed, report.figures()
     assert model_metadata(model)["class_names"] == outcome.model.class_names
+
+
+def test_the_plan_takes_the_ensemble_share_from_the_search_and_never_lets_it_break_the_deadline():
+    from automl_lite.training import ensemble_time_limit, plan_budget
+
+    plan = plan_budget(60, n_rows=1000, n_inputs=10, n_classes=2, ensemble=True)
+    assert plan.ensemble_s == pytest.approx(ens.ENSEMBLE_BUDGET_SHARE * 60)
+    assert plan.search_s == pytest.approx(60 - plan.ensemble_s)
+    assert plan_budget(5, n_rows=1000, n_inputs=10, n_classes=2, ensemble=True).ensemble_s == 0
+    # The search converged early: the ensemble gets the rest of the budget.
+    assert ensemble_time_limit(plan, 60, elapsed_s=30) == pytest.approx(30)
+    # FLAML overran into the share a little: the share, since the refits still fit before the deadline.
+    assert ensemble_time_limit(plan, 60, elapsed_s=50) == pytest.approx(plan.ensemble_s)
+    # Far past the budget: only what leaves the post-search work its time before the deadline.
+    limit = ensemble_time_limit(plan, 60, elapsed_s=65)
+    assert limit == pytest.approx(plan.deadline_s - 65 - plan.post_search_estimate_s)
+    assert 65 + limit + plan.post_search_estimate_s <= 60 + grace_s(60)
