@@ -495,6 +495,9 @@ def build(
         loss_note=f"losses are {metric.name}"
         + (" negated (lower is better)" if metric.greater_is_better else ""),
     )
+    if not (math.isfinite(best_single) and math.isfinite(ensemble_loss)):
+        record.update(kept=False, reason=f"out-of-fold {metric.name} is undefined on these rows")
+        return _with_threshold(single, predictions[0], y[scored], metric, tune, record)
     if (counts > 0).sum() < 2 or gain < needed:
         record.update(
             kept=False,
@@ -515,6 +518,17 @@ def build(
     return _with_threshold(result, blended, y[scored], metric, tune, record)
 
 
+def _finite_only(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None`` (recursively)."""
+    if isinstance(value, dict):
+        return {k: _finite_only(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_only(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _with_threshold(
     result: EnsembleResult,
     oof: np.ndarray | None,
@@ -524,6 +538,7 @@ def _with_threshold(
     record: dict[str, Any],
 ) -> EnsembleResult:
     record.setdefault("search_time_s", None)
+    record.update(_finite_only(record))  # metrics.json is strict JSON: no inf or NaN
     if not tune or oof is None:
         result.threshold_record = {
             "tuned": False,
@@ -585,7 +600,7 @@ def ensemble_leaderboard(board: pd.DataFrame, result: EnsembleResult, metric: Me
     if "estimator" in board:
         board["weight_in_model"] = [round(weight.get(str(name), 0.0), 4) for name in board["estimator"]]
     record = result.record
-    if "ensemble_oof_loss" not in record:
+    if record.get("ensemble_oof_loss") is None:
         return board
     loss = float(record["ensemble_oof_loss"])
     row = {
