@@ -11,13 +11,14 @@ from modelkit import CLASSIFIERS, PENGUIN_KINDS, REGRESSORS, fit_native
 from sklearn.datasets import load_breast_cancer
 
 from automl_lite import ensemble as ens
+from automl_lite import layout
 from automl_lite.contracts import ColumnDecision
 from automl_lite.dataset import read_csv
 from automl_lite.export import export_onnx, measure_parity, model_metadata
 from automl_lite.features import input_specs, prepare_frame
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import METRICS, ProblemType
-from automl_lite.training import grace_s, train
+from automl_lite.training import grace_s, train, write_artifacts
 
 MIX = ("lgbm", "xgboost", "rf", "extra_tree")
 
@@ -205,6 +206,11 @@ def test_training_with_an_ensemble_holds_the_budget_and_exports_with_parity(peng
     assert metrics["decision"]["label"]
     assert "kept" in metrics["ensemble"] and metrics["model"]["members"]
     assert "weight_in_model" in outcome.leaderboard
+    # The artifacts (strict JSON, the report's ensemble section) are written
+    files = write_artifacts(outcome, tmp_path / "out")
+    written = json.loads(files[layout.TRAINING_METRICS].read_text())
+    assert written["decision"] == metrics["decision"]
+    assert "Ensemble and decision" in files[layout.TRAINING_REPORT].read_text()
     # And the exported graph passes the parity gate, whatever the model became
     model = export_onnx(
         outcome.model.pipeline, outcome.model.specs, class_names=outcome.model.class_names, metadata={}
