@@ -21,6 +21,9 @@ For every dataset of the public suite in ``../shared/bench`` (run its
    - ``automl-lite-single`` (with ``--compare-ensemble``): the same pipeline with the
      post-search ensemble off (``train(..., ensemble=False)``): FLAML's best configuration
      alone, the whole budget to the search; the binary threshold is still tuned;
+   - ``autogluon`` (with ``--autogluon``): AutoGluon's ``medium_quality`` preset with the same
+     time limit, in its own venv (``--autogluon-python``, created with :data:`AUTOGLUON` on first
+     use, as ``profile_benchmark.py`` does for ydata-profiling), fed the same raw rows as CSV;
    - ``flaml``: plain FLAML, ``AutoML().fit(X_raw, y, task=..., metric=..., time_budget=...)``
      on the raw frame with string columns as ``category``, the same estimator list, as a
      user would call it.
@@ -97,6 +100,27 @@ SEED = 0
 METHODS = ("automl-lite", "hgb", "flaml")
 #: With --compare-ensemble: automl-lite without its post-search ensemble.
 SINGLE = "automl-lite-single"
+#: With --autogluon: the AutoGluon baseline, installed in its own venv.
+AUTOGLUON = "autogluon.tabular[lightgbm,xgboost]==1.4.0"
+AUTOGLUON_METRIC = {"roc_auc": "roc_auc", "log_loss": "log_loss", "rmse": "root_mean_squared_error"}
+#: The script the AutoGluon venv runs: train.csv/test.csv in, predictions.npy out.
+AUTOGLUON_SCRIPT = """
+import sys, numpy as np, pandas as pd
+from autogluon.tabular import TabularPredictor
+folder, problem, metric, budget = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+train, test = pd.read_csv(folder + "/train.csv"), pd.read_csv(folder + "/test.csv")
+predictor = TabularPredictor(label="__y__", problem_type=problem, eval_metric=metric, path=folder + "/ag",
+                             verbosity=0)
+predictor.fit(train, time_limit=budget, presets="medium_quality")
+if problem == "regression":
+    out = predictor.predict(test).to_numpy(float)
+else:
+    proba = predictor.predict_proba(test)
+    out = np.zeros((len(test), int(sys.argv[5])))
+    for column in proba.columns:
+        out[:, int(column)] = proba[column].to_numpy(float)
+np.save(folder + "/predictions.npy", out)
+"""
 HGB_MAX_CATEGORIES = 255
 
 
@@ -289,6 +313,58 @@ def run_flaml(
     return np.asarray(prediction), {"wall_s": time.monotonic() - started, "best": automl.best_estimator}
 
 
+def ensure_autogluon_venv(python: Path) -> None:
+    """Create the AutoGluon venv (``<venv>/bin/python``) on first use."""
+    import subprocess
+
+    if python.exists():
+        return
+    venv = python.parent.parent
+    print(f"creating {venv} with {AUTOGLUON} ...", file=sys.stderr, flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", AUTOGLUON], check=True)
+
+
+def run_autogluon(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    y_train: np.ndarray,
+    problem: ProblemType,
+    metric: str,
+    n_classes: int,
+    budget: float,
+    python: Path,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """AutoGluon ``medium_quality`` with the same time limit, in its own venv (a subprocess)."""
+    import subprocess
+    import tempfile
+
+    ensure_autogluon_venv(python)
+    with tempfile.TemporaryDirectory(prefix="bench-ag-") as tmp:
+        frame = train.drop(columns=[target]).assign(__y__=y_train)
+        frame.to_csv(f"{tmp}/train.csv", index=False)
+        test.drop(columns=[target]).to_csv(f"{tmp}/test.csv", index=False)
+        kind = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}[problem.value]
+        started = time.monotonic()
+        subprocess.run(
+            [
+                str(python),
+                "-c",
+                AUTOGLUON_SCRIPT,
+                tmp,
+                kind,
+                AUTOGLUON_METRIC[metric],
+                str(budget),
+                str(n_classes),
+            ],
+            check=True,
+            timeout=budget * 3 + 300,
+        )
+        wall = time.monotonic() - started
+        return np.load(f"{tmp}/predictions.npy"), {"wall_s": wall}
+
+
 BOOTSTRAP_RESAMPLES = 500
 BOOTSTRAP_INTERVAL = (5.0, 95.0)
 
@@ -330,7 +406,9 @@ def ranks(verdicts: dict[tuple[str, str], str], methods: tuple[str, ...] = METHO
     return out
 
 
-def run_dataset(name: str, budget: float, compare_ensemble: bool = False) -> dict[str, Any]:
+def run_dataset(
+    name: str, budget: float, compare_ensemble: bool = False, autogluon: Path | None = None
+) -> dict[str, Any]:
     frame, target, problem = load(name)
     metric = DEFAULT_METRIC[problem]
     train, test = outer_split(frame, target, problem)
@@ -355,7 +433,12 @@ def run_dataset(name: str, budget: float, compare_ensemble: bool = False) -> dic
         runners[SINGLE] = lambda: run_ours(
             train, test, target, problem, metric, classes, budget, ensemble=False
         )
-        methods = (*METHODS, SINGLE)
+        methods = (*methods, SINGLE)
+    if autogluon is not None:
+        runners["autogluon"] = lambda: run_autogluon(
+            train, test, target, y_train, problem, metric, n_classes, budget, autogluon
+        )
+        methods = (*methods, "autogluon")
     predictions: dict[str, np.ndarray] = {}
     for method, runner in runners.items():
         try:
@@ -379,6 +462,8 @@ def run_dataset(name: str, budget: float, compare_ensemble: bool = False) -> dic
     row["vs_hgb"], row["vs_flaml"] = verdicts[("automl-lite", "hgb")], verdicts[("automl-lite", "flaml")]
     if compare_ensemble:
         row["vs_single"] = verdicts[("automl-lite", SINGLE)]
+    if autogluon is not None:
+        row["vs_autogluon"] = verdicts[("automl-lite", "autogluon")]
     row["ranks"] = ranks(verdicts, methods)
     return row
 
@@ -422,6 +507,13 @@ def print_table(rows: list[dict[str, Any]], budget: float) -> None:
                 f"{ours.get('wall_s', float('nan')):>8.1f}/{single.get('wall_s', float('nan')):<9.1f}  "
                 f"{ens.get('members') if ens.get('kept') else ens.get('reason', '-')}"
             )
+    if rows and "autogluon" in rows[0]:
+        print("\nautogluon (medium_quality, same time limit, own venv); vs: automl-lite better (+), = or -")
+        for r in rows:
+            print(
+                f"{r['dataset']:<13} automl-lite {r['automl-lite']:.4f}  autogluon {r['autogluon']:.4f}  "
+                f"vs {r['vs_autogluon']}  autogluon wall {r['autogluon_info'].get('wall_s', float('nan')):.1f} s"
+            )
     if rows:
         mean = {m: float(np.mean([r["ranks"][m] for r in rows])) for m in rows[0]["ranks"]}
         print("mean rank: " + ", ".join(f"{m} {v:.2f}" for m, v in mean.items()))
@@ -439,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"also run automl-lite without its post-search ensemble ({SINGLE})",
     )
+    parser.add_argument("--autogluon", action="store_true", help="also run AutoGluon medium_quality")
+    parser.add_argument("--autogluon-python", type=Path, default=Path("/tmp/ag-venv/bin/python"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -446,7 +540,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.datasets:
         print(f"{name} ...", flush=True)
-        rows.append(run_dataset(name, args.budget, args.compare_ensemble))
+        rows.append(
+            run_dataset(
+                name, args.budget, args.compare_ensemble, args.autogluon_python if args.autogluon else None
+            )
+        )
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1, default=str))
     print_table(rows, args.budget)
