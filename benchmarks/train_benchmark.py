@@ -322,7 +322,10 @@ def ensure_autogluon_venv(python: Path) -> None:
     venv = python.parent.parent
     print(f"creating {venv} with {AUTOGLUON} ...", file=sys.stderr, flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", AUTOGLUON], check=True)
+    # autogluon.core 1.4.0 imports typing_extensions without declaring it.
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", AUTOGLUON, "typing_extensions"], check=True
+    )
 
 
 def run_autogluon(
