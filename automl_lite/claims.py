@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
 from automl_lite import layout, storage
+from automl_lite.exceptions import InternalError
 
 CLAIMS_PREFIX = layout.CLAIMS_PREFIX
+#: Attempts at writing or reading the marker while another writer holds it in flight.
+CLAIM_ATTEMPTS = 6
+#: First wait between attempts (doubled each time: 0.1 + 0.2 + ... about 3 s in all).
+CLAIM_BACKOFF_S = 0.1
 
 
 class Claim(BaseModel):
@@ -46,11 +52,33 @@ def claim_key(identity: str) -> str:
 def claim_upload(
     *, bucket: str, key: str, etag: str | None, version_id: str | None, sequencer: str | None, run_id: str
 ) -> str | None:
-    """Claim the upload for ``run_id``. Returns None when claimed, or the run id that already holds it."""
+    """Claim the upload for ``run_id``. Returns None when claimed, or the run id that already holds it.
+
+    Only S3's ``412 PreconditionFailed`` means the marker exists. ``409
+    ConditionalRequestConflict`` means another conditional write of the same key is in
+    flight: its marker may not exist yet (that write may still fail), so the write is
+    tried again after a pause, never taken for "already claimed". A marker that cannot
+    be read right after a 412 (its writer's request not yet visible, or removed) is
+    likewise retried from the write.
+    """
     identity = upload_identity(bucket=bucket, key=key, etag=etag, version_id=version_id, sequencer=sequencer)
     marker = Claim(run_id=run_id, bucket=bucket, key=key, etag=etag, version_id=version_id, claimed_at=datetime.now(UTC))
-    if storage.write_if_absent(bucket, claim_key(identity), marker.model_dump_json(indent=2).encode()):
-        return None
-    holder = Claim.model_validate(json.loads(storage.read_bytes(bucket, claim_key(identity))))
-    # A retry of the same execution's first step must not call itself a duplicate.
-    return None if holder.run_id == run_id else holder.run_id
+    body = marker.model_dump_json(indent=2).encode()
+    for attempt in range(CLAIM_ATTEMPTS):
+        if attempt:
+            time.sleep(CLAIM_BACKOFF_S * 2 ** (attempt - 1))
+        try:
+            if storage.write_if_absent(bucket, claim_key(identity), body):
+                return None
+            holder = Claim.model_validate(json.loads(storage.read_bytes(bucket, claim_key(identity))))
+        except Exception as exc:
+            if storage.error_code(exc) == "ConditionalRequestConflict" or storage.is_not_found(exc):
+                continue
+            raise
+        # A retry of the same execution's first step must not call itself a duplicate.
+        return None if holder.run_id == run_id else holder.run_id
+    raise InternalError(
+        f"The upload {storage.uri(bucket, key)} could not be claimed: S3 kept answering "
+        f"ConditionalRequestConflict on {claim_key(identity)} for {CLAIM_ATTEMPTS} attempts.",
+        fix="Upload the manifest again; if it keeps happening, report it.",
+    )

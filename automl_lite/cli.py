@@ -7,8 +7,15 @@
     automl-lite runs
     automl-lite show RUN
 
-Errors a user can fix are printed as their code and cause, without a traceback,
-and the command exits non-zero.
+Errors a user can fix are printed as their code and cause, without a traceback.
+
+Exit status:
+  0  success
+  1  the run or its input failed: the error code (TargetMissing, ModelInvalid...) and
+     what to change are printed
+  2  usage error: the command line is wrong (a missing file, an output path that would
+     overwrite data); nothing was started or written
+  3  a fault in automl-lite itself (a bug): it prints where to report it
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -23,16 +33,44 @@ from pathlib import Path
 from typing import Any
 
 from automl_lite import layout
-from automl_lite.exceptions import AutomlLiteError
+from automl_lite.exceptions import AutomlLiteError, InternalError, UsageError, code_for_error_name
 
 DEFAULT_RUNS_DIR = Path("runs")
+EXIT_OK = 0
 EXIT_FAILED_RUN = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+#: Where a fault in automl-lite (exit 3) is to be reported.
+REPORT_TO = "the automl-lite issue tracker"
+#: Control characters (a line break...) cannot be part of an S3 key the emulation and every
+#: tool downstream handle; a local file name holding one is uploaded with them replaced.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class CliError(Exception):
-    """A problem with the command line itself (a missing file, a bad option)."""
+def run_exit_status(error: str | None) -> int:
+    """The exit status for a run that ended with ``error`` (None: it succeeded).
+
+    A catalogue code is the input's or the run's failure (1); ``InternalError`` or a
+    name outside the catalogue is a fault in automl-lite (3).
+    """
+    if error is None:
+        return EXIT_OK
+    code = code_for_error_name(error)
+    return EXIT_INTERNAL if code in (None, InternalError.code) else EXIT_FAILED_RUN
+
+
+def _report_hint() -> str:
+    return (
+        f"This is a fault in automl-lite, not in your data or command. Please report it on {REPORT_TO}, "
+        "with the command you ran and its output with AUTOML_LITE_DEBUG=1 set (which shows the traceback)."
+    )
+
+
+class CliError(UsageError):
+    """A problem with the command line itself (a missing file, a bad option): exit 2."""
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
 
 
 def _print(text: str = "") -> None:
@@ -61,29 +99,103 @@ def _manifest_from_args(args: argparse.Namespace, dataset_name: str) -> dict[str
     return manifest
 
 
-def _files_for_run(args: argparse.Namespace) -> tuple[bytes | dict[str, Any], dict[str, bytes], str]:
-    """What to drop into the bucket: the manifest, the files beside it, and a name for the run."""
+def _files_for_run(args: argparse.Namespace) -> tuple[bytes | dict[str, Any], dict[str, Path], str]:
+    """What to drop into the bucket: the manifest, the files beside it (streamed from disk), a name for the run."""
     source = Path(args.source)
     if not source.is_file():
         raise CliError(f"{source} does not exist or is not a file. Give a CSV (with --target) or a manifest JSON.")
     if source.suffix.lower() == ".json":
         if args.target:
             raise CliError("--target applies to a CSV; a manifest names its own target. Drop --target.")
-        raw = source.read_bytes()
+        raw = _read_local(source)
         try:
             dataset = json.loads(raw).get("dataset")
         except (ValueError, AttributeError):
             dataset = None  # the pipeline reports the malformed manifest, as it would on AWS
-        files: dict[str, bytes] = {}
+        files: dict[str, Path] = {}
         if isinstance(dataset, str):
-            local = (source.parent / dataset).resolve()
-            if source.parent.resolve() in local.parents and local.is_file():
-                files[dataset] = local.read_bytes()
-        return raw, files, source.parent.name if source.name == layout.MANIFEST_NAME else source.stem
+            if _CONTROL.search(dataset):
+                raise CliError(
+                    f"The manifest {source} names the dataset {dataset!r}, whose name holds a control character "
+                    "(a line break or tab).",
+                    fix="Rename the file without it and set 'dataset' in the manifest to the new name.",
+                )
+            folder = source.resolve().parent
+            local = (folder / dataset).resolve()
+            if folder in local.parents and local.is_file():
+                files[dataset] = local
+        # Named after the dataset (or else the manifest's folder), wherever the command is started.
+        name = Path(dataset).stem if isinstance(dataset, str) and dataset else source.resolve().parent.name
+        return raw, files, name or source.stem
     if not args.target:
         raise CliError(f"{source} is a data file: say which column to predict with --target COLUMN.")
-    manifest = _manifest_from_args(args, source.name)
-    return manifest, {source.name: source.read_bytes()}, source.stem
+    upload_name = _CONTROL.sub("_", source.name)
+    manifest = _manifest_from_args(args, upload_name)
+    return manifest, {upload_name: source}, Path(upload_name).stem
+
+
+def _read_local(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"{path} cannot be read ({exc.strerror or exc}).", fix="Check the file's permissions.") from exc
+
+
+def _check_run_out(out: Path) -> None:
+    """``run --out``: refused before the run starts if the artifacts could not be put there."""
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} is an existing file.", fix="Give a new folder name (the run's artifacts go in it).")
+    if out.is_dir() and any(out.iterdir()):
+        raise CliError(
+            f"--out {out} is a folder that already holds files.",
+            fix="Give a new or empty folder, so no artifact of another run is mixed in or replaced.",
+        )
+    parent = out.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise CliError(f"--out {out} cannot be created: {parent} is not a writable folder.", fix="Give another --out.")
+
+
+def _place_artifacts(engine: Any, result: Any, dest: Path, fallback: Path) -> Path:
+    """Collect into a temporary folder beside ``dest``, then rename: no half-written folder.
+
+    If ``dest`` cannot be written after all (removed, made read-only during the run), the
+    artifacts go to ``fallback`` (``runs/<run-id>/``) instead of being lost.
+    """
+    for where in dict.fromkeys([dest, fallback]):
+        staging = where.parent / f".{where.name}.{secrets.token_hex(3)}.partial"
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            engine.collect(result, staging)
+            if where.is_dir() and not any(where.iterdir()):
+                where.rmdir()
+            os.replace(staging, where)
+            return where
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            _err(f"could not write the artifacts to {where}/ ({exc.strerror or exc})")
+    raise CliError(
+        f"The run ended but its artifacts could not be written to {dest}/ nor {fallback}/.",
+        fix="Free some disk space or fix the folders' permissions, and run again.",
+    )
+
+
+def _read_summary(folder: Path) -> dict[str, Any]:
+    """A run folder's run.json; a damaged one is an input error naming the file (exit 1)."""
+    from automl_lite.exceptions import RunFolderInvalidError
+
+    path = folder / layout.RUN_SUMMARY
+    try:
+        summary = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunFolderInvalidError(
+            f"{path} is not readable JSON ({type(exc).__name__}: {exc}).",
+            fix="The run folder was damaged after the run: restore it, or run again.",
+        ) from exc
+    if not isinstance(summary, dict):
+        raise RunFolderInvalidError(f"{path} does not hold a JSON object.", fix="Restore the run folder, or run again.")
+    return summary
 
 
 def _progress_printer(started: float) -> Any:
@@ -107,9 +219,17 @@ def _progress_printer(started: float) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from automl_lite.local import LocalEngine
+    from automl_lite.validation import check_dataset_size
 
     manifest, files, name = _files_for_run(args)
+    for path in files.values():
+        # Validate's own limit, checked before the upload: a file over it is never copied anywhere.
+        check_dataset_size(path.stat().st_size, str(path))
     runs_dir = Path(args.runs_dir)
+    if args.out:
+        _check_run_out(Path(args.out))
+    elif runs_dir.exists() and not runs_dir.is_dir():
+        raise CliError(f"--runs-dir {runs_dir} is a file.", fix="Give a folder for the run folders with --runs-dir.")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
         _print(f"local engine ready ({time.monotonic() - started:.1f}s); dropping files into s3://{engine.bucket}/incoming/")
@@ -117,15 +237,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_id = arn.rsplit(":", 1)[-1]
         _print(f"run {run_id} started")
         result = engine.wait(arn, on_event=_progress_printer(started), timeout_s=args.timeout)
-        dest = Path(args.out) if args.out else runs_dir / result.run_id
-        engine.collect(result, dest)
+        fallback = runs_dir / result.run_id
+        dest = _place_artifacts(engine, result, Path(args.out) if args.out else fallback, fallback)
     _print(f"artifacts: {dest}/")
     if not result.succeeded:
         _err(f"\nError: {result.error}\n{result.cause}")
-        return EXIT_FAILED_RUN
-    summary = json.loads((dest / layout.RUN_SUMMARY).read_text())
-    _print(_summary_text(summary))
-    return 0
+        status = run_exit_status(result.error)
+        if status == EXIT_INTERNAL:
+            _err(_report_hint())
+        return status
+    _print(_summary_text(_read_summary(dest)))
+    return EXIT_OK
 
 
 def _summary_text(summary: dict[str, Any]) -> str:
@@ -149,7 +271,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not data.is_file():
         raise CliError(f"{data} does not exist or is not a file.")
     out = Path(args.out) if args.out else data.with_name(data.stem + ".predictions.csv")
-    report = predict_file(model, data, out)
+    report = predict_file(model, data, out, overwrite=args.overwrite)
     _print(f"model:       {report.model_path} ({report.problem_type})")
     _print(f"rows:        {report.rows_read} read, {report.rows_scored} scored, {report.rows_rejected} not scored")
     for row, reason in report.rejections:
@@ -165,10 +287,13 @@ def _load_runs(runs_dir: Path) -> list[dict[str, Any]]:
     runs = []
     for path in sorted(runs_dir.glob(f"*/{layout.RUN_SUMMARY}")):
         try:
-            runs.append(json.loads(path.read_text()))
+            summary = json.loads(path.read_bytes().decode("utf-8"))
         except (OSError, ValueError):
+            _err(f"skipped {path}: not readable JSON")
             continue
-    return sorted(runs, key=lambda r: r.get("started_at") or "", reverse=True)
+        if isinstance(summary, dict):
+            runs.append(summary)
+    return sorted(runs, key=lambda r: str(r.get("started_at") or ""), reverse=True)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -195,7 +320,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     summary_path = folder / layout.RUN_SUMMARY
     if not summary_path.is_file():
         raise CliError(f"no run at {folder}: `automl-lite runs` lists the runs in {runs_dir}/.")
-    summary = json.loads(summary_path.read_text())
+    summary = _read_summary(folder)
     _print(f"run:      {summary.get('run_id')}")
     _print(f"status:   {summary.get('status')}")
     _print(f"dataset:  {summary.get('dataset')}")
@@ -206,10 +331,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         _print(f"error:    {summary.get('error')}\ncause:    {summary.get('cause')}")
     history_path = folder / layout.EXECUTION_HISTORY
-    if history_path.is_file():
-        history = json.loads(history_path.read_text())
+    history = _read_history(history_path)
+    if history is not None:
         _print("\nstates:")
-        for event in history.get("events", []):
+        for event in history:
             kind = event["type"]
             if kind.endswith("StateEntered"):
                 _print(f"  {event['timestamp']}  {event['stateEnteredEventDetails']['name']}")
@@ -222,9 +347,26 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_history(path: Path) -> list[dict[str, Any]] | None:
+    """The execution history's events, or None (with a note) when the file is absent or damaged."""
+    if not path.is_file():
+        return None
+    try:
+        events = json.loads(path.read_bytes().decode("utf-8")).get("events", [])
+        return [e for e in events if isinstance(e.get("type"), str) and isinstance(e.get("timestamp"), str)]
+    except (OSError, ValueError, AttributeError):
+        _err(f"skipped {path}: not readable JSON")
+        return None
+
+
 # ---------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="automl-lite", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="automl-lite",
+        description=__doc__.split("\n\n")[0],
+        epilog="exit status:" + __doc__.split("Exit status:")[1].rstrip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR), help="where run folders live (default: runs)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -244,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="predict with a run's ONNX model (onnxruntime only)")
     predict.add_argument("model", help="model.onnx or a run folder")
     predict.add_argument("data", help="CSV with the model's input columns")
-    predict.add_argument("--out", help="output CSV (default: DATA.predictions.csv)")
+    predict.add_argument("--out", help="output CSV (default: DATA.predictions.csv); never the input, never a folder")
+    predict.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     predict.set_defaults(func=cmd_predict)
 
     runs = sub.add_parser("runs", help="list past local runs")
@@ -257,26 +400,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status follows the contract in the module docstring (and ``--help``)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a bad option: argparse prints the usage and exits 2
     try:
         return int(args.func(args))
-    except CliError as exc:
-        _err(f"automl-lite: {exc}")
+    except UsageError as exc:
+        _err(f"Error: {exc.code}\n{exc.cause}")
         return EXIT_USAGE
     except AutomlLiteError as exc:
         _err(f"Error: {exc.code}\n{exc.cause}")
-        return EXIT_FAILED_RUN
+        status = run_exit_status(exc.code)
+        if status == EXIT_INTERNAL:
+            _err(_report_hint())
+        return status
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - a user never gets a stack trace as an error message
         if os.environ.get("AUTOML_LITE_DEBUG"):
             raise
-        _err(
-            f"automl-lite: internal error ({type(exc).__name__}: {exc}). "
-            "This is a fault in automl-lite; set AUTOML_LITE_DEBUG=1 to see the traceback and report it."
-        )
+        _err(f"automl-lite: internal error ({type(exc).__name__}: {exc}).\n{_report_hint()}")
         return EXIT_INTERNAL
 
 

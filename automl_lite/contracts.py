@@ -10,18 +10,31 @@ handler validates its input with the same model. The state machine
 - ``$.export``   :class:`ExportResult`    (output of Export)
 - ``$.error``    the raw Step Functions error (``Error``/``Cause``) caught by any state
 - ``$.failure``  :class:`FailureResult`   (output of ReportFailure)
+
+Every payload is bounded whatever the dataset: the state carries S3 keys and counts,
+never a per-column list (Step Functions refuses a state over 256 KiB with
+``States.DataLimitExceeded``, which no ``Catch`` sees). The detail (every column
+decision, every warning) is in the S3 objects the keys point to. Text that may quote
+user data is cut with :func:`automl_lite.payload.clip_text` (the :data:`Cause` and
+:data:`Summary` types). ``tests/unit/test_state_size.py`` computes the largest state.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from automl_lite.manifest import Manifest
+from automl_lite.payload import MAX_CAUSE_BYTES, MAX_SUMMARY_BYTES, clip_text
 from automl_lite.problem import ProblemType
+
+#: A failure cause: bounded, since it may quote user data (see automl_lite.payload).
+Cause = Annotated[str, AfterValidator(lambda text: clip_text(text, MAX_CAUSE_BYTES))]
+#: A one-sentence summary carried in the state: bounded the same way.
+Summary = Annotated[str, AfterValidator(lambda text: clip_text(text, MAX_SUMMARY_BYTES))]
 
 
 class _Contract(BaseModel):
@@ -55,6 +68,8 @@ class RunContext(_Contract):
     manifest_etag: str | None = None
     manifest_version_id: str | None = None
     dataset_key: str
+    #: The CSV's S3 version, read by Validate: every later step reads this version (None: unversioned bucket).
+    dataset_version_id: str | None = None
     run_prefix: str
     manifest: Manifest
     started_at: datetime
@@ -73,6 +88,19 @@ class DuplicateDelivery(_Contract):
     manifest_key: str
 
 
+class DatasetPending(_Contract):
+    """Validate's output while the manifest's CSV has not arrived yet (within its wait window).
+
+    The state machine waits ``wait_s`` (state ``WaitForDataset``) and runs Validate again:
+    a console or ``aws s3 sync`` upload may send the manifest before a large CSV lands.
+    """
+
+    dataset_key: str
+    wait_s: int = Field(ge=1, description="Seconds to wait before looking again.")
+    waited_s: int = Field(ge=0)
+    window_s: int = Field(ge=0, description="How long the run waits in all (the manifest's dataset_wait_minutes).")
+
+
 class StepInput(_Contract):
     """Payload of the steps after Validate."""
 
@@ -83,16 +111,21 @@ class StepInput(_Contract):
 
 
 class ProfileResult(_Contract):
-    """Profile's output: what training needs to know, and where the EDA landed."""
+    """Profile's output: what training needs to know, and where the EDA landed.
+
+    Counts only: the columns used and dropped (with reasons) and the warnings are in
+    ``profile_key`` (eda/profile.json, ``decisions`` and ``warnings``), so the state stays
+    the same size for 5 columns or 5,000.
+    """
 
     problem_type: ProblemType
-    problem_type_reason: str
+    problem_type_reason: Summary
     metric: str
     profile_key: str
     report_key: str
-    feature_columns: list[str]
-    dropped_columns: dict[str, str] = Field(description="column -> reason it was left out")
-    warnings: list[str] = Field(default_factory=list)
+    n_features: int = Field(ge=1, description="Columns used for training (the list is in profile_key).")
+    n_dropped: int = Field(ge=0, description="Columns left out (each with its reason in profile_key).")
+    n_warnings: int = Field(0, ge=0, description="Data warnings (listed in profile_key and the EDA report).")
     #: Environment for the training container (names are automl_lite.settings.TrainingSettings').
     training_env: dict[str, str]
     #: The Batch attempt timeout for this run (automl_lite.settings.job_timeout_s of the budget).
@@ -135,7 +168,7 @@ class RunSummary(_Contract):
     finished_at: datetime | None = None
     duration_s: float | None = None
     error: str | None = None
-    cause: str | None = None
+    cause: Cause | None = None
     artifacts: dict[str, str] = Field(default_factory=dict, description="artifact name -> s3:// URI")
 
 
@@ -160,7 +193,7 @@ class FailureResult(_Contract):
     """ReportFailure's output: the stable code and sentence the execution fails with."""
 
     code: str
-    cause: str
+    cause: Cause
     subject: str
     message: str
     summary: RunSummary

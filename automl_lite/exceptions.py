@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from automl_lite.payload import MAX_CAUSE_BYTES, clip_text, json_size
+
 
 class AutomlLiteError(Exception):
     """Base class of every error a user can see.
@@ -38,11 +40,14 @@ class AutomlLiteError(Exception):
 
     @property
     def cause(self) -> str:
-        """The one-paragraph cause shown to users: the problem, then the fix."""
+        """The one-paragraph cause shown to users: the problem, then the fix (bounded: it may quote data)."""
         if not self.fix:
-            return self.message
+            return clip_text(self.message)
         sep = "" if self.message.endswith((".", "!", "?")) else "."
-        return f"{self.message}{sep} {self.fix}"
+        # The fix survives a long message: the message is what gets cut.
+        fix = clip_text(self.fix, MAX_CAUSE_BYTES // 4)
+        message = clip_text(self.message, MAX_CAUSE_BYTES - json_size(fix) - 2)
+        return f"{message}{sep} {fix}"
 
 
 class ManifestInvalidError(AutomlLiteError):
@@ -139,6 +144,27 @@ class ModelInputError(AutomlLiteError):
     """Raised at prediction time when a CSV does not fit the model's input schema."""
 
     code = "ModelInputInvalid"
+
+
+class ModelInvalidError(AutomlLiteError):
+    """The model file is ONNX but its automl-lite metadata is damaged or inconsistent with its graph."""
+
+    code = "ModelInvalid"
+
+
+class RunFolderInvalidError(AutomlLiteError):
+    """A local run folder's files (run.json) are damaged, so the CLI cannot show the run."""
+
+    code = "RunFolderInvalid"
+
+
+class UsageError(AutomlLiteError):
+    """The command line itself is wrong (a missing file, an output path that would destroy data).
+
+    The CLI exits 2 for these, 1 for every other catalogue error.
+    """
+
+    code = "UsageError"
 
 
 class InternalError(AutomlLiteError):

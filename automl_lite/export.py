@@ -584,6 +584,22 @@ def _load_native(bucket: str, model_key: str, digest_key: str) -> Any:
     return joblib.load(io.BytesIO(data))
 
 
+def _check_model_size(bucket: str, model_key: str, run_id: str) -> None:
+    """Refuse a model too large for Export's memory before loading it (the budget in automl_lite.budget)."""
+    from automl_lite import storage
+    from automl_lite.budget import dataset_budget, human_bytes
+
+    meta = storage.head(bucket, model_key)
+    limit = dataset_budget()
+    if meta is not None and int(meta.get("ContentLength", 0)) > limit.max_model_bytes:
+        raise ExportFailedError(
+            f"The trained model of run {run_id} is {human_bytes(int(meta['ContentLength']))}; Export can convert "
+            f"at most {human_bytes(limit.max_model_bytes)} (limit: model bytes; {limit.backed_by['model_bytes']}).",
+            fix="Use fewer rows, or estimators with smaller models (e.g. 'estimators': ['lgbm']), "
+            "or raise the Export function's memory in automl_lite/resources.py.",
+        )
+
+
 def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportResult:
     """The Export step: convert, check parity, write the model artifacts and ``run.json``.
 
@@ -594,7 +610,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     subject and message the success notification publishes.
     """
     from automl_lite import layout, notify, storage
-    from automl_lite.dataset import read_csv
+    from automl_lite.dataset import read_csv, restore_frame
     from automl_lite.model_card import render_model_card
 
     bucket, run_id = run.bucket, run.run_id
@@ -602,10 +618,11 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     def key(artifact: str) -> str:
         return layout.run_key(run_id, artifact)
 
+    _check_model_size(bucket, key(layout.NATIVE_MODEL), run_id)
     try:
         native = _load_native(bucket, key(layout.NATIVE_MODEL), key(layout.NATIVE_MODEL_DIGEST))
         metrics = storage.read_json(bucket, key(layout.TRAINING_METRICS))
-        holdout = read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE))))
+        holdout = restore_frame(read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE)))))
     except AutomlLiteError:
         raise
     except Exception as exc:

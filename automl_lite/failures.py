@@ -32,6 +32,7 @@ _STEP_HINT = {
     "Profile": "profiling the dataset",
     "Train": "training",
     "Export": "exporting the model to ONNX",
+    "Notify": "sending the success notification",
 }
 
 
@@ -46,6 +47,8 @@ def _lower_keys(value: Any) -> Any:
 
 def failed_step(state: dict[str, Any]) -> str:
     """Which step failed, judged by which results the state already holds."""
+    if "export" in state:
+        return "Notify"
     if "run" not in state:
         return "Validate"
     if "profile" not in state:

@@ -15,6 +15,11 @@ MIN_TIME_BUDGET_S = 5
 #: The Batch job timeout is set above this (see cdk_app/training.py).
 MAX_TIME_BUDGET_S = 6 * 3600
 MAX_MANIFEST_BYTES = 64 * 1024
+#: How long a run waits for its CSV when the manifest lands first (minutes; see docs/manifest.md).
+DEFAULT_DATASET_WAIT_MINUTES = 15
+MAX_DATASET_WAIT_MINUTES = 120
+#: Longest target name (and dataset path): it is carried in the state and the training job's environment.
+MAX_NAME_CHARS = 1024
 
 Estimator = Literal["lgbm", "xgboost", "rf", "extra_tree"]
 #: The estimators the search may use: each exports to ONNX with its preprocessing.
@@ -33,8 +38,10 @@ class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1] = 1
-    dataset: str = Field(description="CSV key relative to the manifest's folder; may not leave it.")
-    target: str = Field(min_length=1, description="The column to predict.")
+    dataset: str = Field(
+        max_length=MAX_NAME_CHARS, description="CSV key relative to the manifest's folder; may not leave it."
+    )
+    target: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="The column to predict.")
     problem_type: Literal["auto", "binary", "multiclass", "regression"] = "auto"
     metric: str = Field("auto", description="'auto' or a metric name from automl_lite.problem.METRICS.")
     time_budget_s: int = Field(60, ge=MIN_TIME_BUDGET_S, le=MAX_TIME_BUDGET_S)
@@ -42,6 +49,8 @@ class Manifest(BaseModel):
     estimators: list[Estimator] = Field(default_factory=lambda: list(ESTIMATORS), min_length=1)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     tags: dict[str, str] = Field(default_factory=dict, max_length=50)
+    #: When the manifest arrives before its CSV (parallel uploads), how long the run waits for it.
+    dataset_wait_minutes: float = Field(DEFAULT_DATASET_WAIT_MINUTES, ge=0, le=MAX_DATASET_WAIT_MINUTES)
 
     @field_validator("dataset")
     @classmethod

@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from automl_lite.contracts import ColumnKind
 from automl_lite.dataset import NA_VALUES
 from automl_lite.features import MISSING_TOKEN
 
+#: Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and escaping
+#: all of them leaves no link, emphasis, HTML, heading or table syntax in a user's string.
+_MD_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+
 
 def _md(text: Any) -> str:
-    """Escape what would break a Markdown table cell (column names come from user data)."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    """A user string (column, class, target, file name) as inert Markdown text, on one line.
+
+    ``[x](javascript:alert(1))`` stays those characters: no link, no emphasis, no HTML, no
+    broken table cell.
+    """
+    flat = re.sub(r"[\r\n\t\x00-\x1f\x7f]+", " ", str(text))
+    return _MD_PUNCTUATION.sub(r"\\\1", flat)
+
+
+def _code(text: Any) -> str:
+    """A user string as a Markdown code span (inert: nothing inside one is parsed).
+
+    Backslash escapes do not work inside a code span, so the fence is one backtick longer
+    than the longest run of backticks in the string, padded with spaces when the string
+    starts or ends with one.
+    """
+    flat = re.sub(r"[\r\n\t\x00-\x1f\x7f]+", " ", str(text))
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") or not flat.strip() else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
 def _example(specs: list[Any], classification: bool) -> str:
@@ -127,7 +151,7 @@ def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_
     direction = metrics.get("metric_direction", "")
     what = (
         f"the class of **{_md(native.target)}** ({native.problem_type}: "
-        + ", ".join(f"`{_md(c)}`" for c in native.class_names)
+        + ", ".join(_code(c) for c in native.class_names)
         + ")"
         if classification
         else f"the value of **{_md(native.target)}** (regression)"
@@ -135,7 +159,7 @@ def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_
     out = [
         f"# Model card: {_md(native.target)}",
         "",
-        f"Run `{run_id}`, dataset `{_md(dataset)}`, trained {native.trained_at}.",
+        f"Run {_code(run_id)}, dataset {_code(dataset)}, trained {native.trained_at}.",
         "",
         "## What it predicts",
         "",
@@ -152,7 +176,7 @@ def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_
         out[-1] += (
             "`label` (string `[rows]`: the predicted class by its original name) and `probabilities` "
             "(float32 `[rows, classes]`, columns in the order "
-            + ", ".join(f"`{_md(c)}`" for c in native.class_names)
+            + ", ".join(_code(c) for c in native.class_names)
             + ", as in the `class_names` metadata)."
         )
     else:

@@ -10,8 +10,11 @@ the output's ``error`` column instead of stopping the run.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +22,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_lite.dataset import NA_VALUES
-from automl_lite.exceptions import ModelInputError
-from automl_lite.features import InputSpec, invalid_values, missing_columns, onnx_feed, raw_feed
+from automl_lite.contracts import ColumnKind
+from automl_lite.dataset import NA_VALUES, neutralise, sniff_delimiter
+from automl_lite.exceptions import ModelInputError, ModelInvalidError, UsageError
+from automl_lite.features import (
+    DATETIME_PARTS,
+    TEXT_PARTS,
+    InputSpec,
+    invalid_values,
+    missing_columns,
+    onnx_feed,
+    raw_feed,
+)
 from automl_lite.onnx_runtime import make_session
 
-#: Leading characters that make a spreadsheet evaluate a cell as a formula (OWASP CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: How many rejected rows the report lists (all are marked in the output file).
 MAX_REPORTED_REJECTIONS = 100
 
@@ -64,11 +74,79 @@ def resolve_model_path(path: str | Path) -> Path:
     return path
 
 
-def neutralise(value: Any) -> Any:
-    """Make a string safe to open in a spreadsheet: a leading ``= + - @`` becomes text."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+_FIX_MODEL = "The file was changed after automl-lite wrote it: use the model.onnx of the run folder as exported, or run again."
+
+
+def _json_entry(path: Path, meta: dict[str, str], key: str) -> Any:
+    try:
+        return json.loads(meta[key])
+    except ValueError as exc:
+        raise ModelInvalidError(f"{path}: the metadata entry {key!r} is not valid JSON ({exc})", fix=_FIX_MODEL) from exc
+
+
+def _read_metadata(path: Path, meta: dict[str, str], session: Any) -> tuple[list[InputSpec], list[str] | None]:
+    """The input schema and class names, checked against each other and against the graph.
+
+    Raises
+    ------
+    ModelInvalidError
+        Naming what is wrong: an entry that is not JSON, a missing key, an unknown kind or
+        part, inputs that do not match the graph's, or a class count the outputs do not have.
+    """
+    schema = _json_entry(path, meta, "input_schema")
+    if not isinstance(schema, list) or not schema:
+        raise ModelInvalidError(f"{path}: the metadata 'input_schema' is not a non-empty list", fix=_FIX_MODEL)
+    kinds = {k.value for k in ColumnKind}
+    specs = []
+    for i, entry in enumerate(schema):
+        if not isinstance(entry, dict):
+            raise ModelInvalidError(f"{path}: input_schema[{i}] is not an object", fix=_FIX_MODEL)
+        absent = [k for k in ("name", "column", "kind") if not isinstance(entry.get(k), str)]
+        if absent:
+            raise ModelInvalidError(
+                f"{path}: input_schema[{i}] has no (text) {', '.join(repr(k) for k in absent)}", fix=_FIX_MODEL
+            )
+        if entry["kind"] not in kinds:
+            raise ModelInvalidError(
+                f"{path}: input_schema[{i}] has the unknown kind {entry['kind']!r} (known: {', '.join(sorted(kinds))})",
+                fix=_FIX_MODEL,
+            )
+        part = entry.get("part")
+        if part is not None and part not in (*DATETIME_PARTS, *TEXT_PARTS):
+            raise ModelInvalidError(f"{path}: input_schema[{i}] has the unknown part {part!r}", fix=_FIX_MODEL)
+        specs.append(InputSpec.from_dict(entry))
+    graph_inputs = sorted(i.name for i in session.get_inputs())
+    if sorted(s.name for s in specs) != graph_inputs:
+        raise ModelInvalidError(
+            f"{path}: the metadata 'input_schema' names inputs {sorted(s.name for s in specs)}, "
+            f"but the graph's inputs are {graph_inputs}",
+            fix=_FIX_MODEL,
+        )
+    classes = _json_entry(path, meta, "class_names") if "class_names" in meta else None
+    outputs = {o.name: o for o in session.get_outputs()}
+    if classes is None:
+        if "prediction" not in outputs:
+            raise ModelInvalidError(
+                f"{path}: the metadata has no 'class_names' (a regression model), but the graph has no "
+                f"'prediction' output (its outputs: {sorted(outputs)})",
+                fix=_FIX_MODEL,
+            )
+        return specs, None
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        raise ModelInvalidError(f"{path}: the metadata 'class_names' is not a list of two or more names", fix=_FIX_MODEL)
+    if "label" not in outputs or "probabilities" not in outputs:
+        raise ModelInvalidError(
+            f"{path}: the metadata names classes, but the graph lacks the 'label' and 'probabilities' "
+            f"outputs (its outputs: {sorted(outputs)})",
+            fix=_FIX_MODEL,
+        )
+    width = (outputs["probabilities"].shape or [None, None])[-1]
+    if isinstance(width, int) and width != len(classes):
+        raise ModelInvalidError(
+            f"{path}: the metadata names {len(classes)} classes, but the graph's 'probabilities' output has {width}",
+            fix=_FIX_MODEL,
+        )
+    return specs, classes
 
 
 class OnnxModel:
@@ -82,18 +160,22 @@ class OnnxModel:
                 f"{path} is not a readable ONNX model ({type(exc).__name__})",
                 fix="Pass the model.onnx written by automl-lite.",
             ) from exc
-        meta = self.session.get_modelmeta().custom_metadata_map
+        modelmeta = self.session.get_modelmeta()
+        meta = modelmeta.custom_metadata_map
+        ours = modelmeta.producer_name == "automl-lite" or bool({"class_names", "column_mapping", "outputs"} & set(meta))
+        if "input_schema" not in meta and ours:
+            raise ModelInvalidError(
+                f"{path}: the automl-lite metadata has no 'input_schema' entry (the model's inputs)", fix=_FIX_MODEL
+            )
         if "input_schema" not in meta:
             raise ModelInputError(
                 f"{path} is an ONNX model without automl-lite metadata",
                 fix="Pass the model.onnx written by automl-lite.",
             )
-        self.specs = [InputSpec.from_dict(d) for d in json.loads(meta["input_schema"])]
-        classes = json.loads(meta.get("class_names", "null"))
-        self.class_names: list[str] | None = classes
-        self.problem_type = meta.get("problem_type", "classification" if classes else "regression")
-        self.target = meta.get("target", "target")
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self.specs, self.class_names = _read_metadata(path, meta, self.session)
+        self.problem_type = meta.get("problem_type", "classification" if self.class_names else "regression")
+        self.target = meta.get("target", "target")
 
     @property
     def columns(self) -> list[str]:
@@ -149,29 +231,96 @@ def _score_chunk(model: OnnxModel, chunk: pd.DataFrame, first_row: int) -> pd.Da
     return out
 
 
+def check_output_path(out: Path, *, inputs: list[Path], overwrite: bool = False) -> None:
+    """Refuse an output path that would destroy data, before anything is read or written.
+
+    Refused: a folder, the input CSV or the model itself (under any name: links and
+    relative paths resolve to the same file), and any existing file unless ``overwrite``.
+
+    Raises
+    ------
+    UsageError
+        Naming the path and what to pass instead.
+    """
+    if out.is_dir():
+        raise UsageError(f"The output {out} is a folder.", fix="Give a file name for the predictions, e.g. --out predictions.csv.")
+    for given in inputs:
+        same = out.exists() and given.exists() and os.path.samefile(out, given)
+        if same or out.resolve() == given.resolve():
+            raise UsageError(
+                f"The output {out} is the input file {given}: writing it would destroy it.",
+                fix="Give another file name with --out.",
+            )
+    if out.exists() and not overwrite:
+        raise UsageError(
+            f"The output {out} already exists.", fix="Give another file name with --out, or pass --overwrite to replace it."
+        )
+    if out.exists() and not out.is_file():
+        raise UsageError(f"The output {out} is not a regular file.", fix="Give another file name with --out.")
+    ancestor = out.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(
+            f"The output {out} cannot be created: {ancestor} is a file, not a folder.",
+            fix="Give another file name with --out.",
+        )
+
+
+@contextlib.contextmanager
+def _atomic_output(target: Path) -> Any:
+    """A handle on a temporary file beside ``target``, renamed onto it only when the block succeeds.
+
+    A failure at any point leaves no partial output (and an existing ``target`` as it was).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+    try:
+        with partial.open("x", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def predict_file(
     model_path: str | Path,
     csv_path: str | Path,
     out_path: str | Path,
     *,
     batch_rows: int = 100_000,
+    overwrite: bool = False,
 ) -> PredictReport:
     """Score every row of ``csv_path`` and write ``out_path`` (CSV).
 
     The output has one row per input row: ``row`` (1-based data row number),
     ``prediction``, for classification one ``probability_<class>`` column per class,
     and ``error`` (empty, or why that row was not scored). Text cells that a
-    spreadsheet would run as a formula are prefixed with ``'``.
+    spreadsheet would run as a formula are prefixed with ``'``. The CSV's delimiter
+    (comma, semicolon, tab or pipe) is detected as Validate detects it. The output is
+    written under a temporary name and renamed at the end: a failure leaves none.
 
     Raises
     ------
+    UsageError
+        ``out_path`` is a folder, the input or the model, or exists (without ``overwrite``).
     ModelInputError
         The model is not an automl-lite model, or the CSV lacks a column the model needs.
+    ModelInvalidError
+        The model's metadata is damaged or does not match its graph.
     """
-    model_file = resolve_model_path(model_path)
     source, target = Path(csv_path), Path(out_path)
+    check_output_path(target, inputs=[source, Path(model_path)], overwrite=overwrite)
+    model_file = resolve_model_path(model_path)
+    check_output_path(target, inputs=[source, model_file], overwrite=overwrite)
     model = OnnxModel(model_file)
+    fix_csv = "Pass a UTF-8 CSV (comma, semicolon, tab or pipe separated) with a header row."
+    try:
+        delimiter = sniff_delimiter(source)
+    except OSError as exc:
+        raise ModelInputError(f"{source} cannot be read ({exc.strerror or exc})", fix=fix_csv) from exc
     read_options: dict[str, Any] = {
+        "sep": delimiter,
         "encoding": "utf-8-sig",
         "keep_default_na": False,
         "na_values": NA_VALUES,
@@ -180,9 +329,7 @@ def predict_file(
     try:
         header = pd.read_csv(source, nrows=0, **read_options)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ModelInputError(
-            f"{source} is not a readable CSV ({exc})", fix="Pass a UTF-8 CSV with a header row."
-        ) from exc
+        raise ModelInputError(f"{source} is not a readable CSV ({exc})", fix=fix_csv) from exc
     absent = missing_columns(header, model.specs)
     if absent:
         raise ModelInputError(
@@ -197,30 +344,44 @@ def predict_file(
         problem_type=model.problem_type,
         ignored_columns=[c for c in header.columns if c not in model.columns],
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
     columns = [neutralise(c) for c in model.output_columns()]
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        chunks = pd.read_csv(source, usecols=model.columns, chunksize=batch_rows, **read_options)
-        for chunk in chunks:
-            scored = _score_chunk(model, chunk, first_row=report.rows_read + 1)
-            report.rows_read += len(chunk)
-            rejected = scored["error"] != ""
-            report.rows_rejected += int(rejected.sum())
-            report.rows_scored += int((~rejected).sum())
-            room = MAX_REPORTED_REJECTIONS - len(report.rejections)
-            if room > 0:
-                report.rejections += list(
-                    zip(
-                        scored.loc[rejected, "row"].tolist()[:room],
-                        scored.loc[rejected, "error"].tolist()[:room],
-                        strict=True,
-                    )
-                )
-            # Only text cells can hold a formula: labels and reasons; numbers are written as numbers.
-            for column in ("prediction", "error"):
-                if not pd.api.types.is_numeric_dtype(scored[column]):
-                    scored[column] = scored[column].map(neutralise)
-            scored.to_csv(handle, header=False, index=False, na_rep="", lineterminator="\r\n")
+    try:
+        with _atomic_output(target) as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            chunks = pd.read_csv(source, usecols=model.columns, chunksize=batch_rows, **read_options)
+            for chunk in chunks:
+                _write_chunk(model, chunk, report, handle)
+    except OSError as exc:  # the output's disk or folder refused the write (full, read-only...)
+        raise UsageError(
+            f"The predictions could not be written to {target} ({exc.strerror or exc}); nothing was written.",
+            fix="Give an --out on a writable disk with free space.",
+        ) from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
+        raise ModelInputError(
+            f"{source} is not a well-formed CSV after row {report.rows_read} ({type(exc).__name__}: {exc})",
+            fix=fix_csv + " Check the quoting near that row.",
+        ) from exc
     return report
+
+
+def _write_chunk(model: OnnxModel, chunk: pd.DataFrame, report: PredictReport, handle: Any) -> None:
+    scored = _score_chunk(model, chunk, first_row=report.rows_read + 1)
+    report.rows_read += len(chunk)
+    rejected = scored["error"] != ""
+    report.rows_rejected += int(rejected.sum())
+    report.rows_scored += int((~rejected).sum())
+    room = MAX_REPORTED_REJECTIONS - len(report.rejections)
+    if room > 0:
+        report.rejections += list(
+            zip(
+                scored.loc[rejected, "row"].tolist()[:room],
+                scored.loc[rejected, "error"].tolist()[:room],
+                strict=True,
+            )
+        )
+    # Only text cells can hold a formula: labels and reasons; numbers are written as numbers.
+    for column in ("prediction", "error"):
+        if not pd.api.types.is_numeric_dtype(scored[column]):
+            scored[column] = scored[column].map(neutralise)
+    scored.to_csv(handle, header=False, index=False, na_rep="", lineterminator="\r\n")

@@ -301,7 +301,7 @@ def infer_kind(series: pd.Series, distinct: int | None = None) -> tuple[ColumnKi
         return ColumnKind.BOOLEAN, f"only the values {_fmt_values(sorted(uniques_str))}"
     sample = _sample(text)
     if len(sample) and sample.str.match(_DATE_LIKE).all():
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)  # as features.py: mixed zones
         if parsed.notna().mean() >= DATETIME_PARSE_SHARE:
             return ColumnKind.DATETIME, "values parse as dates"
     if len(sample):
@@ -878,7 +878,7 @@ def profile_column(series: pd.Series, kind: ColumnKind, stats: ColumnStats | Non
                 out["histogram"]["counts"] = [int(round(c * scale)) for c in out["histogram"]["counts"]]
                 out["histogram"]["estimated"] = True
     if kind is ColumnKind.DATETIME:
-        parsed = pd.to_datetime(known.astype(str), errors="coerce", format="mixed")
+        parsed = pd.to_datetime(known.astype(str), errors="coerce", format="mixed", utc=True)
         out["datetime"] = {
             "min": _jsonable(parsed.min()) if parsed.notna().any() else None,
             "max": _jsonable(parsed.max()) if parsed.notna().any() else None,
@@ -944,8 +944,11 @@ MI_BINS = 20
 def _discrete(series: pd.Series, kind: ColumnKind) -> np.ndarray:
     """Codes for mutual information: numbers in quantile bins, other values by their most frequent."""
     if kind is ColumnKind.NUMERIC and _is_numeric(series) and series.nunique() > MI_BINS:
-        codes = pd.qcut(series, q=MI_BINS, duplicates="drop").cat.codes.to_numpy()
-        return np.where(codes < 0, -1, codes)
+        # Quantile bins (right-closed, as pd.qcut's), from the distinct edges: pd.qcut fails on
+        # edges that differ only below float precision (subnormal numbers), found by a property test.
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        edges = np.unique(np.nanquantile(values, np.linspace(0, 1, MI_BINS + 1))[1:-1])
+        return np.where(np.isnan(values), -1, np.searchsorted(edges, values, side="left"))
     text = series.astype("string")
     top = text.value_counts().index[: 4 * MI_BINS]
     codes = pd.Categorical(text.where(text.isin(top), "<other>"), categories=[*top, "<other>"]).codes
@@ -1389,7 +1392,9 @@ def profile_run(run: RunContext) -> ProfileResult:
 
     Reads ``run.dataset_key`` from S3, applies :func:`profile_frame`, resolves the
     metric, renders the report, and returns what training needs: problem type, metric,
-    feature columns, the training container's environment and its timeout.
+    counts of the columns used and dropped (the lists are in eda/profile.json, so the
+    state stays small), the training container's environment and its timeout. Reads the
+    CSV at the version Validate pinned (``run.dataset_version_id``).
 
     Raises
     ------
@@ -1403,7 +1408,9 @@ def profile_run(run: RunContext) -> ProfileResult:
     manifest = run.manifest
     # Lambda's /tmp (ephemeral storage) holds the file; memory only ever holds a batch and the sample.
     with tempfile.TemporaryDirectory(prefix="automl-profile-") as tmp:
-        path = storage.download(run.bucket, run.dataset_key, Path(tmp) / "dataset.csv")
+        path = storage.download(
+            run.bucket, run.dataset_key, Path(tmp) / "dataset.csv", version_id=run.dataset_version_id
+        )
         body = profile_file(
             path,
             target=manifest.target,
@@ -1442,6 +1449,7 @@ def profile_run(run: RunContext) -> ProfileResult:
         bucket=run.bucket,
         run_id=run.run_id,
         dataset_key=run.dataset_key,
+        dataset_version=run.dataset_version_id or "",
         profile_key=profile_key,
         target=manifest.target,
         problem_type=problem_type,
@@ -1457,9 +1465,9 @@ def profile_run(run: RunContext) -> ProfileResult:
         metric=metric,
         profile_key=profile_key,
         report_key=report_key,
-        feature_columns=features,
-        dropped_columns={d.name: d.reason for d in decisions if not d.use},
-        warnings=profile["warnings"],
+        n_features=len(features),
+        n_dropped=len(decisions) - len(features),
+        n_warnings=len(profile["warnings"]),
         training_env=settings.to_env(),
         job_timeout_s=job_timeout_s(manifest.time_budget_s),
     )

@@ -43,12 +43,17 @@ def uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def head(bucket: str, key: str) -> dict[str, Any] | None:
-    """The object's metadata, or None when it does not exist."""
+def _version(version_id: str | None) -> dict[str, str]:
+    """The ``VersionId`` argument, when there is a version to pin (S3 calls unversioned objects' version "null")."""
+    return {"VersionId": version_id} if version_id else {}
+
+
+def head(bucket: str, key: str, *, version_id: str | None = None) -> dict[str, Any] | None:
+    """The object's metadata (``VersionId`` included in a versioned bucket), or None when it does not exist."""
     from botocore.exceptions import ClientError
 
     try:
-        return dict(client("s3").head_object(Bucket=bucket, Key=key))
+        return dict(client("s3").head_object(Bucket=bucket, Key=key, **_version(version_id)))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
@@ -60,12 +65,19 @@ def read_bytes(bucket: str, key: str, *, max_bytes: int | None = None, version_i
 
     With ``version_id``, that version of the object (in a versioned bucket).
     """
-    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
-    if version_id:
-        kwargs["VersionId"] = version_id
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, **_version(version_id)}
     if max_bytes is not None:
         kwargs["Range"] = f"bytes=0-{max_bytes - 1}"
     return client("s3").get_object(**kwargs)["Body"].read()
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (``NoSuchKey``, ``InvalidRange``...), else None."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return None
+    return exc.response.get("Error", {}).get("Code")
 
 
 def is_not_found(exc: Exception) -> bool:
@@ -78,9 +90,11 @@ def is_not_found(exc: Exception) -> bool:
     return code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchBucket")
 
 
-def iter_chunks(bucket: str, key: str, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    """Stream an object in chunks, never holding all of it in memory."""
-    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+def iter_chunks(
+    bucket: str, key: str, *, chunk_size: int = 1 << 20, version_id: str | None = None
+) -> Iterator[bytes]:
+    """Stream an object (that version, when given) in chunks, never holding all of it in memory."""
+    body = client("s3").get_object(Bucket=bucket, Key=key, **_version(version_id))["Body"]
     try:
         yield from body.iter_chunks(chunk_size)
     finally:
@@ -109,9 +123,10 @@ def write_json(bucket: str, key: str, payload: Any) -> str:
     return write_text(bucket, key, text + "\n", content_type="application/json")
 
 
-def download(bucket: str, key: str, path: Path) -> Path:
+def download(bucket: str, key: str, path: Path, *, version_id: str | None = None) -> Path:
+    """Copy an object (that version, when given) to a local file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    client("s3").download_file(bucket, key, str(path))
+    client("s3").download_file(bucket, key, str(path), ExtraArgs=_version(version_id) or None)
     return path
 
 
@@ -127,13 +142,16 @@ def list_keys(bucket: str, prefix: str) -> list[str]:
 
 
 def write_if_absent(bucket: str, key: str, data: bytes, *, content_type: str = "application/json") -> bool:
-    """Create the object only if no object has the key (S3 conditional write). False if it existed."""
-    from botocore.exceptions import ClientError
+    """Create the object only if no object has the key (S3 conditional write). False if it existed.
 
+    Only ``412 PreconditionFailed`` says the object exists. ``409 ConditionalRequestConflict``
+    (a concurrent conditional write of the key in flight) is raised: the object may not
+    exist yet, and the caller decides how to retry.
+    """
     try:
         client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, IfNoneMatch="*")
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+    except Exception as exc:
+        if error_code(exc) == "PreconditionFailed":
             return False
         raise
     return True

@@ -46,6 +46,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from automl_lite.contracts import ColumnDecision
+from automl_lite.dataset import neutralise_frame
 from automl_lite.ensemble import build as ensemble_choice
 from automl_lite.ensemble import decide, decision_note, ensemble_leaderboard
 from automl_lite.exceptions import (
@@ -1046,8 +1047,9 @@ def write_artifacts(
         json.dumps(outcome.metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8"
     )
     outcome.leaderboard.to_csv(target(layout.TRAINING_LEADERBOARD), index=False)
-    # Raw values exactly as read, so the parity check reads them back like a user's CSV.
-    outcome.holdout.to_csv(target(layout.HOLDOUT_SAMPLE), index=False)
+    # Raw values as read, so the parity check reads them back like a user's CSV; text a
+    # spreadsheet would run as a formula is neutralised as in predictions (export restores it).
+    neutralise_frame(outcome.holdout).to_csv(target(layout.HOLDOUT_SAMPLE), index=False)
     joblib.dump(outcome.model, target(layout.NATIVE_MODEL), compress=3)
     target(layout.TRAINING_REPORT).write_text(
         render_training_report(outcome, run_id=run_id), encoding="utf-8"
@@ -1070,7 +1072,9 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
     with tempfile.TemporaryDirectory(prefix="automl-train-") as tmp:
         work = Path(tmp)
         try:
-            csv_path = storage.download(settings.bucket, settings.dataset_key, work / "dataset.csv")
+            csv_path = storage.download(
+                settings.bucket, settings.dataset_key, work / "dataset.csv", version_id=settings.dataset_version or None
+            )
             profile = storage.read_json(settings.bucket, settings.profile_key)
         except Exception as exc:
             raise TrainingFailedError(

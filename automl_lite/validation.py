@@ -4,8 +4,12 @@
 the dataset it names, and streams the CSV once (never holding the file in memory)
 to check, in order:
 
-1. the dataset exists (``DatasetNotFound``, retryable: the CSV may still be uploading)
-   and is not larger than :data:`MAX_DATASET_BYTES` (``DatasetTooLarge``);
+1. the dataset exists: while it does not, within the manifest's ``dataset_wait_minutes``
+   of the run's start, Validate returns :class:`~automl_lite.contracts.DatasetPending` and
+   the state machine waits and asks again (a CSV uploaded in parallel may land after the
+   manifest); after that, ``DatasetNotFound``. Its S3 version is pinned in
+   ``RunContext.dataset_version_id``: every later step reads that version. It is not larger
+   than the size budget (:mod:`automl_lite.budget`, ``DatasetTooLarge``);
 2. it is UTF-8 text (a UTF-8 BOM is fine); gzip, ZIP/Excel, Parquet, UTF-16 or
    Latin-1 bytes are ``DatasetUnreadable`` with the reason and the byte/line;
 3. its delimiter (comma, semicolon, tab or pipe) is detected from its first lines
@@ -30,16 +34,15 @@ import csv
 import difflib
 import itertools
 import re
-import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from automl_lite import claims, layout, storage
-from automl_lite.contracts import DuplicateDelivery, ExecutionInfo, RunContext
-from automl_lite.dataset import DELIMITERS, NA_VALUES
+from automl_lite import budget, claims, layout, storage
+from automl_lite.contracts import DatasetPending, DuplicateDelivery, ExecutionInfo, RunContext
+from automl_lite.dataset import NA_VALUES, SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import (
     AutomlLiteError,
     DatasetNotFoundError,
@@ -54,12 +57,18 @@ from automl_lite.exceptions import (
     TooFewRowsError,
 )
 from automl_lite.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
+from automl_lite.payload import json_size
 
-#: Largest CSV a run accepts. Training reads the whole file into memory on one
-#: Batch instance; above this a run would fail late and expensively instead of now.
-MAX_DATASET_BYTES = 5 * 1024**3
+#: The size budget every later step can handle with its resources (automl_lite.budget).
+BUDGET = budget.dataset_budget()
+#: Largest CSV a run accepts (Profile's /tmp and the training job's memory; see automl_lite.budget).
+MAX_DATASET_BYTES = BUDGET.max_bytes
 #: Most columns a run accepts (profiling and the ONNX graph grow with the width).
-MAX_COLUMNS = 5_000
+MAX_COLUMNS = BUDGET.max_columns
+#: Most cells (rows x columns) a run accepts: the training job holds them in memory.
+MAX_CELLS = BUDGET.max_cells
+#: Most bytes the manifest may take in the state (JSON, non-ASCII escaped): it travels with every step.
+MAX_MANIFEST_STATE_BYTES = 32 * 1024
 #: Fewest rows with a known target: below this a holdout score means nothing.
 MIN_ROWS = 20
 #: Only the first ragged rows are listed in the message; the rest are counted.
@@ -72,8 +81,6 @@ _NA = frozenset(NA_VALUES)
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 _FIX_CSV = "Export the data as a UTF-8 CSV (comma, semicolon, tab or pipe separated) with one header row and upload it again."
-#: Lines looked at to detect the delimiter.
-_SNIFF_LINES = 50
 #: Fewest rows each of at least two classes needs in a classification target:
 #: below this a class cannot be split between training and the holdout.
 MIN_CLASS_ROWS = 5
@@ -143,11 +150,6 @@ def _sniff_binary(head: bytes, name: str) -> None:
     for magic, what, fix in known:
         if head.startswith(magic):
             raise DatasetUnreadableError(f"The dataset {name} is {what}, not a CSV text file.", fix=fix)
-    if b"\x00" in head[:8192]:
-        raise DatasetUnreadableError(
-            f"The dataset {name} contains NUL bytes: it is a binary file or UTF-16 text, not a UTF-8 CSV.",
-            fix=_FIX_CSV,
-        )
 
 
 def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[str]:
@@ -169,6 +171,17 @@ def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator
             _sniff_binary(chunk, name)
             if chunk.startswith(codecs.BOM_UTF8):
                 facts.encoding = "utf-8-sig"
+        nul = chunk.find(b"\x00")
+        if nul != -1:
+            line = newlines + chunk[:nul].count(b"\n") + 1
+            # Anywhere in the file, not only its head: a NUL cannot be in a name, a label or
+            # a process argument, and no text CSV holds one.
+            raise DatasetUnreadableError(
+                f"The dataset {name} contains a NUL byte at byte offset {consumed + nul} "
+                f"(line {line}): it is a binary file or UTF-16 text, "
+                "not a UTF-8 CSV.",
+                fix=_FIX_CSV,
+            )
         try:
             text = decoder.decode(chunk)
         except UnicodeDecodeError as exc:
@@ -214,36 +227,20 @@ def _decode_error(
     )
 
 
-def detect_delimiter(head: list[str]) -> str:
-    """The field separator of a CSV from its first lines: comma, semicolon, tab or pipe.
+def check_dataset_size(size: int, name: str, limit: int = MAX_DATASET_BYTES) -> None:
+    """Refuse a dataset over the size limit (Validate; the CLI too, before uploading a local file).
 
-    Each candidate splits the first :data:`_SNIFF_LINES` lines (quotes respected); the
-    one giving the most fields in the header, the same number in every following line,
-    wins. Without such a candidate, the one giving the header the most fields (ragged
-    rows are then reported with their line numbers). Ties and one-column files: comma.
-
-    Examples
-    --------
-    >>> detect_delimiter(["a;b;c\\n", "1;2,5;x\\n"])
-    ';'
-    >>> detect_delimiter(["name,notes\\n", '"Smith; J",a|b\\n'])
-    ','
+    Raises
+    ------
+    DatasetTooLargeError
+        ``size`` is over ``limit``.
     """
-    best: tuple[int, int, int] = (-1, -1, 0)
-    chosen = ","
-    for rank, delimiter in enumerate(DELIMITERS):
-        try:
-            rows = [row for row in csv.reader(head, delimiter=delimiter) if row]
-        except csv.Error:
-            continue
-        if not rows:
-            continue
-        width = len(rows[0])
-        consistent = int(width > 1 and all(len(row) == width for row in rows[1:]))
-        score = (consistent, width, -rank)
-        if score > best:
-            best, chosen = score, delimiter
-    return chosen
+    if size > limit:
+        raise DatasetTooLargeError(
+            f"The dataset {name} is {budget.human_bytes(size)}; the limit is {budget.human_bytes(limit)} "
+            f"(limit: bytes; {BUDGET.backed_by['bytes']}).",
+            fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
+        )
 
 
 def _check_header(header: list[str], name: str) -> None:
@@ -270,7 +267,8 @@ def _check_header(header: list[str], name: str) -> None:
         )
     if len(header) > MAX_COLUMNS:
         raise DatasetTooLargeError(
-            f"The dataset {name} has {len(header)} columns; at most {MAX_COLUMNS} are supported.",
+            f"The dataset {name} has {len(header)} columns; at most {MAX_COLUMNS} are supported "
+            f"(limit: columns; {BUDGET.backed_by['columns']}).",
             fix="Drop columns you do not need before uploading.",
         )
 
@@ -319,7 +317,7 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     facts = CsvFacts()
     csv.field_size_limit(_FIELD_SIZE_LIMIT)
     lines = _iter_lines(chunks, name, facts)
-    head = list(itertools.islice(lines, _SNIFF_LINES))
+    head = list(itertools.islice(lines, SNIFF_LINES))
     facts.delimiter = detect_delimiter(head)
     reader = csv.reader(itertools.chain(head, lines), delimiter=facts.delimiter, strict=True)
     try:
@@ -477,7 +475,12 @@ class _ValidationLog:
             "manifest": None,
             "dataset_key": None,
             "dataset_bytes": None,
-            "limits": {"max_dataset_bytes": None, "max_columns": MAX_COLUMNS, "min_rows": MIN_ROWS},
+            "limits": {
+                "max_dataset_bytes": None,
+                "max_columns": MAX_COLUMNS,
+                "max_cells": MAX_CELLS,
+                "min_rows": MIN_ROWS,
+            },
             "checks": [],
             "dataset": None,
             "error": None,
@@ -493,29 +496,32 @@ class _ValidationLog:
 
 
 def _read_manifest(bucket: str, key: str, version_id: str | None) -> tuple[Manifest, str]:
-    """The parsed manifest and the key it was found under.
+    """The parsed manifest: exactly the event's key, at the event's version.
 
-    Classic S3 notifications URL-encode keys ("my data/" arrives as "my+data/"); if a
-    producer did so, the decoded key is tried too, so such a manifest is still found.
+    No other key is ever tried: a manifest deleted before this step must not be replaced
+    by another object (another folder's manifest, or a later upload without its version).
     """
-    candidates = list(dict.fromkeys([key, urllib.parse.unquote_plus(key)]))
-    for i, candidate in enumerate(candidates):
-        try:
-            raw = storage.read_bytes(
-                bucket, candidate, max_bytes=MAX_MANIFEST_BYTES + 1, version_id=version_id if i == 0 else None
-            )
-        except Exception as exc:
-            if not storage.is_not_found(exc):
-                raise
-            if i + 1 < len(candidates):
-                continue
+    source = storage.uri(bucket, key)
+    try:
+        raw = storage.read_bytes(bucket, key, max_bytes=MAX_MANIFEST_BYTES + 1, version_id=version_id)
+    except Exception as exc:
+        if storage.error_code(exc) == "InvalidRange":
+            # S3's answer to a ranged GET of an empty object (416): the manifest has no bytes.
+            raw = b""
+        elif storage.is_not_found(exc):
             raise ManifestUnreadableError(
-                f"The manifest {storage.uri(bucket, key)} no longer exists (it was deleted or replaced "
-                "before the run started).",
+                f"The manifest {source} no longer exists (it was deleted or replaced before the run started).",
                 fix="Upload the manifest again to start a new run.",
             ) from exc
-        return parse_manifest(raw, source=storage.uri(bucket, candidate)), candidate
-    raise AssertionError("unreachable")
+        else:
+            raise
+    if not raw.strip():
+        raise ManifestUnreadableError(
+            f"The manifest {source} is empty ({len(raw)} bytes).",
+            fix='Write the run\'s settings into it as JSON, e.g. {"dataset": "data.csv", "target": "price"}, '
+            "and upload it again.",
+        )
+    return parse_manifest(raw, source=source), key
 
 
 def validate_run(
@@ -527,7 +533,7 @@ def validate_run(
     execution: ExecutionInfo,
     max_dataset_bytes: int = MAX_DATASET_BYTES,
     min_rows: int = MIN_ROWS,
-) -> RunContext:
+) -> RunContext | DatasetPending:
     """Validate a run's manifest and dataset; write ``runs/<run-id>/validation.json``.
 
     Parameters
@@ -547,7 +553,10 @@ def validate_run(
     Returns
     -------
     RunContext
-        What the later states need: keys, the normalized manifest, rows and columns.
+        What the later states need: keys, the pinned CSV version, the normalized manifest,
+        rows and columns.
+    DatasetPending
+        The CSV is not there yet and the manifest's wait window is still open.
 
     Raises
     ------
@@ -575,39 +584,63 @@ def validate_run(
                 "which is not a data file.",
                 fix="Set 'dataset' to the CSV's file name, relative to the manifest's folder.",
             )
+        state_bytes = json_size(manifest.model_dump(mode="json"))
+        if state_bytes > MAX_MANIFEST_STATE_BYTES:
+            raise ManifestInvalidError(
+                f"The manifest {storage.uri(bucket, manifest_key)} takes {state_bytes} bytes as the run carries it "
+                f"(JSON, non-ASCII characters escaped); at most {MAX_MANIFEST_STATE_BYTES} are allowed "
+                "(limit: the manifest travels in every step's 256 KiB state).",
+                fix="Shorten 'exclude_columns' (columns that are identifiers, constant or mostly missing are "
+                "dropped without being listed) or 'tags'.",
+            )
         log.passed(check, f"version 1 manifest; dataset {dataset_key}, target {manifest.target!r}")
 
         check = "dataset_exists"
         name = storage.uri(bucket, dataset_key)
         meta = storage.head(bucket, dataset_key)
         if meta is None:
+            pending = _dataset_pending(manifest, dataset_key, execution)
+            if pending is not None:
+                log.data["status"] = "waiting_for_dataset"
+                log.passed(check, f"not there yet; waited {pending.waited_s} s of {pending.window_s} s")
+                _write_log(bucket, execution.run_id, log)
+                return pending
             raise DatasetNotFoundError(
-                f"The dataset {name} named by the manifest does not exist.",
-                fix="Upload the CSV before the manifest (the manifest starts the run), "
-                "or fix 'dataset' in the manifest.",
+                f"The dataset {name} named by the manifest does not exist "
+                f"(the run waited {manifest.dataset_wait_minutes:g} minute(s) for it).",
+                fix="Upload the CSV, then upload the manifest again (the manifest starts the run); "
+                "or fix 'dataset' in the manifest, or raise 'dataset_wait_minutes' for slow uploads.",
             )
         size = int(meta.get("ContentLength", 0))
+        # Every later step reads this version, even if the CSV is overwritten during the run.
+        version = meta.get("VersionId") or None
         log.data["dataset_bytes"] = size
-        log.passed(check, f"{size} bytes")
+        log.data["dataset_version_id"] = version
+        log.passed(check, f"{size} bytes, version {version or 'unversioned'}")
 
         check = "dataset_size"
-        if size > max_dataset_bytes:
-            raise DatasetTooLargeError(
-                f"The dataset {name} is {size / 1024**3:.2f} GiB; the limit is {max_dataset_bytes / 1024**3:.2f} GiB.",
-                fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
-            )
+        check_dataset_size(size, name, max_dataset_bytes)
         if size == 0:
             raise DatasetUnreadableError(f"The dataset {name} is empty (0 bytes).", fix=_FIX_CSV)
         log.passed(check, f"{size} <= {max_dataset_bytes} bytes")
 
         check = "csv_structure"
-        facts = scan_csv(storage.iter_chunks(bucket, dataset_key), target=manifest.target, name=name)
+        facts = scan_csv(
+            storage.iter_chunks(bucket, dataset_key, version_id=version), target=manifest.target, name=name
+        )
         log.data["dataset"] = facts.as_dict()
         log.passed(
             check,
             f"{facts.encoding}, {_LABELS[facts.delimiter]}-separated, {facts.n_rows} rows x {len(facts.columns)} columns, "
             f"target {manifest.target!r} present",
         )
+        cells = facts.n_rows * len(facts.columns)
+        if cells > MAX_CELLS:
+            raise DatasetTooLargeError(
+                f"The dataset {name} has {facts.n_rows} rows x {len(facts.columns)} columns = {cells} cells; "
+                f"at most {MAX_CELLS} are supported (limit: cells; {BUDGET.backed_by['cells']}).",
+                fix="Sample the rows or drop unneeded columns to get under the limit.",
+            )
 
         check = "target_values"
         check_target(facts, manifest, name=name, min_rows=min_rows)
@@ -635,6 +668,7 @@ def validate_run(
         manifest_etag=etag,
         manifest_version_id=version_id,
         dataset_key=dataset_key,
+        dataset_version_id=version,
         run_prefix=run_prefix,
         manifest=manifest,
         started_at=execution.start_time or datetime.now(UTC),
@@ -643,6 +677,28 @@ def validate_run(
         dataset_bytes=size,
         delimiter=facts.delimiter,
     )
+
+
+#: The first look again comes after this many seconds; later ones wait longer, up to _MAX_POLL_S.
+_MIN_POLL_S = 2
+_MAX_POLL_S = 30
+
+
+def _dataset_pending(manifest: Manifest, dataset_key: str, execution: ExecutionInfo) -> DatasetPending | None:
+    """How long to wait before looking for the CSV again, or None when the wait window is over.
+
+    The window counts from the execution's start, so no counter travels in the state;
+    the interval grows with the time waited (a quarter of it, 2 to 30 s).
+    """
+    window_s = int(manifest.dataset_wait_minutes * 60)
+    if execution.start_time is None or window_s <= 0:
+        return None
+    waited = (datetime.now(UTC) - execution.start_time).total_seconds()
+    remaining = window_s - waited
+    if remaining <= 0:
+        return None
+    wait_s = max(1, int(min(max(_MIN_POLL_S, waited / 4), _MAX_POLL_S, remaining + 1)))
+    return DatasetPending(dataset_key=dataset_key, wait_s=wait_s, waited_s=int(max(waited, 0)), window_s=window_s)
 
 
 def _write_log(bucket: str, run_id: str, log: _ValidationLog) -> None:
@@ -657,7 +713,7 @@ def start_run(
     version_id: str | None,
     sequencer: str | None,
     execution: ExecutionInfo,
-) -> RunContext | DuplicateDelivery:
+) -> RunContext | DuplicateDelivery | DatasetPending:
     """The first step of every execution: claim the upload, then validate it.
 
     A second delivery of the same upload gets :class:`DuplicateDelivery` naming the run

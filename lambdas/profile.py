@@ -7,12 +7,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from automl_lite.contracts import StepInput
+from automl_lite.payload import bounded_errors
 from automl_lite.profiling import profile_run
 
 logger = Logger(service="automl-lite")
 
 
 @logger.inject_lambda_context
+@bounded_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     payload = StepInput.model_validate(event)
     result = profile_run(payload.run)
@@ -22,8 +24,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "run_id": payload.run.run_id,
             "problem_type": result.problem_type.value,
             "metric": result.metric,
-            "features": len(result.feature_columns),
-            "dropped": len(result.dropped_columns),
+            "features": result.n_features,
+            "dropped": result.n_dropped,
         },
     )
     return result.model_dump(mode="json")

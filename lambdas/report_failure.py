@@ -8,11 +8,13 @@ from aws_lambda_powertools import Logger
 
 from automl_lite.contracts import FailureInput
 from automl_lite.failures import report_failure
+from automl_lite.payload import bounded_errors
 
 logger = Logger(service="automl-lite")
 
 
 @logger.inject_lambda_context
+@bounded_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     payload = FailureInput.model_validate(event)
     result = report_failure(payload.state, payload.execution)

@@ -8,14 +8,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from pydantic import ValidationError
 
-from automl_lite.contracts import DuplicateDelivery, ValidateInput
+from automl_lite.contracts import DatasetPending, DuplicateDelivery, ValidateInput
 from automl_lite.exceptions import ManifestUnreadableError
+from automl_lite.payload import bounded_errors
 from automl_lite.validation import start_run
 
 logger = Logger(service="automl-lite")
 
 
 @logger.inject_lambda_context
+@bounded_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     payload = ValidateInput.model_validate(event)
     try:
@@ -43,6 +45,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if isinstance(run, DuplicateDelivery):
         logger.info("duplicate delivery", extra={"duplicate_of": run.duplicate_of})
         return run.model_dump(mode="json")
+    if isinstance(run, DatasetPending):
+        logger.info("dataset not there yet", extra=run.model_dump(mode="json"))
+        return {"dataset_pending": run.model_dump(mode="json")}
     logger.info(
         "valid", extra={"dataset_key": run.dataset_key, "n_rows": run.n_rows, "n_columns": run.n_columns}
     )

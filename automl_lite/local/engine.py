@@ -299,17 +299,22 @@ class LocalEngine:
         response = storage.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
         return {"etag": response["ETag"], "version_id": response.get("VersionId"), "size": len(data)}
 
-    def submit(self, manifest: dict[str, Any] | bytes, files: dict[str, bytes] | None = None, *, name: str = "run") -> str:
+    def submit(
+        self, manifest: dict[str, Any] | bytes, files: dict[str, bytes] | dict[str, Path] | None = None, *, name: str = "run"
+    ) -> str:
         """Drop files and a manifest into a fresh ``incoming/<name>-<random>/`` folder and start the run.
 
-        ``files`` maps names relative to the folder to their bytes; they are uploaded
+        ``files`` maps names relative to the folder to their bytes or a local file (streamed); they are uploaded
         first, since the manifest is the trigger. ``manifest`` may be raw bytes (uploaded
         as they are, so malformed manifests reach the pipeline as they would on AWS).
         """
         clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"
         folder = f"{layout.INCOMING_PREFIX}{clean}-{secrets.token_hex(3)}/"
         for relative, data in (files or {}).items():
-            self.upload(data, folder + relative, content_type="text/csv")
+            if isinstance(data, Path):  # streamed from disk in parts (multipart), never read whole
+                storage.upload(data, self.bucket, folder + relative, content_type="text/csv")
+            else:
+                self.upload(data, folder + relative, content_type="text/csv")
         body = manifest if isinstance(manifest, bytes) else json.dumps(manifest, indent=2).encode()
         return self.drop_manifest(folder + layout.MANIFEST_NAME, body, run_name=clean)
 

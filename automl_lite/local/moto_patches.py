@@ -338,7 +338,7 @@ def _run_job_as_subprocess(self: Job) -> None:
             ) == "EXIT":
                 break
         self.job_stopped_reason = outcome.get("status_reason")
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in an argument or variable, which no exec takes
         self.job_stopped_reason = f"CannotStartContainerError: {exc}"
         outcome = {}
     finally:

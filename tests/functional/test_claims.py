@@ -48,3 +48,85 @@ def test_concurrent_deliveries_yield_exactly_one_owner(bucket):
     assert holders.count(None) == 1
     winner = f"run-{holders.index(None)}"
     assert all(h == winner for h in holders if h is not None)
+
+
+# --- 409 ConditionalRequestConflict: another conditional write of the key is in flight.
+# S3 answers it (not 412) while a concurrent If-None-Match PUT has not completed; the
+# marker may not exist yet. The answer is injected at the HTTP boundary of the client,
+# in S3's wire format; every other request goes to moto.
+_CONFLICT = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>ConditionalRequestConflict</Code>'
+    b"<Message>A conflicting conditional operation is currently in progress against this resource.</Message></Error>"
+)
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_kwargs):
+        yield self.body
+
+
+def _conflicts(s3, times: int, before=None):
+    """Answer the next ``times`` conditional PUTs with 409; ``before`` runs first (the other writer)."""
+    from botocore.awsrequest import AWSResponse
+
+    left = {"n": times}
+
+    def handler(request, **_kwargs):
+        if request.method == "PUT" and request.headers.get("If-None-Match") and left["n"] > 0:
+            left["n"] -= 1
+            if before is not None:
+                before()
+            return AWSResponse(request.url, 409, {"Content-Type": "application/xml"}, _Raw(_CONFLICT))
+        return None
+
+    s3.meta.events.register("before-send.s3.PutObject", handler)
+    return left
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch):
+    import automl_lite.claims as claims
+
+    monkeypatch.setattr(claims, "CLAIM_BACKOFF_S", 0.001)
+
+
+def test_a_409_is_retried_not_taken_for_a_claim(bucket, s3, fast_backoff):
+    from automl_lite import storage
+    from automl_lite.claims import CLAIMS_PREFIX
+
+    left = _conflicts(storage.client("s3"), times=2)
+    assert _claim("run-1") is None  # the conflicting write failed: this run holds the upload
+    assert left["n"] == 0
+    markers = storage.list_keys(BUCKET, CLAIMS_PREFIX)
+    assert len(markers) == 1 and '"run-1"' in storage.read_bytes(BUCKET, markers[0]).decode()
+    assert _claim("run-2") == "run-1"
+
+
+def test_a_409_whose_other_writer_succeeds_reports_that_writer(bucket, s3, fast_backoff):
+    from automl_lite import storage
+
+    client = storage.client("s3")
+
+    def other_writer_lands():
+        # The concurrent delivery's write completes (without our hook: a plain PUT of its marker).
+        from automl_lite.claims import Claim, claim_key, upload_identity
+
+        identity = upload_identity(bucket=BUCKET, key="incoming/a/manifest.json", etag='"e1"', version_id="v1", sequencer="01")
+        marker = Claim(run_id="run-other", bucket=BUCKET, key="incoming/a/manifest.json", etag='"e1"', version_id="v1",
+                       claimed_at="2026-01-01T00:00:00Z")
+        client.put_object(Bucket=BUCKET, Key=claim_key(identity), Body=marker.model_dump_json().encode())
+
+    _conflicts(client, times=1, before=other_writer_lands)
+    assert _claim("run-1") == "run-other"
+
+
+def test_endless_409s_end_in_an_error_not_a_false_duplicate(bucket, s3, fast_backoff):
+    from automl_lite import storage
+    from automl_lite.exceptions import InternalError
+
+    _conflicts(storage.client("s3"), times=100)
+    with pytest.raises(InternalError, match="ConditionalRequestConflict"):
+        _claim("run-1")

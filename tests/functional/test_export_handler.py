@@ -52,8 +52,8 @@ def step_input() -> dict:
             "metric": "log_loss",
             "profile_key": PROFILE_KEY,
             "report_key": layout.run_key(RUN_ID, layout.EDA_REPORT),
-            "feature_columns": [c for c in KINDS if c != "species"],
-            "dropped_columns": {},
+            "n_features": len([c for c in KINDS if c != "species"]),
+            "n_dropped": 0,
             "training_env": env,
             "job_timeout_s": 700,
         },
@@ -220,3 +220,12 @@ def test_export_handler_needs_no_matplotlib(s3, penguins_csv, monkeypatch):
     _put_training_results(s3, penguins_csv)
     handler(step_input(), context())
     assert storage.read_json(BUCKET, layout.run_key(RUN_ID, layout.PARITY))["passed"] is True
+
+
+def test_a_model_over_the_export_budget_is_refused_before_it_is_loaded(s3, monkeypatch):
+    # A model larger than Export's memory can convert (here: the budget shrunk to 1 KiB).
+    monkeypatch.setattr("automl_lite.budget.EXPORT_MEMORY_PER_MODEL_BYTE", 3008 * 1024)
+    s3.put_object(Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.NATIVE_MODEL), Body=b"not unpickled" * 1000)
+    with pytest.raises(ExportFailedError) as caught:
+        handler(step_input(), context())
+    assert "limit: model bytes" in caught.value.cause and "Export's memory" in caught.value.cause

@@ -215,7 +215,8 @@ def test_delimiters_are_detected_and_profiled(s3, delimiter, label):
     assert any(f"{label}-separated" in c["detail"] for c in report["checks"])
     result = profile_run(run)
     assert result.problem_type == "multiclass"
-    assert set(result.feature_columns) == {
+    assert result.n_features == 7 and result.n_dropped == 0
+    assert set(_used(run, result)) == {
         "island",
         "bill_length_mm",
         "bill_depth_mm",
@@ -256,7 +257,7 @@ def test_many_small_chunks_stream_the_same(s3, monkeypatch):
     text = PENGUINS.decode().replace("Torgersen", "Torgersén").encode()
     _put_run(s3, text)
     real = storage.iter_chunks
-    monkeypatch.setattr(storage, "iter_chunks", lambda b, k, chunk_size=0: real(b, k, chunk_size=7))
+    monkeypatch.setattr(storage, "iter_chunks", lambda b, k, chunk_size=0, version_id=None: real(b, k, chunk_size=7, version_id=version_id))
     assert _validate().n_rows == 344
 
 
@@ -295,11 +296,27 @@ def test_profile_run_penguins_raw_screening(s3):
         MANIFEST_KEY,
         json.dumps({"dataset": "raw.csv", "target": "Sex", "exclude_columns": ["Comments"]}).encode(),
     )
-    result = profile_run(_validate())
+    run = _validate()
+    result = profile_run(run)
     assert result.problem_type == "binary" and result.metric == "roc_auc"
-    assert set(result.dropped_columns) == {"Sample Number", "Individual ID", "Region", "Stage", "Comments"}
-    assert result.dropped_columns["Comments"] == "excluded by the manifest"
-    assert "Date Egg" in result.feature_columns
+    # The state carries counts; the decisions (with reasons) are in eda/profile.json.
+    dropped = _dropped(run, result)
+    assert set(dropped) == {"Sample Number", "Individual ID", "Region", "Stage", "Comments"}
+    assert result.n_dropped == len(dropped) and result.n_features == len(_used(run, result))
+    assert dropped["Comments"] == "excluded by the manifest"
+    assert "Date Egg" in _used(run, result)
+
+
+def _decisions(run, result):
+    return storage.read_json(run.bucket, result.profile_key)["decisions"]
+
+
+def _used(run, result):
+    return [d["name"] for d in _decisions(run, result) if d["use"]]
+
+
+def _dropped(run, result):
+    return {d["name"]: d["reason"] for d in _decisions(run, result) if not d["use"]}
 
 
 def test_metric_that_does_not_fit_is_an_error(s3):
@@ -380,3 +397,61 @@ def test_validate_and_profile_handlers_need_no_matplotlib(s3, monkeypatch):
     out = ProfileResult.model_validate(profile_handler({"run": run_dump}, _context("profile")))
     html = storage.read_bytes(BUCKET, out.report_key).decode()
     assert "data:image/svg+xml;base64," in html and "data:image/png" not in html
+
+
+# --- the size budget, the wait for a late CSV, the pinned version ------------------------------
+def test_dataset_over_the_byte_budget_fails_at_validate_naming_the_limit(s3):
+    _put_run(s3, PENGUINS)
+    with pytest.raises(DatasetTooLargeError) as caught:
+        _validate(max_dataset_bytes=1000)
+    assert "limit: bytes" in caught.value.cause and "/tmp" in caught.value.cause
+    assert _validation_json(s3)["error"]["code"] == "DatasetTooLarge"
+
+
+def test_dataset_over_the_cell_budget_fails_at_validate_naming_the_limit(s3, monkeypatch):
+    monkeypatch.setattr("automl_lite.validation.MAX_CELLS", 344 * 8 - 1)
+    _put_run(s3, PENGUINS)
+    with pytest.raises(DatasetTooLargeError) as caught:
+        _validate()
+    assert "344 rows x 8 columns" in caught.value.cause and "limit: cells" in caught.value.cause
+
+
+def test_missing_dataset_within_the_wait_window_is_pending(s3):
+    from datetime import UTC, datetime
+
+    from automl_lite.contracts import DatasetPending
+
+    _put_run(s3, None, dataset_wait_minutes=5)
+    now = EXECUTION.model_copy(update={"start_time": datetime.now(UTC)})
+    pending = validate_run(bucket=BUCKET, manifest_key=MANIFEST_KEY, etag=None, version_id=None, execution=now)
+    assert isinstance(pending, DatasetPending)
+    assert pending.window_s == 300 and 1 <= pending.wait_s <= 30 and pending.dataset_key == DATASET_KEY
+    assert _validation_json(s3)["status"] == "waiting_for_dataset"
+    # Without a window, the same run fails at once.
+    _put_run(s3, None, dataset_wait_minutes=0)
+    with pytest.raises(DatasetNotFoundError):
+        validate_run(bucket=BUCKET, manifest_key=MANIFEST_KEY, etag=None, version_id=None, execution=now)
+
+
+def test_every_step_reads_the_version_validate_pinned(s3):
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = _put(s3, DATASET_KEY, PENGUINS)
+    _put_run(s3, None)
+    run = _validate()
+    assert run.dataset_version_id == first["VersionId"]
+    assert _validation_json(s3)["dataset_version_id"] == first["VersionId"]
+    # The CSV is overwritten after Validate: Profile and the training job still read the first version.
+    _put(s3, DATASET_KEY, _lines(PENGUINS, 30))
+    result = profile_run(run)
+    assert storage.read_json(BUCKET, result.profile_key)["n_rows"] == 344
+    assert result.training_env["AUTOML_DATASET_VERSION"] == first["VersionId"]
+    assert TrainingSettings.model_validate(
+        {k.removeprefix("AUTOML_").lower(): v for k, v in result.training_env.items()}
+    ).dataset_version == first["VersionId"]
+
+
+def test_manifest_too_large_for_the_state_is_refused(s3):
+    _put_run(s3, PENGUINS, tags={f"k{i}": "\U0001f600" * 60 for i in range(50)})
+    with pytest.raises(ManifestInvalidError) as caught:
+        _validate()
+    assert "256 KiB state" in caught.value.cause

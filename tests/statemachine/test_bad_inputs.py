@@ -65,7 +65,7 @@ def _corpus(penguins: pd.DataFrame) -> list[Case]:
         Case("version-2", "ManifestInvalid", base | {"version": 2}, {"data.csv": good}, "version"),
         Case("exclude-unknown", "ManifestInvalid", base | {"exclude_columns": ["islnd"]}, {"data.csv": good}, "islnd"),
         # --- the file
-        Case("dataset-absent", "DatasetNotFound", base, {}, "data.csv"),
+        Case("dataset-absent", "DatasetNotFound", base | {"dataset_wait_minutes": 0}, {}, "data.csv"),
         Case("empty-file", "DatasetUnreadable", base, {"data.csv": b""}, "empty"),
         Case("gzip-named-csv", "DatasetUnreadable", base, {"data.csv": gzip.compress(good)}, "gzip"),
         Case("xlsx-named-csv", "DatasetUnreadable", base, {"data.csv": xlsx.getvalue()}, "ZIP"),
@@ -96,6 +96,14 @@ def _corpus(penguins: pd.DataFrame) -> list[Case]:
         Case("binary-with-three-classes", "TargetInvalid", base | {"problem_type": "binary"}, {"data.csv": good}, "3"),
         Case("only-an-identifier", "NoUsableFeatures", base,
              {"data.csv": _csv(pd.DataFrame({"row_id": range(len(penguins)), "species": penguins.species}))}, "column"),
+        # --- NUL bytes past the first 8 KB, and in the target's name (which would reach the training job)
+        Case("nul-after-8k", "DatasetUnreadable", base, {"data.csv": good * 3 + b"Adelie,Dr\x00eam,1,2,3,4,male,2009\n"},
+             "NUL byte"),
+        Case("nul-in-target-name", "DatasetUnreadable", base | {"target": "spe\u0000cies"},
+             {"data.csv": good.replace(b"species", b"spe\x00cies", 1)}, "NUL byte"),
+        # --- an empty manifest (S3 answers a ranged GET of it with 416)
+        Case("zero-byte-manifest", "ManifestUnreadable", b"", {"data.csv": good}, "empty"),
+        Case("blank-manifest", "ManifestUnreadable", b" \r\n", {"data.csv": good}, "empty"),
         # --- hostile values in a failing run: the message still names them, verbatim and inert
         Case("hostile-target-name", "TargetMissing", base | {"target": "<script>alert(1)</script>"},
              {"data.csv": good}, "<script>alert(1)</script>"),
@@ -150,6 +158,15 @@ def test_each_failure_publishes_exactly_one_message(outcome):
         mine = [m for m in messages if results[name].run_id in m["message"]]
         assert len(mine) == 1, name
         assert mine[0]["attributes"] == {"status": "FAILED", "error": case.code}
+
+
+def test_no_case_reaches_exit_3(outcome):
+    """The CLI's exit status for each run's end: a user's input is 1, never 3 (a fault in automl-lite)."""
+    from automl_lite.cli import EXIT_INTERNAL, run_exit_status
+
+    _, results, *_ = outcome
+    threes = {name: (r.error, r.cause) for name, r in results.items() if run_exit_status(r.error) == EXIT_INTERNAL}
+    assert threes == {}
 
 
 def test_inputs_are_unchanged_and_nothing_is_written_outside_run_folders(outcome):

@@ -21,11 +21,14 @@ SCRIPT = "<script>alert('x')</script>"
 IMG = '<img src=x onerror="alert(1)">'
 FORMULA_COLUMN = '=HYPERLINK("http://example.invalid","click")'
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+LINK_COLUMN = "[x](javascript:alert(1))"
 
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory, penguins_csv):
-    frame = pd.read_csv(penguins_csv).rename(columns={"island": SCRIPT, "bill_length_mm": FORMULA_COLUMN})
+    frame = pd.read_csv(penguins_csv).rename(
+        columns={"island": SCRIPT, "bill_length_mm": FORMULA_COLUMN, "bill_depth_mm": LINK_COLUMN}
+    )
     frame["sex"] = frame["sex"].map({"male": IMG, "female": "@SUM(A1:A9)"})
     frame["species"] = frame["species"].map(
         {"Adelie": "=Adelie()", "Gentoo": "+Gentoo", "Chinstrap": "Chinstrap"}
@@ -81,6 +84,25 @@ def test_predictions_csv_has_no_live_formulas_and_keeps_the_class_names(hostile_
     # The names survive, quoted so a spreadsheet shows them as text.
     predicted = set(pd.read_csv(out)["prediction"])
     assert predicted <= {"'=Adelie()", "'+Gentoo", "Chinstrap"}
+
+
+def test_holdout_sample_has_no_live_formulas_and_export_read_it_back(hostile_run):
+    run_dir, _ = hostile_run
+    cells = _cells(run_dir / layout.HOLDOUT_SAMPLE)
+    assert cells and not [c for c in cells if c.startswith(FORMULA_PREFIXES) and not _is_number(c)]
+    assert "'" + FORMULA_COLUMN in cells and "'=Adelie()" in cells
+    # Export restored the values before the parity check: the run passed it on the raw names.
+    parity = (run_dir / layout.PARITY).read_text()
+    assert '"passed": true' in parity
+
+
+def test_model_card_shows_user_strings_as_text(hostile_run):
+    from markdown_it import MarkdownIt
+
+    run_dir, _ = hostile_run
+    html = MarkdownIt("commonmark").enable("table").render((run_dir / layout.MODEL_CARD).read_text())
+    assert "<a " not in html and "<script" not in html and "<img" not in html
+    assert LINK_COLUMN in html
 
 
 def _img_tags(html: str) -> list[str]:

@@ -143,7 +143,7 @@ def test_execution_history_is_collected_with_the_artifacts(engine, penguins_byte
 
 def test_transient_lambda_service_errors_are_retried(engine):
     FAULTS.lambda_service_errors["lambdas.validate.handler"] = 2
-    result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="transient"), timeout_s=120)
+    result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}, {}, name="transient"), timeout_s=120)
     validate_failures = [
         e for e in result.history if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "Lambda.ServiceException"
     ]
@@ -184,7 +184,7 @@ def test_second_delivery_of_the_same_upload_does_not_train_again(engine):
     from automl_lite.local.engine import s3_object_created_event
 
     key = "incoming/dup-test/manifest.json"
-    meta = engine.upload(json.dumps({"dataset": "absent.csv", "target": "y"}).encode(), key)
+    meta = engine.upload(json.dumps({"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}).encode(), key)
     event = s3_object_created_event(bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"])
     first = engine.wait(engine.deliver(event, run_id="dup-first"), timeout_s=120)
     second = engine.wait(engine.deliver(event, run_id="dup-second"), timeout_s=120)
@@ -197,7 +197,7 @@ def test_second_delivery_of_the_same_upload_does_not_train_again(engine):
     assert storage.head(engine.bucket, layout.run_key("dup-second", layout.RUN_SUMMARY)) is None
 
     # Uploading the manifest again is a new upload: a new run.
-    meta = engine.upload(json.dumps({"dataset": "absent.csv", "target": "y"}).encode(), key)
+    meta = engine.upload(json.dumps({"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}).encode(), key)
     event = s3_object_created_event(bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"])
     third = engine.wait(engine.deliver(event, run_id="dup-third"), timeout_s=120)
     assert third.error == "DatasetNotFound"

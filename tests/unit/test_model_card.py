@@ -85,3 +85,30 @@ def test_regression_card_example_is_ten_lines_and_matches(penguins_csv, tmp_path
     for section in ("## What it predicts", "## Inputs", "## Scores", "## Export parity", "## Limitations"):
         assert section in card
     assert "| rmse | 300 |" in card and "`prediction` (float32" in card
+
+
+def test_user_strings_are_inert_markdown(penguins_csv):
+    """Column, class, target and file names from user data never become links, HTML or table cells."""
+    from markdown_it import MarkdownIt
+
+    link, html, pipe = "[x](javascript:alert(1))", "<img src=x onerror=alert(1)>", "a|b`c ``d"
+    frame = read_csv(penguins_csv).rename(columns={"island": link, "sex": html, "species": pipe})
+    frame[pipe] = frame[pipe].map({"Adelie": "[A](http://evil)", "Gentoo": "<b>G</b>", "Chinstrap": "`C`"})
+    kinds = {
+        {"island": link, "sex": html, "species": pipe}.get(name, name): kind
+        for name, kind in {"species": "categorical", "island": "categorical", "sex": "categorical",
+                           "bill_length_mm": "numeric", "year": "numeric"}.items()
+    }
+    model = fit_native(frame[list(kinds)], pipe, "multiclass", CLASSIFIERS["rf"](), kinds=kinds)
+    graph = export_onnx(model.pipeline, model.specs, class_names=model.class_names)
+    parity = check_parity(model, graph, frame.drop(columns=[pipe])[list(kinds)[1:]], "multiclass")
+    card = render_model_card(model, METRICS, parity, run_id="r1", dataset="in/[d](javascript:x).csv")
+
+    rendered = MarkdownIt("commonmark").enable("table").render(card)
+    assert "<a " not in rendered and "<img" not in rendered and "<b>" not in rendered
+    # The names are shown as they are (as text), and the inputs table keeps its four columns.
+    for text in (link, "[A](http://evil)", "`C`", "[d](javascript:x)"):
+        assert text in rendered.replace("&quot;", '"'), text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in rendered and "&lt;b&gt;G&lt;/b&gt;" in rendered
+    rows = [line for line in card.splitlines() if line.startswith("| ") and "| float32 |" in line or "| string |" in line]
+    assert rows and all(line.count(" | ") == 3 for line in rows)

@@ -42,7 +42,7 @@ def test_target_suggestions_include_case_and_typos():
         (b"PK\x03\x04rest-of-a-workbook", "ZIP archive"),
         ("a,y\n1,2\n".encode("utf-16"), "UTF-16"),
         (b"PAR1\x00\x00", "Parquet"),
-        (b"a,y\n1,\x00\n", "NUL bytes"),
+        (b"a,y\n1,\x00\n", r"NUL byte at byte offset 6 \(line 2\)"),
     ],
 )
 def test_binary_formats_are_named(data, reason):
