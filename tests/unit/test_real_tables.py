@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from automl_lite.contracts import ColumnDecision
 from automl_lite.exceptions import TargetInvalidError, describe_exception
 from automl_lite.export import check_parity, export_onnx, measure_parity
-from automl_lite.features import FLOAT32_MAX, prepare_frame, raw_feed
+from automl_lite.features import FLOAT32_MAX, input_specs, prepare_frame, raw_feed
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.training import train
 
@@ -71,7 +71,7 @@ def test_values_beyond_float32_are_clipped_to_its_largest_finite_value(constants
     assert huge.sum() >= 1
     assert (prepared["value"][huge].abs() == FLOAT32_MAX).all()
     # The graph's feed gets the same values: finite float32 everywhere, equal to the native cast
-    feed = raw_feed(constants, decisions)
+    feed = raw_feed(constants, input_specs(decisions))
     assert np.isfinite(feed["value"]).all()
     np.testing.assert_array_equal(feed["value"].ravel(), prepared["value"].to_numpy(np.float32))
     # Values within range are untouched
@@ -209,4 +209,6 @@ def test_other_estimators_on_coordinates_and_dates_agree_with_their_graph(stops,
     report = check_parity(
         model, export_onnx(model.pipeline, model.specs, class_names=model.class_names), test_rows, "binary"
     )
-    assert report.exact_label_agreement == 1.0
+    # Forests of 40 trees tie often (20 votes against 20): those rows follow the tie rule
+    assert report.disagreeing_rows == 0
+    assert report.max_abs_probability_diff is not None and report.max_abs_probability_diff < 1e-5
