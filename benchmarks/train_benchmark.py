@@ -32,6 +32,8 @@ Usage::
 
     BENCH_DATA_DIR=/work/main/bench-data .venv/bin/python benchmarks/train_benchmark.py
     .venv/bin/python benchmarks/train_benchmark.py --datasets credit-g vehicle --budget 20
+    .venv/bin/python benchmarks/train_benchmark.py --datasets credit-g vehicle abalone --budget 30 \
+        --compare-ensemble --autogluon --autogluon-python /tmp/ag-venv/bin/python
 
 Prints one table (dataset, metric, the three scores, verdicts, ranks, wall seconds) and the
 mean rank per method. Run-to-run noise is judged on the outer holdout itself: each pair of
