@@ -147,24 +147,31 @@ def candidates_from_log(
                 continue
             if "validation_loss" in record and "learner" in record and isinstance(record.get("config"), dict):
                 records.append(record)
-    best_time = 1.0
+    # FLAML's full sample: the training split (cv) or its fitting part (holdout), rows repeated
+    # for rare classes included; smaller samples are FLAML's early, cheaper trials.
+    full = max([float(r.get("sample_size") or n_train) for r in records], default=float(n_train))
+    best_time = 0.0
+    learner_time: dict[str, float] = {}
     for record in records:
         loss = float(record["validation_loss"])
         if not math.isfinite(loss):
             continue
         config = {k: v for k, v in record["config"].items() if k != "FLAML_sample_size"}
-        sample = float(record.get("sample_size") or n_train)
-        seconds = float(record.get("trial_time", 1.0)) * max(1.0, n_train / max(sample, 1.0))
+        sample = float(record.get("sample_size") or full)
+        seconds = float(record.get("trial_time", 1.0)) * max(1.0, full / max(sample, 1.0))
+        learner_time[record["learner"]] = max(learner_time.get(record["learner"], 0.0), seconds)
         key = json.dumps({"e": record["learner"], **config}, sort_keys=True, default=float)
         if key == best_key:
             best_time = max(best_time, seconds)
-        if key in seen or sample < n_train:  # configurations validated on a sample are not comparable
+        if key in seen or sample < full:  # configurations validated on a sample are not comparable
             continue
         seen.add(key)
         by_estimator.setdefault(record["learner"], []).append(
             Candidate(record["learner"], config, loss, seconds)
         )
-    out = [Candidate(best_name, dict(best_config), -math.inf, best_time)]
+    # The best configuration as refitted may differ from its log record (a forest's tree floor):
+    # then its estimator's slowest trial stands for its cost.
+    out = [Candidate(best_name, dict(best_config), -math.inf, best_time or learner_time.get(best_name, 1.0))]
     for items in by_estimator.values():
         items.sort(key=lambda c: c.validation_loss)
         out.extend(

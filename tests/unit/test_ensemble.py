@@ -235,3 +235,13 @@ def test_the_plan_takes_the_ensemble_share_from_the_search_and_never_lets_it_bre
     limit = ensemble_time_limit(plan, 60, elapsed_s=65)
     assert limit == pytest.approx(plan.deadline_s - 65 - plan.post_search_estimate_s)
     assert 65 + limit + plan.post_search_estimate_s <= 60 + grace_s(60)
+
+
+def test_holdout_searches_keep_their_candidates(cancer, tmp_path):
+    # With a holdout FLAML's full sample is the fitting part (90% of the training split), not every row.
+    _, y, lgbm, records = cancer
+    log = tmp_path / "log.jsonl"
+    fitting = int(0.9 * len(y))
+    _search_log(log, [{**r, "sample_size": fitting if r["sample_size"] == len(y) else 50} for r in records])
+    found = ens.candidates_from_log(log, "lgbm", lgbm, len(y))
+    assert [c.estimator for c in found] == ["lgbm", "rf", "extra_tree"]
