@@ -35,6 +35,7 @@ from onnx import TensorProto, helper
 from pydantic import BaseModel
 
 from automl_lite.contracts import ColumnDecision, ExportResult, ProfileResult, RunContext, RunSummary
+from automl_lite.ensemble import threshold_label, unwrap_threshold
 from automl_lite.exceptions import (
     AutomlLiteError,
     ExportFailedError,
@@ -271,6 +272,9 @@ def export_onnx(
 
     register_converters()
     specs = as_specs(decisions)
+    # A tuned binary threshold: convert the wrapped classifier, then compute the label from its
+    # probabilities with the same rule (threshold_label below).
+    pipeline, threshold = unwrap_threshold(pipeline)
     estimator = pipeline.steps[-1][1]
     options = {id(estimator): {"zipmap": False}} if class_names is not None else None
     try:
@@ -287,6 +291,8 @@ def export_onnx(
             fix="Restrict the manifest's 'estimators' to another model family and run again.",
         ) from exc
     prune_zero_leaf_weights(model)
+    if threshold is not None:
+        threshold_label(model, threshold)
     if class_names is not None:
         _label_names(model, class_names)
     else:
@@ -634,6 +640,9 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         "run_id": run_id,
         "dataset": run.dataset_key,
         "test_scores": metrics.get("test_scores", {}),
+        # The members and weights (an ensemble) and how the label is chosen (threshold or argmax).
+        "model": metrics.get("model"),
+        "decision": {k: v for k, v in (metrics.get("decision") or {}).items() if k != "threshold"} or None,
         "problem_type_reason": profile.problem_type_reason if profile else None,
     }
     model = export_onnx(native.pipeline, native.specs, class_names=native.class_names, metadata=metadata)

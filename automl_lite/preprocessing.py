@@ -168,8 +168,13 @@ def float32_thresholds(estimator: Any) -> int:
 
     Applies to scikit-learn trees and forests (``tree_.threshold``) and LightGBM (its
     numerical splits; categorical ones are left alone). XGBoost stores float32 thresholds
-    already. Other estimators are returned unchanged.
+    already. Other estimators are returned unchanged; an ensemble's members are done one by one.
     """
+    from automl_lite.ensemble import members_of
+
+    members = members_of(estimator)
+    if members != [estimator]:
+        return sum(float32_thresholds(member) for member in members)
     trees = getattr(estimator, "estimators_", None)
     if trees is not None or hasattr(estimator, "tree_"):
         changed = 0

@@ -47,6 +47,8 @@ from sklearn.pipeline import Pipeline
 
 from automl_lite.contracts import ColumnDecision
 from automl_lite.dataset import neutralise_frame
+from automl_lite.ensemble import build as ensemble_choice
+from automl_lite.ensemble import decide, decision_note, ensemble_leaderboard
 from automl_lite.exceptions import (
     AutomlLiteError,
     NoUsableFeaturesError,
@@ -425,7 +427,9 @@ def model_score(model: NativeModel, metric: Metric, prepared: pd.DataFrame, y: n
     """:func:`score` of a fitted model on prepared rows, signed so that higher is better."""
     n_classes = len(model.class_names) if model.class_names else 0
     proba = model.pipeline.predict_proba(prepared) if n_classes else None
-    prediction = np.argmax(proba, axis=1) if proba is not None else model.pipeline.predict(prepared)
+    prediction = (
+        decide(model.pipeline.steps[-1][1], proba) if proba is not None else model.pipeline.predict(prepared)
+    )
     value = score(metric.name, y, prediction, proba, n_classes)
     return value if metric.greater_is_better else -value
 
@@ -549,10 +553,19 @@ class BudgetPlan:
     post_search_estimate_s: float
     #: Seconds after the start (of the job) by which the post-search work should be done.
     deadline_s: float
+    #: Seconds taken from the search for the ensemble (:mod:`automl_lite.ensemble`): out-of-fold
+    #: fits of the candidates and the members' refits.
+    ensemble_s: float = 0.0
 
 
 def plan_budget(
-    time_budget_s: float, n_rows: int, n_inputs: int, n_classes: int, elapsed_s: float = 0.0
+    time_budget_s: float,
+    n_rows: int,
+    n_inputs: int,
+    n_classes: int,
+    elapsed_s: float = 0.0,
+    *,
+    ensemble: bool = False,
 ) -> BudgetPlan:
     """Share the budget: the search gets it all unless the post-search work would overrun the grace.
 
@@ -560,18 +573,38 @@ def plan_budget(
     test scores, on all rows for the exported model); on large data that costs more than the
     grace allows, so the search gives up the difference (at most a quarter of the budget).
     ``elapsed_s`` is what the job spent before training (imports, download): it comes off too.
+    With ``ensemble``, :data:`automl_lite.ensemble.ENSEMBLE_BUDGET_SHARE` of the budget is taken
+    from the search for the ensemble (none below :data:`automl_lite.ensemble.ENSEMBLE_MIN_BUDGET_S`).
     """
+    from automl_lite.ensemble import ENSEMBLE_BUDGET_SHARE, ENSEMBLE_MIN_BUDGET_S
+
     per_tree = max(1.0, n_classes / 2) if n_classes > 2 else 1.0
     estimate = POST_SEARCH_FIXED_S + FIT_SECONDS_PER_CELL * n_rows * max(n_inputs, 1) * per_tree
     allowance = POST_SEARCH_GRACE_SHARE * grace_s(time_budget_s)
     reserve = min(MAX_RESERVE_SHARE * time_budget_s, max(0.0, estimate - allowance))
-    search = max(1.0, time_budget_s - reserve - elapsed_s)
+    ensemble_s = (
+        ENSEMBLE_BUDGET_SHARE * time_budget_s if ensemble and time_budget_s >= ENSEMBLE_MIN_BUDGET_S else 0.0
+    )
+    search = max(1.0, time_budget_s - reserve - ensemble_s - elapsed_s)
     return BudgetPlan(
         search_s=round(search, 3),
         reserve_s=round(reserve, 3),
         post_search_estimate_s=round(estimate, 3),
         deadline_s=time_budget_s + allowance,
+        ensemble_s=round(ensemble_s, 3),
     )
+
+
+def ensemble_time_limit(plan: BudgetPlan, time_budget_s: float, elapsed_s: float) -> float:
+    """Seconds the ensemble step (and its members' refits) may take, ``elapsed_s`` into the job.
+
+    The plan's ensemble share plus whatever the search left unused (the refits keep their
+    reserve); when FLAML overran into that share, still the share, as long as the post-search
+    work then fits before the plan's deadline (the Train step's contract).
+    """
+    within_budget = time_budget_s - plan.reserve_s - elapsed_s
+    before_deadline = plan.deadline_s - elapsed_s - plan.post_search_estimate_s
+    return max(within_budget, min(plan.ensemble_s, before_deadline))
 
 
 def _imbalance(y: np.ndarray, problem: ProblemType, metric: Metric) -> tuple[np.ndarray | None, str]:
@@ -674,6 +707,7 @@ def train(
     seed: int = 0,
     log_path: Path | str | None = None,
     started_at: float | None = None,
+    ensemble: bool = True,
 ) -> TrainingOutcome:
     """Search, evaluate on a test split the search never saw, and refit on all rows.
 
@@ -690,6 +724,10 @@ def train(
     started_at:
         ``time.monotonic()`` when the job started; the budget counts from there (so the time
         spent reading the data comes off the search). Now, when omitted.
+    ensemble:
+        Build an ensemble of the search's best configurations after the search and keep it when
+        it beats the best single model (:mod:`automl_lite.ensemble`); the binary threshold for
+        accuracy/f1 is tuned either way.
 
     Examples
     --------
@@ -740,7 +778,9 @@ def train(
     cast = Float32Cast().fit(preprocessor.transform(x_train.iloc[:1]))
     m_train = cast.transform(preprocessor.transform(x_train))
     weights, imbalance_note = _imbalance(y_train, problem, chosen)
-    plan = plan_budget(time_budget_s, len(data), m_train.shape[1], n_classes, time.monotonic() - started)
+    plan = plan_budget(
+        time_budget_s, len(data), m_train.shape[1], n_classes, time.monotonic() - started, ensemble=ensemble
+    )
     timings: dict[str, float] = {"before_search_s": round(time.monotonic() - started, 3)}
 
     log_file = Path(log_path) if log_path else Path(tempfile.mkdtemp()) / "search_log.jsonl"
@@ -806,6 +846,29 @@ def train(
         best_config["n_estimators"] = FOREST_MIN_TREES_FOR_PROBABILITIES
     estimator = native_estimator(best_name, best_config, problem, learner_class)
 
+    # The ensemble (and the binary threshold): whatever time the plan left before the refits.
+    clock = time.monotonic()
+    choice = ensemble_choice(
+        best_estimator=estimator,
+        best_name=best_name,
+        best_config=best_config,
+        log_path=log_file,
+        learner_classes=automl._state.learner_classes,
+        forest_floor=forest_space,
+        x=m_train,
+        y=y_train,
+        weights=weights,
+        problem=problem,
+        metric=chosen,
+        n_classes=n_classes,
+        cv=eval_method == "cv",
+        seed=seed,
+        time_limit_s=ensemble_time_limit(plan, time_budget_s, clock - started),
+        enabled=ensemble and plan.ensemble_s > 0,
+    )
+    estimator = choice.estimator
+    timings["ensemble_s"] = round(time.monotonic() - clock, 3)
+
     def fitted(prep: Any, x: pd.DataFrame, y_fit: np.ndarray, w: np.ndarray | None) -> NativeModel:
         pipeline = fit_pipeline(prep, clone(estimator), x, y_fit, w)
         return NativeModel(
@@ -815,7 +878,7 @@ def train(
             problem_type=problem.value,
             target=target,
             metric=chosen.name,
-            estimator=best_name,
+            estimator=choice.name,
             class_names=class_names,
         )
 
@@ -835,7 +898,7 @@ def train(
     timings["final_fit_s"] = round(time.monotonic() - clock, 3)
 
     history = _search_history(log_file, chosen)
-    leaderboard = build_leaderboard(automl, history, chosen)
+    leaderboard = ensemble_leaderboard(build_leaderboard(automl, history, chosen), choice, chosen)
     clock = time.monotonic()
     # Whatever is left before the deadline, less a few seconds for the report and the upload.
     left = plan.deadline_s - (clock - started) - POST_SEARCH_FIXED_S / 2
@@ -852,6 +915,10 @@ def train(
         "metric_direction": "higher is better" if chosen.greater_is_better else "lower is better",
         "best_estimator": best_name,
         "best_config": best_config,
+        # What the exported model is: FLAML's best alone, or the ensemble (members and weights).
+        "model": choice.summary(),
+        "ensemble": choice.record,
+        "decision": decision_note(choice, chosen, problem),
         "test_scores": test_scores,
         "undefined_scores": sorted(set(scores) - set(test_scores)),
         "validation": {
@@ -896,12 +963,18 @@ def train(
             "estimators": list(estimators),
             "best_config_found_at_s": round(float(automl.time_to_find_best_model), 3),
             "search_budget_s": plan.search_s,
+            "ensemble_budget_s": plan.ensemble_s,
             "reserved_for_refit_s": plan.reserve_s,
             "budget_note": (
                 f"The Train step may end at most max(30 s, 10%) = {grace_s(time_budget_s):g} s after its "
                 f"{time_budget_s:g} s budget; FLAML was given {plan.search_s:g} s: the budget less "
                 f"{timings['before_search_s']:g} s spent before the search and {plan.reserve_s:g} s kept for "
-                f"the refits (estimated at {plan.post_search_estimate_s:g} s with the report)."
+                f"the refits (estimated at {plan.post_search_estimate_s:g} s with the report)"
+                + (
+                    f" and {plan.ensemble_s:g} s for the ensemble (plus whatever the search left unused)."
+                    if plan.ensemble_s
+                    else "."
+                )
             ),
             "early_stopping": "FLAML stops the search when it has converged; LightGBM and XGBoost trials "
             "stop at their time limit",
