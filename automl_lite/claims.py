@@ -45,14 +45,24 @@ def upload_identity(*, bucket: str, key: str, etag: str | None, version_id: str 
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def claim_key(identity: str) -> str:
-    return f"{CLAIMS_PREFIX}{identity}.json"
+def claim_key(identity: str, *, prefix: str = CLAIMS_PREFIX) -> str:
+    return f"{prefix}{identity}.json"
 
 
 def claim_upload(
-    *, bucket: str, key: str, etag: str | None, version_id: str | None, sequencer: str | None, run_id: str
+    *,
+    bucket: str,
+    key: str,
+    etag: str | None,
+    version_id: str | None,
+    sequencer: str | None,
+    run_id: str,
+    prefix: str = CLAIMS_PREFIX,
 ) -> str | None:
     """Claim the upload for ``run_id``. Returns None when claimed, or the run id that already holds it.
+
+    ``prefix`` is where the markers live: ``runs/.claims/`` for training, ``scores/.claims/``
+    for scoring (each flow's role writes only under its own prefix).
 
     Only S3's ``412 PreconditionFailed`` means the marker exists. ``409
     ConditionalRequestConflict`` means another conditional write of the same key is in
@@ -68,9 +78,9 @@ def claim_upload(
         if attempt:
             time.sleep(CLAIM_BACKOFF_S * 2 ** (attempt - 1))
         try:
-            if storage.write_if_absent(bucket, claim_key(identity), body):
+            if storage.write_if_absent(bucket, claim_key(identity, prefix=prefix), body):
                 return None
-            holder = Claim.model_validate(json.loads(storage.read_bytes(bucket, claim_key(identity))))
+            holder = Claim.model_validate(json.loads(storage.read_bytes(bucket, claim_key(identity, prefix=prefix))))
         except Exception as exc:
             if storage.error_code(exc) == "ConditionalRequestConflict" or storage.is_not_found(exc):
                 continue
@@ -79,6 +89,6 @@ def claim_upload(
         return None if holder.run_id == run_id else holder.run_id
     raise InternalError(
         f"The upload {storage.uri(bucket, key)} could not be claimed: S3 kept answering "
-        f"ConditionalRequestConflict on {claim_key(identity)} for {CLAIM_ATTEMPTS} attempts.",
+        f"ConditionalRequestConflict on {claim_key(identity, prefix=prefix)} for {CLAIM_ATTEMPTS} attempts.",
         fix="Upload the manifest again; if it keeps happening, report it.",
     )

@@ -282,6 +282,62 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- score
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score a CSV through the scoring flow (statemachine/score.asl.json) on the local engine."""
+    from automl_lite.local import LocalEngine
+
+    runs_dir = Path(args.runs_dir)
+    folder = Path(args.run) if Path(args.run).is_dir() else runs_dir / args.run
+    if not (folder / layout.RUN_SUMMARY).is_file():
+        raise CliError(f"no run at {folder}: give a run id (`automl-lite runs` lists them) or a run folder.")
+    data = Path(args.data)
+    if not data.is_file():
+        raise CliError(f"{data} does not exist or is not a file.")
+    settings = {
+        k: v
+        for k, v in (("drift_threshold", args.drift_threshold), ("chunk_bytes", args.chunk_bytes))
+        if v is not None
+    }
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
+        run_id = engine.import_run(folder)
+        if settings:
+            engine.upload(
+                json.dumps(settings).encode(),
+                layout.score_manifest_key(run_id),
+                content_type="application/json",
+            )
+        _print(
+            f"local engine ready ({time.monotonic() - started:.1f}s); dropping {data.name} into s3://{engine.bucket}/score/{run_id}/"
+        )
+        arn = engine.submit_score(run_id, data.read_bytes(), name=data.stem)
+        _print(f"scoring {arn.rsplit(':', 1)[-1]} started")
+        result = engine.wait(arn, on_event=_progress_printer(started), timeout_s=args.timeout)
+        dest = None
+        if result.succeeded and result.output and "artifacts" in result.output:
+            location = result.output["artifacts"][layout.SCORE_SUMMARY]
+            default = folder / "scores" / location.rsplit("/", 2)[-2]
+            dest = engine.collect_score(result, Path(args.out) if args.out else default)
+    if not result.succeeded:
+        _err(f"\nError: {result.error}\n{result.cause}")
+        return run_exit_status(result.error)
+    summary = result.output or {}
+    if "duplicate_of" in summary:
+        _print(f"already scored by {summary['duplicate_of']}")
+        return 0
+    _print(
+        f"rows:        {summary['rows']} read, {summary['rows_scored']} scored, {summary['rows_rejected']} not scored"
+    )
+    if summary.get("ignored_columns"):
+        _print(f"ignored:     columns the model does not use: {', '.join(summary['ignored_columns'])}")
+    _print(
+        f"drift:       {'DRIFT' if summary['drifted'] else 'none'} (threshold PSI > {summary['drift_threshold']:g})"
+    )
+    _print(f"artifacts:   {dest}/")
+    return 0
+
+
 # ---------------------------------------------------------------------- runs / show
 def _load_runs(runs_dir: Path) -> list[dict[str, Any]]:
     runs = []
@@ -389,6 +445,19 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", help="output CSV (default: DATA.predictions.csv); never the input, never a folder")
     predict.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     predict.set_defaults(func=cmd_predict)
+
+    score = sub.add_parser(
+        "score", help="score a CSV with a run's model through the scoring flow (local engine)"
+    )
+    score.add_argument("run", help="run id (under --runs-dir) or run folder")
+    score.add_argument("data", help="CSV with the model's input columns")
+    score.add_argument("--out", help="copy the scoring's artifacts here (default: RUN/scores/<name>-<time>/)")
+    score.add_argument(
+        "--drift-threshold", type=float, help="PSI above which a column counts as drifted (default 0.2)"
+    )
+    score.add_argument("--chunk-bytes", type=int, help="bytes of CSV per chunk (default 64 MiB)")
+    score.add_argument("--timeout", type=float, default=4 * 3600, help=argparse.SUPPRESS)
+    score.set_defaults(func=cmd_score)
 
     runs = sub.add_parser("runs", help="list past local runs")
     runs.set_defaults(func=cmd_runs)

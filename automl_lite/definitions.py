@@ -15,6 +15,19 @@ from typing import Any
 STATEMACHINE_DIR = Path(__file__).resolve().parents[1] / "statemachine"
 ASL_FILE = STATEMACHINE_DIR / "pipeline.asl.json"
 EVENT_PATTERN_FILE = STATEMACHINE_DIR / "event_pattern.json"
+#: The scoring flow: its own definition and trigger (``score/<run-id>/<name>.csv``).
+SCORE_ASL_FILE = STATEMACHINE_DIR / "score.asl.json"
+SCORE_EVENT_PATTERN_FILE = STATEMACHINE_DIR / "score_event_pattern.json"
+
+SCORE_ASL_PLACEHOLDERS: tuple[str, ...] = (
+    "ScoreCheckFunctionArn",
+    "ScorePlanFunctionArn",
+    "ScoreChunkFunctionArn",
+    "ScoreMergeFunctionArn",
+    "ScoreDriftFunctionArn",
+    "ScoreReportFailureFunctionArn",
+    "NotificationTopicArn",
+)
 
 ASL_PLACEHOLDERS: tuple[str, ...] = (
     "ValidateFunctionArn",
@@ -57,4 +70,15 @@ def render_asl(substitutions: dict[str, str]) -> str:
 def event_pattern(bucket_name: str) -> dict[str, Any]:
     """The EventBridge pattern that starts a run, for one bucket."""
     text = EVENT_PATTERN_FILE.read_text(encoding="utf-8")
+    return json.loads(_substitute(text, {"BucketName": bucket_name}))
+
+
+def render_score_asl(substitutions: dict[str, str]) -> str:
+    """The scoring flow's definition with every ``${Placeholder}`` replaced."""
+    return _substitute(SCORE_ASL_FILE.read_text(encoding="utf-8"), substitutions)
+
+
+def score_event_pattern(bucket_name: str) -> dict[str, Any]:
+    """The EventBridge pattern that starts a scoring, for one bucket."""
+    text = SCORE_EVENT_PATTERN_FILE.read_text(encoding="utf-8")
     return json.loads(_substitute(text, {"BucketName": bucket_name}))

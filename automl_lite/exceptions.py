@@ -12,6 +12,7 @@ code itself) back to the catalogue so the failure step can report the stable cod
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from automl_lite.payload import MAX_CAUSE_BYTES, clip_text, json_size
@@ -145,6 +146,24 @@ class ModelInputError(AutomlLiteError):
     code = "ModelInputInvalid"
 
 
+class ScoreModelUnavailableError(AutomlLiteError):
+    """Scoring: the run named in ``score/<run-id>/`` has no usable model (absent, failed, parity failed)."""
+
+    code = "ScoreModelUnavailable"
+
+
+class ScoreColumnsMissingError(ModelInputError):
+    """Scoring: the dropped CSV lacks a column the model reads."""
+
+    code = "ScoreColumnsMissing"
+
+
+class ScoreInputInvalidError(AutomlLiteError):
+    """Scoring: the dropped file is not a CSV that can be scored (empty, no header, not UTF-8, too large)."""
+
+    code = "ScoreInputInvalid"
+
+
 class ModelInvalidError(AutomlLiteError):
     """The model file is ONNX but its automl-lite metadata is damaged or inconsistent with its graph."""
 
@@ -189,3 +208,38 @@ def code_for_error_name(name: str | None) -> str | None:
         if name in (code, cls.__name__):
             return code
     return None
+
+
+#: Where a native library's message turns into its stack trace (XGBoost, LightGBM, dmlc...).
+_TRACE_MARKERS = ("Stack trace:", "Traceback (most recent call last)", "\n  [bt]", '\n  File "')
+#: ``[15:56:09] /workspace/src/data/data.cc:99: `` and file paths with a line number.
+_NATIVE_PREFIX = re.compile(r"\[\d{1,2}:\d{2}:\d{2}\]\s*")
+_SOURCE_PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[\w.+-]+)+\.(?:cc|cpp|cxx|c|h|hpp|cu|py|so)\b(?::\d+)*:?\s*")
+#: Longest exception text kept in a cause.
+DESCRIBE_MAX_CHARS = 300
+
+
+def strip_trace(text: str, *, limit: int = DESCRIBE_MAX_CHARS) -> str:
+    """A message as a user may read it: cut at the first stack-trace marker, without log
+    timestamps or source/library paths, whitespace collapsed, at most ``limit`` characters.
+
+    Examples
+    --------
+    >>> strip_trace("[15:56:09] /workspace/src/data/gradient_index.h:99: Check failed: valid: Input "
+    ...             "data contains `inf`\\nStack trace:\\n  [bt] (0) /x/libxgboost.so(+0x11) [0x7f]")
+    'Check failed: valid: Input data contains `inf`'
+    """
+    cut = min((i for i in (text.find(m) for m in _TRACE_MARKERS) if i >= 0), default=len(text))
+    clean = _SOURCE_PATH.sub("", _NATIVE_PREFIX.sub("", text[:cut]))
+    clean = " ".join(clean.split())
+    return clean if len(clean) <= limit else clean[: limit - 3].rstrip() + "..."
+
+
+def describe_exception(exc: BaseException, *, limit: int = DESCRIBE_MAX_CHARS) -> str:
+    """``Type: message`` of an unexpected exception, for a cause a user reads (:func:`strip_trace`).
+
+    Every cause built from a library's exception goes through this one function, so no native
+    stack trace or installation path reaches a run's ``cause``.
+    """
+    message = strip_trace(str(exc), limit=limit)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

@@ -35,7 +35,13 @@ from onnx import TensorProto, helper
 from pydantic import BaseModel
 
 from automl_lite.contracts import ColumnDecision, ExportResult, ProfileResult, RunContext, RunSummary
-from automl_lite.exceptions import AutomlLiteError, ExportFailedError, ExportParityFailedError
+from automl_lite.ensemble import threshold_label, unwrap_threshold
+from automl_lite.exceptions import (
+    AutomlLiteError,
+    ExportFailedError,
+    ExportParityFailedError,
+    describe_exception,
+)
 from automl_lite.features import MISSING_TOKEN, InputSpec, as_specs, onnx_feed, prepare_frame
 from automl_lite.onnx_runtime import load_onnxruntime, make_session
 from automl_lite.preprocessing import Float32Cast, MedianImputer
@@ -159,24 +165,31 @@ def _rename_value(graph: onnx.GraphProto, old: str, new: str) -> None:
             value.name = new
 
 
-def _label_names(model: onnx.ModelProto, class_names: list[str]) -> None:
-    """Replace the integer ``label`` output by the original class names of the most probable class.
+def _most_probable_label(model: onnx.ModelProto) -> None:
+    """Make the graph's integer ``label`` output the ArgMax of its own ``probabilities``.
 
-    The label is the ArgMax of the graph's own ``probabilities`` (first index on a tie, as
-    numpy's argmax in the native ``predict``), mapped to the class names (ai.onnx.ml
-    LabelEncoder). The converters' integer label is not used: onnxruntime's binary
-    TreeEnsembleClassifier thresholds the raw score at 0.5 instead of 0 when every leaf
-    weight is positive (a LightGBM model without splits, common on wide files with few
-    rows), so its label can contradict its own probabilities on every row.
+    The first index wins a tie, as numpy's argmax in the native ``predict``. The converter's
+    label is left unconnected: onnxruntime's binary TreeEnsembleClassifier thresholds the raw
+    score at 0.5 instead of 0 when every leaf weight is positive (a LightGBM model without
+    splits, common on wide files with few rows), so its label contradicted its own
+    probabilities on every row. (A tuned threshold: :func:`automl_lite.ensemble.threshold_label`.)
     """
     graph = model.graph
     label = next(o for o in graph.output if o.name == "label")
+    position = list(graph.output).index(label)
     _rename_value(graph, "label", "converter_label")
+    graph.output.remove(next(o for o in graph.output if o.name == "converter_label"))
     graph.node.append(
-        helper.make_node(
-            "ArgMax", ["probabilities"], ["label_index"], axis=1, keepdims=0, name="MostProbable"
-        )
+        helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0, name="MostProbable")
     )
+    graph.output.insert(position, helper.make_tensor_value_info("label", TensorProto.INT64, [None]))
+
+
+def _label_names(model: onnx.ModelProto, class_names: list[str]) -> None:
+    """Replace the integer ``label`` output by the original class names (ai.onnx.ml LabelEncoder)."""
+    graph = model.graph
+    label = next(o for o in graph.output if o.name == "label")
+    _rename_value(graph, "label", "label_index")
     graph.node.append(
         helper.make_node(
             "LabelEncoder",
@@ -279,6 +292,9 @@ def export_onnx(
 
     register_converters()
     specs = as_specs(decisions)
+    # A tuned binary threshold: convert the wrapped classifier, then compute the label from its
+    # probabilities with the same rule (threshold_label below).
+    pipeline, threshold = unwrap_threshold(pipeline)
     estimator = pipeline.steps[-1][1]
     options = {id(estimator): {"zipmap": False}} if class_names is not None else None
     try:
@@ -291,10 +307,14 @@ def export_onnx(
         )
     except Exception as exc:  # the converters raise bare RuntimeError/NotImplementedError
         raise ExportFailedError(
-            f"The model ({type(estimator).__name__}) could not be converted to ONNX: {type(exc).__name__}: {exc}",
+            f"The model ({type(estimator).__name__}) could not be converted to ONNX: {describe_exception(exc)}",
             fix="Restrict the manifest's 'estimators' to another model family and run again.",
         ) from exc
     prune_zero_leaf_weights(model)
+    if threshold is not None:
+        threshold_label(model, threshold)
+    elif class_names is not None:
+        _most_probable_label(model)
     if class_names is not None:
         _label_names(model, class_names)
     else:
@@ -629,7 +649,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         raise
     except Exception as exc:
         raise ExportFailedError(
-            f"The training results of run {run_id} could not be read ({type(exc).__name__}: {exc})",
+            f"The training results of run {run_id} could not be read ({describe_exception(exc)})",
             fix="The Train step must finish first; run the pipeline again.",
         ) from exc
     feature_rows = holdout[[c for c in dict.fromkeys(s.column for s in native.specs)]]
@@ -642,6 +662,9 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         "run_id": run_id,
         "dataset": run.dataset_key,
         "test_scores": metrics.get("test_scores", {}),
+        # The members and weights (an ensemble) and how the label is chosen (threshold or argmax).
+        "model": metrics.get("model"),
+        "decision": {k: v for k, v in (metrics.get("decision") or {}).items() if k != "threshold"} or None,
         "problem_type_reason": profile.problem_type_reason if profile else None,
     }
     model = export_onnx(native.pipeline, native.specs, class_names=native.class_names, metadata=metadata)

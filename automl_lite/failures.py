@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from automl_lite import batch_retry, layout, notify, resources, storage
 from automl_lite.contracts import ExecutionInfo, FailureResult, RunContext, RunSummary
-from automl_lite.exceptions import code_for_error_name
+from automl_lite.exceptions import code_for_error_name, strip_trace
 
 _STEP_HINT = {
     "Validate": "validating the manifest and dataset",
@@ -192,7 +192,7 @@ def classify(state: dict[str, Any], run: RunContext | None) -> tuple[str, str]:
         detail = f"{name}: {raw_cause}" if raw_cause else name
     code = "TrainingFailed" if step == "Train" else ("ExportFailed" if step == "Export" else "InternalError")
     return code, (
-        f"The {step} step failed unexpectedly while {_STEP_HINT[step]} ({detail[:500]}). "
+        f"The {step} step failed unexpectedly while {_STEP_HINT[step]} ({strip_trace(detail, limit=500)}). "
         "This is a fault in automl-lite, not in your data: re-upload the manifest to retry, "
         "and report it with the execution link if it persists."
     )

@@ -7,7 +7,11 @@ ONNX graph always see the same values. This module needs only pandas and numpy
 
 Each *used* column becomes one or more **model inputs** (:class:`InputSpec`):
 
-- numeric: one float input (non-numbers become missing; the graph imputes them);
+- numeric: one float input (non-numbers become missing; the graph imputes them). Values beyond
+  float32's finite range (``|x| > 3.4028235e38``, infinities included) are clipped to the largest
+  finite float32 of their sign (:data:`FLOAT32_MAX`): the model computes in float32 (the ONNX tree
+  kernels do), where they would become infinite, which XGBoost refuses and no split can order.
+  The rule is applied here, so the native pipeline and the graph's feed get the very same values;
 - categorical, boolean and identifier: one string input; missing values become
   :data:`MISSING_TOKEN`; numbers are written without a trailing ``.0`` so that a
   column read as float (because it had gaps) and as int (because it had none) gives
@@ -41,6 +45,8 @@ TEXT_PARTS: tuple[str, ...] = ("n_chars", "n_words")
 STRING_KINDS = frozenset({ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER})
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+#: The largest finite float32; numeric inputs are clipped to [-FLOAT32_MAX, FLOAT32_MAX].
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -213,11 +219,22 @@ def missing_columns(frame: pd.DataFrame, specs_or_decisions: Sequence[Any]) -> l
     return [c for c in needed if c not in frame.columns]
 
 
+def float32_range(values: np.ndarray) -> np.ndarray:
+    """Float64 values clipped to float32's finite range (NaN stays NaN); see the module docstring.
+
+    Examples
+    --------
+    >>> float32_range(np.array([1.5e50, -np.inf, 2.0, np.nan])).tolist()
+    [3.4028234663852886e+38, -3.4028234663852886e+38, 2.0, nan]
+    """
+    return np.clip(values, -FLOAT32_MAX, FLOAT32_MAX)
+
+
 def _numbers(series: pd.Series) -> np.ndarray:
-    """A numeric input's values as float64: non-numbers (and missing) become NaN."""
+    """A numeric input's values as float64: non-numbers (and missing) become NaN; clipped to float32's range."""
     if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
-        return series.to_numpy(dtype=np.float64)
-    return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+        return float32_range(series.to_numpy(dtype=np.float64))
+    return float32_range(pd.to_numeric(series, errors="coerce").astype("float64").to_numpy())
 
 
 def _input_values(frame: pd.DataFrame, specs: list[InputSpec]) -> dict[str, np.ndarray]:

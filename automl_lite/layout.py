@@ -13,6 +13,7 @@ later step trusts (the native model Export unpickles).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 INCOMING_PREFIX = "incoming/"
 RUNS_PREFIX = "runs/"
@@ -136,3 +137,55 @@ def run_prefix(run_id: str) -> str:
 def run_key(run_id: str, artifact: str) -> str:
     """The S3 key of one artifact of one run."""
     return run_prefix(run_id) + artifact
+
+
+# Scoring: a CSV dropped under score/<run-id>/ is scored with that run's model, and every
+# artifact of that scoring goes under scores/<run-id>/<name>-<timestamp>/.
+SCORE_INPUT_PREFIX = "score/"
+SCORES_PREFIX = "scores/"
+#: The optional per-run score manifest (drift threshold, chunk size): score/<run-id>/manifest.json.
+SCORE_MANIFEST_NAME = "manifest.json"
+PREDICTIONS = "predictions.csv"
+REJECTED = "rejected.csv"
+DRIFT_JSON = "drift.json"
+DRIFT_REPORT = "drift.html"
+SCORE_SUMMARY = "score.json"
+#: The chunk plan and the per-chunk parts (removed once merged), relative to a score folder.
+SCORE_PLAN = "work/plan.json"
+#: The chunk indexes as a JSON array: what the scoring Map's ItemReader reads.
+SCORE_CHUNKS = "work/chunks.json"
+SCORE_PARTS = "work/parts/"
+
+SCORE_ARTIFACTS: tuple[str, ...] = (PREDICTIONS, REJECTED, DRIFT_JSON, DRIFT_REPORT, SCORE_SUMMARY)
+
+_SCORE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def is_score_input_key(key: str) -> bool:
+    """True for ``score/<run-id>/<name>.csv`` (the scoring trigger; mirrors score_event_pattern.json)."""
+    parts = key.split("/")
+    return (
+        len(parts) == 3
+        and parts[0] + "/" == SCORE_INPUT_PREFIX
+        and parts[2].endswith(".csv")
+        and bool(parts[1])
+    )
+
+
+def score_manifest_key(run_id: str) -> str:
+    """``score/<run-id>/manifest.json``: the optional settings of every scoring with that run's model."""
+    run_prefix(run_id)  # checks the id
+    return f"{SCORE_INPUT_PREFIX}{run_id}/{SCORE_MANIFEST_NAME}"
+
+
+def score_timestamp(started: datetime) -> str:
+    """The ``<timestamp>`` of a score folder: the execution's start, UTC, to the millisecond."""
+    utc = started.astimezone(UTC)
+    return utc.strftime("%Y%m%dT%H%M%S") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def score_prefix(run_id: str, name: str, timestamp: str) -> str:
+    """``scores/<run-id>/<name>-<timestamp>/``; ``name`` is the dropped file's stem, made key-safe."""
+    run_prefix(run_id)
+    clean = _SCORE_NAME.sub("-", name).strip("-.")[:80] or "data"
+    return f"{SCORES_PREFIX}{run_id}/{clean}-{timestamp}/"

@@ -37,7 +37,20 @@ FUNCTIONS: dict[str, FunctionResources] = {
         handler="lambdas.export.handler", memory_mib=3008, timeout_s=900, ephemeral_storage_mib=2048
     ),
     "ReportFailure": FunctionResources(handler="lambdas.report_failure.handler", memory_mib=512, timeout_s=60),
+    # The scoring flow (statemachine/score.asl.json). ScoreChunk parses and scores one chunk
+    # (automl_lite.score.DEFAULT_CHUNK_BYTES of CSV) in memory: ~10x the chunk's bytes at peak.
+    "ScoreCheck": FunctionResources(handler="lambdas.score_check.handler", memory_mib=1024, timeout_s=120),
+    "ScorePlan": FunctionResources(handler="lambdas.score_plan.handler", memory_mib=1024, timeout_s=900),
+    "ScoreChunk": FunctionResources(handler="lambdas.score_chunk.handler", memory_mib=3008, timeout_s=900),
+    "ScoreMerge": FunctionResources(handler="lambdas.score_merge.handler", memory_mib=512, timeout_s=900),
+    "ScoreDrift": FunctionResources(handler="lambdas.score_drift.handler", memory_mib=1024, timeout_s=300),
+    "ScoreReportFailure": FunctionResources(
+        handler="lambdas.score_report_failure.handler", memory_mib=512, timeout_s=60
+    ),
 }
+
+#: The functions of the scoring flow (the rest belong to the training pipeline).
+SCORE_FUNCTIONS: tuple[str, ...] = tuple(name for name in FUNCTIONS if name.startswith("Score"))
 
 
 @dataclass(frozen=True, kw_only=True)

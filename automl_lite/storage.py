@@ -90,6 +90,15 @@ def is_not_found(exc: Exception) -> bool:
     return code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchBucket")
 
 
+def read_range(bucket: str, key: str, start: int, end: int, *, version_id: str | None = None) -> bytes:
+    """Bytes ``[start, end)`` of the object (one ranged GET); empty when the range is empty."""
+    if end <= start:
+        return b""
+    return client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **_version(version_id))[
+        "Body"
+    ].read()
+
+
 def iter_chunks(
     bucket: str, key: str, *, chunk_size: int = 1 << 20, version_id: str | None = None
 ) -> Iterator[bytes]:

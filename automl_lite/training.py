@@ -3,8 +3,14 @@
 How every number is measured (and written to ``training/metrics.json``):
 
 1. Rows with a missing target are dropped.
-2. A test split is set aside before anything is fitted (stratified for classification;
-   rows of classes too rare to stratify stay in training). The search never sees it.
+2. A test split is set aside before anything is fitted (stratified for classification).
+   The search never sees it. **Rare-class rule**: every row of a class with fewer than
+   :data:`MIN_CLASS_ROWS_TO_TEST` rows stays in the training split: the class is learnt
+   (every model knows every class) but not tested; ``metrics.json`` (``rare_classes``) and
+   the training report name such classes. FLAML's own folds then repeat the rows of classes
+   under 20 rows until they have 20 (FLAML's rule), so its stratified folds hold them too.
+   Every score and the permutation importance are computed against the whole label set
+   (:func:`score`).
 3. The preprocessor (:func:`automl_lite.preprocessing.build_preprocessor`) is fitted
    on the training split only, and FLAML searches on the transformed training split
    with its own validation (cross-validation on small data, a holdout on large data).
@@ -41,6 +47,8 @@ from sklearn.pipeline import Pipeline
 
 from automl_lite.contracts import ColumnDecision
 from automl_lite.dataset import neutralise_frame
+from automl_lite.ensemble import build as ensemble_choice
+from automl_lite.ensemble import decide, decision_note, ensemble_leaderboard
 from automl_lite.exceptions import (
     AutomlLiteError,
     NoUsableFeaturesError,
@@ -50,10 +58,19 @@ from automl_lite.exceptions import (
     TooFewRowsError,
     TrainingConfigError,
     TrainingFailedError,
+    describe_exception,
+    strip_trace,
 )
-from automl_lite.features import InputSpec, category_strings, input_specs, prepare_frame, used_decisions
+from automl_lite.features import (
+    FLOAT32_MAX,
+    InputSpec,
+    category_strings,
+    input_specs,
+    prepare_frame,
+    used_decisions,
+)
 from automl_lite.manifest import ESTIMATORS
-from automl_lite.preprocessing import Float32Cast, build_preprocessor
+from automl_lite.preprocessing import Float32Cast, build_preprocessor, float32_thresholds
 from automl_lite.problem import METRICS, Metric, ProblemType
 from automl_lite.settings import TrainingSettings
 
@@ -61,6 +78,11 @@ logger = logging.getLogger(__name__)
 
 #: Below this many rows no model is trained (the validation step normally stops such runs first).
 MIN_ROWS = 20
+#: A class with fewer rows than this is kept whole in the training split (the rare-class rule):
+#: it could not be stratified into the test split and FLAML's 5 folds with a row in each.
+MIN_CLASS_ROWS_TO_TEST = 5
+#: At most this many rare classes are named in metrics.json (all are counted).
+RARE_CLASSES_LISTED = 50
 #: Up to this many training rows FLAML cross-validates; above, it uses a holdout.
 CV_MAX_ROWS = 10_000
 #: Raw test rows kept for the export parity check.
@@ -162,22 +184,6 @@ def forest_search_space(metric: Metric, n_train: int, estimators: Sequence[str])
     return {name: {"n_estimators": dict(domain)} for name in _FORESTS if name in estimators}
 
 
-_SKLEARN_SCORER = {
-    "roc_auc": "roc_auc",
-    "roc_auc_ovr": "roc_auc_ovr",
-    "average_precision": "average_precision",
-    "log_loss": "neg_log_loss",
-    "accuracy": "accuracy",
-    "f1": "f1",
-    "macro_f1": "f1_macro",
-    "micro_f1": "f1_micro",
-    "rmse": "neg_root_mean_squared_error",
-    "mae": "neg_mean_absolute_error",
-    "mse": "neg_mean_squared_error",
-    "r2": "r2",
-    "mape": "neg_mean_absolute_percentage_error",
-}
-
 STANDARD_METRICS: dict[ProblemType, tuple[str, ...]] = {
     ProblemType.BINARY: ("roc_auc", "log_loss", "accuracy", "f1", "average_precision"),
     ProblemType.MULTICLASS: ("log_loss", "accuracy", "macro_f1", "roc_auc_ovr"),
@@ -278,44 +284,117 @@ def _encode_target(
             f"(for example {str(example)[:40]!r})",
             fix="Clean the target column, or set problem_type to 'binary' or 'multiclass'.",
         )
-    return numbers.to_numpy(dtype=np.float64), None
+    values = numbers.to_numpy(dtype=np.float64)
+    huge = ~(np.abs(values) <= FLOAT32_MAX)
+    if huge.any():
+        raise TargetInvalidError(
+            f"The target '{target}' has {int(huge.sum())} values beyond float32's range (|y| > 3.4e38, "
+            f"for example {values[huge][0]:.4g}), which the model (float32, like ONNX) cannot predict",
+            fix="Rescale the target (for example its logarithm, or another unit) and run again.",
+        )
+    return values, None
+
+
+def rare_classes(y: np.ndarray) -> np.ndarray:
+    """The encoded classes with fewer than :data:`MIN_CLASS_ROWS_TO_TEST` rows (see :func:`split_indexes`)."""
+    classes, counts = np.unique(y, return_counts=True)
+    return classes[counts < MIN_CLASS_ROWS_TO_TEST]
+
+
+def rare_class_note(y: np.ndarray, class_names: list[str]) -> dict[str, Any] | None:
+    """``metrics.json``'s ``rare_classes``: the classes the rare-class rule kept out of the test split."""
+    rare = rare_classes(y)
+    if not len(rare):
+        return None
+    counts = np.bincount(y, minlength=len(class_names))
+    return {
+        "rule": (
+            f"Every row of a class with fewer than {MIN_CLASS_ROWS_TO_TEST} rows stays in the training split: "
+            "the model learns the class but the test scores do not cover it. FLAML's validation repeats the "
+            "rows of classes under 20 rows until they have 20. Scores are computed against all classes "
+            "(log loss with every class; ROC AUC averaged over the classes present in the test split)."
+        ),
+        "min_rows_to_test": MIN_CLASS_ROWS_TO_TEST,
+        "n_classes": int(len(rare)),
+        "rows": int(counts[rare].sum()),
+        # Rows per class (the first RARE_CLASSES_LISTED, by name, when there are more).
+        "classes": {class_names[int(k)]: int(counts[int(k)]) for k in rare[:RARE_CLASSES_LISTED]},
+    }
 
 
 def split_indexes(y: np.ndarray, problem_type: ProblemType, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """Train and test row positions, and how the split was made (in words)."""
+    """Train and test row positions, and how the split was made (in words).
+
+    Classification follows the rare-class rule: every row of a class with fewer than
+    :data:`MIN_CLASS_ROWS_TO_TEST` rows stays in the training split (such a class is learnt
+    from, never tested); the other rows are split stratified by class. The training split
+    therefore holds every class, which every learner needs (XGBoost refuses labels with a
+    gap, and a model without a class could not give it a probability).
+
+    Raises
+    ------
+    TargetInvalidError
+        No class has enough rows to be tested.
+    """
     n = len(y)
     fraction = holdout_fraction(n)
     positions = np.arange(n)
     if not problem_type.is_classification:
         train, test = train_test_split(positions, test_size=fraction, random_state=seed, shuffle=True)
         return np.sort(train), np.sort(test), "random"
-    classes, counts = np.unique(y, return_counts=True)
-    rare = np.isin(y, classes[counts < 2])
+    rare = np.isin(y, rare_classes(y))
     common = positions[~rare]
-    n_test = max(int(round(fraction * n)), len(classes))
-    try:
-        train, test = train_test_split(
-            common, test_size=min(n_test, len(common) - len(classes)), random_state=seed, stratify=y[common]
+    tested = np.unique(y[common])
+    if len(tested) == 0:
+        raise TargetInvalidError(
+            f"Every class of the target has fewer than {MIN_CLASS_ROWS_TO_TEST} rows "
+            f"({len(np.unique(y))} classes in {n} rows), so no model can be tested",
+            fix=f"Choose a target whose classes have at least {MIN_CLASS_ROWS_TO_TEST} rows each "
+            "(or group its rare values), or set problem_type to 'regression' for a numeric target.",
         )
+    # At least one test row per tested class, and at least one training row per class.
+    n_test = min(max(int(round(fraction * n)), len(tested)), len(common) - len(tested))
+    if len(tested) > 1:
+        train, test = train_test_split(common, test_size=n_test, random_state=seed, stratify=y[common])
         how = "stratified by class"
-    except ValueError:
-        train, test = train_test_split(common, test_size=fraction, random_state=seed, shuffle=True)
-        how = "random (too few rows per class to stratify)"
+    else:
+        train, test = train_test_split(common, test_size=n_test, random_state=seed, shuffle=True)
+        how = "random (one class has enough rows to be tested)"
     if rare.any():
-        how += f"; {int(rare.sum())} rows of classes seen once kept in training"
+        how += (
+            f"; the {int(rare.sum())} rows of {len(np.unique(y[rare]))} classes with fewer than "
+            f"{MIN_CLASS_ROWS_TO_TEST} rows kept in training (not tested)"
+        )
     return np.sort(np.concatenate([train, positions[rare]])), np.sort(test), how
 
 
 def score(
     metric: str, y_true: np.ndarray, prediction: np.ndarray, proba: np.ndarray | None, n_classes: int
 ) -> float:
-    """One metric on encoded truth/predictions (NaN when it is undefined for this split)."""
+    """One metric on encoded truth/predictions (NaN when it is undefined for this split).
+
+    Every class-aware metric is computed against the model's whole label set
+    (``0..n_classes-1``), whatever classes the rows at hand happen to hold (a test split
+    lacks the classes kept in training by the rare-class rule, and a sample of it may lack
+    more): log loss with ``labels=``; ROC AUC one-vs-rest as the mean of the per-class AUCs
+    of the classes present in ``y_true`` (a class without a row has no AUC; with all
+    classes present this is scikit-learn's macro OvR); macro F1 over the classes present in
+    the truth or the predictions (a class neither tested nor predicted is not scored as 0).
+    """
     labels = list(range(n_classes))
+    if metric in ("roc_auc", "average_precision") and len(np.unique(y_true)) < 2:
+        return float("nan")  # undefined with one class in the truth
     try:
         if metric == "roc_auc":
             return float(skm.roc_auc_score(y_true, proba[:, 1]))  # type: ignore[index]
         if metric == "roc_auc_ovr":
-            return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels))
+            assert proba is not None
+            present = np.unique(y_true)
+            if len(present) < 2:
+                return float("nan")
+            if len(present) == n_classes:
+                return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels))
+            return float(np.mean([skm.roc_auc_score(y_true == k, proba[:, k]) for k in present]))
         if metric == "average_precision":
             return float(skm.average_precision_score(y_true, proba[:, 1]))  # type: ignore[index]
         if metric == "log_loss":
@@ -323,9 +402,10 @@ def score(
         if metric == "accuracy":
             return float(skm.accuracy_score(y_true, prediction))
         if metric == "f1":
-            return float(skm.f1_score(y_true, prediction, pos_label=1, zero_division=0))
+            return float(skm.f1_score(y_true, prediction, pos_label=1, labels=[0, 1], zero_division=0))
         if metric == "macro_f1":
-            return float(skm.f1_score(y_true, prediction, average="macro", labels=labels, zero_division=0))
+            seen = np.union1d(y_true, prediction).tolist()
+            return float(skm.f1_score(y_true, prediction, average="macro", labels=seen, zero_division=0))
         if metric == "micro_f1":
             return float(skm.f1_score(y_true, prediction, average="micro", labels=labels, zero_division=0))
         if metric == "rmse":
@@ -341,6 +421,17 @@ def score(
     except (ValueError, IndexError, TypeError):
         return float("nan")
     raise ValueError(f"unknown metric {metric!r}")
+
+
+def model_score(model: NativeModel, metric: Metric, prepared: pd.DataFrame, y: np.ndarray) -> float:
+    """:func:`score` of a fitted model on prepared rows, signed so that higher is better."""
+    n_classes = len(model.class_names) if model.class_names else 0
+    proba = model.pipeline.predict_proba(prepared) if n_classes else None
+    prediction = (
+        decide(model.pipeline.steps[-1][1], proba) if proba is not None else model.pipeline.predict(prepared)
+    )
+    value = score(metric.name, y, prediction, proba, n_classes)
+    return value if metric.greater_is_better else -value
 
 
 def _jsonable(value: Any) -> Any:
@@ -371,6 +462,17 @@ def native_estimator(name: str, config: dict[str, Any], problem_type: ProblemTyp
         # Both Batch and the local engine size the job for the whole machine.
         estimator.set_params(n_jobs=-1)
     return estimator
+
+
+def fit_pipeline(
+    preprocessor: Any, estimator: Any, x: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None = None
+) -> Pipeline:
+    """``Pipeline([preprocess, float32, model])`` fitted on prepared rows, its split thresholds made
+    float32 values (:func:`automl_lite.preprocessing.float32_thresholds`), as the graph stores them."""
+    pipeline = Pipeline([("preprocess", preprocessor), ("float32", Float32Cast()), ("model", estimator)])
+    pipeline.fit(x, y, **({} if weights is None else {"model__sample_weight": weights}))
+    float32_thresholds(pipeline.steps[-1][1])
+    return pipeline
 
 
 def _eval_method(n_train: int) -> str:
@@ -451,10 +553,19 @@ class BudgetPlan:
     post_search_estimate_s: float
     #: Seconds after the start (of the job) by which the post-search work should be done.
     deadline_s: float
+    #: Seconds taken from the search for the ensemble (:mod:`automl_lite.ensemble`): out-of-fold
+    #: fits of the candidates and the members' refits.
+    ensemble_s: float = 0.0
 
 
 def plan_budget(
-    time_budget_s: float, n_rows: int, n_inputs: int, n_classes: int, elapsed_s: float = 0.0
+    time_budget_s: float,
+    n_rows: int,
+    n_inputs: int,
+    n_classes: int,
+    elapsed_s: float = 0.0,
+    *,
+    ensemble: bool = False,
 ) -> BudgetPlan:
     """Share the budget: the search gets it all unless the post-search work would overrun the grace.
 
@@ -462,18 +573,38 @@ def plan_budget(
     test scores, on all rows for the exported model); on large data that costs more than the
     grace allows, so the search gives up the difference (at most a quarter of the budget).
     ``elapsed_s`` is what the job spent before training (imports, download): it comes off too.
+    With ``ensemble``, :data:`automl_lite.ensemble.ENSEMBLE_BUDGET_SHARE` of the budget is taken
+    from the search for the ensemble (none below :data:`automl_lite.ensemble.ENSEMBLE_MIN_BUDGET_S`).
     """
+    from automl_lite.ensemble import ENSEMBLE_BUDGET_SHARE, ENSEMBLE_MIN_BUDGET_S
+
     per_tree = max(1.0, n_classes / 2) if n_classes > 2 else 1.0
     estimate = POST_SEARCH_FIXED_S + FIT_SECONDS_PER_CELL * n_rows * max(n_inputs, 1) * per_tree
     allowance = POST_SEARCH_GRACE_SHARE * grace_s(time_budget_s)
     reserve = min(MAX_RESERVE_SHARE * time_budget_s, max(0.0, estimate - allowance))
-    search = max(1.0, time_budget_s - reserve - elapsed_s)
+    ensemble_s = (
+        ENSEMBLE_BUDGET_SHARE * time_budget_s if ensemble and time_budget_s >= ENSEMBLE_MIN_BUDGET_S else 0.0
+    )
+    search = max(1.0, time_budget_s - reserve - ensemble_s - elapsed_s)
     return BudgetPlan(
         search_s=round(search, 3),
         reserve_s=round(reserve, 3),
         post_search_estimate_s=round(estimate, 3),
         deadline_s=time_budget_s + allowance,
+        ensemble_s=round(ensemble_s, 3),
     )
+
+
+def ensemble_time_limit(plan: BudgetPlan, time_budget_s: float, elapsed_s: float) -> float:
+    """Seconds the ensemble step (and its members' refits) may take, ``elapsed_s`` into the job.
+
+    The plan's ensemble share plus whatever the search left unused (the refits keep their
+    reserve); when FLAML overran into that share, still the share, as long as the post-search
+    work then fits before the plan's deadline (the Train step's contract).
+    """
+    within_budget = time_budget_s - plan.reserve_s - elapsed_s
+    before_deadline = plan.deadline_s - elapsed_s - plan.post_search_estimate_s
+    return max(within_budget, min(plan.ensemble_s, before_deadline))
 
 
 def _imbalance(y: np.ndarray, problem: ProblemType, metric: Metric) -> tuple[np.ndarray | None, str]:
@@ -537,7 +668,7 @@ def _model_weights(model: NativeModel, groups: dict[str, list[str]]) -> dict[str
 
     weights = getattr(model.pipeline.steps[-1][1], "feature_importances_", None)
     owners: list[str] = []
-    for name, transformer, columns in model.pipeline.steps[0][1].transformers_:
+    for name, transformer, columns in getattr(model.pipeline.steps[0][1], "transformers_", []):
         if name == "remainder":
             continue
         if isinstance(transformer, MedianImputer):
@@ -624,7 +755,10 @@ def _importance(
     zero_rows = [{"column": column, "importance": 0.0, "std": 0.0} for column in ignored]
     skipped = set(ignored)
     groups = {column: names for column, names in groups.items() if column not in skipped}
-    scorer = skm.get_scorer(_SKLEARN_SCORER[metric.name])
+
+    def scorer(_: Any, rows: pd.DataFrame, truth: np.ndarray) -> float:
+        return model_score(model, metric, rows, truth)
+
     timer = time.monotonic()
     baseline = scorer(model.pipeline, prepared, y)
     pass_s = max(time.monotonic() - timer, 1e-3)
@@ -666,12 +800,14 @@ def _importance(
         drops = []
         for _ in range(repeats):
             shuffled = _shuffled(prepared, names, rng.permutation(len(prepared)))
-            try:
-                drops.append(baseline - scorer(model.pipeline, shuffled, y))
-            except ValueError:
-                drops.append(float("nan"))
+            drops.append(baseline - scorer(model.pipeline, shuffled, y))
+        finite = [d for d in drops if np.isfinite(d)]
         rows.append(
-            {"column": column, "importance": float(np.nanmean(drops)), "std": float(np.nanstd(drops))}
+            {
+                "column": column,
+                "importance": float(np.mean(finite)) if finite else float("nan"),
+                "std": float(np.std(finite)) if finite else float("nan"),
+            }
         )
     table = pd.DataFrame(rows + zero_rows).sort_values("importance", ascending=False)
     table = table.reset_index(drop=True)
@@ -690,6 +826,7 @@ def train(
     seed: int = 0,
     log_path: Path | str | None = None,
     started_at: float | None = None,
+    ensemble: bool = True,
 ) -> TrainingOutcome:
     """Search, evaluate on a test split the search never saw, and refit on all rows.
 
@@ -706,6 +843,10 @@ def train(
     started_at:
         ``time.monotonic()`` when the job started; the budget counts from there (so the time
         spent reading the data comes off the search). Now, when omitted.
+    ensemble:
+        Build an ensemble of the search's best configurations after the search and keep it when
+        it beats the best single model (:mod:`automl_lite.ensemble`); the binary threshold for
+        accuracy/f1 is tuned either way.
 
     Examples
     --------
@@ -745,6 +886,7 @@ def train(
     y, class_names = _encode_target(data[target], problem, target)
     n_classes = len(class_names) if class_names else 0
     train_idx, test_idx, how = split_indexes(y, problem, seed)
+    rare_note = rare_class_note(y, class_names) if class_names else None
     raw_train, raw_test = data.iloc[train_idx], data.iloc[test_idx]
     y_train, y_test = y[train_idx], y[test_idx]
     x_train = prepare_frame(raw_train, specs)
@@ -755,7 +897,9 @@ def train(
     cast = Float32Cast().fit(preprocessor.transform(x_train.iloc[:1]))
     m_train = cast.transform(preprocessor.transform(x_train))
     weights, imbalance_note = _imbalance(y_train, problem, chosen)
-    plan = plan_budget(time_budget_s, len(data), m_train.shape[1], n_classes, time.monotonic() - started)
+    plan = plan_budget(
+        time_budget_s, len(data), m_train.shape[1], n_classes, time.monotonic() - started, ensemble=ensemble
+    )
     timings: dict[str, float] = {"before_search_s": round(time.monotonic() - started, 3)}
 
     log_file = Path(log_path) if log_path else Path(tempfile.mkdtemp()) / "search_log.jsonl"
@@ -803,7 +947,7 @@ def train(
         raise
     except Exception as exc:  # FLAML wraps many learner failures; name them for the user
         raise TrainingFailedError(
-            f"The model search failed: {type(exc).__name__}: {exc}",
+            f"The model search failed: {describe_exception(exc)}",
             fix="Check the column decisions in eda/report.html; if the data looks right, report this run.",
         ) from exc
     search_s = time.monotonic() - search_started
@@ -821,9 +965,31 @@ def train(
         best_config["n_estimators"] = FOREST_MIN_TREES_FOR_PROBABILITIES
     estimator = native_estimator(best_name, best_config, problem, learner_class)
 
+    # The ensemble (and the binary threshold): whatever time the plan left before the refits.
+    clock = time.monotonic()
+    choice = ensemble_choice(
+        best_estimator=estimator,
+        best_name=best_name,
+        best_config=best_config,
+        log_path=log_file,
+        learner_classes=automl._state.learner_classes,
+        forest_floor=forest_space,
+        x=m_train,
+        y=y_train,
+        weights=weights,
+        problem=problem,
+        metric=chosen,
+        n_classes=n_classes,
+        cv=eval_method == "cv",
+        seed=seed,
+        time_limit_s=ensemble_time_limit(plan, time_budget_s, clock - started),
+        enabled=ensemble and plan.ensemble_s > 0,
+    )
+    estimator = choice.estimator
+    timings["ensemble_s"] = round(time.monotonic() - clock, 3)
+
     def fitted(prep: Any, x: pd.DataFrame, y_fit: np.ndarray, w: np.ndarray | None) -> NativeModel:
-        pipeline = Pipeline([("preprocess", prep), ("float32", Float32Cast()), ("model", clone(estimator))])
-        pipeline.fit(x, y_fit, **({} if w is None else {"model__sample_weight": w}))
+        pipeline = fit_pipeline(prep, clone(estimator), x, y_fit, w)
         return NativeModel(
             pipeline=pipeline,
             specs=specs,
@@ -831,7 +997,7 @@ def train(
             problem_type=problem.value,
             target=target,
             metric=chosen.name,
-            estimator=best_name,
+            estimator=choice.name,
             class_names=class_names,
         )
 
@@ -851,7 +1017,7 @@ def train(
     timings["final_fit_s"] = round(time.monotonic() - clock, 3)
 
     history = _search_history(log_file, chosen)
-    leaderboard = build_leaderboard(automl, history, chosen)
+    leaderboard = ensemble_leaderboard(build_leaderboard(automl, history, chosen), choice, chosen)
     clock = time.monotonic()
     # Whatever is left before the deadline, less a few seconds for the report and the upload.
     left = plan.deadline_s - (clock - started) - POST_SEARCH_FIXED_S / 2
@@ -868,6 +1034,10 @@ def train(
         "metric_direction": "higher is better" if chosen.greater_is_better else "lower is better",
         "best_estimator": best_name,
         "best_config": best_config,
+        # What the exported model is: FLAML's best alone, or the ensemble (members and weights).
+        "model": choice.summary(),
+        "ensemble": choice.record,
+        "decision": decision_note(choice, chosen, problem),
         "test_scores": test_scores,
         "undefined_scores": sorted(set(scores) - set(test_scores)),
         "validation": {
@@ -893,6 +1063,7 @@ def train(
             ),
         },
         "classes": class_names,
+        "rare_classes": rare_note,
         "positive_class": class_names[1] if problem is ProblemType.BINARY and class_names else None,
         "features": {
             "columns": [d.name for d in used],
@@ -911,12 +1082,18 @@ def train(
             "estimators": list(estimators),
             "best_config_found_at_s": round(float(automl.time_to_find_best_model), 3),
             "search_budget_s": plan.search_s,
+            "ensemble_budget_s": plan.ensemble_s,
             "reserved_for_refit_s": plan.reserve_s,
             "budget_note": (
                 f"The Train step may end at most max(30 s, 10%) = {grace_s(time_budget_s):g} s after its "
                 f"{time_budget_s:g} s budget; FLAML was given {plan.search_s:g} s: the budget less "
                 f"{timings['before_search_s']:g} s spent before the search and {plan.reserve_s:g} s kept for "
-                f"the refits (estimated at {plan.post_search_estimate_s:g} s with the report)."
+                f"the refits (estimated at {plan.post_search_estimate_s:g} s with the report)"
+                + (
+                    f" and {plan.ensemble_s:g} s for the ensemble (plus whatever the search left unused)."
+                    if plan.ensemble_s
+                    else "."
+                )
             ),
             "early_stopping": "FLAML stops the search when it has converged; LightGBM and XGBoost trials "
             "stop at their time limit",
@@ -1021,7 +1198,7 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
         except Exception as exc:
             raise TrainingFailedError(
                 f"The training job could not read s3://{settings.bucket}/{settings.dataset_key} or "
-                f"s3://{settings.bucket}/{settings.profile_key} ({type(exc).__name__}: {exc})",
+                f"s3://{settings.bucket}/{settings.profile_key} ({describe_exception(exc)})",
                 fix="Check that the dataset is still in the bucket and that the Profile step finished.",
             ) from exc
         decisions = profile.get("decisions") if isinstance(profile, dict) else None
@@ -1061,9 +1238,13 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
 
 
 def write_failure(settings: TrainingSettings, code: str, cause: str) -> None:
-    """Write ``training/failure.json`` so the failure reporter can name the error; never raises."""
+    """Write ``training/failure.json`` so the failure reporter can name the error; never raises.
+
+    The cause is what the user reads: any stack trace left in it is cut (:func:`strip_trace`).
+    """
     from automl_lite import layout, storage
 
+    cause = strip_trace(cause, limit=2000)
     try:
         storage.write_json(
             settings.bucket,
@@ -1093,7 +1274,7 @@ def job_main() -> int:
         # Unexpected: the traceback goes to the log, the user gets the exception's name and message.
         traceback.print_exception(exc, file=sys.stderr)
         cause = (
-            f"Training stopped on an unexpected {type(exc).__name__}: {exc}. "
+            f"Training stopped on an unexpected {describe_exception(exc)}. "
             "Check the training job's log; if the data looks right, report this run."
         )
         write_failure(settings, TrainingFailedError.code, cause)

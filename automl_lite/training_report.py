@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -149,6 +150,50 @@ def _search_figure(outcome: TrainingOutcome) -> Figure | None:
     return _figure(fig, "Search progress", "Every trial's validation loss over time, and the best so far.")
 
 
+def _rare_classes_text(rare: dict[str, Any] | None) -> str:
+    """The rare-class rule's outcome in one paragraph (empty when no class was rare)."""
+    if not rare:
+        return ""
+    listed = ", ".join(f"{name} ({rows} rows)" for name, rows in rare["classes"].items())
+    more = rare["n_classes"] - len(rare["classes"])
+    return (
+        f"Rare classes: {rare['n_classes']} classes ({rare['rows']} rows) have fewer than "
+        f"{rare['min_rows_to_test']} rows and stay whole in the training split, so the test scores do not "
+        f"cover them: {listed}{f' and {more} more' if more > 0 else ''}. {rare['rule']}"
+    )
+
+
+def _ensemble_section(metrics: dict[str, Any]) -> Section | None:
+    """The ensemble step: kept or dropped and why, the members and their weights, the gain, the label rule."""
+    record = metrics.get("ensemble")
+    if not record:
+        return None
+    decision = metrics.get("decision") or {}
+    paragraphs = [
+        f"{'Kept' if record.get('kept') else 'Not used'}: {record.get('reason', '')}. {record.get('method', '')}; "
+        f"{record.get('keep_rule', '')}. Validation: {record.get('validation', '')}.",
+    ]
+    if record.get("gain") is not None:
+        paragraphs.append(
+            f"Out-of-fold {metrics['metric']}: best single model ({record.get('best_single')}) "
+            f"{format_value(abs(record['best_single_oof_loss']))}, ensemble "
+            f"{format_value(abs(record['ensemble_oof_loss']))}; gain {format_value(record['gain'])} "
+            f"(needed {format_value(record.get('needed_gain'))})."
+        )
+    if decision:
+        paragraphs.append(f"Optimised: {decision.get('optimised')}. Final label: {decision.get('label')}.")
+    members = (metrics.get("model") or {}).get("members", [])
+    table = Table(
+        ["estimator", "weight", "configuration"],
+        [
+            [m["estimator"], format_value(m["weight"]), json.dumps(m["config"], sort_keys=True)]
+            for m in members
+        ],
+        caption="The exported model's members (one member: the best single model)",
+    )
+    return Section("Ensemble and decision", paragraphs=paragraphs, tables=[table])
+
+
 def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = None) -> str:
     """The training report as self-contained HTML."""
     metrics = outcome.metrics
@@ -166,6 +211,7 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
                 ("problem", metrics["problem_type"]),
                 ("target", metrics["target"]),
                 ("best model", metrics["best_estimator"]),
+                ("exported model", (metrics.get("model") or {}).get("kind", "single model")),
                 (f"test {metrics['metric']}", format_value(metrics["test_scores"].get(metrics["metric"]))),
                 ("rows (train / test)", f"{split['train_rows']} / {split['test_rows']}"),
                 (
@@ -182,6 +228,7 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
                     f"Class imbalance: {metrics['class_imbalance']}."
                     if metrics.get("class_imbalance")
                     else "",
+                    _rare_classes_text(metrics.get("rare_classes")),
                     search.get("budget_note", ""),
                 )
                 if text
@@ -212,6 +259,9 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
             ],
         )
     )
+    ensemble = _ensemble_section(metrics)
+    if ensemble is not None:
+        sections.append(ensemble)
     board = outcome.leaderboard
     search_fig = _search_figure(outcome)
     sections.append(

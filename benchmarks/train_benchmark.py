@@ -18,6 +18,12 @@ For every dataset of the public suite in ``../shared/bench`` (run its
    - ``hgb``: scikit-learn's ``HistGradientBoosting{Classifier,Regressor}`` with default
      settings; string columns as pandas ``category`` (native categorical support), those
      with more than 255 categories as integer codes (HGB's limit);
+   - ``automl-lite-single`` (with ``--compare-ensemble``): the same pipeline with the
+     post-search ensemble off (``train(..., ensemble=False)``): FLAML's best configuration
+     alone, the whole budget to the search; the binary threshold is still tuned;
+   - ``autogluon`` (with ``--autogluon``): AutoGluon's ``medium_quality`` preset with the same
+     time limit, in its own venv (``--autogluon-python``, created with :data:`AUTOGLUON` on first
+     use, as ``profile_benchmark.py`` does for ydata-profiling), fed the same raw rows as CSV;
    - ``flaml``: plain FLAML, ``AutoML().fit(X_raw, y, task=..., metric=..., time_budget=...)``
      on the raw frame with string columns as ``category``, the same estimator list, as a
      user would call it.
@@ -26,6 +32,8 @@ Usage::
 
     BENCH_DATA_DIR=/work/main/bench-data .venv/bin/python benchmarks/train_benchmark.py
     .venv/bin/python benchmarks/train_benchmark.py --datasets credit-g vehicle --budget 20
+    .venv/bin/python benchmarks/train_benchmark.py --datasets credit-g vehicle abalone --budget 30 \
+        --compare-ensemble --autogluon --autogluon-python /tmp/ag-venv/bin/python
 
 Prints one table (dataset, metric, the three scores, verdicts, ranks, wall seconds) and the
 mean rank per method. Run-to-run noise is judged on the outer holdout itself: each pair of
@@ -54,6 +62,8 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO.parent / "shared" / "bench"
+if not BENCH_DIR.is_dir():  # a worktree: the shared folder sits beside the main checkout's parent
+    BENCH_DIR = Path("/work/shared/bench")
 sys.path.insert(0, str(REPO))
 
 from automl_lite.dataset import read_csv  # noqa: E402
@@ -90,6 +100,29 @@ OUTER_FRACTION = 0.25
 OUTER_MAX_ROWS = 10_000
 SEED = 0
 METHODS = ("automl-lite", "hgb", "flaml")
+#: With --compare-ensemble: automl-lite without its post-search ensemble.
+SINGLE = "automl-lite-single"
+#: With --autogluon: the AutoGluon baseline, installed in its own venv.
+AUTOGLUON = "autogluon.tabular[lightgbm,xgboost]==1.4.0"
+AUTOGLUON_METRIC = {"roc_auc": "roc_auc", "log_loss": "log_loss", "rmse": "root_mean_squared_error"}
+#: The script the AutoGluon venv runs: train.csv/test.csv in, predictions.npy out.
+AUTOGLUON_SCRIPT = """
+import sys, numpy as np, pandas as pd
+from autogluon.tabular import TabularPredictor
+folder, problem, metric, budget = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+train, test = pd.read_csv(folder + "/train.csv"), pd.read_csv(folder + "/test.csv")
+predictor = TabularPredictor(label="__y__", problem_type=problem, eval_metric=metric, path=folder + "/ag",
+                             verbosity=0)
+predictor.fit(train, time_limit=budget, presets="medium_quality")
+if problem == "regression":
+    out = predictor.predict(test).to_numpy(float)
+else:
+    proba = predictor.predict_proba(test)
+    out = np.zeros((len(test), int(sys.argv[5])))
+    for column in proba.columns:
+        out[:, int(column)] = proba[column].to_numpy(float)
+np.save(folder + "/predictions.npy", out)
+"""
 HGB_MAX_CATEGORIES = 255
 
 
@@ -171,6 +204,7 @@ def run_ours(
     metric: str,
     classes: list[str] | None,
     budget: float,
+    ensemble: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     from automl_lite.profiling import screen_columns
     from automl_lite.training import train as train_model
@@ -186,6 +220,7 @@ def run_ours(
         time_budget_s=budget,
         estimators=ESTIMATORS,
         seed=SEED,
+        ensemble=ensemble,
     )
     wall = time.monotonic() - started
     features = test.drop(columns=[target])
@@ -202,7 +237,14 @@ def run_ours(
         "search_s": outcome.metrics["search"]["search_time_s"],
         "inner_test": outcome.metrics["test_scores"].get(metric),
         "timings": outcome.metrics.get("timings"),
+        "model": outcome.model.estimator,
+        "ensemble": {
+            k: outcome.metrics.get("ensemble", {}).get(k)
+            for k in ("kept", "reason", "gain", "relative_gain", "members")
+        },
     }
+    if info["ensemble"].get("members"):
+        info["ensemble"]["members"] = [(m["estimator"], m["weight"]) for m in info["ensemble"]["members"]]
     return prediction, info
 
 
@@ -273,6 +315,61 @@ def run_flaml(
     return np.asarray(prediction), {"wall_s": time.monotonic() - started, "best": automl.best_estimator}
 
 
+def ensure_autogluon_venv(python: Path) -> None:
+    """Create the AutoGluon venv (``<venv>/bin/python``) on first use."""
+    import subprocess
+
+    if python.exists():
+        return
+    venv = python.parent.parent
+    print(f"creating {venv} with {AUTOGLUON} ...", file=sys.stderr, flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # autogluon.core 1.4.0 imports typing_extensions without declaring it.
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", AUTOGLUON, "typing_extensions"], check=True
+    )
+
+
+def run_autogluon(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    y_train: np.ndarray,
+    problem: ProblemType,
+    metric: str,
+    n_classes: int,
+    budget: float,
+    python: Path,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """AutoGluon ``medium_quality`` with the same time limit, in its own venv (a subprocess)."""
+    import subprocess
+    import tempfile
+
+    ensure_autogluon_venv(python)
+    with tempfile.TemporaryDirectory(prefix="bench-ag-") as tmp:
+        frame = train.drop(columns=[target]).assign(__y__=y_train)
+        frame.to_csv(f"{tmp}/train.csv", index=False)
+        test.drop(columns=[target]).to_csv(f"{tmp}/test.csv", index=False)
+        kind = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}[problem.value]
+        started = time.monotonic()
+        subprocess.run(
+            [
+                str(python),
+                "-c",
+                AUTOGLUON_SCRIPT,
+                tmp,
+                kind,
+                AUTOGLUON_METRIC[metric],
+                str(budget),
+                str(n_classes),
+            ],
+            check=True,
+            timeout=budget * 3 + 300,
+        )
+        wall = time.monotonic() - started
+        return np.load(f"{tmp}/predictions.npy"), {"wall_s": wall}
+
+
 BOOTSTRAP_RESAMPLES = 500
 BOOTSTRAP_INTERVAL = (5.0, 95.0)
 
@@ -297,13 +394,13 @@ def verdict(metric: str, y: np.ndarray, first: np.ndarray, second: np.ndarray, n
     return "+" if low > 0 else "-" if high < 0 else "="
 
 
-def ranks(verdicts: dict[tuple[str, str], str]) -> dict[str, float]:
+def ranks(verdicts: dict[tuple[str, str], str], methods: tuple[str, ...] = METHODS) -> dict[str, float]:
     """1 + the number of methods that beat this one beyond noise (ties share a rank)."""
     flipped = {"+": "-", "-": "+", "=": "="}
     out = {}
-    for method in METHODS:
+    for method in methods:
         beaten_by = 0
-        for other in METHODS:
+        for other in methods:
             if other == method:
                 continue
             if (method, other) in verdicts:
@@ -314,7 +411,9 @@ def ranks(verdicts: dict[tuple[str, str], str]) -> dict[str, float]:
     return out
 
 
-def run_dataset(name: str, budget: float) -> dict[str, Any]:
+def run_dataset(
+    name: str, budget: float, compare_ensemble: bool = False, autogluon: Path | None = None
+) -> dict[str, Any]:
     frame, target, problem = load(name)
     metric = DEFAULT_METRIC[problem]
     train, test = outer_split(frame, target, problem)
@@ -334,6 +433,17 @@ def run_dataset(name: str, budget: float) -> dict[str, Any]:
         "hgb": lambda: run_hgb(x_train, y_train, x_test, problem),
         "flaml": lambda: run_flaml(x_train, y_train, x_test, problem, metric, budget),
     }
+    methods = METHODS
+    if compare_ensemble:
+        runners[SINGLE] = lambda: run_ours(
+            train, test, target, problem, metric, classes, budget, ensemble=False
+        )
+        methods = (*methods, SINGLE)
+    if autogluon is not None:
+        runners["autogluon"] = lambda: run_autogluon(
+            train, test, target, y_train, problem, metric, n_classes, budget, autogluon
+        )
+        methods = (*methods, "autogluon")
     predictions: dict[str, np.ndarray] = {}
     for method, runner in runners.items():
         try:
@@ -346,8 +456,8 @@ def run_dataset(name: str, budget: float) -> dict[str, Any]:
         row[f"{method}_info"] = info
         print(f"  {name} {method}: {row[method]:.5g} {json.dumps(info, default=str)}", flush=True)
     verdicts: dict[tuple[str, str], str] = {}
-    for i, first in enumerate(METHODS):
-        for second in METHODS[i + 1 :]:
+    for i, first in enumerate(methods):
+        for second in methods[i + 1 :]:
             if first in predictions and second in predictions:
                 verdicts[(first, second)] = verdict(
                     metric, y_test, predictions[first], predictions[second], n_classes
@@ -355,7 +465,11 @@ def run_dataset(name: str, budget: float) -> dict[str, Any]:
             else:  # a method that failed loses
                 verdicts[(first, second)] = "+" if first in predictions else "-"
     row["vs_hgb"], row["vs_flaml"] = verdicts[("automl-lite", "hgb")], verdicts[("automl-lite", "flaml")]
-    row["ranks"] = ranks(verdicts)
+    if compare_ensemble:
+        row["vs_single"] = verdicts[("automl-lite", SINGLE)]
+    if autogluon is not None:
+        row["vs_autogluon"] = verdicts[("automl-lite", "autogluon")]
+    row["ranks"] = ranks(verdicts, methods)
     return row
 
 
@@ -380,8 +494,33 @@ def print_table(rows: list[dict[str, Any]], budget: float) -> None:
             f"{ours.get('wall_s', float('nan')):>11.1f} {str(ours.get('best', '-')):>10} "
             f"{r['flaml_info'].get('wall_s', float('nan')):>12.1f}"
         )
+    if rows and SINGLE in rows[0]:
+        print(
+            f"\nensemble on/off ({SINGLE}: the same pipeline without the post-search ensemble; "
+            "vs: automl-lite with the ensemble better (+), within noise (=) or worse (-))"
+        )
+        print(
+            f"{'dataset':<13} {'with':>9} {'without':>9} {'vs':>3} {'kept':>5} {'oof gain':>9} {'wall with/without':>18}  members"
+        )
+        for r in rows:
+            ours, single = r["automl-lite_info"], r[f"{SINGLE}_info"]
+            ens = ours.get("ensemble") or {}
+            gain = ens.get("relative_gain")
+            print(
+                f"{r['dataset']:<13} {r['automl-lite']:>9.4f} {r[SINGLE]:>9.4f} {r['vs_single']:>3} "
+                f"{str(ens.get('kept', '-')):>5} {('-' if gain is None else f'{gain:+.2%}'):>9} "
+                f"{ours.get('wall_s', float('nan')):>8.1f}/{single.get('wall_s', float('nan')):<9.1f}  "
+                f"{ens.get('members') if ens.get('kept') else ens.get('reason', '-')}"
+            )
+    if rows and "autogluon" in rows[0]:
+        print("\nautogluon (medium_quality, same time limit, own venv); vs: automl-lite better (+), = or -")
+        for r in rows:
+            print(
+                f"{r['dataset']:<13} automl-lite {r['automl-lite']:.4f}  autogluon {r['autogluon']:.4f}  "
+                f"vs {r['vs_autogluon']}  autogluon wall {r['autogluon_info'].get('wall_s', float('nan')):.1f} s"
+            )
     if rows:
-        mean = {m: float(np.mean([r["ranks"][m] for r in rows])) for m in METHODS}
+        mean = {m: float(np.mean([r["ranks"][m] for r in rows])) for m in rows[0]["ranks"]}
         print("mean rank: " + ", ".join(f"{m} {v:.2f}" for m, v in mean.items()))
         ok = [r["dataset"] for r in rows if "-" not in (r["vs_hgb"], r["vs_flaml"])]
         print(f"automl-lite at least as good as both baselines on {len(ok)}/{len(rows)}: {', '.join(ok)}")
@@ -392,6 +531,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=list(SUITE), choices=SUITE)
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per AutoML method (default 60)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--compare-ensemble",
+        action="store_true",
+        help=f"also run automl-lite without its post-search ensemble ({SINGLE})",
+    )
+    parser.add_argument("--autogluon", action="store_true", help="also run AutoGluon medium_quality")
+    parser.add_argument("--autogluon-python", type=Path, default=Path("/tmp/ag-venv/bin/python"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -399,7 +545,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.datasets:
         print(f"{name} ...", flush=True)
-        rows.append(run_dataset(name, args.budget))
+        rows.append(
+            run_dataset(
+                name, args.budget, args.compare_ensemble, args.autogluon_python if args.autogluon else None
+            )
+        )
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1, default=str))
     print_table(rows, args.budget)

@@ -11,13 +11,12 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
-from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier, XGBRegressor
 
 from automl_lite.contracts import ColumnDecision
 from automl_lite.features import category_strings, input_specs, prepare_frame
-from automl_lite.preprocessing import Float32Cast, build_preprocessor
-from automl_lite.training import NativeModel
+from automl_lite.preprocessing import build_preprocessor
+from automl_lite.training import NativeModel, fit_pipeline
 
 PENGUIN_KINDS = {
     "species": "categorical",
@@ -30,15 +29,16 @@ PENGUIN_KINDS = {
     "year": "numeric",
 }
 
+# One thread each: the fits are small, and OpenMP threads on a shared, busy machine cost more than they give.
 CLASSIFIERS = {
-    "lgbm": lambda: LGBMClassifier(n_estimators=60, num_leaves=8, verbose=-1, random_state=0),
-    "xgboost": lambda: XGBClassifier(n_estimators=60, max_depth=4, random_state=0),
+    "lgbm": lambda: LGBMClassifier(n_estimators=60, num_leaves=8, verbose=-1, random_state=0, n_jobs=1),
+    "xgboost": lambda: XGBClassifier(n_estimators=60, max_depth=4, random_state=0, n_jobs=1),
     "rf": lambda: RandomForestClassifier(n_estimators=40, random_state=0),
     "extra_tree": lambda: ExtraTreesClassifier(n_estimators=40, random_state=0),
 }
 REGRESSORS = {
-    "lgbm": lambda: LGBMRegressor(n_estimators=60, num_leaves=8, verbose=-1, random_state=0),
-    "xgboost": lambda: XGBRegressor(n_estimators=60, max_depth=4, random_state=0),
+    "lgbm": lambda: LGBMRegressor(n_estimators=60, num_leaves=8, verbose=-1, random_state=0, n_jobs=1),
+    "xgboost": lambda: XGBRegressor(n_estimators=60, max_depth=4, random_state=0, n_jobs=1),
     "rf": lambda: RandomForestRegressor(n_estimators=40, random_state=0),
     "extra_tree": lambda: ExtraTreesRegressor(n_estimators=40, random_state=0),
 }
@@ -59,10 +59,7 @@ def fit_native(
         labels = category_strings(data[target])
         class_names = sorted(labels.unique())
         y = labels.map({c: i for i, c in enumerate(class_names)}).to_numpy(int)
-    pipeline = Pipeline(
-        [("preprocess", build_preprocessor(specs, x)), ("float32", Float32Cast()), ("model", estimator)]
-    )
-    pipeline.fit(x, y)
+    pipeline = fit_pipeline(build_preprocessor(specs, x), estimator, x, y)
     return NativeModel(
         pipeline=pipeline,
         specs=specs,

@@ -11,6 +11,10 @@ Dropping a run works as on AWS: the CSV is uploaded, then the manifest; the engi
 builds the S3 "Object Created" event in EventBridge's shape, matches it against the
 rule's pattern (EventBridge's own TestEventPattern) and starts the execution, since
 moto's EventBridge does not start Step Functions targets itself.
+
+The scoring flow is deployed beside it (its functions from the same table, its rule,
+``statemachine/score.asl.json``): ``import_run`` puts a run folder's artifacts under
+``runs/<run-id>/`` and ``submit_score`` drops ``score/<run-id>/<name>.csv``.
 """
 
 from __future__ import annotations
@@ -125,6 +129,8 @@ class LocalEngine:
         self.topic_arn = ""
         self.queue_url = ""
         self.rule_name = f"{PREFIX}-manifest-uploaded"
+        self.score_state_machine_arn = ""
+        self.score_rule_name = f"{PREFIX}-score-uploaded"
         self._messages: list[dict[str, Any]] = []
         self._messages_lock = threading.Lock()
 
@@ -294,6 +300,22 @@ class LocalEngine:
             Rule=self.rule_name, Targets=[{"Id": "pipeline", "Arn": self.state_machine_arn, "RoleArn": role_arn}]
         )
 
+        # The scoring flow: its own definition, rule and functions (statemachine/score*.json).
+        score_definition = definitions.render_score_asl(
+            {f"{step}FunctionArn": function_arns[step] for step in resources.SCORE_FUNCTIONS}
+            | {"NotificationTopicArn": self.topic_arn}
+        )
+        self.score_state_machine_arn = sfn.create_state_machine(
+            name=f"{PREFIX}-score", definition=score_definition, roleArn=role_arn
+        )["stateMachineArn"]
+        events.put_rule(
+            Name=self.score_rule_name, EventPattern=json.dumps(definitions.score_event_pattern(self.bucket))
+        )
+        events.put_targets(
+            Rule=self.score_rule_name,
+            Targets=[{"Id": "score", "Arn": self.score_state_machine_arn, "RoleArn": role_arn}],
+        )
+
     # ------------------------------------------------------------------ runs
     def upload(self, data: bytes, key: str, *, content_type: str = "application/octet-stream") -> dict[str, Any]:
         response = storage.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
@@ -330,14 +352,53 @@ class LocalEngine:
         return arn
 
     def deliver(self, event: dict[str, Any], *, run_id: str) -> str | None:
-        """Start an execution for ``event`` when the rule's pattern matches it (None otherwise)."""
+        """Start an execution for ``event`` on the state machine whose rule matches it (None if none does)."""
         events = storage.client("events")
-        pattern = events.describe_rule(Name=self.rule_name)["EventPattern"]
-        if not events.test_event_pattern(EventPattern=pattern, Event=json.dumps(event))["Result"]:
+        for rule, state_machine_arn in (
+            (self.rule_name, self.state_machine_arn),
+            (self.score_rule_name, self.score_state_machine_arn),
+        ):
+            pattern = events.describe_rule(Name=rule)["EventPattern"]
+            if events.test_event_pattern(EventPattern=pattern, Event=json.dumps(event))["Result"]:
+                return storage.client("stepfunctions").start_execution(
+                    stateMachineArn=state_machine_arn, name=run_id, input=json.dumps(event)
+                )["executionArn"]
+        return None
+
+    # ------------------------------------------------------------------ scoring
+    def import_run(self, folder: Path) -> str:
+        """Upload a run folder written by ``collect`` to ``runs/<run-id>/`` (scoring reads its model there)."""
+        summary = json.loads((folder / layout.RUN_SUMMARY).read_text(encoding="utf-8"))
+        run_id = str(summary["run_id"])
+        for artifact in (layout.RUN_SUMMARY, *layout.ARTIFACTS):
+            path = folder / artifact
+            if path.is_file():
+                storage.upload(path, self.bucket, layout.run_key(run_id, artifact))
+        return run_id
+
+    def submit_score(self, run_id: str, data: bytes, *, name: str = "data") -> str:
+        """Drop ``score/<run-id>/<name>.csv`` and deliver its "Object Created" event; the execution ARN."""
+        clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "data"
+        key = f"{layout.SCORE_INPUT_PREFIX}{run_id}/{clean}.csv"
+        meta = self.upload(data, key, content_type="text/csv")
+        event = s3_object_created_event(
+            bucket=self.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"]
+        )
+        arn = self.deliver(event, run_id=make_run_id(f"score-{clean}"))
+        if arn is None:
+            raise RuntimeError(f"s3://{self.bucket}/{key} does not match the scoring trigger's event pattern")
+        return arn
+
+    def collect_score(self, result: ExecutionResult, dest: Path) -> Path | None:
+        """Copy a succeeded scoring's folder (``scores/<run-id>/<name>-<timestamp>/``) to ``dest``."""
+        artifacts = (result.output or {}).get("artifacts") or {}
+        location = artifacts.get(layout.SCORE_SUMMARY)
+        if not location:
             return None
-        return storage.client("stepfunctions").start_execution(
-            stateMachineArn=self.state_machine_arn, name=run_id, input=json.dumps(event)
-        )["executionArn"]
+        prefix = location.split("/", 3)[3].rsplit("/", 1)[0] + "/"
+        for key in storage.list_keys(self.bucket, prefix):
+            storage.download(self.bucket, key, dest / key[len(prefix):])
+        return dest
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = storage.client("stepfunctions")

@@ -19,14 +19,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from automl_lite.resources import FUNCTIONS
+from automl_lite.resources import FUNCTIONS, SCORE_FUNCTIONS
 from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, image_build_excludes
 
 SERVICE_NAME = "automl-lite"
 
 
 #: Each step's handler, memory, timeout and /tmp: one table shared with the local engine.
-STEPS = FUNCTIONS
+#: The scoring flow's functions (``SCORE_FUNCTIONS``) are not deployed by this stack yet.
+STEPS = {name: spec for name, spec in FUNCTIONS.items() if name not in SCORE_FUNCTIONS}
 
 
 class Steps(Construct):

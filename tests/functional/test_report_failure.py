@@ -94,6 +94,17 @@ def test_unexpected_error_is_named_without_a_stack_trace():
     assert "KeyError" in cause and "Profile" in cause and "x.py" not in cause
 
 
+def test_an_unexpected_native_error_loses_its_stack_trace():
+    native = (
+        "[15:56:09] /workspace/src/data/gradient_index.h:99: Check failed: valid: Input data contains `inf`\n"
+        "Stack trace:\n  [bt] (0) /opt/venv/lib/python3.11/site-packages/xgboost/lib/libxgboost.so(+0x11) [0x7f]"
+    )
+    state = {"run": _run_state(), "error": _lambda_error("XGBoostError", native)}
+    code, cause = classify(state, None)
+    assert "Input data contains `inf`" in cause
+    assert "[bt]" not in cause and "libxgboost" not in cause and "/workspace" not in cause
+
+
 def test_handler_writes_run_json_and_builds_the_sns_message(s3):
     event = {
         "state": _event_state() | {"error": _lambda_error("ManifestInvalidError", "manifest.json is invalid: 'colour' is not a manifest field.")},

@@ -26,9 +26,11 @@ import pytest
 from modelkit import fit_native
 from xgboost import XGBClassifier
 
+from automl_lite.budget import human_bytes
 from automl_lite.cli import EXIT_INTERNAL, main
 from automl_lite.dataset import read_csv
 from automl_lite.export import export_onnx, set_metadata
+from automl_lite.validation import MAX_DATASET_BYTES
 
 pytestmark = pytest.mark.slow
 
@@ -116,12 +118,12 @@ def _corpus(penguins_csv: Path) -> list[Case]:
         (folder / "mine" / "manifest.json").write_text(json.dumps({"dataset": "data.csv", "target": "Species"}))
 
     def sparse(name: str, manifest: bool = False) -> Callable[[Path], None]:
-        """A file over the 5 GiB limit that takes no disk (sparse): refused before any upload."""
+        """A file over the size budget that takes no disk (sparse): refused before any upload."""
 
         def setup(folder: Path) -> None:
             path = folder / name
             path.write_bytes(raw)
-            os.truncate(path, 5 * 1024**3 + 1)
+            os.truncate(path, MAX_DATASET_BYTES + 1)
             if manifest:
                 (folder / "manifest.json").write_text(json.dumps({"dataset": name, "target": "species"}))
 
@@ -216,7 +218,7 @@ def _corpus(penguins_csv: Path) -> list[Case]:
         Case("run-over-the-size-limit", sparse("huge.csv"), ["run", "huge.csv", "--target", "species"],
              1, "DatasetTooLarge", "Sample or split"),
         Case("run-manifest-over-the-size-limit", sparse("huge.csv", manifest=True), ["run", "manifest.json"],
-             1, "DatasetTooLarge", "the limit is 5.00 GiB"),
+             1, "DatasetTooLarge", f"the limit is {human_bytes(MAX_DATASET_BYTES)}"),
         Case("run-missing-file", files(), ["run", "nope.csv", "--target", "y"], 2, "UsageError", "does not exist"),
         Case("run-csv-without-target", files(**{"data.csv": raw}), ["run", "data.csv"], 2, "UsageError", "--target"),
         Case("run-manifest-names-a-newline", files(**{"m.json": json.dumps({"dataset": "a\nb.csv", "target": "species"})}),

@@ -1,0 +1,673 @@
+"""After the search: an ensemble of the search's best configurations, and the decision threshold.
+
+What happens between FLAML's search and the refits of :func:`automl_lite.training.train`:
+
+1. **Candidates.** The search log (every trial) gives, per estimator, its best
+   :data:`TOP_K_PER_ESTIMATOR` distinct configurations with their validation loss and trial
+   time; FLAML's overall best comes first. Candidates are taken in order of loss while their
+   estimated cost (out-of-fold fits now, two refits later) fits in the time the budget plan
+   left (:func:`automl_lite.training.plan_budget` reserves :data:`ENSEMBLE_BUDGET_SHARE`).
+2. **Out-of-fold predictions** of every candidate on the training split, with the search's own
+   validation scheme (5 stratified folds up to ``CV_MAX_ROWS`` training rows, a 10% holdout
+   above), on the inputs FLAML searched on. Rows of classes with fewer rows than folds stay in
+   every fitting part and are not scored.
+3. **Greedy ensemble selection with replacement** (Caruana et al., 2004): start from the best
+   single candidate, add the candidate whose addition improves the metric most (probabilities
+   averaged for classification, values averaged for regression), :data:`SELECTION_ROUNDS`
+   times; the weights are how often each candidate was picked.
+4. **Kept only if it helps**: the ensemble replaces the best single model only when its
+   out-of-fold loss is lower by at least :data:`MIN_RELATIVE_GAIN` of the best single loss
+   (and :data:`MIN_ABSOLUTE_GAIN`); otherwise it is dropped and the record says why.
+5. **Decision threshold** (binary, metric accuracy or f1): tuned on the same out-of-fold
+   probabilities of the chosen model; the model then predicts the positive class when its
+   probability reaches the threshold (:class:`ThresholdClassifier`), and the ONNX graph
+   computes its label the same way (:func:`automl_lite.export.export_onnx`).
+
+The chosen model is a scikit-learn ``VotingClassifier`` (soft voting) / ``VotingRegressor``
+with the selection's weights, which skl2onnx converts into one graph: each member's trees,
+then the weighted sum.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import VotingClassifier, VotingRegressor
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from automl_lite.problem import Metric, ProblemType
+
+#: Distinct configurations per estimator taken from the search log.
+TOP_K_PER_ESTIMATOR = 3
+#: Most candidates in one selection (out-of-fold fits cost time).
+MAX_CANDIDATES = 10
+#: Rounds of greedy selection (with replacement): the weights are multiples of 1/rounds.
+SELECTION_ROUNDS = 25
+#: The ensemble is kept when its out-of-fold loss is below the best single model's by this share...
+MIN_RELATIVE_GAIN = 0.002
+#: ... and by at least this much.
+MIN_ABSOLUTE_GAIN = 1e-4
+#: Share of the budget the plan takes from the search for the ensemble (out-of-fold fits of the
+#: candidates and the members' refits); whatever the search leaves unused is added.
+ENSEMBLE_BUDGET_SHARE = 0.2
+#: Below this budget no ensemble is built (there would be no time for the out-of-fold fits).
+ENSEMBLE_MIN_BUDGET_S = 10.0
+#: Threshold metrics whose binary decision threshold is tuned.
+THRESHOLD_METRICS = frozenset({"accuracy", "f1"})
+#: At most this many candidate thresholds are tried (midpoints between sorted probabilities).
+THRESHOLD_GRID = 256
+N_SPLITS = 5
+HOLDOUT_RATIO = 0.1
+
+
+class ThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """A binary classifier whose label is the positive class when ``P(class 1) >= threshold``.
+
+    The probabilities are the wrapped classifier's; only the label moves. The ONNX export
+    converts the wrapped classifier and computes the label with the same comparison.
+    """
+
+    def __init__(self, classifier: Any = None, threshold: float = 0.5) -> None:
+        self.classifier = classifier
+        self.threshold = threshold
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ThresholdClassifier:
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        self.classifier_ = clone(self.classifier).fit(X, y, **kwargs)
+        self.classes_ = self.classifier_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.asarray(self.classifier_.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        positive = self.predict_proba(X)[:, 1] >= self.threshold
+        return np.asarray(self.classes_)[positive.astype(np.int64)]
+
+
+def members_of(estimator: Any) -> list[Any]:
+    """The fitted models inside an ensemble / threshold wrapper (the estimator itself otherwise)."""
+    if isinstance(estimator, ThresholdClassifier):
+        return members_of(estimator.classifier_)
+    if isinstance(estimator, (VotingClassifier, VotingRegressor)):
+        return [m for e in estimator.estimators_ for m in members_of(e)]
+    return [estimator]
+
+
+def decide(estimator: Any, proba: np.ndarray) -> np.ndarray:
+    """Encoded labels from probabilities, as ``estimator.predict`` chooses them (threshold or argmax)."""
+    if isinstance(estimator, ThresholdClassifier):
+        return (proba[:, 1] >= estimator.threshold).astype(np.int64)
+    return np.argmax(proba, axis=1)
+
+
+@dataclass
+class Candidate:
+    """One configuration from the search log."""
+
+    estimator: str
+    config: dict[str, Any]
+    validation_loss: float
+    #: Seconds of the trial, scaled to the whole training split when FLAML sampled.
+    trial_time_s: float
+    oof_loss: float | None = None
+
+
+def candidates_from_log(
+    log_path: Path,
+    best_name: str,
+    best_config: dict[str, Any],
+    n_train: int,
+    *,
+    top_k: int = TOP_K_PER_ESTIMATOR,
+) -> list[Candidate]:
+    """The best distinct configurations per estimator from FLAML's search log, best first.
+
+    FLAML's chosen configuration comes first whatever the log says (it is the model the
+    ensemble must beat).
+    """
+    by_estimator: dict[str, list[Candidate]] = {}
+    seen: set[str] = set()
+    best_key = json.dumps({"e": best_name, **best_config}, sort_keys=True, default=float)
+    records = []
+    if log_path.exists():
+        for line in log_path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if "validation_loss" in record and "learner" in record and isinstance(record.get("config"), dict):
+                records.append(record)
+    # FLAML's full sample: the training split (cv) or its fitting part (holdout), rows repeated
+    # for rare classes included; smaller samples are FLAML's early, cheaper trials.
+    full = max([float(r.get("sample_size") or n_train) for r in records], default=float(n_train))
+    best_time = 0.0
+    learner_time: dict[str, float] = {}
+    for record in records:
+        loss = float(record["validation_loss"])
+        if not math.isfinite(loss):
+            continue
+        config = {k: v for k, v in record["config"].items() if k != "FLAML_sample_size"}
+        sample = float(record.get("sample_size") or full)
+        seconds = float(record.get("trial_time", 1.0)) * max(1.0, full / max(sample, 1.0))
+        learner_time[record["learner"]] = max(learner_time.get(record["learner"], 0.0), seconds)
+        key = json.dumps({"e": record["learner"], **config}, sort_keys=True, default=float)
+        if key == best_key:
+            best_time = max(best_time, seconds)
+        if key in seen or sample < full:  # configurations validated on a sample are not comparable
+            continue
+        seen.add(key)
+        by_estimator.setdefault(record["learner"], []).append(
+            Candidate(record["learner"], config, loss, seconds)
+        )
+    # The best configuration as refitted may differ from its log record (a forest's tree floor):
+    # then its estimator's slowest trial stands for its cost.
+    out = [Candidate(best_name, dict(best_config), -math.inf, best_time or learner_time.get(best_name, 1.0))]
+    for items in by_estimator.values():
+        items.sort(key=lambda c: c.validation_loss)
+        out.extend(
+            c
+            for c in items[:top_k]
+            if json.dumps({"e": c.estimator, **c.config}, sort_keys=True, default=float) != best_key
+        )
+    first, rest = out[0], sorted(out[1:], key=lambda c: c.validation_loss)
+    return [first, *rest]
+
+
+def folds(
+    y: np.ndarray, problem: ProblemType, n_train: int, cv: bool, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit rows, scored rows) pairs: the search's own validation scheme on the training split.
+
+    Rows of classes with fewer rows than folds are always fitted on and never scored, so
+    every fitting part holds every class (XGBoost requires it).
+    """
+    positions = np.arange(n_train)
+    fixed = np.zeros(n_train, dtype=bool)
+    if problem.is_classification:
+        classes, counts = np.unique(y, return_counts=True)
+        fixed = np.isin(y, classes[counts < N_SPLITS])
+    free = positions[~fixed]
+    stratify = y[free] if problem.is_classification else None
+    if cv:
+        splitter = (
+            StratifiedKFold(N_SPLITS, shuffle=True, random_state=seed)
+            if problem.is_classification
+            else KFold(N_SPLITS, shuffle=True, random_state=seed)
+        )
+        parts = [(free[a], free[b]) for a, b in splitter.split(free, stratify)]
+    else:
+        fit_part, scored = train_test_split(
+            free, test_size=HOLDOUT_RATIO, random_state=seed, stratify=stratify
+        )
+        parts = [(np.sort(fit_part), np.sort(scored))]
+    return [(np.sort(np.concatenate([a, positions[fixed]])), b) for a, b in parts]
+
+
+def _rows(x: Any, index: np.ndarray) -> Any:
+    return x.iloc[index] if isinstance(x, pd.DataFrame) else x[index]
+
+
+def _predict(estimator: Any, x: Any, classification: bool) -> np.ndarray:
+    if classification:
+        return np.asarray(estimator.predict_proba(x), dtype=np.float64)
+    return np.asarray(estimator.predict(x), dtype=np.float64)
+
+
+def out_of_fold(
+    estimator: Any,
+    x: Any,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    parts: list[tuple[np.ndarray, np.ndarray]],
+    n_classes: int,
+) -> np.ndarray:
+    """Predictions of ``estimator`` for the scored rows of ``parts`` (NaN elsewhere)."""
+    shape = (len(y), n_classes) if n_classes else (len(y),)
+    out = np.full(shape, np.nan)
+    for fit_rows, scored in parts:
+        model = clone(estimator)
+        kwargs = {} if weights is None else {"sample_weight": weights[fit_rows]}
+        model.fit(_rows(x, fit_rows), y[fit_rows], **kwargs)
+        out[scored] = _predict(model, _rows(x, scored), n_classes > 0)
+    return out
+
+
+def metric_loss(
+    metric: Metric, y: np.ndarray, prediction: np.ndarray, n_classes: int, threshold: float | None = None
+) -> float:
+    """The metric as a loss (lower is better) of averaged predictions (probabilities or values)."""
+    from automl_lite.training import score
+
+    if n_classes:
+        proba = prediction / np.clip(prediction.sum(axis=1, keepdims=True), 1e-15, None)
+        labels = (
+            (proba[:, 1] >= threshold).astype(np.int64) if threshold is not None else np.argmax(proba, axis=1)
+        )
+        value = score(metric.name, y, labels, proba, n_classes)
+    else:
+        value = score(metric.name, y, prediction, None, 0)
+    if not math.isfinite(value):
+        return math.inf
+    return -value if metric.greater_is_better else value
+
+
+def greedy_selection(
+    predictions: Sequence[np.ndarray],
+    y: np.ndarray,
+    metric: Metric,
+    n_classes: int,
+    rounds: int = SELECTION_ROUNDS,
+) -> tuple[np.ndarray, list[float]]:
+    """Caruana's greedy selection with replacement; returns pick counts and the loss after each round.
+
+    Starts from the best single candidate; each round adds the candidate (possibly one already
+    in) whose addition to the running average gives the lowest loss.
+    """
+    single = [metric_loss(metric, y, p, n_classes) for p in predictions]
+    counts = np.zeros(len(predictions), dtype=np.int64)
+    first = int(np.argmin(single))
+    counts[first] = 1
+    total = predictions[first].copy()
+    trajectory = [single[first]]
+    for _ in range(rounds - 1):
+        n = counts.sum() + 1
+        losses = [metric_loss(metric, y, (total + p) / n, n_classes) for p in predictions]
+        pick = int(np.argmin(losses))
+        counts[pick] += 1
+        total += predictions[pick]
+        trajectory.append(losses[pick])
+    return counts, trajectory
+
+
+def tune_threshold(p1: np.ndarray, y: np.ndarray, metric: Metric) -> tuple[float, float, float]:
+    """The threshold on P(class 1) that maximises ``metric`` on (out-of-fold) rows.
+
+    Returns (threshold, score at the threshold, score at 0.5). Candidates are midpoints between
+    consecutive distinct probabilities (at most :data:`THRESHOLD_GRID`, by quantile), so no row
+    sits on the threshold; 0.5 wins ties.
+    """
+    from automl_lite.training import score
+
+    def at(t: float) -> float:
+        return score(metric.name, y, (p1 >= t).astype(np.int64), None, 2)
+
+    values = np.unique(p1)
+    if len(values) > THRESHOLD_GRID:
+        values = np.unique(np.quantile(values, np.linspace(0, 1, THRESHOLD_GRID)))
+    grid = (values[:-1] + values[1:]) / 2 if len(values) > 1 else np.array([0.5])
+    base = at(0.5)
+    best_t, best = 0.5, base
+    for t in grid:
+        s = at(float(t))
+        if s > best + 1e-12:
+            best_t, best = float(t), s
+    return best_t, best, base
+
+
+@dataclass
+class EnsembleResult:
+    """What the post-search step chose, and the record of how (``metrics.json``'s ``ensemble``)."""
+
+    #: The estimator to fit (unfitted): the best single, a voting ensemble, either maybe thresholded.
+    estimator: Any
+    #: Estimator names of the fitted model, for ``NativeModel.estimator`` ("ensemble" when kept).
+    name: str
+    record: dict[str, Any]
+    threshold_record: dict[str, Any] | None
+    #: (estimator name, config, weight) of the members (the best single alone when dropped).
+    members: list[tuple[str, dict[str, Any], float]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """``metrics.json``'s ``model``: what the exported model is."""
+        return {
+            "kind": "ensemble" if self.name == "ensemble" else "single model",
+            "members": [{"estimator": n, "weight": round(w, 4), "config": c} for n, c, w in self.members],
+            "threshold": self.estimator.threshold
+            if isinstance(self.estimator, ThresholdClassifier)
+            else None,
+        }
+
+
+def _member_estimator(
+    candidate: Candidate, problem: ProblemType, learner_classes: dict[str, Any], forest_floor: dict[str, Any]
+) -> Any:
+    from automl_lite.training import FOREST_MIN_TREES_FOR_PROBABILITIES, native_estimator
+
+    config = dict(candidate.config)
+    if (
+        candidate.estimator in forest_floor
+        and config.get("n_estimators", 0) < FOREST_MIN_TREES_FOR_PROBABILITIES
+    ):
+        config["n_estimators"] = FOREST_MIN_TREES_FOR_PROBABILITIES
+    candidate.config = config
+    return native_estimator(candidate.estimator, config, problem, learner_classes[candidate.estimator])
+
+
+def voting(members: list[tuple[str, Any]], weights: Sequence[float], problem: ProblemType) -> Any:
+    """A soft-voting classifier / weighted-mean regressor over unfitted members (skl2onnx converts both)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if problem.is_classification:
+        return VotingClassifier(members, voting="soft", weights=w, flatten_transform=False)
+    return VotingRegressor(members, weights=w)
+
+
+def build(
+    *,
+    best_estimator: Any,
+    best_name: str,
+    best_config: dict[str, Any],
+    log_path: Path,
+    learner_classes: dict[str, Any],
+    forest_floor: dict[str, Any],
+    x: Any,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    problem: ProblemType,
+    metric: Metric,
+    n_classes: int,
+    cv: bool,
+    seed: int,
+    time_limit_s: float,
+    enabled: bool = True,
+    min_relative_gain: float = MIN_RELATIVE_GAIN,
+) -> EnsembleResult:
+    """Choose between the best single model and an ensemble; tune the binary threshold.
+
+    ``x`` are the inputs FLAML searched on (preprocessed training split), ``time_limit_s`` the
+    seconds this step and the later refits of the members may take. Never raises for a
+    candidate that fails to fit (it is left out and recorded).
+    """
+    started = time.monotonic()
+    n_train = len(y)
+    tune = problem is ProblemType.BINARY and metric.name in THRESHOLD_METRICS
+    record: dict[str, Any] = {
+        "method": "greedy ensemble selection with replacement (Caruana et al., 2004) over out-of-fold "
+        "predictions of the search's best configurations, soft voting (classification) or weighted "
+        "mean (regression) with the selection's weights",
+        "validation": f"{N_SPLITS}-fold cross-validation"
+        if cv
+        else f"holdout ({HOLDOUT_RATIO:.0%} of the training split)",
+        "keep_rule": f"kept when its out-of-fold loss is below the best single model's by at least "
+        f"{min_relative_gain:.2%} (and {MIN_ABSOLUTE_GAIN:g})",
+        "time_limit_s": round(time_limit_s, 3),
+    }
+    single = EnsembleResult(best_estimator, best_name, record, None, [(best_name, best_config, 1.0)])
+    if (not enabled and not tune) or time_limit_s <= 0:
+        record.update(
+            kept=False,
+            reason="not attempted: " + ("disabled" if not enabled else "no time left in the budget"),
+        )
+        return _with_threshold(single, None, y, metric, False, record)
+    parts = folds(y, problem, n_train, cv, seed)
+    scored = np.concatenate([b for _, b in parts])
+    candidates = candidates_from_log(log_path, best_name, best_config, n_train)[:MAX_CANDIDATES]
+    if not enabled:  # the threshold alone: only the best configuration's out-of-fold predictions
+        candidates = candidates[:1]
+    # A search trial is N_SPLITS fits on 4/5 of the rows (cv) or one fit on 9/10 (holdout): the
+    # out-of-fold fits of a candidate cost about one trial, its two refits (training split, all rows)
+    # about refit_factor trials.
+    refit_factor = (1.0 / N_SPLITS if cv else 1.0) * 2.5
+    refits_s = 0.0
+    predictions: list[np.ndarray] = []
+    used: list[Candidate] = []
+    estimators: list[Any] = []
+    failures: list[str] = []
+    skipped = 0
+    # Measured seconds of out-of-fold fits per second of search trial (the machine may be busier
+    # now than during the search): scales the estimates of the candidates still to come.
+    pace = 1.0
+    for i, candidate in enumerate(candidates):
+        elapsed = time.monotonic() - started
+        # The best configuration is refitted anyway (its refits are in the plan's reserve).
+        cost = pace * candidate.trial_time_s * (1.0 + (refit_factor if i else 0.0))
+        if elapsed + cost + refits_s > time_limit_s:
+            skipped += 1
+            if i == 0:  # without the best configuration's predictions there is nothing to compare
+                break
+            continue
+        estimator = (
+            best_estimator if i == 0 else _member_estimator(candidate, problem, learner_classes, forest_floor)
+        )
+        clock = time.monotonic()
+        try:
+            oof = out_of_fold(estimator, x, y, weights, parts, n_classes)
+        except Exception as exc:  # a configuration that fails here is simply not a member
+            failures.append(f"{candidate.estimator}: {type(exc).__name__}")
+            if i == 0:
+                break
+            continue
+        candidate.oof_loss = metric_loss(metric, y[scored], oof[scored], n_classes)
+        pace = max(pace, (time.monotonic() - clock) / max(candidate.trial_time_s, 1e-3))
+        refits_s += pace * candidate.trial_time_s * refit_factor if i else 0.0
+        predictions.append(oof[scored])
+        used.append(candidate)
+        estimators.append(estimator)
+    record["skipped_for_time"] = skipped
+    record["candidates"] = [
+        {
+            "estimator": c.estimator,
+            "search_validation_loss": None if not math.isfinite(c.validation_loss) else c.validation_loss,
+            "oof_loss": c.oof_loss,
+            "config": c.config,
+        }
+        for c in used
+    ]
+    record["candidates_considered"] = len(candidates)
+    if failures:
+        record["failed_candidates"] = failures
+    if not used:
+        record.update(
+            kept=False,
+            reason="the out-of-fold fits of the best configuration "
+            + ("failed" if failures else "did not fit in the time left"),
+        )
+        return _with_threshold(single, None, y, metric, False, record)
+    if len(used) < 2:
+        record.update(
+            kept=False,
+            reason="disabled" if not enabled else "fewer than two candidates fitted in the time left",
+        )
+        return _with_threshold(single, predictions[0], y[scored], metric, tune, record)
+    counts, trajectory = greedy_selection(predictions, y[scored], metric, n_classes)
+    oof_losses = [math.inf if c.oof_loss is None else c.oof_loss for c in used]
+    best_index = int(np.argmin(oof_losses))
+    best_single = oof_losses[best_index]
+    ensemble_loss = float(trajectory[-1])
+    weights_norm = counts / counts.sum()
+    blended = sum(w * p for w, p in zip(weights_norm, predictions, strict=True))
+    gain = best_single - ensemble_loss
+    needed = max(MIN_ABSOLUTE_GAIN, min_relative_gain * abs(best_single))
+    members = [
+        (used[i].estimator, used[i].config, float(weights_norm[i])) for i in range(len(used)) if counts[i] > 0
+    ]
+    record.update(
+        best_single_oof_loss=best_single,
+        best_single=used[best_index].estimator,
+        ensemble_oof_loss=ensemble_loss,
+        gain=gain,
+        relative_gain=gain / abs(best_single) if best_single else None,
+        needed_gain=needed,
+        selection_trajectory=[round(t, 6) for t in trajectory],
+        members=[{"estimator": n, "weight": round(w, 4), "config": c} for n, c, w in members],
+        loss_note=f"losses are {metric.name}"
+        + (" negated (lower is better)" if metric.greater_is_better else ""),
+    )
+    if not (math.isfinite(best_single) and math.isfinite(ensemble_loss)):
+        record.update(kept=False, reason=f"out-of-fold {metric.name} is undefined on these rows")
+        return _with_threshold(single, predictions[0], y[scored], metric, tune, record)
+    if (counts > 0).sum() < 2 or gain < needed:
+        record.update(
+            kept=False,
+            reason="the selection kept a single model"
+            if (counts > 0).sum() < 2
+            else f"the ensemble's out-of-fold gain {gain:.4g} is below the needed {needed:.4g}",
+        )
+        # FLAML's choice stays the model (the selection could not beat it by the margin).
+        return _with_threshold(single, predictions[0], y[scored], metric, tune, record)
+    named = []
+    for i in range(len(used)):
+        if counts[i]:
+            named.append((f"{used[i].estimator}_{i}", clone(estimators[i])))
+    ensemble = voting(named, [float(counts[i]) for i in range(len(used)) if counts[i]], problem)
+    record.update(kept=True, reason=f"out-of-fold {metric.name} improved by {gain:.4g} (needed {needed:.4g})")
+    record["search_time_s"] = round(time.monotonic() - started, 3)
+    result = EnsembleResult(ensemble, "ensemble", record, None, members)
+    return _with_threshold(result, blended, y[scored], metric, tune, record)
+
+
+def _finite_only(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None`` (recursively)."""
+    if isinstance(value, dict):
+        return {k: _finite_only(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_only(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _with_threshold(
+    result: EnsembleResult,
+    oof: np.ndarray | None,
+    y: np.ndarray,
+    metric: Metric,
+    tune: bool,
+    record: dict[str, Any],
+) -> EnsembleResult:
+    record.setdefault("search_time_s", None)
+    record.update(_finite_only(record))  # metrics.json is strict JSON: no inf or NaN
+    if not tune or oof is None:
+        result.threshold_record = {
+            "tuned": False,
+            "label_rule": "the class with the highest probability"
+            if metric.name not in ("rmse", "mae", "mse", "r2", "mape")
+            else "not applicable (regression)",
+        }
+        return result
+    proba = oof / np.clip(oof.sum(axis=1, keepdims=True), 1e-15, None)
+    threshold, tuned, base = tune_threshold(proba[:, 1], y, metric)
+    result.threshold_record = {
+        "tuned": threshold != 0.5,
+        "threshold": threshold,
+        f"oof_{metric.name}_at_threshold": tuned,
+        f"oof_{metric.name}_at_0.5": base,
+        "label_rule": f"the positive class when its probability is >= {threshold:.6g} "
+        f"(tuned for {metric.name} on out-of-fold predictions; the ONNX graph applies the same rule)",
+    }
+    if threshold != 0.5:
+        result.estimator = ThresholdClassifier(result.estimator, threshold)
+    return result
+
+
+def decision_note(result: EnsembleResult, metric: Metric, problem: ProblemType) -> dict[str, Any]:
+    """``metrics.json``'s ``decision``: what was optimised, and how the final label is chosen."""
+    if problem is ProblemType.REGRESSION:
+        how = "the predicted value" + (
+            " (the weighted mean of the members' predictions)" if result.name == "ensemble" else ""
+        )
+    else:
+        how = (result.threshold_record or {}).get("label_rule", "the class with the highest probability")
+        if result.name == "ensemble":
+            how += " of the weighted mean of the members' probabilities"
+    return {
+        "optimised": metric.name,
+        "how": f"FLAML searched configurations by validation {metric.name}; the ensemble selection "
+        f"and its keep rule use out-of-fold {metric.name} too"
+        + (
+            "; the decision threshold was tuned for it on the same out-of-fold probabilities"
+            if problem is ProblemType.BINARY and metric.name in THRESHOLD_METRICS
+            else ""
+        ),
+        "label": how,
+        "threshold": result.threshold_record,
+    }
+
+
+def ensemble_leaderboard(board: pd.DataFrame, result: EnsembleResult, metric: Metric) -> pd.DataFrame:
+    """The leaderboard with each estimator's weight in the exported model and one ``ensemble`` row.
+
+    The ensemble row's validation figures are out-of-fold (the candidates' are FLAML's); its
+    ``status`` says whether it was kept and ``gain_over_best_single`` by how much it beat the
+    best single model (out-of-fold, in the metric's own direction).
+    """
+    board = board.copy()
+    weight: dict[str, float] = {}
+    for name, _, w in result.members:
+        weight[name] = weight.get(name, 0.0) + w
+    if "estimator" in board:
+        board["weight_in_model"] = [round(weight.get(str(name), 0.0), 4) for name in board["estimator"]]
+    record = result.record
+    if record.get("ensemble_oof_loss") is None:
+        return board
+    loss = float(record["ensemble_oof_loss"])
+    row = {
+        "rank": None,
+        "estimator": "ensemble",
+        f"validation_{metric.name}": -loss if metric.greater_is_better else loss,
+        # FLAML's convention (1 - score for metrics where higher is better), as in the other rows.
+        "validation_loss": 1.0 + loss if metric.greater_is_better else loss,
+        "trials": None,
+        "search_time_s": record.get("search_time_s"),
+        "best_config": json.dumps(record.get("members", []), sort_keys=True, default=str),
+        "weight_in_model": 1.0 if record.get("kept") else 0.0,
+        "status": "kept" if record.get("kept") else "dropped: " + str(record.get("reason", "")),
+        "gain_over_best_single": record.get("gain"),
+    }
+    return pd.concat([board, pd.DataFrame([row])], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- ONNX
+
+
+def unwrap_threshold(pipeline: Any) -> tuple[Any, float | None]:
+    """The pipeline with a :class:`ThresholdClassifier` replaced by its fitted classifier, and the
+    threshold (``None`` when there is none): skl2onnx converts the classifier, and
+    :func:`threshold_label` then makes the graph's label follow the threshold."""
+    from sklearn.pipeline import Pipeline
+
+    last = pipeline.steps[-1][1]
+    if not isinstance(last, ThresholdClassifier):
+        return pipeline, None
+    return Pipeline([*pipeline.steps[:-1], (pipeline.steps[-1][0], last.classifier_)]), float(last.threshold)
+
+
+def threshold_label(model: Any, threshold: float) -> None:
+    """Make the graph's ``label`` output ``probabilities[:, 1] >= threshold`` (int64 0/1).
+
+    The converter's own label (the argmax) is left unconnected; the comparison is made on the
+    float32 probabilities the graph outputs.
+    """
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    label = next(o for o in graph.output if o.name == "label")
+    position = list(graph.output).index(label)
+    for node in graph.node:
+        node.output[:] = ["label_argmax" if name == "label" else name for name in node.output]
+    graph.output.remove(label)
+    graph.initializer.extend(
+        [
+            helper.make_tensor("threshold_column", TensorProto.INT64, [], [1]),
+            helper.make_tensor("decision_threshold", TensorProto.FLOAT, [], [float(np.float32(threshold))]),
+        ]
+    )
+    graph.node.extend(
+        [
+            helper.make_node("Gather", ["probabilities", "threshold_column"], ["positive_proba"], axis=1),
+            helper.make_node("GreaterOrEqual", ["positive_proba", "decision_threshold"], ["is_positive"]),
+            helper.make_node(
+                "Cast", ["is_positive"], ["label"], to=TensorProto.INT64, name="DecisionThreshold"
+            ),
+        ]
+    )
+    graph.output.insert(position, helper.make_tensor_value_info("label", TensorProto.INT64, [None]))

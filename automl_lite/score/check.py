@@ -1,0 +1,194 @@
+"""Check: may this file be scored with this run's model? The first state of the scoring flow.
+
+In order: the key names a run (``score/<run-id>/<name>.csv``); the upload is claimed
+(a second delivery of the same upload ends as a duplicate, :mod:`automl_lite.claims`);
+the run exists and SUCCEEDED (its ``run.json``) and its ``model/parity.json`` passed;
+the file has a header row, its delimiter detected as Validate detects a training
+dataset's (:func:`automl_lite.validation.detect_delimiter`), and every column the model
+reads (the ONNX metadata, :class:`automl_lite.predict.OnnxModel`). Extra columns are
+ignored and listed. Only the file's first bytes are read (a ranged GET).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from automl_lite import claims, layout, storage
+from automl_lite.contracts import ExecutionInfo
+from automl_lite.dataset import SNIFF_LINES
+from automl_lite.exceptions import (
+    ScoreColumnsMissingError,
+    ScoreInputInvalidError,
+    ScoreModelUnavailableError,
+)
+from automl_lite.features import missing_columns
+from automl_lite.predict import OnnxModel
+from automl_lite.score.contracts import ScoreContext, ScoreDuplicate, ScoreSettings
+from automl_lite.validation import detect_delimiter
+
+#: Bytes read from the start of the file to find the header and the delimiter.
+HEAD_BYTES = 1 << 20
+SCORE_CLAIMS_PREFIX = f"{layout.SCORES_PREFIX}.claims/"
+
+
+def parse_input_key(key: str) -> tuple[str, str]:
+    """``score/<run-id>/<name>.csv`` -> (run id, name)."""
+    if not layout.is_score_input_key(key):
+        raise ScoreInputInvalidError(
+            f"{key} is not a file to score", fix="Upload the CSV as score/<run-id>/<name>.csv."
+        )
+    _, run_id, filename = key.split("/")
+    try:
+        layout.run_prefix(run_id)
+    except ValueError as exc:
+        raise ScoreModelUnavailableError(
+            f"{key} names the run {run_id[:100]!r}, which cannot exist ({exc})",
+            fix="Use the run id of a succeeded training run (the folder name under runs/).",
+        ) from exc
+    return run_id, filename[: -len(".csv")]
+
+
+def read_settings(bucket: str, run_id: str) -> ScoreSettings:
+    """The optional ``score/<run-id>/manifest.json``; defaults when there is none."""
+    key = layout.score_manifest_key(run_id)
+    if storage.head(bucket, key) is None:
+        return ScoreSettings()
+    try:
+        return ScoreSettings.model_validate(json.loads(storage.read_bytes(bucket, key, max_bytes=64 * 1024)))
+    except (ValueError, ValidationError) as exc:
+        raise ScoreInputInvalidError(
+            f"The score manifest s3://{bucket}/{key} is invalid ({str(exc).splitlines()[0][:300]})",
+            fix="Fix it (fields: drift_threshold, chunk_bytes; see docs/scoring.md) or delete it to use the defaults.",
+        ) from exc
+
+
+def check_run(bucket: str, run_id: str) -> None:
+    """The run exists, SUCCEEDED, and its ONNX model passed the parity check."""
+    summary_key = layout.run_key(run_id, layout.RUN_SUMMARY)
+    if storage.head(bucket, summary_key) is None:
+        raise ScoreModelUnavailableError(
+            f"There is no run {run_id!r} (no s3://{bucket}/{summary_key})",
+            fix="Upload the file under score/<run-id>/ with the id of a succeeded run (a folder under runs/).",
+        )
+    summary = storage.read_json(bucket, summary_key)
+    if summary.get("status") != "SUCCEEDED":
+        raise ScoreModelUnavailableError(
+            f"The run {run_id!r} ended {summary.get('status')} ({summary.get('error') or 'no error code'}), "
+            "so it has no model to score with",
+            fix="Score with a run that SUCCEEDED, or fix and re-run the training first.",
+        )
+    parity_key = layout.run_key(run_id, layout.PARITY)
+    parity = storage.read_json(bucket, parity_key) if storage.head(bucket, parity_key) else None
+    if not parity or not parity.get("passed"):
+        raise ScoreModelUnavailableError(
+            f"The model of run {run_id!r} did not pass its ONNX parity check ({layout.PARITY}), "
+            "so its predictions cannot be trusted",
+            fix="Re-run the training (a new run exports and checks a new model) and score with that run.",
+        )
+
+
+def read_header(head: bytes, name: str) -> tuple[list[str], str]:
+    """The header row and the delimiter of a CSV from its first bytes."""
+    if not head.strip():
+        raise ScoreInputInvalidError(f"{name} is empty", fix="Upload a CSV with a header row and data rows.")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # The head may end inside a multi-byte character: decode up to it.
+        if exc.start < len(head) - 4:
+            raise ScoreInputInvalidError(
+                f"{name} is not UTF-8 text (byte {exc.start})", fix="Save the file as UTF-8 CSV."
+            ) from exc
+        text = head[: exc.start].decode("utf-8-sig")
+    lines = io.StringIO(text, newline="").readlines()[:SNIFF_LINES]
+    delimiter = detect_delimiter(lines)
+    try:
+        header = next(csv.reader(lines, delimiter=delimiter))
+    except (StopIteration, csv.Error) as exc:
+        raise ScoreInputInvalidError(
+            f"{name} has no readable header row", fix="Put the column names in the first line."
+        ) from exc
+    return header, delimiter
+
+
+def _claim(event: dict[str, Any], bucket: str, key: str, score_id: str) -> str | None:
+    obj = event.get("detail", {}).get("object", {})
+    return claims.claim_upload(
+        bucket=bucket,
+        key=key,
+        etag=obj.get("etag"),
+        version_id=obj.get("version-id"),
+        sequencer=obj.get("sequencer"),
+        run_id=score_id,
+        prefix=SCORE_CLAIMS_PREFIX,
+    )
+
+
+def check_score(event: dict[str, Any], execution: ExecutionInfo) -> ScoreContext | ScoreDuplicate:
+    """Check an S3 "Object Created" event for ``score/<run-id>/<name>.csv``; the context for the next states."""
+    try:
+        bucket = str(event["detail"]["bucket"]["name"])
+        key = str(event["detail"]["object"]["key"])
+    except (KeyError, TypeError) as exc:
+        raise ScoreInputInvalidError(
+            "The execution input is not an S3 'Object Created' event",
+            fix="Start scorings by uploading score/<run-id>/<name>.csv to the bucket, not by hand.",
+        ) from exc
+    run_id, name = parse_input_key(key)
+    holder = _claim(event, bucket, key, execution.run_id)
+    if holder is not None:
+        return ScoreDuplicate(duplicate_of=holder, bucket=bucket, input_key=key)
+    settings = read_settings(bucket, run_id)
+    check_run(bucket, run_id)
+    meta = storage.head(bucket, key)
+    if meta is None:
+        raise ScoreInputInvalidError(f"s3://{bucket}/{key} no longer exists", fix="Upload the file again.")
+    if int(meta.get("ContentLength", 0)) == 0:  # S3 refuses any range of an empty object (InvalidRange)
+        raise ScoreInputInvalidError(f"{key} is empty", fix="Upload a CSV with a header row and data rows.")
+    columns, delimiter = read_header(storage.read_bytes(bucket, key, max_bytes=HEAD_BYTES), key)
+
+    model_key = layout.run_key(run_id, layout.ONNX_MODEL)
+    model_bytes = storage.read_bytes(bucket, model_key)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        path.write_bytes(model_bytes)
+        model = OnnxModel(path)
+    absent = missing_columns(pd.DataFrame(columns=columns), model.specs)
+    if absent:
+        raise ScoreColumnsMissingError(
+            f"{key} has no column {', '.join(repr(c) for c in absent)}; the model of run {run_id} reads "
+            + ", ".join(repr(c) for c in model.columns),
+            fix="Add the missing columns (an empty column is fine: its values count as missing) and upload again.",
+        )
+    started = execution.start_time or datetime.now(UTC)
+    return ScoreContext(
+        score_id=execution.run_id,
+        execution_arn=execution.execution_arn,
+        bucket=bucket,
+        input_key=key,
+        input_etag=str(meta.get("ETag", "")).strip('"') or None,
+        input_version_id=meta.get("VersionId"),
+        input_bytes=int(meta.get("ContentLength", 0)),
+        run_id=run_id,
+        name=name,
+        output_prefix=layout.score_prefix(run_id, name, layout.score_timestamp(started)),
+        model_key=model_key,
+        model_sha256=hashlib.sha256(model_bytes).hexdigest(),
+        problem_type=model.problem_type,
+        delimiter=delimiter,
+        columns=columns,
+        model_columns=model.columns,
+        ignored_columns=[c for c in columns if c not in model.columns],
+        settings=settings,
+        started_at=started,
+    )

@@ -1,0 +1,212 @@
+"""Merge and Drift: the last two steps of a scoring, then ``score.json`` and the message.
+
+Merge assembles ``predictions.csv`` and ``rejected.csv`` from the chunks' parts in row
+order (:func:`automl_lite.score.merge.merge_objects`, S3 multipart copy). Drift adds up
+the chunks' tallies, writes ``drift.json`` and ``drift.html``, then ``score.json`` (status,
+counts, timings, the model's run and checksum), removes the work files, and returns
+the SNS subject and message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from automl_lite import layout, storage
+from automl_lite.dataset import neutralise
+from automl_lite.exceptions import AutomlLiteError, InternalError, catalogue
+from automl_lite.notify import console_url
+from automl_lite.score.chunk import (
+    PREDICTIONS_PART,
+    REJECTED_COLUMNS,
+    REJECTED_PART,
+    TALLY_PART,
+    failure_key,
+    load_model,
+    part_key,
+)
+from automl_lite.score.contracts import FinishResult, MergeOutput, ScoreContext
+from automl_lite.score.drift import add_tallies, drift_report
+from automl_lite.score.drift_report import render_drift_html
+from automl_lite.score.merge import merge_objects
+from automl_lite.score.plan import ScorePlan, plan_key
+
+#: SNS subjects: ASCII, under 100 characters.
+_SUBJECT_MAX = 99
+
+
+def _header(columns: list[str]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([neutralise(c) for c in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _sizes(bucket: str, prefix: str) -> dict[str, int]:
+    paginator = storage.client("s3").get_paginator("list_objects_v2")
+    return {
+        o["Key"]: int(o["Size"])
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+        for o in page.get("Contents", [])
+    }
+
+
+def _plan(context: ScoreContext) -> ScorePlan:
+    return ScorePlan.model_validate(storage.read_json(context.bucket, plan_key(context.output_prefix)))
+
+
+def merge_score(context: ScoreContext) -> MergeOutput:
+    started = time.perf_counter()
+    plan = _plan(context)
+    sizes = _sizes(context.bucket, context.output_prefix + layout.SCORE_PARTS)
+    model = load_model(context)
+    out = {}
+    parts = copied = 0
+    for artifact, pattern, columns in (
+        (layout.PREDICTIONS, PREDICTIONS_PART, model.output_columns()),
+        (layout.REJECTED, REJECTED_PART, [*REJECTED_COLUMNS, *model.columns]),
+    ):
+        keys = [part_key(context, pattern, c.index) for c in plan.chunks]
+        absent = [c.index for c, k in zip(plan.chunks, keys, strict=True) if k not in sizes]
+        if absent:
+            raise _chunk_error(context, absent, sizes)
+        result = merge_objects(
+            context.bucket, context.output_prefix + artifact, _header(columns), [(k, sizes[k]) for k in keys]
+        )
+        out[artifact] = result.bytes
+        parts += result.parts
+        copied += result.copied_bytes
+    return MergeOutput(
+        predictions_bytes=out[layout.PREDICTIONS],
+        rejected_bytes=out[layout.REJECTED],
+        parts=parts,
+        copied_bytes=copied,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _chunk_error(context: ScoreContext, absent: list[int], sizes: dict[str, int]) -> AutomlLiteError:
+    """The error of the first chunk that did not finish: its recorded one, else an internal error.
+
+    On AWS a failed chunk fails the Distributed Map (no failure is tolerated); moto 5.2.5's
+    Distributed Map counts the failure and carries on, so Merge is where the engine meets it.
+    """
+    for index in absent:
+        marker = failure_key(context, index)
+        if marker in sizes:
+            recorded = storage.read_json(context.bucket, marker)
+            return catalogue().get(str(recorded["code"]), InternalError)(str(recorded["cause"]))
+    return InternalError(
+        f"{len(absent)} chunk(s) of {context.input_key} did not finish (first: chunk {absent[0]})",
+        fix="Upload the file again to retry; if it persists, report it with the execution link.",
+    )
+
+
+def _subject(text: str) -> str:
+    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    return clean if len(clean) <= _SUBJECT_MAX else clean[: _SUBJECT_MAX - 3] + "..."
+
+
+def _short(name: str, limit: int = 80) -> str:
+    """A column name for the message: one line, at most ``limit`` characters (SNS caps the message at 256 KB)."""
+    flat = " ".join(str(name).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _message(summary: dict[str, Any], drift: dict[str, Any]) -> tuple[str, str]:
+    verdict = "DRIFT" if drift["drifted"] else "no drift"
+    lines = [
+        f"Scoring:    {summary['score_id']}",
+        f"Status:     {summary['status']}",
+        f"File:       s3://{summary['bucket']}/{summary['input_key']}",
+        f"Model:      run {summary['run_id']} (sha256 {summary['model_sha256'][:12]})",
+        f"Rows:       {summary['rows']} read, {summary['rows_scored']} scored, {summary['rows_rejected']} rejected",
+        f"Duration:   {summary['timings']['total_s']:.1f} s",
+        "",
+        f"Drift:      {verdict} (threshold PSI > {drift['threshold']:g})",
+    ]
+    if drift["drifted_columns"]:
+        lines.append(f"  drifted columns: {', '.join(_short(c) for c in drift['drifted_columns'][:20])}")
+    worst = [c for c in drift["columns"] if c["psi"] is not None][:5]
+    lines += [f"  {_short(c['column'])}: PSI {c['psi']:.3f}" for c in worst]
+    if "predictions" in drift and drift["predictions"].get("psi") is not None:
+        lines.append(f"  predictions: PSI {drift['predictions']['psi']:.3f}")
+    if summary["ignored_columns"]:
+        lines += [
+            "",
+            f"Ignored columns (not read by the model): {', '.join(_short(c) for c in summary['ignored_columns'][:30])}",
+        ]
+    lines += ["", "Artifacts:"] + [f"  {k}: {v}" for k, v in sorted(summary["artifacts"].items())]
+    lines += ["", f"Execution:  {console_url(summary['execution_arn'])}"]
+    name = summary["input_key"].rsplit("/", 1)[-1]
+    subject = _subject(f"automl-lite scoring SUCCEEDED ({verdict}): {name}")
+    return subject, "\n".join(lines) + "\n"
+
+
+def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
+    """Drift's step: drift.json/html, score.json, clean-up; the notification."""
+    started = time.perf_counter()
+    bucket, prefix = context.bucket, context.output_prefix
+    plan = _plan(context)
+    tallies = [storage.read_json(bucket, part_key(context, TALLY_PART, c.index)) for c in plan.chunks]
+    profile = storage.read_json(bucket, layout.run_key(context.run_id, layout.EDA_PROFILE))
+    total = add_tallies(tallies)
+    drift = drift_report(profile, total, threshold=context.settings.drift_threshold)
+    storage.write_json(bucket, prefix + layout.DRIFT_JSON, drift)
+    html = render_drift_html(
+        drift, score_id=context.score_id, run_id=context.run_id, input_key=context.input_key
+    )
+    storage.write_text(bucket, prefix + layout.DRIFT_REPORT, html, content_type="text/html; charset=utf-8")
+    results = [t["result"] for t in tallies]
+    finished = datetime.now(UTC)
+    summary: dict[str, Any] = {
+        "score_id": context.score_id,
+        "status": "SUCCEEDED",
+        "bucket": bucket,
+        "input_key": context.input_key,
+        "input_bytes": context.input_bytes,
+        "run_id": context.run_id,
+        "model_key": context.model_key,
+        "model_sha256": context.model_sha256,
+        "problem_type": context.problem_type,
+        "execution_arn": context.execution_arn,
+        "rows": plan.rows,
+        "rows_scored": sum(r["scored"] for r in results),
+        "rows_rejected": sum(r["rejected"] for r in results),
+        "chunks": len(plan.chunks),
+        "ignored_columns": context.ignored_columns,
+        "drifted": drift["drifted"],
+        "drift_threshold": context.settings.drift_threshold,
+        "started_at": context.started_at.isoformat(),
+        "finished_at": finished.isoformat(),
+        "timings": {
+            "total_s": round((finished - context.started_at).total_seconds(), 3),
+            "chunks_s": round(sum(r["seconds"] for r in results), 3),
+            "slowest_chunk_s": max((r["seconds"] for r in results), default=0.0),
+            "merge_s": merge.seconds,
+            "drift_s": round(time.perf_counter() - started, 3),
+        },
+        "merge": merge.model_dump(),
+        "artifacts": {name: storage.uri(bucket, prefix + name) for name in layout.SCORE_ARTIFACTS},
+    }
+    storage.write_json(bucket, prefix + layout.SCORE_SUMMARY, summary)
+    _remove_work(bucket, prefix)
+    subject, message = _message(summary, drift)
+    return FinishResult(
+        summary=summary,
+        subject=subject,
+        message=message,
+        drifted=drift["drifted"],
+        drift_status="DRIFT" if drift["drifted"] else "NONE",
+    )
+
+
+def _remove_work(bucket: str, prefix: str) -> None:
+    keys = storage.list_keys(bucket, prefix + "work/")
+    s3 = storage.client("s3")
+    for start in range(0, len(keys), 1000):
+        s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True}
+        )

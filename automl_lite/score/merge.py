@@ -1,0 +1,134 @@
+"""Merge: the chunks' parts into one object, in order, with S3 multipart copy.
+
+The object is assembled by S3 itself (``UploadPartCopy`` of each part, ranges allowed),
+so the data does not pass through the Lambda's memory. S3 requires every part but the
+last to be at least :data:`MIN_PART_BYTES` (5 MiB): a part smaller than that (a small
+chunk's output, the header) is read into a buffer, topped up with the first bytes of
+the parts after it, and uploaded once the buffer holds 5 MiB; the rest of a large part
+is then copied by range. So at most 5 MiB of small parts is ever in memory, and a
+file whose output is under 5 MiB in total is written with one PUT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from automl_lite import storage
+
+#: S3's smallest part (all but the last), bytes.
+MIN_PART_BYTES = 5 * 1024 * 1024
+#: S3's most parts per upload.
+MAX_PARTS = 10_000
+
+
+@dataclass
+class _Upload:
+    bucket: str
+    key: str
+    content_type: str
+    upload_id: str | None = None
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    buffer: bytearray = field(default_factory=bytearray)
+    copied_bytes: int = 0
+
+    def _start(self) -> str:
+        if self.upload_id is None:
+            self.upload_id = storage.client("s3").create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self.content_type
+            )["UploadId"]
+        return self.upload_id
+
+    def _next_number(self) -> int:
+        number = len(self.parts) + 1
+        if number > MAX_PARTS:
+            raise ValueError(f"more than {MAX_PARTS} parts for s3://{self.bucket}/{self.key}")
+        return number
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        number = self._next_number()
+        etag = storage.client("s3").upload_part(
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self._start(),
+            PartNumber=number,
+            Body=bytes(self.buffer),
+        )["ETag"]
+        self.parts.append({"PartNumber": number, "ETag": etag})
+        self.buffer.clear()
+
+    def copy(self, key: str, start: int, end: int) -> None:
+        number = self._next_number()
+        response = storage.client("s3").upload_part_copy(
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self._start(),
+            PartNumber=number,
+            CopySource={"Bucket": self.bucket, "Key": key},
+            CopySourceRange=f"bytes={start}-{end - 1}",
+        )
+        self.parts.append({"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]})
+        self.copied_bytes += end - start
+
+    def add(self, key: str, size: int) -> None:
+        """Append the object ``key`` (``size`` bytes)."""
+        offset = 0
+        while offset < size:
+            if not self.buffer and size - offset >= MIN_PART_BYTES:
+                self.copy(key, offset, size)
+                return
+            take = min(MIN_PART_BYTES - len(self.buffer), size - offset)
+            self.buffer += storage.read_range(self.bucket, key, offset, offset + take)
+            offset += take
+            if len(self.buffer) >= MIN_PART_BYTES:
+                self.flush()
+
+    def complete(self) -> None:
+        if self.upload_id is None:  # everything fitted in the buffer: one PUT
+            storage.write_bytes(self.bucket, self.key, bytes(self.buffer), content_type=self.content_type)
+            return
+        self.flush()
+        storage.client("s3").complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+        )
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            storage.client("s3").abort_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
+            )
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    key: str
+    bytes: int
+    parts: int
+    #: Bytes S3 copied itself (the rest went through the 5 MiB buffer).
+    copied_bytes: int
+
+
+def merge_objects(
+    bucket: str,
+    dest_key: str,
+    header: bytes,
+    sources: list[tuple[str, int]],
+    *,
+    content_type: str = "text/csv",
+) -> MergeResult:
+    """Write ``header`` then every ``(key, size)`` of ``sources``, in order, to ``dest_key``."""
+    upload = _Upload(bucket=bucket, key=dest_key, content_type=content_type)
+    upload.buffer += header
+    try:
+        for key, size in sources:
+            upload.add(key, size)
+        upload.complete()
+    except BaseException:
+        upload.abort()
+        raise
+    total = len(header) + sum(size for _, size in sources)
+    return MergeResult(
+        key=dest_key, bytes=total, parts=max(1, len(upload.parts)), copied_bytes=upload.copied_bytes
+    )

@@ -1,0 +1,356 @@
+"""The scoring flow (statemachine/score.asl.json) end to end through the local engine, on penguins.
+
+One tiny training run per module provides the model; every test drops a CSV under
+``score/<run-id>/`` and follows the execution. Predictions are held equal, byte for byte,
+to ``automl-lite predict`` on the same file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from automl_lite import layout, storage
+from automl_lite.local import LocalEngine
+from automl_lite.local.engine import make_run_id, s3_object_created_event
+from automl_lite.predict import predict_file
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    with LocalEngine(work_dir=tmp_path_factory.mktemp("engine")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def trained(engine, penguins_csv, tmp_path_factory):
+    """A succeeded run (tiny budget) in the engine's bucket, and its local folder for ``predict``."""
+    manifest = {
+        "dataset": "penguins.csv",
+        "target": "species",
+        "time_budget_s": 5,
+        "seed": 7,
+        "estimators": ["lgbm"],
+    }
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_csv.read_bytes()}, name="penguins"), timeout_s=300
+    )
+    assert result.succeeded, (result.error, result.cause)
+    folder = engine.collect(result, tmp_path_factory.mktemp("run") / result.run_id)
+    return result.run_id, folder
+
+
+@pytest.fixture
+def settings_manifest(engine, trained):
+    """Write score/<run-id>/manifest.json for one test, removed afterwards."""
+    key = layout.score_manifest_key(trained[0])
+
+    def write(**fields):
+        engine.upload(json.dumps(fields).encode(), key, content_type="application/json")
+
+    yield write
+    storage.client("s3").delete_object(Bucket=engine.bucket, Key=key)
+
+
+def _score(engine, run_id, data: bytes, name: str):
+    return engine.wait(engine.submit_score(run_id, data, name=name), timeout_s=300)
+
+
+def _artifact(engine, result, name: str) -> bytes:
+    location = result.output["artifacts"][name]
+    return storage.read_bytes(engine.bucket, location.split("/", 3)[3])
+
+
+def _predict_bytes(folder, data: bytes, tmp_path) -> bytes:
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_bytes(data)
+    predict_file(folder, source, out)
+    return out.read_bytes()
+
+
+def _messages(engine, score_id):
+    return [m for m in engine.notifications() if score_id in m["message"]]
+
+
+def _assert_failed(engine, result, code):
+    assert result.status == "FAILED", result.output
+    assert result.error == code, result.cause
+    assert result.cause and "Traceback" not in result.cause
+    messages = _messages(engine, result.run_id)
+    assert len(messages) == 1 and messages[0]["attributes"] == {
+        "status": "FAILED",
+        "flow": "score",
+        "error": code,
+    }
+    assert code in messages[0]["subject"]
+
+
+def _penguins(penguins_csv) -> pd.DataFrame:
+    return pd.read_csv(penguins_csv, keep_default_na=False)
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+def test_happy_path_equals_predict_with_every_artifact(engine, trained, penguins_csv, tmp_path):
+    run_id, folder = trained
+    data = penguins_csv.read_bytes()
+    result = _score(engine, run_id, data, "penguins")
+    assert result.succeeded, (result.error, result.cause)
+    entered = result.states_entered()
+    assert entered[:5] == ["Start", "Check", "FirstDelivery", "KeepScore", "Plan"]
+    assert entered[-5:] == ["Merge", "Drift", "NotifySuccess", "Succeeded", "Done"]
+    summary = result.output
+    assert summary["status"] == "SUCCEEDED" and summary["run_id"] == run_id
+    assert summary["rows"] == summary["rows_scored"] == 344 and summary["rows_rejected"] == 0
+    assert summary["ignored_columns"] == ["species"]
+    assert summary["model_sha256"] and summary["timings"]["total_s"] > 0
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
+    for name in layout.SCORE_ARTIFACTS:
+        assert f"/scores/{run_id}/penguins-" in summary["artifacts"][name]
+        _artifact(engine, result, name)
+    # Nothing left in the work area; nothing written outside the score folder (and the claims).
+    prefix = summary["artifacts"][layout.SCORE_SUMMARY].split("/", 3)[3].rsplit("/", 1)[0] + "/"
+    assert not storage.list_keys(engine.bucket, prefix + "work/")
+    drift = json.loads(_artifact(engine, result, layout.DRIFT_JSON))
+    assert not drift["drifted"], drift["drifted_columns"]
+    assert drift["scored_rows"] == 344
+    html = _artifact(engine, result, layout.DRIFT_REPORT).decode()
+    assert "data:image/svg+xml;base64," in html
+    messages = _messages(engine, result.run_id)
+    assert len(messages) == 1 and messages[0]["attributes"] == {
+        "status": "SUCCEEDED",
+        "flow": "score",
+        "drift": "NONE",
+    }
+
+
+def test_quoted_newlines_across_tiny_chunks_equal_predict(
+    engine, trained, penguins_csv, settings_manifest, tmp_path
+):
+    run_id, folder = trained
+    frame = _penguins(penguins_csv)
+    frame["notes"] = [f'seen "at"\ndawn,\r\nrow {i}' if i % 3 else "" for i in range(len(frame))]
+    frame.loc[5, "sex"] = "fe\nmale"  # a quoted newline inside a column the model reads
+    data = _csv(frame)
+    settings_manifest(chunk_bytes=700)
+    result = _score(engine, run_id, data, "quoted")
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["chunks"] > 10
+    assert "Score" in result.states_entered()
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
+    assert sorted(result.output["ignored_columns"]) == ["notes", "species"]
+
+
+def test_extra_columns_are_ignored_and_listed(engine, trained, penguins_csv, tmp_path):
+    run_id, folder = trained
+    frame = _penguins(penguins_csv)
+    frame.insert(0, "customer_id", range(len(frame)))
+    frame["=cmd"] = "x"
+    data = _csv(frame[list(reversed(frame.columns))])
+    result = _score(engine, run_id, data, "extra")
+    assert result.succeeded, (result.error, result.cause)
+    assert set(result.output["ignored_columns"]) == {"customer_id", "=cmd", "species"}
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
+
+
+def test_unseen_categories_are_scored_and_reported(engine, trained, penguins_csv, tmp_path):
+    run_id, folder = trained
+    frame = _penguins(penguins_csv)
+    frame.loc[frame.index[:120], "island"] = "Atlantis"
+    frame.loc[frame.index[200:202], "island"] = "<script>alert(1)</script>"
+    frame.loc[frame.index[:3], "bill_length_mm"] = "long"
+    data = _csv(frame)
+    result = _score(engine, run_id, data, "atlantis")
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["rows_rejected"] == 3 and result.output["rows_scored"] == 341
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
+    rejected = list(csv.reader(io.StringIO(_artifact(engine, result, layout.REJECTED).decode())))
+    assert rejected[0][:2] == ["row", "reason"] and [r[0] for r in rejected[1:]] == ["1", "2", "3"]
+    assert "'long' is not a number" in rejected[1][1]
+    drift = json.loads(_artifact(engine, result, layout.DRIFT_JSON))
+    island = next(c for c in drift["columns"] if c["column"] == "island")
+    assert island["unseen_values"] == [
+        {"value": "Atlantis", "count": 120},
+        {"value": "<script>alert(1)</script>", "count": 2},
+    ]
+    html = _artifact(engine, result, layout.DRIFT_REPORT).decode()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert island["drifted"] and drift["columns"][0]["column"] == "island"
+    assert result.output["drifted"]
+    message = _messages(engine, result.run_id)[0]
+    assert message["attributes"]["drift"] == "DRIFT" and "island" in message["message"]
+
+
+def test_missing_column_fails_with_its_code(engine, trained, penguins_csv):
+    run_id, _ = trained
+    data = _csv(_penguins(penguins_csv).drop(columns=["bill_length_mm"]))
+    result = _score(engine, run_id, data, "missing")
+    _assert_failed(engine, result, "ScoreColumnsMissing")
+    assert "bill_length_mm" in result.cause
+    keys = storage.list_keys(engine.bucket, f"{layout.SCORES_PREFIX}{run_id}/missing-")
+    summary = storage.read_json(engine.bucket, next(k for k in keys if k.endswith(layout.SCORE_SUMMARY)))
+    assert summary["status"] == "FAILED" and summary["error"] == "ScoreColumnsMissing"
+
+
+def test_header_only_file_scores_zero_rows(engine, trained, penguins_csv):
+    run_id, _ = trained
+    header = penguins_csv.read_bytes().splitlines(keepends=True)[0]
+    result = _score(engine, run_id, header, "header-only")
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["rows"] == 0 and result.output["chunks"] == 0
+    predictions = _artifact(engine, result, layout.PREDICTIONS).decode()
+    assert predictions.startswith("row,prediction,probability_") and predictions.count("\n") == 1
+
+
+def test_empty_file_fails_with_score_input_invalid(engine, trained):
+    result = _score(engine, trained[0], b"", "empty")
+    _assert_failed(engine, result, "ScoreInputInvalid")
+    assert "empty" in result.cause
+
+
+def test_a_run_that_failed_has_no_model(engine, penguins_csv):
+    bad = {"dataset": "penguins.csv", "target": "no_such_column", "time_budget_s": 5}
+    failed = engine.wait(
+        engine.submit(bad, {"penguins.csv": penguins_csv.read_bytes()}, name="bad"), timeout_s=120
+    )
+    assert failed.status == "FAILED"
+    result = _score(engine, failed.run_id, penguins_csv.read_bytes(), "from-failed")
+    _assert_failed(engine, result, "ScoreModelUnavailable")
+    assert "FAILED" in result.cause and "TargetMissing" in result.cause
+
+
+def test_an_unknown_run_has_no_model(engine, penguins_csv):
+    result = _score(engine, "no-such-run", penguins_csv.read_bytes(), "unknown")
+    _assert_failed(engine, result, "ScoreModelUnavailable")
+
+
+def test_a_model_that_failed_parity_is_refused(engine, trained, penguins_csv):
+    run_id, _ = trained
+    copy_id = f"{run_id}-parity"
+    for key in storage.list_keys(engine.bucket, layout.run_prefix(run_id)):
+        body = storage.read_bytes(engine.bucket, key)
+        if key.endswith(layout.PARITY):
+            body = json.dumps({**json.loads(body), "passed": False}).encode()
+        storage.write_bytes(
+            engine.bucket, layout.run_prefix(copy_id) + key[len(layout.run_prefix(run_id)) :], body
+        )
+    result = _score(engine, copy_id, penguins_csv.read_bytes(), "parity")
+    _assert_failed(engine, result, "ScoreModelUnavailable")
+    assert "parity" in result.cause
+
+
+def test_duplicate_delivery_scores_once(engine, trained, penguins_csv):
+    run_id, _ = trained
+    key = f"{layout.SCORE_INPUT_PREFIX}{run_id}/twice.csv"
+    meta = engine.upload(penguins_csv.read_bytes(), key, content_type="text/csv")
+    event = s3_object_created_event(
+        bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"]
+    )
+    first = engine.wait(engine.deliver(event, run_id=make_run_id("twice")), timeout_s=300)
+    second = engine.wait(engine.deliver(event, run_id=make_run_id("twice")), timeout_s=300)
+    assert first.succeeded and second.succeeded
+    assert second.output == {"duplicate_of": first.run_id, "bucket": engine.bucket, "input_key": key}
+    assert "Plan" not in second.states_entered()
+    assert len(_messages(engine, first.run_id)) == 1 and not _messages(engine, second.run_id)
+    folders = {
+        k.split("/")[2] for k in storage.list_keys(engine.bucket, f"{layout.SCORES_PREFIX}{run_id}/twice-")
+    }
+    assert len(folders) == 1
+
+
+def test_an_unclosed_quote_fails_its_chunk_with_score_input_invalid(
+    engine, trained, penguins_csv, settings_manifest
+):
+    run_id, _ = trained
+    lines = penguins_csv.read_bytes().splitlines(keepends=True)
+    lines[300] = b'"' + lines[300]  # a quote that never closes: the rest of the file is one field
+    settings_manifest(chunk_bytes=2000)
+    result = _score(engine, run_id, b"".join(lines), "ragged")
+    _assert_failed(engine, result, "ScoreInputInvalid")
+    assert "Rows " in result.cause and "not readable CSV" in result.cause
+
+
+def test_cli_score_runs_the_flow_and_equals_predict(trained, penguins_csv, tmp_path):
+    """``automl-lite score RUN data.csv`` (its own engine, in a subprocess) writes predict's predictions."""
+    _, folder = trained
+    out = tmp_path / "scored"
+    done = subprocess.run(
+        [sys.executable, "-m", "automl_lite.cli", "score", str(folder), str(penguins_csv), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Check ..." in done.stdout and "Merge ..." in done.stdout and "344 read, 344 scored" in done.stdout
+    assert (out / layout.PREDICTIONS).read_bytes() == _predict_bytes(
+        folder, penguins_csv.read_bytes(), tmp_path
+    )
+    assert json.loads((out / layout.SCORE_SUMMARY).read_text())["status"] == "SUCCEEDED"
+
+
+def test_cli_score_reports_a_failure_with_its_code(trained, penguins_csv, tmp_path):
+    _, folder = trained
+    data = tmp_path / "no-island.csv"
+    data.write_bytes(_csv(_penguins(penguins_csv).drop(columns=["island"])))
+    done = subprocess.run(
+        [sys.executable, "-m", "automl_lite.cli", "score", str(folder), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 1
+    assert "ScoreColumnsMissing" in done.stderr and "island" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "flow"),
+    [
+        ("score/run-1/data.csv", "score"),
+        ("score/run-1/manifest.json", None),
+        ("scores/run-1/data-20260101T000000000Z/predictions.csv", None),
+        ("score/run-1/data.CSV", None),
+        ("incoming/x/manifest.json", "pipeline"),
+        ("incoming/x/data.csv", None),
+    ],
+)
+def test_each_flow_starts_only_on_its_own_keys(engine, key, flow):
+    """The two rules' patterns (EventBridge's matcher): outputs and the score manifest start nothing."""
+    event = s3_object_created_event(bucket=engine.bucket, key=key, size=1, etag="0" * 32, version_id=None)
+    events = storage.client("events")
+    matched = [
+        name
+        for name, rule in (("pipeline", engine.rule_name), ("score", engine.score_rule_name))
+        if events.test_event_pattern(
+            EventPattern=events.describe_rule(Name=rule)["EventPattern"], Event=json.dumps(event)
+        )["Result"]
+    ]
+    assert matched == ([flow] if flow else [])
+
+
+def test_a_semicolon_file_is_read_with_the_detected_delimiter(engine, trained, penguins_csv, tmp_path):
+    run_id, folder = trained
+    frame = _penguins(penguins_csv)
+    frame["bill_length_mm"] = frame["bill_length_mm"].astype(str).str.replace("NA", "")
+    data = frame.to_csv(index=False, sep=";").encode()
+    result = _score(engine, run_id, data, "semicolons")
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["rows_scored"] == 344
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
