@@ -24,10 +24,10 @@ from constructs import Construct
 
 from automl_lite import definitions
 from automl_lite.layout import INCOMING_PREFIX, RUNS_PREFIX, SCORE_INPUT_PREFIX
+from cdk_app.units.common import acknowledge
 
 #: Where users upload: these keys may be read at a pinned version.
 INPUT_PREFIXES = (INCOMING_PREFIX, SCORE_INPUT_PREFIX)
-from cdk_app.units.common import acknowledge
 
 
 def _regex(key_pattern: str) -> str:

@@ -202,14 +202,21 @@ def test_each_role_may_create_exactly_the_artifacts_its_step_produces(synth: Any
     assert bool(deletes) == (step == layout.SCORE_DRIFT)
 
 
-def test_no_scoring_step_can_write_a_run_or_read_a_native_model(synth: Any) -> None:
+_SCORING_MAY_READ_OF_A_RUN = {
+    "runs/*/model/model.onnx",
+    "runs/*/model/parity.json",
+    "runs/*/run.json",
+    "runs/*/eda/profile.json",
+}
+
+
+def test_no_scoring_step_can_write_a_run_or_read_a_native_model() -> None:
     """A CSV to score is untrusted input: the steps that parse it cannot touch what training produced."""
     for step in layout.SCORE_STEPS:
         assert not [p for p in layout.write_patterns(step) if not p.startswith("scores/")], step
         for pattern in layout.read_patterns(step):
             if pattern.startswith("runs/"):
-                assert pattern in {"runs/*/model/model.onnx", "runs/*/model/parity.json", "runs/*/run.json",
-                                   "runs/*/eda/profile.json"}, (step, pattern)
+                assert pattern in _SCORING_MAY_READ_OF_A_RUN, (step, pattern)
 
 
 def test_only_the_training_job_can_write_what_export_trusts(synth: Any) -> None:
