@@ -299,3 +299,56 @@ def test_a_model_without_its_digest_is_not_loaded(s3, tmp_path):
             BUCKET, layout.run_key(RUN_ID, layout.NATIVE_MODEL), layout.run_key(RUN_ID, layout.NATIVE_MODEL_DIGEST)
         )
     assert not marker.exists()
+
+
+#: The IAM action S3 authorizes each call of a merge with (multipart calls are s3:PutObject on the
+#: destination; the copy's source is s3:GetObject; an abort has its own action).
+_MERGE_ACTIONS = {
+    "GetObject": "s3:GetObject",
+    "HeadObject": "s3:GetObject",
+    "PutObject": "s3:PutObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "UploadPartCopy": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+}
+
+
+def test_a_large_merge_and_its_abort_stay_within_the_merge_grants(s3):
+    """Merge's multipart copy (parts above 5 MiB) and its abort, against ScoreMerge's grants.
+
+    The penguins scoring above is one PUT per output; this is the path of a large file.
+    """
+    from automl_lite.score.merge import merge_objects
+
+    calls: list[tuple[str, str]] = []
+
+    def record(params, model, **_) -> None:
+        if model.name in _MERGE_ACTIONS:
+            calls.append((_MERGE_ACTIONS[model.name], params["Key"]))
+        if model.name == "UploadPartCopy":
+            calls.append(("s3:GetObject", _copy_source_key(params["CopySource"])))
+
+    prefix = layout.score_prefix(RUN_ID, "big", "20260101T000000000Z")
+    sizes = [12 << 20, 200, 11 << 20]
+    for i, size in enumerate(sizes):
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}{layout.SCORE_PARTS}predictions-{i:05d}.csv", Body=b"x" * size)
+    parts = [(f"{prefix}{layout.SCORE_PARTS}predictions-{i:05d}.csv", s) for i, s in enumerate(sizes)]
+    storage.client("s3").meta.events.register("provide-client-params.s3", record)
+
+    result = merge_objects(BUCKET, prefix + layout.PREDICTIONS, b"h\r\n", parts)
+    assert result.copied_bytes > 0 and result.parts > 1
+    # A part that vanished mid-merge: the upload is aborted, nothing is left to bill.
+    with pytest.raises(Exception, match="NoSuchKey|Not Found|404|does not exist"):
+        merge_objects(BUCKET, prefix + layout.REJECTED, b"h\r\n", [parts[0], (parts[0][0] + ".gone", 6 << 20)])
+    assert not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+
+    grants = {
+        "s3:GetObject": layout.read_patterns(layout.SCORE_MERGE),
+        "s3:PutObject": layout.write_patterns(layout.SCORE_MERGE),
+        "s3:AbortMultipartUpload": layout.SCORE_STEP_MULTIPART[layout.SCORE_MERGE],
+    }
+    outside = [(a, k) for a, k in calls if not any(fnmatch.fnmatchcase(k, p) for p in grants[a])]
+    assert outside == []
+    assert {a for a, _ in calls} == set(grants)
