@@ -124,7 +124,8 @@ class Orchestration(Construct):
             self,
             "TriggerDeadLettersAlarm",
             alarm_description=(
-                "A manifest upload could not start a run: its event is in the trigger's dead-letter queue."
+                "An upload (a manifest, or a file to score) could not start an execution: its event is in the "
+                "triggers' dead-letter queue."
             ),
             metric=queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Max"
