@@ -73,9 +73,14 @@ def event_pattern(bucket_name: str) -> dict[str, Any]:
     return json.loads(_substitute(text, {"BucketName": bucket_name}))
 
 
+def load_score_asl_text() -> str:
+    """The scoring flow's definition as written, placeholders included."""
+    return SCORE_ASL_FILE.read_text(encoding="utf-8")
+
+
 def render_score_asl(substitutions: dict[str, str]) -> str:
     """The scoring flow's definition with every ``${Placeholder}`` replaced."""
-    return _substitute(SCORE_ASL_FILE.read_text(encoding="utf-8"), substitutions)
+    return _substitute(load_score_asl_text(), substitutions)
 
 
 def score_event_pattern(bucket_name: str) -> dict[str, Any]:

@@ -102,9 +102,14 @@ STEP_READS: dict[str, tuple[str, ...]] = {
 
 
 def read_patterns(step: str) -> tuple[str, ...]:
-    """The S3 key patterns ``step`` may read (a run artifact's name stands for it in every run)."""
+    """The S3 key patterns ``step`` may read (a run artifact's name stands for it in every run).
+
+    A scoring step's patterns are :data:`SCORE_STEP_READS` as written.
+    """
+    if step in SCORE_STEP_READS:
+        return SCORE_STEP_READS[step]
     if step not in STEP_READS:
-        raise ValueError(f"unknown step {step!r}; the steps are {', '.join(STEP_READS)}")
+        raise ValueError(f"unknown step {step!r}; the steps are {', '.join([*STEP_READS, *SCORE_STEP_READS])}")
     return tuple(
         p if p.startswith((INCOMING_PREFIX, CLAIMS_PREFIX)) else f"{RUNS_PREFIX}*/{p}" for p in STEP_READS[step]
     )
@@ -112,6 +117,8 @@ def read_patterns(step: str) -> tuple[str, ...]:
 
 def write_patterns(step: str) -> tuple[str, ...]:
     """The S3 key patterns ``step`` may write (``*`` matches any characters, as in an IAM ARN)."""
+    if step in SCORE_STEP_WRITES:
+        return SCORE_STEP_WRITES[step]
     if step not in WRITING_STEPS:
         raise ValueError(f"unknown step {step!r}; the steps that write are {', '.join(WRITING_STEPS)}")
     runs = [f"{RUNS_PREFIX}*/{artifact}" for artifact, writers in ARTIFACT_WRITERS.items() if step in writers]
@@ -189,3 +196,73 @@ def score_prefix(run_id: str, name: str, timestamp: str) -> str:
     run_prefix(run_id)
     clean = _SCORE_NAME.sub("-", name).strip("-.")[:80] or "data"
     return f"{SCORES_PREFIX}{run_id}/{clean}-{timestamp}/"
+
+
+#: Where a scoring's claim markers go (``automl_lite.claims`` with this prefix): outside every score folder.
+SCORE_CLAIMS_PREFIX = f"{SCORES_PREFIX}.claims/"
+
+# The scoring flow's steps (as named in ``automl_lite.resources.FUNCTIONS``).
+SCORE_CHECK = "ScoreCheck"
+SCORE_PLAN_STEP = "ScorePlan"
+SCORE_CHUNK = "ScoreChunk"
+SCORE_MERGE = "ScoreMerge"
+SCORE_DRIFT = "ScoreDrift"
+SCORE_REPORT_FAILURE = "ScoreReportFailure"
+SCORE_STEPS: tuple[str, ...] = (
+    SCORE_CHECK,
+    SCORE_PLAN_STEP,
+    SCORE_CHUNK,
+    SCORE_MERGE,
+    SCORE_DRIFT,
+    SCORE_REPORT_FAILURE,
+)
+
+#: A pattern for one artifact of any score folder (``scores/<run-id>/<name>-<timestamp>/<artifact>``).
+_ANY_SCORE = f"{SCORES_PREFIX}*/"
+#: The scoring flow's counterpart of :data:`STEP_READS`, as full key patterns. Only Check and
+#: Chunk read the model (``runs/*/model/model.onnx``) and only Check reads a run's summary and
+#: parity; no scoring step reads anything else of a run but the training profile (Drift).
+SCORE_STEP_READS: dict[str, tuple[str, ...]] = {
+    SCORE_CHECK: (
+        SCORE_INPUT_PREFIX + "*",
+        SCORE_CLAIMS_PREFIX + "*",
+        f"{RUNS_PREFIX}*/{RUN_SUMMARY}",
+        f"{RUNS_PREFIX}*/{PARITY}",
+        f"{RUNS_PREFIX}*/{ONNX_MODEL}",
+    ),
+    SCORE_PLAN_STEP: (SCORE_INPUT_PREFIX + "*",),
+    SCORE_CHUNK: (
+        SCORE_INPUT_PREFIX + "*",
+        f"{RUNS_PREFIX}*/{ONNX_MODEL}",
+        f"{RUNS_PREFIX}*/{EDA_PROFILE}",
+        _ANY_SCORE + SCORE_PLAN,
+    ),
+    SCORE_MERGE: (f"{RUNS_PREFIX}*/{ONNX_MODEL}", _ANY_SCORE + SCORE_PLAN, _ANY_SCORE + SCORE_PARTS + "*"),
+    SCORE_DRIFT: (f"{RUNS_PREFIX}*/{EDA_PROFILE}", _ANY_SCORE + SCORE_PLAN, _ANY_SCORE + SCORE_PARTS + "*"),
+    SCORE_REPORT_FAILURE: (_ANY_SCORE + SCORE_PARTS + "*",),
+}
+
+#: The scoring flow's counterpart of :data:`ARTIFACT_WRITERS`: each step creates only its own
+#: artifacts, under ``scores/`` (never under ``runs/``: a scoring cannot touch a model).
+SCORE_STEP_WRITES: dict[str, tuple[str, ...]] = {
+    SCORE_CHECK: (SCORE_CLAIMS_PREFIX + "*",),
+    SCORE_PLAN_STEP: (_ANY_SCORE + SCORE_PLAN, _ANY_SCORE + SCORE_CHUNKS),
+    SCORE_CHUNK: (_ANY_SCORE + SCORE_PARTS + "*",),
+    SCORE_MERGE: (_ANY_SCORE + PREDICTIONS, _ANY_SCORE + REJECTED),
+    SCORE_DRIFT: (_ANY_SCORE + DRIFT_JSON, _ANY_SCORE + DRIFT_REPORT, _ANY_SCORE + SCORE_SUMMARY),
+    SCORE_REPORT_FAILURE: (_ANY_SCORE + SCORE_SUMMARY,),
+}
+
+#: The one delete in the product: Drift removes a finished scoring's ``work/`` folder.
+SCORE_STEP_DELETES: dict[str, tuple[str, ...]] = {SCORE_DRIFT: (_ANY_SCORE + "work/*",)}
+
+#: Merge's multipart uploads, which it aborts when a copy fails (``s3:AbortMultipartUpload``).
+SCORE_STEP_MULTIPART: dict[str, tuple[str, ...]] = {SCORE_MERGE: SCORE_STEP_WRITES[SCORE_MERGE]}
+
+#: What the scoring state machine itself reads: the Distributed Map's ItemReader (the chunk list).
+SCORE_MAP_READS: tuple[str, ...] = (_ANY_SCORE + SCORE_CHUNKS,)
+
+
+def delete_patterns(step: str) -> tuple[str, ...]:
+    """The S3 key patterns ``step`` may delete (none, except Drift's clean-up of ``work/``)."""
+    return SCORE_STEP_DELETES.get(step, ())

@@ -7,7 +7,17 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from automl_lite.layout import INCOMING_PREFIX, TRAIN, read_patterns, write_patterns
+from automl_lite import definitions
+from automl_lite.layout import (
+    INCOMING_PREFIX,
+    SCORE_INPUT_PREFIX,
+    SCORE_MAP_READS,
+    SCORE_STEP_MULTIPART,
+    TRAIN,
+    delete_patterns,
+    read_patterns,
+    write_patterns,
+)
 from cdk_app.config import DeploymentConfig
 from cdk_app.units.common import log_retention
 from cdk_app.units.ingest import Ingest
@@ -27,8 +37,8 @@ class AutomlLiteStack(Stack):
 
     Attributes
     ----------
-    ingest, notify, steps, training, orchestration:
-        The units (see ``cdk_app.units``).
+    ingest, notify, steps, training, orchestration, scoring:
+        The units (see ``cdk_app.units``); ``scoring`` is the second flow's state machine.
     """
 
     def __init__(
@@ -66,9 +76,13 @@ class AutomlLiteStack(Stack):
         # (ARTIFACT_WRITERS): Validate, which parses untrusted CSV, cannot plant the model
         # Export unpickles. Nothing may delete.
         steps: dict[str, iam.IGrantable] = {**self.steps.functions, TRAIN: self.training.job_role}
+        # The scoring steps come from the parallel tables (SCORE_STEP_READS / SCORE_STEP_WRITES):
+        # they read the uploaded CSV and one run's model and profile, and write under scores/ only.
         for step, grantee in steps.items():
             self.ingest.grant_read(grantee, read_patterns(step))
             self.ingest.grant_write(grantee, write_patterns(step))
+            self.ingest.grant_delete(grantee, delete_patterns(step))
+            self.ingest.grant_abort_multipart(grantee, SCORE_STEP_MULTIPART.get(step, ()))
 
         self.orchestration = Orchestration(
             self,
@@ -82,8 +96,8 @@ class AutomlLiteStack(Stack):
             logs_key=logs_key,
             log_retention=retention,
         )
-        # What the definition calls, and nothing more.
-        self.orchestration.allow_invoke(*self.steps.functions.values())
+        # What the definition calls, and nothing more (the scoring functions are not among them).
+        self.orchestration.allow_invoke(*self.steps.pipeline_functions.values())
         self.orchestration.allow_batch_sync(
             job_queue=self.training.job_queue, job_definition=self.training.job_definition
         )
@@ -95,6 +109,41 @@ class AutomlLiteStack(Stack):
         self.ingest.rule.add_target(
             targets.SfnStateMachine(
                 self.orchestration.state_machine,
+                dead_letter_queue=self.ingest.dead_letter_queue,
+                retry_attempts=TRIGGER_RETRY_ATTEMPTS,
+                max_event_age=TRIGGER_MAX_EVENT_AGE,
+            )
+        )
+
+        # The second flow: score/<run-id>/<name>.csv -> statemachine/score.asl.json.
+        self.scoring = Orchestration(
+            self,
+            "Scoring",
+            definition_substitutions={
+                **self.steps.score_function_arns,
+                "NotificationTopicArn": self.notify.topic.topic_arn,
+            },
+            logs_key=logs_key,
+            log_retention=retention,
+            definition_text=definitions.load_score_asl_text(),
+            placeholders=definitions.SCORE_ASL_PLACEHOLDERS,
+            flow="score",
+            state_machine_id="Score",
+            # Fixed, so the Distributed Map's grants can name it without a circular reference.
+            state_machine_name=f"{self.stack_name}-score",
+            failed_description=(
+                "An automl-lite scoring failed: open the failed execution in the Step Functions console."
+            ),
+        )
+        self.scoring.allow_invoke(*self.steps.score_functions.values())
+        self.scoring.allow_distributed_map()
+        # The Distributed Map's ItemReader reads the chunk list Plan wrote, and nothing else.
+        self.ingest.grant_read(self.scoring.role, SCORE_MAP_READS)
+        self.scoring.allow_publish(self.notify.topic, self.notify.topic_key)
+        self.scoring.notify_alarms(self.notify.topic)
+        self.ingest.score_rule.add_target(
+            targets.SfnStateMachine(
+                self.scoring.state_machine,
                 dead_letter_queue=self.ingest.dead_letter_queue,
                 retry_attempts=TRIGGER_RETRY_ATTEMPTS,
                 max_event_age=TRIGGER_MAX_EVENT_AGE,
@@ -116,6 +165,18 @@ class AutomlLiteStack(Stack):
             description="Subscribe for run results.",
         )
         CfnOutput(self, "StateMachineArn", value=state_machine_arn, description="The pipeline.")
+        CfnOutput(
+            self,
+            "ScoreDropLocation",
+            value=f"s3://{self.ingest.bucket.bucket_name}/{SCORE_INPUT_PREFIX}",
+            description="Upload <run-id>/<name>.csv under this prefix to score it with that run's model.",
+        )
+        CfnOutput(
+            self,
+            "ScoreStateMachineArn",
+            value=self.scoring.state_machine.state_machine_arn,
+            description="The scoring flow.",
+        )
         CfnOutput(
             self,
             "ConsoleLink",

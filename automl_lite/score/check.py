@@ -38,7 +38,7 @@ from automl_lite.validation import detect_delimiter
 
 #: Bytes read from the start of the file to find the header and the delimiter.
 HEAD_BYTES = 1 << 20
-SCORE_CLAIMS_PREFIX = f"{layout.SCORES_PREFIX}.claims/"
+SCORE_CLAIMS_PREFIX = layout.SCORE_CLAIMS_PREFIX
 
 
 def parse_input_key(key: str) -> tuple[str, str]:

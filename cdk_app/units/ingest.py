@@ -23,8 +23,11 @@ from cdk_nag import RegexAppliesTo
 from constructs import Construct
 
 from automl_lite import definitions
-from automl_lite.layout import INCOMING_PREFIX, RUNS_PREFIX
+from automl_lite.layout import INCOMING_PREFIX, RUNS_PREFIX, SCORE_INPUT_PREFIX
 from cdk_app.units.common import acknowledge
+
+#: Where users upload: these keys may be read at a pinned version.
+INPUT_PREFIXES = (INCOMING_PREFIX, SCORE_INPUT_PREFIX)
 
 
 def _regex(key_pattern: str) -> str:
@@ -48,6 +51,8 @@ class Ingest(Construct):
         Receives the data bucket's S3 server access logs.
     rule:
         Matches ``incoming/*/manifest.json`` "Object Created" events of this bucket.
+    score_rule:
+        Matches ``score/*/*.csv`` "Object Created" events of this bucket (``statemachine/score_event_pattern.json``).
     dead_letter_queue:
         Where EventBridge puts events it could not deliver to the target after its retries.
     """
@@ -150,6 +155,12 @@ class Ingest(Construct):
             description="Start an automl-lite run when incoming/<name>/manifest.json is created.",
             event_pattern=_event_pattern(definitions.event_pattern(self.bucket.bucket_name)),
         )
+        self.score_rule = events.Rule(
+            self,
+            "ScoreInputCreatedRule",
+            description="Start an automl-lite scoring when score/<run-id>/<name>.csv is created.",
+            event_pattern=_event_pattern(definitions.score_event_pattern(self.bucket.bucket_name)),
+        )
 
     #: Matches the data bucket's logical id in cdk-nag's finding text (the id carries a hash suffix).
     _bucket_logical_id_pattern = r"[A-Za-z0-9]*DataBucket[A-Za-z0-9]*"
@@ -157,11 +168,11 @@ class Ingest(Construct):
     def grant_read(self, grantee: iam.IGrantable, key_patterns: Sequence[str]) -> None:
         """Read exactly these keys (patterns from ``automl_lite.layout.read_patterns``).
 
-        Inputs under ``incoming/`` may also be read at a given version (the run pins the
-        versions it read); a run's artifacts are read as they are.
+        Inputs under ``incoming/`` and ``score/`` may also be read at a given version (a run or a
+        scoring pins the version it read); artifacts are read as they are.
         """
-        inputs = [p for p in key_patterns if p.startswith(INCOMING_PREFIX)]
-        artifacts = [p for p in key_patterns if not p.startswith(INCOMING_PREFIX)]
+        inputs = [p for p in key_patterns if p.startswith(INPUT_PREFIXES)]
+        artifacts = [p for p in key_patterns if not p.startswith(INPUT_PREFIXES)]
         if inputs:
             self._grant(grantee, ["s3:GetObject", "s3:GetObjectVersion"], inputs, decrypt_only=True)
         if artifacts:
@@ -170,6 +181,19 @@ class Ingest(Construct):
     def grant_write(self, grantee: iam.IGrantable, key_patterns: Sequence[str]) -> None:
         """Create exactly these keys (patterns from ``automl_lite.layout.write_patterns``); never delete."""
         self._grant(grantee, ["s3:PutObject"], key_patterns, decrypt_only=False)
+
+    def grant_delete(self, grantee: iam.IGrantable, key_patterns: Sequence[str]) -> None:
+        """Delete exactly these keys (``automl_lite.layout.delete_patterns``: scratch files only).
+
+        The bucket is versioned: a delete adds a delete marker, the data stays recoverable.
+        """
+        if key_patterns:
+            self._grant(grantee, ["s3:DeleteObject"], key_patterns, decrypt_only=True)
+
+    def grant_abort_multipart(self, grantee: iam.IGrantable, key_patterns: Sequence[str]) -> None:
+        """Abort a multipart upload to these keys (a failed merge leaves no billed parts behind)."""
+        if key_patterns:
+            self._grant(grantee, ["s3:AbortMultipartUpload"], key_patterns, decrypt_only=True)
 
     def _grant(
         self, grantee: iam.IGrantable, actions: list[str], key_patterns: Sequence[str], *, decrypt_only: bool
@@ -187,7 +211,8 @@ class Ingest(Construct):
                     "AwsSolutions-IAM5",
                     f"Object keys hold the run id, known only at run time; access is limited to '{pattern}' "
                     "in the data bucket (automl_lite.layout: inputs under incoming/, each artifact of a run "
-                    "under runs/<run-id>/, writable only by the step that produces it).",
+                    "under runs/<run-id>/, scorings under scores/<run-id>/<name>-<timestamp>/, writable only by the "
+                    "step that produces it).",
                     applies_to=[
                         RegexAppliesTo(
                             regex=rf"/^Resource::<{self._bucket_logical_id_pattern}\.Arn>\/{_regex(pattern)}$/g"

@@ -1,5 +1,7 @@
-"""Orchestration: the state machine from ``statemachine/pipeline.asl.json``, its logs and alarms.
+"""Orchestration: a state machine from its ASL file in ``statemachine/``, its logs and alarms.
 
+One unit per flow: the training pipeline (``pipeline.asl.json``) and the scoring flow
+(``score.asl.json``, whose Distributed Map also needs :meth:`Orchestration.allow_distributed_map`).
 The definition is the ASL file itself, its ``${Placeholders}`` filled by
 ``definition_substitutions``: the flow has one source of truth, shared with the local engine.
 Because CDK cannot see inside a definition loaded from a file, the role starts with logs
@@ -8,9 +10,9 @@ and X-Ray only; the stack grants each service call the definition makes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -36,9 +38,9 @@ class Orchestration(Construct):
     Attributes
     ----------
     state_machine, log_group:
-        The pipeline and its execution log.
+        The flow's state machine and its execution log.
     failed_executions_alarm:
-        In alarm when a run failed in the last 5 minutes.
+        In alarm when an execution failed in the last 5 minutes.
     """
 
     def __init__(
@@ -49,9 +51,15 @@ class Orchestration(Construct):
         definition_substitutions: Mapping[str, str],
         logs_key: kms.IKey,
         log_retention: logs.RetentionDays,
+        definition_text: str | None = None,
+        placeholders: Sequence[str] = definitions.ASL_PLACEHOLDERS,
+        flow: str = "pipeline",
+        state_machine_id: str = "Pipeline",
+        state_machine_name: str | None = None,
+        failed_description: str = "An automl-lite run failed: open the failed execution in the Step Functions console.",
     ) -> None:
         super().__init__(scope, construct_id)
-        missing = set(definitions.ASL_PLACEHOLDERS) - set(definition_substitutions)
+        missing = set(placeholders) - set(definition_substitutions)
         if missing:
             raise ValueError(f"The state machine definition needs values for: {', '.join(sorted(missing))}")
 
@@ -60,16 +68,20 @@ class Orchestration(Construct):
             self,
             "Logs",
             # Vended-log prefix: keeps the account's CloudWatch Logs resource policy small.
-            log_group_name=f"/aws/vendedlogs/states/{stack.stack_name}-pipeline",
+            log_group_name=f"/aws/vendedlogs/states/{stack.stack_name}-{flow}",
             encryption_key=logs_key,
             retention=log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        self.state_machine_name = state_machine_name
         self.state_machine = sfn.StateMachine(
             self,
-            "Pipeline",
+            state_machine_id,
+            state_machine_name=state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(definitions.load_asl_text()),
+            definition_body=sfn.DefinitionBody.from_string(
+                definitions.load_asl_text() if definition_text is None else definition_text
+            ),
             definition_substitutions=dict(definition_substitutions),
             logs=sfn.LogOptions(
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
@@ -89,7 +101,7 @@ class Orchestration(Construct):
         self.failed_executions_alarm = cloudwatch.Alarm(
             self,
             "FailedExecutionsAlarm",
-            alarm_description="An automl-lite run failed: open the failed execution in the Step Functions console.",
+            alarm_description=failed_description,
             metric=self.state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
             threshold=1,
             evaluation_periods=1,
@@ -112,7 +124,8 @@ class Orchestration(Construct):
             self,
             "TriggerDeadLettersAlarm",
             alarm_description=(
-                "A manifest upload could not start a run: its event is in the trigger's dead-letter queue."
+                "An upload (a manifest, or a file to score) could not start an execution: its event is in the "
+                "triggers' dead-letter queue."
             ),
             metric=queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Max"
@@ -123,6 +136,52 @@ class Orchestration(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+
+    def allow_distributed_map(self) -> None:
+        """What a Distributed Map needs of its own state machine: start, follow and stop its child executions.
+
+        The ARNs are built from the state machine's fixed name: referring to the state machine
+        itself from its role's policy would be a circular dependency.
+        """
+        if self.state_machine_name is None:
+            raise ValueError("A Distributed Map needs a state machine with a fixed name (state_machine_name)")
+        stack = Stack.of(self)
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:StartExecution"],
+                resources=[
+                    stack.format_arn(
+                        service="states",
+                        resource="stateMachine",
+                        resource_name=self.state_machine_name,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        child_executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            # A Map Run's child executions: execution:<state-machine>/<map-run>:<child>.
+            resource_name=f"{self.state_machine_name}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"], resources=[child_executions]
+            )
+        )
+        acknowledge(
+            self.state_machine,
+            "AwsSolutions-IAM5",
+            "A Distributed Map runs each chunk as a child execution of this state machine whose "
+            "name is known only at run time; DescribeExecution and StopExecution are limited to "
+            "this state machine's child executions (Step Functions 'IAM policies for Distributed Map').",
+            applies_to=[
+                "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                f"{self.state_machine_name}/*"
+            ],
+        )
 
     def allow_invoke(self, *functions: lambda_.IFunction) -> None:
         """Invoke exactly these functions (the ASL's Lambda tasks)."""

@@ -1,4 +1,4 @@
-"""Steps: the four Lambda functions of the flow, from one container image.
+"""Steps: the Lambda functions of both flows (training pipeline and scoring), from one container image.
 
 Why one image and not zip packages: the export step needs scikit-learn, LightGBM, XGBoost,
 skl2onnx and onnxruntime, far beyond the 250 MB unzipped limit of a zip package (see
@@ -26,8 +26,7 @@ SERVICE_NAME = "automl-lite"
 
 
 #: Each step's handler, memory, timeout and /tmp: one table shared with the local engine.
-#: The scoring flow's functions (``SCORE_FUNCTIONS``) are not deployed by this stack yet.
-STEPS = {name: spec for name, spec in FUNCTIONS.items() if name not in SCORE_FUNCTIONS}
+STEPS = FUNCTIONS
 
 
 class Steps(Construct):
@@ -40,6 +39,8 @@ class Steps(Construct):
     ----------
     validate, profile, export, report_failure:
         The functions (``functions`` maps the step names of :data:`STEPS` to them).
+    pipeline_functions, score_functions:
+        ``functions`` split by flow: each state machine may invoke its own flow's functions only.
     """
 
     def __init__(
@@ -112,8 +113,15 @@ class Steps(Construct):
         self.profile = self.functions["Profile"]
         self.export = self.functions["Export"]
         self.report_failure = self.functions["ReportFailure"]
+        self.score_functions = {n: f for n, f in self.functions.items() if n in SCORE_FUNCTIONS}
+        self.pipeline_functions = {n: f for n, f in self.functions.items() if n not in SCORE_FUNCTIONS}
 
     @property
     def function_arns(self) -> dict[str, str]:
-        """The ASL placeholder of each function (``${ValidateFunctionArn}`` ...) and its ARN."""
-        return {f"{name}FunctionArn": fn.function_arn for name, fn in self.functions.items()}
+        """The training ASL's placeholder of each of its functions (``${ValidateFunctionArn}`` ...) and its ARN."""
+        return {f"{name}FunctionArn": fn.function_arn for name, fn in self.pipeline_functions.items()}
+
+    @property
+    def score_function_arns(self) -> dict[str, str]:
+        """The scoring ASL's placeholders (``${ScoreChunkFunctionArn}`` ...) and the ARNs."""
+        return {f"{name}FunctionArn": fn.function_arn for name, fn in self.score_functions.items()}

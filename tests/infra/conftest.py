@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,14 @@ class Synthesized:
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template_dict["Resources"].items() if v["Type"] == resource_type}
+
+    def named(self, resource_type: str, name: str) -> tuple[str, dict[str, Any]]:
+        """The one resource of this type whose logical id is ``name`` plus CDK's hash suffix."""
+        found = {
+            k: v for k, v in self.resources(resource_type).items() if re.fullmatch(rf"{name}[0-9A-F]{{8}}", k)
+        }
+        assert len(found) == 1, f"expected one {resource_type} named {name}, found {sorted(found)}"
+        return next(iter(found.items()))
 
     def only(self, resource_type: str) -> tuple[str, dict[str, Any]]:
         found = self.resources(resource_type)

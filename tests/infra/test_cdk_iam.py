@@ -86,9 +86,38 @@ READS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The scoring steps, spelled out: only Check and Chunk (and Merge, for the output columns) read a
+#: model, and only ``runs/*/model/model.onnx``; nothing of the scoring writes under ``runs/``.
+SCORE_READS: dict[str, tuple[str, ...]] = {
+    "ScoreCheck": (
+        "score/*",
+        "scores/.claims/*",
+        "runs/*/run.json",
+        "runs/*/model/parity.json",
+        "runs/*/model/model.onnx",
+    ),
+    "ScorePlan": ("score/*",),
+    "ScoreChunk": ("score/*", "runs/*/model/model.onnx", "runs/*/eda/profile.json", "scores/*/work/plan.json"),
+    "ScoreMerge": ("runs/*/model/model.onnx", "scores/*/work/plan.json", "scores/*/work/parts/*"),
+    "ScoreDrift": ("runs/*/eda/profile.json", "scores/*/work/plan.json", "scores/*/work/parts/*"),
+    "ScoreReportFailure": ("scores/*/work/parts/*",),
+}
+SCORE_WRITES: dict[str, tuple[str, ...]] = {
+    "ScoreCheck": ("scores/.claims/*",),
+    "ScorePlan": ("scores/*/work/plan.json", "scores/*/work/chunks.json"),
+    "ScoreChunk": ("scores/*/work/parts/*",),
+    "ScoreMerge": ("scores/*/predictions.csv", "scores/*/rejected.csv"),
+    "ScoreDrift": ("scores/*/drift.json", "scores/*/drift.html", "scores/*/score.json"),
+    "ScoreReportFailure": ("scores/*/score.json",),
+}
+READS.update(SCORE_READS)
+
+_INPUTS = ("incoming/", "score/")
+
+
 def _reads(step: str) -> set[Statement]:
-    inputs = tuple(sorted(f"IngestDataBucket.Arn/{k}" for k in READS[step] if k.startswith("incoming/")))
-    artifacts = tuple(sorted(f"IngestDataBucket.Arn/{k}" for k in READS[step] if not k.startswith("incoming/")))
+    inputs = tuple(sorted(f"IngestDataBucket.Arn/{k}" for k in READS[step] if k.startswith(_INPUTS)))
+    artifacts = tuple(sorted(f"IngestDataBucket.Arn/{k}" for k in READS[step] if not k.startswith(_INPUTS)))
     out: set[Statement] = {
         ("Allow", ("s3:ListBucket",), ("IngestDataBucket.Arn",), ""),
         # Reading needs Decrypt; writing also GenerateDataKey (CDK merges the two statements).
@@ -118,6 +147,7 @@ WRITES: dict[str, tuple[str, ...]] = {
     ),
     "Export": ("runs/*/run.json", "runs/*/model/model.onnx", "runs/*/model/model_card.md", "runs/*/model/parity.json"),
     "ReportFailure": ("runs/*/run.json",),
+    **SCORE_WRITES,
 }
 
 
@@ -135,14 +165,24 @@ def _fix_region(statements: set[Statement]) -> set[Statement]:
     }
 
 
-@pytest.mark.parametrize("step", ["Validate", "Profile", "Export", "ReportFailure"])
+@pytest.mark.parametrize("step", ["Validate", "Profile", "Export", "ReportFailure", *SCORE_WRITES])
 def test_step_roles_read_what_they_use_write_their_own_artifacts_and_log(synth: Any, step: str) -> None:
     statements = _fix_region(role_statements(synth, f"Steps{step}Role"))
-    assert statements == _reads(step) | {
+    expected = _reads(step) | {
         _writes(step),
         XRAY,
         ("Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"Steps{step}Logs.Arn",), ""),
     }
+    if step == "ScoreMerge":
+        # A merge that fails aborts its multipart uploads (their parts would be billed until the
+        # bucket's lifecycle rule removes them); CDK merges the action into the write statement.
+        expected = (expected - {_writes(step)}) | {
+            ("Allow", ("s3:AbortMultipartUpload", "s3:PutObject"), _writes(step)[2], "")
+        }
+    if step == "ScoreDrift":
+        # The one delete: a finished scoring's scratch folder (a delete marker: the bucket is versioned).
+        expected.add(("Allow", ("s3:DeleteObject",), ("IngestDataBucket.Arn/scores/*/work/*",), ""))
+    assert statements == expected
 
 
 def test_training_job_role_reads_inputs_and_the_profile_and_writes_its_own_artifacts(synth: Any) -> None:
@@ -157,6 +197,26 @@ def test_each_role_may_create_exactly_the_artifacts_its_step_produces(synth: Any
     role = "TrainingJobRole" if step == layout.TRAIN else f"Steps{step}Role"
     puts = [r for _, actions, r, _ in role_statements(synth, role) if "s3:PutObject" in actions]
     assert puts == [_writes(step)[2]]
+    deletes = [r for _, actions, r, _ in role_statements(synth, role) if "s3:DeleteObject" in actions]
+    assert deletes == ([tuple(f"IngestDataBucket.Arn/{p}" for p in layout.delete_patterns(step))] if deletes else [])
+    assert bool(deletes) == (step == layout.SCORE_DRIFT)
+
+
+_SCORING_MAY_READ_OF_A_RUN = {
+    "runs/*/model/model.onnx",
+    "runs/*/model/parity.json",
+    "runs/*/run.json",
+    "runs/*/eda/profile.json",
+}
+
+
+def test_no_scoring_step_can_write_a_run_or_read_a_native_model() -> None:
+    """A CSV to score is untrusted input: the steps that parse it cannot touch what training produced."""
+    for step in layout.SCORE_STEPS:
+        assert not [p for p in layout.write_patterns(step) if not p.startswith("scores/")], step
+        for pattern in layout.read_patterns(step):
+            if pattern.startswith("runs/"):
+                assert pattern in _SCORING_MAY_READ_OF_A_RUN, (step, pattern)
 
 
 def test_only_the_training_job_can_write_what_export_trusts(synth: Any) -> None:
@@ -229,6 +289,75 @@ def test_state_machine_role_calls_exactly_what_the_definition_uses(synth: Any) -
     }
 
 
+def test_scoring_state_machine_role_calls_its_functions_runs_its_distributed_map_and_reads_the_chunk_list(
+    synth: Any,
+) -> None:
+    statements = _fix_region(role_statements(synth, "ScoringScoreRole"))
+    account_region = "AWS::Region:AWS::AccountId"
+    assert statements == {
+        (
+            "Allow",
+            (
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies",
+                "logs:GetLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:UpdateLogDelivery",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "xray:PutTelemetryRecords",
+                "xray:PutTraceSegments",
+            ),
+            ("*",),
+            "",
+        ),
+        # The scoring functions only: not one of the training pipeline's.
+        (
+            "Allow",
+            ("lambda:InvokeFunction",),
+            tuple(sorted(f"Steps{step}.Arn" for step in SCORE_WRITES)),
+            "",
+        ),
+        # The Distributed Map: its child executions are executions of this state machine.
+        (
+            "Allow",
+            ("states:StartExecution",),
+            (f"arn:AWS::Partition:states:{account_region}:stateMachine:AutomlLite-score",),
+            "",
+        ),
+        (
+            "Allow",
+            ("states:DescribeExecution", "states:StopExecution"),
+            (f"arn:AWS::Partition:states:{account_region}:execution:AutomlLite-score/*",),
+            "",
+        ),
+        # Its ItemReader: the chunk list Plan wrote, nothing else of the bucket.
+        ("Allow", ("s3:GetObject",), ("IngestDataBucket.Arn/scores/*/work/chunks.json",), ""),
+        ("Allow", ("s3:ListBucket",), ("IngestDataBucket.Arn",), ""),
+        ("Allow", ("kms:Decrypt",), ("IngestBucketKey.Arn",), S3_VIA),
+        ("Allow", ("sns:Publish",), ("NotifyTopic",), ""),
+        ("Allow", ("kms:Decrypt", "kms:GenerateDataKey"), ("NotifyTopicKey.Arn",), ""),
+    }
+
+
+def test_the_distributed_map_grants_name_the_deployed_state_machine(synth: Any) -> None:
+    (_, props) = [
+        (k, v["Properties"])
+        for k, v in synth.resources("AWS::StepFunctions::StateMachine").items()
+        if _name(k) == "ScoringScore"
+    ][0]
+    assert props["StateMachineName"] == "AutomlLite-score"
+
+
+def test_score_trigger_role_starts_the_scoring_state_machine_only(synth: Any) -> None:
+    assert role_statements(synth, "ScoringScoreEventsRole") == {
+        ("Allow", ("states:StartExecution",), ("ScoringScore",), ""),
+    }
+
+
 def test_trigger_role_starts_this_state_machine_only(synth: Any) -> None:
     assert role_statements(synth, "OrchestrationPipelineEventsRole") == {
         ("Allow", ("states:StartExecution",), ("OrchestrationPipeline",), ""),
@@ -253,6 +382,9 @@ def test_every_role_is_asserted(synth: Any) -> None:
         "StepsProfileRole",
         "StepsExportRole",
         "StepsReportFailureRole",
+        *(f"Steps{step}Role" for step in SCORE_WRITES),
+        "ScoringScoreRole",
+        "ScoringScoreEventsRole",
         "TrainingJobRole",
         "TrainingExecutionRole",
         "OrchestrationPipelineRole",

@@ -102,7 +102,7 @@ def test_access_log_bucket_is_private_encrypted_and_expires(synth: Any) -> None:
 
 def test_rule_uses_the_shared_event_pattern(synth: Any) -> None:
     bucket_id, _ = _data_bucket(synth)
-    _, rule = synth.only("AWS::Events::Rule")
+    _, rule = synth.named("AWS::Events::Rule", "IngestManifestCreatedRule")
     # The pattern file is the source: nothing but the bucket name (a reference) differs.
     expected = definitions.event_pattern("__bucket__")
     expected["detail"]["bucket"]["name"] = [{"Ref": bucket_id}]
@@ -110,9 +110,9 @@ def test_rule_uses_the_shared_event_pattern(synth: Any) -> None:
 
 
 def test_rule_targets_the_state_machine_with_retries_and_a_dead_letter_queue(synth: Any) -> None:
-    state_machine_id, _ = synth.only("AWS::StepFunctions::StateMachine")
+    state_machine_id, _ = synth.named("AWS::StepFunctions::StateMachine", "OrchestrationPipeline")
     queue_id, _ = synth.only("AWS::SQS::Queue")
-    _, rule = synth.only("AWS::Events::Rule")
+    _, rule = synth.named("AWS::Events::Rule", "IngestManifestCreatedRule")
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Ref": state_machine_id}
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 8}
@@ -120,19 +120,23 @@ def test_rule_targets_the_state_machine_with_retries_and_a_dead_letter_queue(syn
     assert "RoleArn" in target
 
 
-def test_dead_letter_queue_is_encrypted_ssl_only_and_open_to_the_rule_only(synth: Any) -> None:
+def test_dead_letter_queue_is_encrypted_ssl_only_and_open_to_the_rules_only(synth: Any) -> None:
+    """One dead-letter queue for both triggers (a training manifest, a file to score)."""
     queue_id, queue = synth.only("AWS::SQS::Queue")
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
-    rule_id, _ = synth.only("AWS::Events::Rule")
+    rule_ids = set(synth.resources("AWS::Events::Rule"))
+    assert len(rule_ids) == 2
     _, policy = synth.only("AWS::SQS::QueuePolicy")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     deny = [s for s in statements if s["Effect"] == "Deny"]
     assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
-    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
-    assert allow["Action"] == "sqs:SendMessage"
-    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    for allow in allows:
+        assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+        assert allow["Action"] == "sqs:SendMessage"
+    assert sorted(a["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0] for a in allows) == sorted(rule_ids)
+    assert all(set(a["Condition"]) == {"ArnEquals"} for a in allows)
 
 
 def test_access_log_bucket_accepts_the_data_buckets_logs_only(synth: Any) -> None:

@@ -10,7 +10,8 @@ from automl_lite.settings import TrainingSettings
 
 
 def _state_machine(synth: Any) -> dict[str, Any]:
-    return synth.only("AWS::StepFunctions::StateMachine")[1]["Properties"]
+    """The training pipeline's state machine (the scoring flow's is tested in test_cdk_scoring.py)."""
+    return synth.named("AWS::StepFunctions::StateMachine", "OrchestrationPipeline")[1]["Properties"]
 
 
 def _logical_id(synth: Any, resource_type: str, name_part: str) -> str:
@@ -76,10 +77,13 @@ def test_training_environment_is_covered_by_job_definition_and_container_overrid
 
 def test_failed_executions_alarm_notifies_the_topic(synth: Any) -> None:
     topic_id, _ = synth.only("AWS::SNS::Topic")
-    state_machine_id, _ = synth.only("AWS::StepFunctions::StateMachine")
+    state_machine_id, _ = synth.named("AWS::StepFunctions::StateMachine", "OrchestrationPipeline")
     alarms = synth.resources("AWS::CloudWatch::Alarm")
     (failed,) = [
-        a["Properties"] for a in alarms.values() if a["Properties"].get("MetricName") == "ExecutionsFailed"
+        a["Properties"]
+        for a in alarms.values()
+        if a["Properties"].get("MetricName") == "ExecutionsFailed"
+        and a["Properties"]["Dimensions"][0]["Value"] == {"Ref": state_machine_id}
     ]
     assert failed["Namespace"] == "AWS/States"
     assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": state_machine_id}}]
