@@ -189,7 +189,9 @@ def folds(
     """(fit rows, scored rows) pairs: the search's own validation scheme on the training split.
 
     Rows of classes with fewer rows than folds are always fitted on and never scored, so
-    every fitting part holds every class (XGBoost requires it).
+    every fitting part holds every class (XGBoost requires it). Empty when too few rows are left
+    to score (for example a target whose every class has fewer rows than folds): no out-of-fold
+    predictions can be made, so there is no ensemble.
     """
     positions = np.arange(n_train)
     fixed = np.zeros(n_train, dtype=bool)
@@ -198,6 +200,9 @@ def folds(
         fixed = np.isin(y, classes[counts < N_SPLITS])
     free = positions[~fixed]
     stratify = y[free] if problem.is_classification else None
+    n_classes_free = len(np.unique(stratify)) if stratify is not None else 1
+    if len(free) < N_SPLITS or (not cv and math.ceil(len(free) * HOLDOUT_RATIO) < n_classes_free):
+        return []
     if cv:
         splitter = (
             StratifiedKFold(N_SPLITS, shuffle=True, random_state=seed)
@@ -409,6 +414,13 @@ def build(
         )
         return _with_threshold(single, None, y, metric, False, record)
     parts = folds(y, problem, n_train, cv, seed)
+    if not parts:
+        record.update(
+            kept=False,
+            reason=f"not attempted: too few rows in classes of at least {N_SPLITS} rows "
+            "for out-of-fold predictions",
+        )
+        return _with_threshold(single, None, y, metric, False, record)
     scored = np.concatenate([b for _, b in parts])
     candidates = candidates_from_log(log_path, best_name, best_config, n_train)[:MAX_CANDIDATES]
     if not enabled:  # the threshold alone: only the best configuration's out-of-fold predictions

