@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from automl_lite.contracts import ExecutionInfo
+from automl_lite.contracts import Cause, ExecutionInfo, FailureInput
 
 #: Population stability index above which a column (or the predictions) counts as drifted.
 #: 0.2 is the usual rule of thumb: below 0.1 stable, 0.1-0.2 a moderate shift, above 0.2 a shift to act on.
@@ -119,16 +119,14 @@ class FinishResult(_Contract):
     drift_status: str
 
 
-class ScoreFailureInput(_Contract):
-    model_config = ConfigDict(extra="ignore")
-
-    state: dict[str, Any]
-    execution: ExecutionInfo
+#: The failure reporter's payload has the pipeline's shape: the whole state and the context.
+ScoreFailureInput = FailureInput
 
 
 class ScoreFailureResult(_Contract):
     code: str
-    cause: str
+    #: Bounded as every cause is (automl_lite.payload.clip_text).
+    cause: Cause
     subject: str
     message: str
 

@@ -121,4 +121,4 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
         )
         + "\n"
     )
-    return ScoreFailureResult(code=code, cause=cause[:30_000], subject=subject, message=message)
+    return ScoreFailureResult(code=code, cause=cause, subject=subject, message=message)
