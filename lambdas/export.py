@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from automl_lite.contracts import StepInput
 from automl_lite.export import export_run
-from automl_lite.payload import bounded_errors
-
-logger = Logger(service="automl-lite")
+from automl_lite.observability import logger, observed, record
 
 
-@logger.inject_lambda_context
-@bounded_errors
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@observed
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = StepInput.model_validate(event)
     result = export_run(payload.run, payload.profile)
-    logger.info(
-        "model exported", extra={"run_id": result.summary.run_id, "estimator": result.summary.best_estimator}
-    )
+    summary = result.summary
+    logger.info("model exported", extra={"run_id": summary.run_id, "estimator": summary.best_estimator})
+    record("RunsSucceeded", 1)
+    if summary.duration_s is not None:
+        record("RunDuration", summary.duration_s)
+    if summary.metric and summary.metric in summary.scores:
+        record("BestScore", summary.scores[summary.metric], Metric=summary.metric)
     return result.model_dump(mode="json")

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from automl_lite.contracts import FailureInput
 from automl_lite.failures import report_failure
-from automl_lite.payload import bounded_errors
-
-logger = Logger(service="automl-lite")
+from automl_lite.observability import logger, observed, record
 
 
-@logger.inject_lambda_context
-@bounded_errors
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@observed
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = FailureInput.model_validate(event)
     result = report_failure(payload.state, payload.execution)
     logger.info("run failed", extra={"run_id": result.summary.run_id, "code": result.code})
+    record("RunsFailed", 1, ErrorCode=result.code)
+    if result.summary.duration_s is not None:
+        record("RunDuration", result.summary.duration_s)
     return result.model_dump(mode="json")

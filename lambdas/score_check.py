@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from automl_lite.payload import bounded_errors
+from automl_lite.observability import logger, observed
 from automl_lite.score import check_score
 from automl_lite.score.contracts import ScoreEventInput
 
-logger = Logger(service="automl-lite")
 
-
-@logger.inject_lambda_context
-@bounded_errors
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@observed
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = ScoreEventInput.model_validate(event)
     result = check_score(payload.event, payload.execution)
     logger.info("checked", extra={"input_key": payload.event.get("detail", {}).get("object", {}).get("key")})

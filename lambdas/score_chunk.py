@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from automl_lite.payload import bounded_errors
+from automl_lite.observability import logger, observed, record
 from automl_lite.score import score_chunk
 from automl_lite.score.contracts import ChunkInput
 
-logger = Logger(service="automl-lite")
 
-
-@logger.inject_lambda_context
-@bounded_errors
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@observed
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = ChunkInput.model_validate(event)
     result = score_chunk(payload.score, payload.chunk)
     logger.info("chunk scored", extra=result.model_dump())
+    record("RowsScored", result.scored)
+    record("RowsRejected", result.rejected)
     return result.model_dump(mode="json")

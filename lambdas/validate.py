@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from automl_lite.contracts import DatasetPending, DuplicateDelivery, ValidateInput
 from automl_lite.exceptions import ManifestUnreadableError
-from automl_lite.payload import bounded_errors
+from automl_lite.observability import logger, observed, record
 from automl_lite.validation import start_run
 
-logger = Logger(service="automl-lite")
 
-
-@logger.inject_lambda_context
-@bounded_errors
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@observed
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = ValidateInput.model_validate(event)
     try:
-        trigger = S3EventNotificationEventBridgeModel.model_validate(payload.event)
+        trigger = parse(event=payload.event, model=S3EventNotificationEventBridgeModel)
     except ValidationError as exc:
         # Only a hand-started execution can get here: S3 always sends this shape.
         raise ManifestUnreadableError(
@@ -51,4 +49,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.info(
         "valid", extra={"dataset_key": run.dataset_key, "n_rows": run.n_rows, "n_columns": run.n_columns}
     )
+    record("DatasetRows", run.n_rows)
+    record("DatasetColumns", run.n_columns)
     return run.model_dump(mode="json")

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from automl_lite import batch_retry, definitions, layout, resources, storage
+from automl_lite import batch_retry, definitions, layout, observability, resources, storage
 from automl_lite.local import moto_patches
 from automl_lite.local.auth import TOKEN_HEADER, EngineKeys, GuardedMotoServer
 
@@ -133,6 +133,19 @@ class LocalEngine:
         self.score_rule_name = f"{PREFIX}-score-uploaded"
         self._messages: list[dict[str, Any]] = []
         self._messages_lock = threading.Lock()
+        #: What the engine's patches of moto read: the faults tests inject, the limits they scale, the
+        #: credentials, the folders of the job and function logs.
+        self.state = moto_patches.EngineState()
+
+    @property
+    def faults(self) -> moto_patches.Faults:
+        """The faults injected into this engine's runs (tests of the failure paths)."""
+        return self.state.faults
+
+    @property
+    def limits(self) -> moto_patches.Limits:
+        """The AWS limits this engine enforces (tests scale them down)."""
+        return self.state.limits
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalEngine:
@@ -149,12 +162,14 @@ class LocalEngine:
         # execution history already holds each one, in AWS's shape.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        moto_patches.JOB_LOG_DIR = self.work_dir / "jobs"
-        moto_patches.LAMBDA_TMP_ROOT = self.work_dir / "lambda-tmp"
-        moto_patches.LAMBDA_TMP_ROOT.mkdir(parents=True, exist_ok=True)
+        self.state.job_log_dir = self.work_dir / "jobs"
+        self.state.lambda_tmp_root = self.work_dir / "lambda-tmp"
+        self.state.lambda_tmp_root.mkdir(parents=True, exist_ok=True)
+        self.state.lambda_log_dir = self.work_dir / "logs"
         self.keys = EngineKeys.generate()
-        moto_patches.CREDENTIALS.access_key_id = self.keys.access_key_id
-        moto_patches.CREDENTIALS.secret_access_key = self.keys.secret_access_key
+        self.state.credentials.access_key_id = self.keys.access_key_id
+        self.state.credentials.secret_access_key = self.keys.secret_access_key
+        moto_patches.install(self.state)
         self._server = GuardedMotoServer(self.keys)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -172,8 +187,9 @@ class LocalEngine:
                 "AWS_PROFILE": None,
                 # moto's ASL interpreter calls the services through this port.
                 "MOTO_PORT": str(port),
-                "POWERTOOLS_SERVICE_NAME": "automl-lite",
-                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                # The functions' Powertools settings, as the CDK app deploys them; no X-Ray daemon here.
+                **observability.function_environment(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")),
+                "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
         storage.reset_clients()
@@ -249,7 +265,7 @@ class LocalEngine:
             state="ENABLED",
             priority=1,
             computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}],
-            # Recorded as on AWS; the engine applies moto_patches.LIMITS.max_runnable_s (the same number by default).
+            # Recorded as on AWS; the engine applies self.limits.max_runnable_s (the same number by default).
             jobStateTimeLimitActions=batch_retry.job_state_time_limit_actions(),
         )["jobQueueArn"]
         job_env = {name: os.environ[name] for name in _IMAGE_ENV if name in os.environ}
@@ -488,7 +504,7 @@ class LocalEngine:
             "events": result.history,
         }
         (dest / layout.EXECUTION_HISTORY).write_text(json.dumps(execution, indent=2, default=str) + "\n")
-        job_log = (moto_patches.JOB_LOG_DIR or self.work_dir) / f"automl-lite-{result.run_id}.log"
+        job_log = (self.state.job_log_dir or self.work_dir) / f"automl-lite-{result.run_id}.log"
         if job_log.exists():
             (dest / "logs").mkdir(exist_ok=True)
             (dest / "logs" / "training.log").write_bytes(job_log.read_bytes())

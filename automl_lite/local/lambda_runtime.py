@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 import traceback
@@ -112,6 +113,8 @@ class Invocation:
     #: Test faults run in the child before the handler: sleep_s, allocate_mib, tmp_write_mib.
     hog: dict[str, float] = field(default_factory=dict)
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: The file the function's stdout and stderr are appended to (None: inherited).
+    log_path: Path | None = None
 
 
 @dataclass
@@ -128,8 +131,9 @@ def error_payload(error_type: str, message: str, trace: list[str] | None = None)
 
 
 @dataclass
-class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
+class RuntimeContext:
+    """The context object this runtime passes to a handler: the attributes of Lambda's that
+    handlers and Powertools read (``aws_lambda_powertools.utilities.typing.LambdaContext``)."""
 
     function_name: str
     invoked_function_arn: str
@@ -166,11 +170,19 @@ def _child(conn: Connection, invocation: Invocation, started: float) -> None:
 
     os.environ.clear()
     os.environ.update(invocation.environment)
+    if invocation.log_path is not None:
+        # The function's stdout and stderr (its log lines, its EMF metrics) go to its log, as on
+        # Lambda to the function's log group, instead of the terminal of whoever runs the engine.
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        with open(invocation.log_path, "ab") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
     tempfile.tempdir = None  # re-read TMPDIR
     from automl_lite import storage
 
     storage.reset_clients()
-    context = LambdaContext(
+    context = RuntimeContext(
         function_name=invocation.function_name,
         invoked_function_arn=invocation.function_arn,
         memory_limit_in_mb=invocation.limits.memory_mib,
@@ -208,9 +220,15 @@ def _tree_bytes(root: str) -> int:
     return total
 
 
-def invoke(invocation: Invocation, *, tmp_root: Path | None = None) -> Outcome:
-    """Run one invocation in a child process and return Lambda's response for it."""
+def invoke(invocation: Invocation, *, tmp_root: Path | None = None, log_dir: Path | None = None) -> Outcome:
+    """Run one invocation in a child process and return Lambda's response for it.
+
+    With ``log_dir``, the function's output is appended to ``<log_dir>/<function name>.log``.
+    """
     tmpdir = tempfile.mkdtemp(prefix="lambda-tmp-", dir=tmp_root)
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        invocation.log_path = log_dir / f"{invocation.function_name}.log"
     invocation.environment = {
         **invocation.environment,
         "TMPDIR": tmpdir,
@@ -301,4 +319,4 @@ def _kill(process: Any) -> None:
         process.join()
 
 
-__all__ = ["FunctionLimits", "Invocation", "LambdaContext", "Outcome", "error_payload", "invoke"]
+__all__ = ["FunctionLimits", "Invocation", "Outcome", "RuntimeContext", "error_payload", "invoke"]

@@ -22,17 +22,19 @@ loudly when an upgrade changes any internal used here:
    as AWS's integration does.
 
 5. **AWS's limits** that moto does not enforce, from ``automl_lite.resources`` (scaled
-   down in tests through :data:`LIMITS`): a function's timeout, memory and ``/tmp``
+   down in tests through the engine's ``state.limits``): a function's timeout, memory and ``/tmp``
    (``automl_lite.local.lambda_runtime``); the state payload (moto checks results and
    outputs, this adds a state's input after ``Parameters``) and its ``States.DataLimitExceeded``
    that a ``States.ALL`` catcher does not catch; SNS's subject and message size; a Batch
    job that no compute can place waits RUNNABLE and is cancelled after the queue's
    ``jobStateTimeLimitActions`` time.
 6. **Credentials**: moto's interpreter calls the services with fixed keys; it uses the
-   engine's own (:data:`CREDENTIALS`), which the server insists on (``automl_lite.local.auth``).
+   engine's own (``EngineState.credentials``), which the server insists on (``automl_lite.local.auth``).
 
 Fault injection for tests (a crashing Lambda, a failing job, a Spot reclaim) lives here
-too, since it hooks the same places.
+too, since it hooks the same places. What the patches read (faults, limits, credentials,
+log and /tmp folders) is one :class:`EngineState`, owned by the engine (``LocalEngine.state``)
+and installed when it starts.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ from moto.stepfunctions.parser.asl.utils import boto_client as _boto_client_modu
 
 from automl_lite import batch_retry, resources
 from automl_lite.local import lambda_runtime
-from automl_lite.local.lambda_runtime import FunctionLimits, LambdaContext
+from automl_lite.local.lambda_runtime import FunctionLimits
 
 MOTO_VERSION = "5.2.5"
 
@@ -116,6 +118,10 @@ class Faults:
     #: Overrides the per-attempt timeout (seconds) of every job.
     job_timeout_s: float | None = None
 
+    def reset(self) -> None:
+        """No fault injected."""
+        _reset(self)
+
 
 @dataclass
 class Limits:
@@ -134,6 +140,10 @@ class Limits:
     #: ECS's stopTimeout: the time between SIGTERM and SIGKILL when a task is stopped.
     stop_timeout_s: float = 30.0
 
+    def reset(self) -> None:
+        """Back to the limits of the resource table."""
+        _reset(self)
+
 
 @dataclass
 class Credentials:
@@ -143,13 +153,43 @@ class Credentials:
     secret_access_key: str = ""
 
 
-FAULTS = Faults()
-LIMITS = Limits()
-CREDENTIALS = Credentials()
-#: Where each Batch job's combined stdout/stderr is written (the engine sets it).
-JOB_LOG_DIR: Path | None = None
-#: Where each invocation's own /tmp is made (the engine sets it).
-LAMBDA_TMP_ROOT: Path | None = None
+def _reset(obj: Any) -> None:
+    fresh = type(obj)()
+    for name in fresh.__dataclass_fields__:
+        setattr(obj, name, getattr(fresh, name))
+
+
+@dataclass
+class EngineState:
+    """Everything the patches below read: one object per engine (``LocalEngine.state``).
+
+    moto's backends, and so these patches, are process-wide: the engine that starts installs
+    its state (:func:`install`) and the patches read the installed one.
+    """
+
+    faults: Faults = field(default_factory=Faults)
+    limits: Limits = field(default_factory=Limits)
+    credentials: Credentials = field(default_factory=Credentials)
+    #: Where each Batch job's combined stdout/stderr is written.
+    job_log_dir: Path | None = None
+    #: Where each invocation's own /tmp is made.
+    lambda_tmp_root: Path | None = None
+    #: Where each function's stdout and stderr go (its log group, as CloudWatch Logs would keep it).
+    lambda_log_dir: Path | None = None
+
+
+_state = EngineState()
+
+
+def install(state: EngineState) -> None:
+    """Make ``state`` the one the patches read (the engine calls it when it starts)."""
+    global _state
+    _state = state
+
+
+def state() -> EngineState:
+    """The installed engine state."""
+    return _state
 
 
 class _LambdaServiceError(JsonRESTError):
@@ -158,7 +198,7 @@ class _LambdaServiceError(JsonRESTError):
 
 def function_limits(handler: str, *, timeout_s: float, memory_mib: int, tmp_mib: int) -> FunctionLimits:
     """The limits an invocation runs with: the function's configuration, unless a test scaled them."""
-    return LIMITS.functions.get(handler) or FunctionLimits(timeout_s=timeout_s, memory_mib=memory_mib, tmp_mib=tmp_mib)
+    return _state.limits.functions.get(handler) or FunctionLimits(timeout_s=timeout_s, memory_mib=memory_mib, tmp_mib=tmp_mib)
 
 
 def _invoke_function(
@@ -168,10 +208,10 @@ def _invoke_function(
     fn = self.get_function(function_name, qualifier)
     handler_path = str(fn.handler)
     event = json.loads(body) if body else {}
-    if FAULTS.lambda_service_errors.get(handler_path, 0) > 0:
-        FAULTS.lambda_service_errors[handler_path] -= 1
+    if _state.faults.lambda_service_errors.get(handler_path, 0) > 0:
+        _state.faults.lambda_service_errors[handler_path] -= 1
         raise _LambdaServiceError("ServiceException", "Lambda was unable to run the function (injected fault).")
-    injected = FAULTS.lambda_errors.get(handler_path)
+    injected = _state.faults.lambda_errors.get(handler_path)
     if injected:
         error_type, message = injected.pop(0)
         response_headers["x-amz-function-error"] = "Unhandled"
@@ -190,9 +230,10 @@ def _invoke_function(
             function_arn=fn.function_arn,
             limits=limits,
             environment=dict(os.environ),
-            hog=dict(FAULTS.lambda_hogs.get(handler_path, {})),
+            hog=dict(_state.faults.lambda_hogs.get(handler_path, {})),
         ),
-        tmp_root=LAMBDA_TMP_ROOT,
+        tmp_root=_state.lambda_tmp_root,
+        log_dir=_state.lambda_log_dir,
     )
     if outcome.function_error:
         response_headers["x-amz-function-error"] = "Unhandled"
@@ -223,22 +264,22 @@ def _wait_for_capacity(self: Job) -> bool:
 
     A job that asks for more than the compute environment has can never be placed: Batch
     leaves it RUNNABLE with a MISCONFIGURATION status reason, and the queue's
-    ``jobStateTimeLimitActions`` cancel it after their time (``LIMITS.max_runnable_s``).
+    ``jobStateTimeLimitActions`` cancel it after their time (``_state.limits.max_runnable_s``).
     """
     vcpus, memory = _requirements(self)
-    if vcpus <= LIMITS.compute_vcpus and memory <= LIMITS.compute_memory_mib:
+    if vcpus <= _state.limits.compute_vcpus and memory <= _state.limits.compute_memory_mib:
         return True
     self.status = JobStatus.RUNNABLE
     self.job_stopped_reason = (
         f"{batch_retry.RUNNABLE_MAX_RESOURCE} - CE(s) associated with the job queue cannot meet the "
         f"requirements of the job ({vcpus:g} vCPU, {memory} MiB; the compute environment has "
-        f"{LIMITS.compute_vcpus:g} vCPU, {LIMITS.compute_memory_mib} MiB)."
+        f"{_state.limits.compute_vcpus:g} vCPU, {_state.limits.compute_memory_mib} MiB)."
     )
-    deadline = time.monotonic() + LIMITS.max_runnable_s
+    deadline = time.monotonic() + _state.limits.max_runnable_s
     while time.monotonic() < deadline:
         if self.stop:
             return False
-        time.sleep(min(0.1, LIMITS.max_runnable_s))
+        time.sleep(min(0.1, _state.limits.max_runnable_s))
     # What CancelJob does to a job that never started: FAILED, with the action's reason.
     self.job_stopped_reason = batch_retry.cancelled_reason(batch_retry.RUNNABLE_MAX_RESOURCE)
     self.stop = True
@@ -255,13 +296,13 @@ def _run_attempt(self: Job, command: list[str], timeout: float | None, log_path:
     self.job_started_at = datetime.now()
     self._start_attempt()
     self.status = JobStatus.RUNNING
-    if FAULTS.spot_interruptions > 0:
-        FAULTS.spot_interruptions -= 1
+    if _state.faults.spot_interruptions > 0:
+        _state.faults.spot_interruptions -= 1
         return {"exit_code": None, "reason": None, "status_reason": "Host EC2 (instance i-0local) terminated."}
     reclaim_after: float | None = None
-    if FAULTS.fargate_spot_interruptions > 0:
-        FAULTS.fargate_spot_interruptions -= 1
-        reclaim_after = FAULTS.fargate_spot_after_s
+    if _state.faults.fargate_spot_interruptions > 0:
+        _state.faults.fargate_spot_interruptions -= 1
+        reclaim_after = _state.faults.fargate_spot_after_s
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, env=_job_environment(self), stdout=log, stderr=subprocess.STDOUT)
         if reclaim_after is not None:
@@ -271,7 +312,7 @@ def _run_attempt(self: Job, command: list[str], timeout: float | None, log_path:
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGTERM)
                 try:
-                    proc.wait(timeout=LIMITS.stop_timeout_s)
+                    proc.wait(timeout=_state.limits.stop_timeout_s)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
@@ -308,14 +349,14 @@ def _run_job_as_subprocess(self: Job) -> None:
     ``retryStrategy`` the way Batch evaluates it.
     """
     props = self.job_definition.container_properties or {}
-    command = FAULTS.job_command or self.container_overrides.get("command") or props.get("command") or []
-    timeout = FAULTS.job_timeout_s or (self.timeout or {}).get("attemptDurationSeconds") or (
+    command = _state.faults.job_command or self.container_overrides.get("command") or props.get("command") or []
+    timeout = _state.faults.job_timeout_s or (self.timeout or {}).get("attemptDurationSeconds") or (
         self.job_definition.timeout or {}
     ).get("attemptDurationSeconds")
     strategy = self.job_definition.retry_strategy or {}
     attempts = int(strategy.get("attempts") or 1)
     self.log_stream_name = f"{self.job_definition.name}/default/{self.job_id}"
-    log_path = (JOB_LOG_DIR or Path.cwd()) / f"{self.job_name}.log"
+    log_path = (_state.job_log_dir or Path.cwd()) / f"{self.job_name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     outcome: dict[str, Any] = {}
     try:
@@ -385,7 +426,7 @@ def _test_event_pattern(self: EventsHandler) -> str:
 def _is_within_size_quota(value: Any) -> bool:
     """Step Functions' payload quota, from the resource table (moto's own constant otherwise)."""
     text = value if isinstance(value, str) else quotas.to_json_str(value)
-    return len(text.encode("utf-8")) <= LIMITS.state_payload_bytes
+    return len(text.encode("utf-8")) <= _state.limits.state_payload_bytes
 
 
 def _eval_parameters_within_quota(self: StateTask, env: Any) -> dict:
@@ -434,12 +475,12 @@ def _sns_publish(self: SNSBackend, message: str, arn: str | None, *args: Any, **
     subject = kwargs.get("subject", args[1] if len(args) > 1 else None)
     if subject is not None and (
         not subject
-        or len(subject) > LIMITS.sns_subject_max_chars
+        or len(subject) > _state.limits.sns_subject_max_chars
         or not subject.isascii()
         or not subject.isprintable()
     ):
         raise InvalidParameterValue("Invalid parameter: Subject")
-    if len(message.encode("utf-8")) > LIMITS.sns_message_max_bytes:
+    if len(message.encode("utf-8")) > _state.limits.sns_message_max_bytes:
         raise InvalidParameterValue("Invalid parameter: Message too long")
     return _ORIGINAL["sns_publish"](self, message, arn, *args, **kwargs)
 
@@ -455,8 +496,8 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
         service_name=service,
         region_name=region,
         endpoint_url=f"http://localhost:{moto_server_port()}",
-        aws_access_key_id=CREDENTIALS.access_key_id,
-        aws_secret_access_key=CREDENTIALS.secret_access_key,
+        aws_access_key_id=_state.credentials.access_key_id,
+        aws_secret_access_key=_state.credentials.secret_access_key,
         config=Config(
             parameter_validation=False,
             retries={"max_attempts": 0, "total_max_attempts": 1},
@@ -521,34 +562,14 @@ def apply() -> None:
         _applied = True
 
 
-def reset_faults() -> None:
-    FAULTS.lambda_errors.clear()
-    FAULTS.lambda_service_errors.clear()
-    FAULTS.job_command = None
-    FAULTS.spot_interruptions = 0
-    FAULTS.job_timeout_s = None
-    FAULTS.lambda_hogs.clear()
-    FAULTS.fargate_spot_interruptions = 0
-    FAULTS.fargate_spot_after_s = 0.5
-
-
-def reset_limits() -> None:
-    """Back to the limits of the resource table."""
-    fresh = Limits()
-    for name in fresh.__dataclass_fields__:
-        setattr(LIMITS, name, getattr(fresh, name))
-
-
 __all__ = [
-    "CREDENTIALS",
-    "FAULTS",
-    "LIMITS",
     "MOTO_VERSION",
+    "Credentials",
+    "EngineState",
     "Faults",
     "FunctionLimits",
-    "LambdaContext",
     "Limits",
     "apply",
-    "reset_faults",
-    "reset_limits",
+    "install",
+    "state",
 ]

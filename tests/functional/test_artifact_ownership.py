@@ -21,12 +21,12 @@ import pickle
 from pathlib import Path
 
 import pytest
+from lambda_context import LambdaContext
 
 from automl_lite import layout, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import ExportFailedError
 from automl_lite.local.engine import s3_object_created_event
-from automl_lite.local.moto_patches import LambdaContext
 from automl_lite.score import chunk as score_chunk_module
 from automl_lite.score.chunk import failure_key
 from automl_lite.score.contracts import ScoreContext

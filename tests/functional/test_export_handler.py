@@ -8,6 +8,7 @@ import json
 import joblib
 import onnx
 import pytest
+from lambda_context import LambdaContext
 from modelkit import PENGUIN_KINDS as KINDS
 from modelkit import fit_native
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
@@ -18,7 +19,6 @@ from automl_lite.dataset import read_csv
 from automl_lite.exceptions import ExportFailedError, ExportParityFailedError
 from automl_lite.export import model_metadata
 from automl_lite.integrity import digest_line
-from automl_lite.local.moto_patches import LambdaContext
 from automl_lite.settings import TrainingSettings
 from automl_lite.training import NativeModel, run_training_job
 from lambdas.export import handler

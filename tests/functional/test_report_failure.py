@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from lambda_context import LambdaContext
 
 from automl_lite import layout, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.failures import classify, failed_step, report_failure
-from automl_lite.local.moto_patches import LambdaContext
 from lambdas.report_failure import handler
 
 BUCKET = "data-bucket"

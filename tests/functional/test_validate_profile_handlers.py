@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from lambda_context import LambdaContext
 
 from automl_lite import layout, storage
 from automl_lite.contracts import ExecutionInfo, ProfileResult, RunContext
@@ -23,7 +24,6 @@ from automl_lite.exceptions import (
     TargetMissingError,
     TooFewRowsError,
 )
-from automl_lite.local.moto_patches import LambdaContext
 from automl_lite.profiling import profile_run
 from automl_lite.settings import TrainingSettings
 from automl_lite.validation import validate_run

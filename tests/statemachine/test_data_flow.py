@@ -176,15 +176,13 @@ def test_a_success_notification_that_cannot_be_sent_goes_to_the_failure_path(eng
 
 
 def test_last_resort_message_names_the_errors_without_a_stack_trace(engine):
-    from automl_lite.local.moto_patches import FAULTS, reset_faults
-
     secret = 'Traceback (most recent call last):\n  File "/var/task/x.py", line 1\nRuntimeError: user data'
-    FAULTS.lambda_errors["lambdas.report_failure.handler"] = [("RuntimeError", secret)]
+    engine.faults.lambda_errors["lambdas.report_failure.handler"] = [("RuntimeError", secret)]
     try:
         manifest = {"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}
         result = engine.wait(engine.submit(manifest, {}, name="unreported"), timeout_s=120)
     finally:
-        reset_faults()
+        engine.faults.reset()
     assert result.status == "FAILED" and result.error == "InternalError"
     assert "NotifyUnreportedFailure" in result.states_entered()
     (message,) = [m for m in engine.notifications() if result.run_id in m["message"]]

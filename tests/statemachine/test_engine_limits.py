@@ -14,7 +14,6 @@ from botocore.exceptions import ClientError
 from automl_lite import batch_retry, layout, storage
 from automl_lite.local import LocalEngine
 from automl_lite.local.lambda_runtime import FunctionLimits
-from automl_lite.local.moto_patches import FAULTS, LIMITS, reset_faults, reset_limits
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +27,12 @@ def engine(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _clean():
-    reset_faults()
-    reset_limits()
+def _clean(engine):
+    engine.faults.reset()
+    engine.limits.reset()
     yield
-    reset_faults()
-    reset_limits()
+    engine.faults.reset()
+    engine.limits.reset()
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +130,8 @@ def test_sns_counts_the_message_in_utf8_bytes(engine):
 
 
 def test_lambda_past_its_timeout_fails_with_step_timed_out_and_is_not_retried(engine):
-    LIMITS.functions[VALIDATE] = FunctionLimits(timeout_s=1, memory_mib=1024, tmp_mib=512)
-    FAULTS.lambda_hogs[VALIDATE] = {"sleep_s": 20}
+    engine.limits.functions[VALIDATE] = FunctionLimits(timeout_s=1, memory_mib=1024, tmp_mib=512)
+    engine.faults.lambda_hogs[VALIDATE] = {"sleep_s": 20}
     result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="slow"), timeout_s=120)
     _failed_with(engine, result, "StepTimedOut")
     assert len(_task_failures(result, "Sandbox.Timedout")) == 1
@@ -140,8 +139,8 @@ def test_lambda_past_its_timeout_fails_with_step_timed_out_and_is_not_retried(en
 
 
 def test_lambda_over_its_memory_fails_with_step_out_of_memory(engine):
-    LIMITS.functions[VALIDATE] = FunctionLimits(timeout_s=60, memory_mib=400, tmp_mib=512)
-    FAULTS.lambda_hogs[VALIDATE] = {"allocate_mib": 300}
+    engine.limits.functions[VALIDATE] = FunctionLimits(timeout_s=60, memory_mib=400, tmp_mib=512)
+    engine.faults.lambda_hogs[VALIDATE] = {"allocate_mib": 300}
     result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="hungry"), timeout_s=120)
     _failed_with(engine, result, "StepOutOfMemory")
     assert len(_task_failures(result, "Runtime.OutOfMemory")) == 1
@@ -149,23 +148,21 @@ def test_lambda_over_its_memory_fails_with_step_out_of_memory(engine):
 
 
 def test_lambda_filling_its_tmp_fails_with_step_out_of_storage(engine):
-    LIMITS.functions[VALIDATE] = FunctionLimits(timeout_s=60, memory_mib=1024, tmp_mib=2)
-    FAULTS.lambda_hogs[VALIDATE] = {"tmp_write_mib": 4}
+    engine.limits.functions[VALIDATE] = FunctionLimits(timeout_s=60, memory_mib=1024, tmp_mib=2)
+    engine.faults.lambda_hogs[VALIDATE] = {"tmp_write_mib": 4}
     result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="full"), timeout_s=120)
     _failed_with(engine, result, "StepOutOfStorage")
     assert "No space left on device" in _task_failures(result, "OSError")[0]["taskFailedEventDetails"]["cause"]
     # Each invocation had its own /tmp, removed when it ended.
-    from automl_lite.local import moto_patches
-
-    assert moto_patches.LAMBDA_TMP_ROOT is not None and list(moto_patches.LAMBDA_TMP_ROOT.iterdir()) == []
+    assert engine.state.lambda_tmp_root is not None and list(engine.state.lambda_tmp_root.iterdir()) == []
 
 
 # ---------------------------------------------------------------- Batch: never placed, Fargate Spot
 
 
 def test_job_no_compute_can_place_is_cancelled_and_fails_with_training_not_started(engine, penguins_bytes):
-    LIMITS.compute_memory_mib = 1024  # the job asks for resources.TRAINING_JOB.memory_mib
-    LIMITS.max_runnable_s = 0.5
+    engine.limits.compute_memory_mib = 1024  # the job asks for resources.TRAINING_JOB.memory_mib
+    engine.limits.max_runnable_s = 0.5
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
     result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="unplaceable"), timeout_s=120)
     _failed_with(engine, result, "TrainingNotStarted")
@@ -176,11 +173,11 @@ def test_job_no_compute_can_place_is_cancelled_and_fails_with_training_not_start
 
 
 def test_fargate_spot_reclaim_is_retried_by_batch(engine, penguins_bytes):
-    FAULTS.fargate_spot_interruptions = 1
-    FAULTS.fargate_spot_after_s = 0.5
-    LIMITS.stop_timeout_s = 2
+    engine.faults.fargate_spot_interruptions = 1
+    engine.faults.fargate_spot_after_s = 0.5
+    engine.limits.stop_timeout_s = 2
     # Runs long enough to be reclaimed on the first attempt; the second attempt's exit code is final.
-    FAULTS.job_command = [sys.executable, "-c", "import sys, time; time.sleep(1.5); sys.exit(5)"]
+    engine.faults.job_command = [sys.executable, "-c", "import sys, time; time.sleep(1.5); sys.exit(5)"]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
     result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="fargate-spot"), timeout_s=120)
     _failed_with(engine, result, "TrainingFailed")

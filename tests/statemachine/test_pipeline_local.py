@@ -9,7 +9,6 @@ import pytest
 
 from automl_lite import layout, storage
 from automl_lite.local import LocalEngine
-from automl_lite.local.moto_patches import FAULTS, reset_faults
 
 pytestmark = pytest.mark.slow
 
@@ -21,10 +20,10 @@ def engine(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _clean_faults():
-    reset_faults()
+def _clean_faults(engine):
+    engine.faults.reset()
     yield
-    reset_faults()
+    engine.faults.reset()
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +98,7 @@ def test_missing_target_column_fails_with_target_missing(engine, penguins_bytes)
 
 
 def test_training_container_exiting_non_zero_fails_with_training_failed(engine, penguins_bytes):
-    FAULTS.job_command = [sys.executable, "-c", "import sys; print('simulated crash', file=sys.stderr); sys.exit(3)"]
+    engine.faults.job_command = [sys.executable, "-c", "import sys; print('simulated crash', file=sys.stderr); sys.exit(3)"]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
     result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="crash"), timeout_s=120)
     _assert_failed_run(engine, result, "TrainingFailed")
@@ -107,7 +106,7 @@ def test_training_container_exiting_non_zero_fails_with_training_failed(engine, 
 
 
 def test_failing_export_fails_with_its_code(engine, penguins_bytes):
-    FAULTS.lambda_errors["lambdas.export.handler"] = [
+    engine.faults.lambda_errors["lambdas.export.handler"] = [
         ("ExportParityFailedError", "The ONNX model disagrees with the native model on 12 of 69 rows.")
     ]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5, "estimators": ["rf"]}
@@ -142,7 +141,7 @@ def test_execution_history_is_collected_with_the_artifacts(engine, penguins_byte
 
 
 def test_transient_lambda_service_errors_are_retried(engine):
-    FAULTS.lambda_service_errors["lambdas.validate.handler"] = 2
+    engine.faults.lambda_service_errors["lambdas.validate.handler"] = 2
     result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}, {}, name="transient"), timeout_s=120)
     validate_failures = [
         e for e in result.history if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "Lambda.ServiceException"
@@ -153,23 +152,23 @@ def test_transient_lambda_service_errors_are_retried(engine):
 
 
 def test_oom_killed_container_fails_with_out_of_memory(engine, penguins_bytes):
-    FAULTS.job_command = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+    engine.faults.job_command = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
     result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="oom"), timeout_s=120)
     _assert_failed_run(engine, result, "TrainingOutOfMemory")
 
 
 def test_job_past_its_timeout_fails_with_training_timed_out(engine, penguins_bytes):
-    FAULTS.job_command = [sys.executable, "-c", "import time; time.sleep(30)"]
-    FAULTS.job_timeout_s = 1
+    engine.faults.job_command = [sys.executable, "-c", "import time; time.sleep(30)"]
+    engine.faults.job_timeout_s = 1
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
     result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="timeout"), timeout_s=120)
     _assert_failed_run(engine, result, "TrainingTimedOut")
 
 
 def test_spot_interruption_is_retried_by_batch(engine, penguins_bytes):
-    FAULTS.spot_interruptions = 1
-    FAULTS.job_command = [sys.executable, "-c", "import sys; sys.exit(5)"]
+    engine.faults.spot_interruptions = 1
+    engine.faults.job_command = [sys.executable, "-c", "import sys; sys.exit(5)"]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
     result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="spot"), timeout_s=120)
     # The reclaimed attempt was retried; the second attempt ran the command, whose exit code is final.
