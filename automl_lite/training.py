@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sys
 import tempfile
 import time
@@ -1258,7 +1259,7 @@ def write_failure(settings: TrainingSettings, code: str, cause: str) -> None:
 def job_main() -> int:
     """The container entry point's logic: 0 on success, 1 when training failed, 2 on bad configuration."""
     started = time.monotonic()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=os.environ.get("AUTOML_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = TrainingSettings.from_env()
     except TrainingConfigError as exc:

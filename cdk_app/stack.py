@@ -20,6 +20,7 @@ from automl_lite.layout import (
 )
 from cdk_app.config import DeploymentConfig
 from cdk_app.units.common import log_retention
+from cdk_app.units.dashboard import RunsDashboard
 from cdk_app.units.ingest import Ingest
 from cdk_app.units.keys import LogsKey
 from cdk_app.units.notify import Notify
@@ -37,7 +38,7 @@ class AutomlLiteStack(Stack):
 
     Attributes
     ----------
-    ingest, notify, steps, training, orchestration, scoring:
+    ingest, notify, steps, training, orchestration, scoring, dashboard:
         The units (see ``cdk_app.units``); ``scoring`` is the second flow's state machine.
     """
 
@@ -150,6 +151,14 @@ class AutomlLiteStack(Stack):
             )
         )
 
+        # The runs at a glance: the metrics the steps emit (automl_lite.observability.METRICS).
+        self.dashboard = RunsDashboard(
+            self,
+            "Dashboard",
+            pipeline=self.orchestration.state_machine,
+            scoring=self.scoring.state_machine,
+        )
+
         state_machine_arn = self.orchestration.state_machine.state_machine_arn
         CfnOutput(self, "BucketName", value=self.ingest.bucket.bucket_name, description="The data bucket.")
         CfnOutput(
@@ -185,4 +194,13 @@ class AutomlLiteStack(Stack):
                 f"#/statemachines/view/{state_machine_arn}"
             ),
             description="Watch runs (executions) in the Step Functions console.",
+        )
+        CfnOutput(
+            self,
+            "DashboardLink",
+            value=(
+                f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region={self.region}"
+                f"#dashboards/dashboard/{self.dashboard.dashboard.dashboard_name}"
+            ),
+            description="The runs dashboard (CloudWatch): runs, failures by code, durations, sizes, scores.",
         )

@@ -19,11 +19,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from automl_lite.observability import function_environment
 from automl_lite.resources import FUNCTIONS, SCORE_FUNCTIONS
 from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, image_build_excludes
-
-SERVICE_NAME = "automl-lite"
-
 
 #: Each step's handler, memory, timeout and /tmp: one table shared with the local engine.
 STEPS = FUNCTIONS
@@ -95,11 +93,8 @@ class Steps(Construct):
                 role=role,
                 log_group=log_group,
                 tracing=lambda_.Tracing.ACTIVE,
-                environment={
-                    "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                    "POWERTOOLS_LOG_LEVEL": log_level,
-                    "POWERTOOLS_METRICS_NAMESPACE": SERVICE_NAME,
-                },
+                # Powertools' service name, metrics namespace and log level (automl_lite.observability).
+                environment=function_environment(log_level),
             )
             self.functions[name] = function
         acknowledge(

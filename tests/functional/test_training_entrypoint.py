@@ -131,3 +131,25 @@ def test_an_unexpected_error_is_reported_as_training_failed(s3_with_inputs, monk
     assert "ValidationError" in failure["cause"]
     assert "Traceback" not in failure["cause"]
     assert "Traceback" in capsys.readouterr().err  # the trace goes to the job's log only
+
+
+@pytest.mark.parametrize("level", ["WARNING", "DEBUG"])
+def test_the_job_logs_at_the_level_the_stack_sets(repo_root, level):
+    # The job definition sets AUTOML_LOG_LEVEL (cdk_app/units/training.py) from the deployment's log_level.
+    code = (
+        "import logging\n"
+        "from automl_lite.settings import TrainingSettings\n"
+        "def stop(cls):\n"
+        "    raise RuntimeError('stop after the logging set-up')\n"
+        "TrainingSettings.from_env = classmethod(stop)\n"
+        "from training_image.train import main\n"
+        "try:\n"
+        "    main()\n"
+        "except RuntimeError:\n"
+        "    print(logging.getLevelName(logging.getLogger().level))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOML_")} | {"AUTOML_LOG_LEVEL": level}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo_root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip() == level, result.stderr

@@ -213,3 +213,17 @@ def test_semicolon_separated_dataset_trains_end_to_end(engine, penguins_csv):
     assert result.output["problem_type"] == "regression"
     validation = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.VALIDATION))
     assert validation["dataset"]["delimiter"] == ";"
+
+
+def test_each_function_logs_its_metrics_as_emf_to_its_own_log(engine):
+    # What CloudWatch Logs receives on AWS: the function's stdout, EMF documents among its log lines.
+    result = engine.wait(engine.submit(b"[not an object", {}, name="emf"), timeout_s=120)
+    assert result.error == "ManifestUnreadable"
+    log = engine.state.lambda_log_dir / "automl-lite-reportfailure.log"
+    docs = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    failed = [d for d in docs if "RunsFailed" in d and d.get("ErrorCode") == "ManifestUnreadable"]
+    assert failed, docs
+    (directive,) = failed[-1]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "automl-lite" and directive["Dimensions"] == [["service", "ErrorCode"]]
+    validate_log = (engine.state.lambda_log_dir / "automl-lite-validate.log").read_text()
+    assert '"Step":"Validate"' in validate_log and "StepDuration" in validate_log
