@@ -1,11 +1,12 @@
-"""Small hand-built SVG charts for the EDA report (stdlib and numpy only, no matplotlib).
+"""Small hand-built SVG charts for both reports (stdlib and numpy only, no matplotlib).
 
-The EDA report draws a handful of simple pictures: histograms, horizontal bar charts,
-a correlation heatmap and grids of those as small multiples. Building them as SVG text
-takes about a millisecond, where matplotlib took seconds (its import alone is ~0.5 s and
-``savefig`` with constrained layout dominates a large profile), so the Profile step
-never imports matplotlib. The training report still uses matplotlib
-(:func:`automl_lite.reports.new_figure`).
+The EDA report draws histograms, horizontal bar charts, a correlation heatmap and grids of
+those as small multiples; the training report draws x-y plots (ROC and precision-recall
+curves, predicted against actual, residuals, the search's progress: :func:`xy_chart`), a
+confusion matrix (:func:`confusion_matrix`) and the permutation importance with its spread
+(:func:`signed_bars`). Building them as SVG text takes about a millisecond, where
+matplotlib took seconds (its import alone is ~0.5 s and ``savefig`` with constrained
+layout dominated a large profile), and no image installs matplotlib.
 
 Every function returns a ``data:image/svg+xml;base64,...`` URI for
 :class:`automl_lite.reports.Figure`, so a report stays one self-contained file. The
@@ -34,7 +35,7 @@ import base64
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -44,17 +45,26 @@ import numpy as np
 __all__ = [
     "BAR_COLOR",
     "HISTOGRAM_COLOR",
+    "MAX_POINTS",
     "MISSING_COLOR",
+    "PALETTE",
+    "REFERENCE_COLOR",
     "BarPanel",
     "HistogramPanel",
+    "Series",
     "bar_chart",
     "bar_panel_height",
     "compact_number",
+    "confusion_matrix",
     "diverging_color",
     "heatmap",
     "histogram",
+    "nice_ticks",
+    "sequential_color",
+    "signed_bars",
     "small_multiples",
     "svg_data_uri",
+    "xy_chart",
 ]
 
 #: Bars of histograms (and of the target's classes).
@@ -535,4 +545,370 @@ def heatmap(
     for value, text in ((1.0, "+1"), (0.0, "0"), (-1.0, "\u22121")):
         y = top + (1 - value) / 2 * legend_h
         body.append(_text(legend_x + 16, y, text, size=_TICK_SIZE, fill=_MUTED, baseline="central"))
+    return svg_data_uri(_document(width, height, title, body))
+
+
+# ---------------------------------------------------------------------------------------
+# The training report's charts: x-y plots, a confusion matrix, signed bars with errors
+# ---------------------------------------------------------------------------------------
+#: Series colours, in order (matplotlib's tab10, the palette the reports used before).
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+#: Reference lines (the ROC diagonal, y = x, zero residual).
+REFERENCE_COLOR = "#8c959f"
+#: Most points drawn per series: beyond it, evenly spaced points (and the last) are kept.
+MAX_POINTS = 2_000
+
+_SERIES_KINDS = ("line", "points", "step")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of an :func:`xy_chart`: points, a line, or a step line (steps after each point)."""
+
+    label: str
+    x: Iterable[Any]
+    y: Iterable[Any]
+    kind: str = "line"
+    color: str | None = None
+    dashed: bool = False
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """About ``count`` round tick values (1, 2, 2.5 or 5 times a power of ten) covering ``[lo, hi]``.
+
+    >>> nice_ticks(0, 1)
+    [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    >>> nice_ticks(3, 3)
+    [2.8, 3.0, 3.2]
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    if hi < lo:
+        lo, hi = hi, lo
+    if hi - lo <= 0:
+        pad = abs(lo) * 0.1 or 0.5
+        lo, hi = lo - pad, hi + pad
+    raw = (hi - lo) / max(count, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step - 1e-9)
+    last = math.floor(hi / step + 1e-9)
+    return [round(k * step, 12) for k in range(first, last + 1)]
+
+
+def _thin(points: list[tuple[float, float]], limit: int = MAX_POINTS) -> list[tuple[float, float]]:
+    if len(points) <= limit:
+        return points
+    keep = np.linspace(0, len(points) - 1, limit).round().astype(int)
+    return [points[i] for i in sorted(set(keep.tolist()))]
+
+
+def _pairs(series: Series) -> list[tuple[float, float]]:
+    """The series' finite (x, y) pairs, thinned to :data:`MAX_POINTS`."""
+    pairs = []
+    for x, y in zip(series.x, series.y, strict=False):
+        fx, fy = _finite(x), _finite(y)
+        if fx is not None and fy is not None:
+            pairs.append((fx, fy))
+    return _thin(pairs)
+
+
+def _range(values: list[float], given: tuple[Any, Any] | None) -> tuple[float, float] | None:
+    lo = _finite(given[0]) if given else None
+    hi = _finite(given[1]) if given else None
+    if lo is None:
+        lo = min(values) if values else None
+    if hi is None:
+        hi = max(values) if values else None
+    if lo is None or hi is None:
+        return None
+    if hi < lo:
+        lo, hi = hi, lo
+    if hi == lo:
+        pad = abs(lo) * 0.05 or 0.5
+        return lo - pad, hi + pad
+    return lo, hi
+
+
+def xy_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    x_range: tuple[Any, Any] | None = None,
+    y_range: tuple[Any, Any] | None = None,
+    width: float = 500,
+    height: float = 330,
+) -> str:
+    """Points and lines on numeric axes with round ticks and a legend, as a data URI.
+
+    ``x_range`` / ``y_range`` fix an axis's ends (either end may be None: from the data);
+    what falls outside is clipped by the plot area (a nested ``<svg>`` viewport). Non-finite
+    values are skipped and a long series is thinned to :data:`MAX_POINTS`. A series with an
+    empty label has no legend entry (a reference line).
+    """
+    for s in series:
+        if s.kind not in _SERIES_KINDS:
+            raise ValueError(f"series kind {s.kind!r} is not one of {_SERIES_KINDS}")
+    data = [(s, _pairs(s)) for s in series]
+    xs = [x for _, pairs in data for x, _ in pairs]
+    ys = [y for _, pairs in data for _, y in pairs]
+    x_span, y_span = _range(xs, x_range), _range(ys, y_range)
+    body = _title_lines(title, width)
+    top = 24.0 if title else 8.0
+    legend = [(s.label, s.color or PALETTE[i % len(PALETTE)], s) for i, (s, _) in enumerate(data) if s.label]
+    legend_texts = [_fit(label, 40) for label, _, _ in legend]
+    legend_w = min(max((_text_width(t, _TICK_SIZE) for t in legend_texts), default=0.0) + 26, width * 0.4)
+    right = width - 10 - (legend_w + 8 if legend else 0)
+    if x_span is None or y_span is None:
+        body.append(_no_data(width, top, height - top))
+        return svg_data_uri(_document(width, height, title, body))
+    y_ticks = [t for t in nice_ticks(*y_span) if y_span[0] - 1e-12 <= t <= y_span[1] + 1e-12] or list(y_span)
+    x_ticks = [t for t in nice_ticks(*x_span) if x_span[0] - 1e-12 <= t <= x_span[1] + 1e-12] or list(x_span)
+    tick_w = max(_text_width(compact_number(t), _TICK_SIZE) for t in y_ticks)
+    left = 8 + _LABEL_SIZE + 6 + tick_w + 6
+    bottom = height - (8 + _LABEL_SIZE + 4 + _TICK_SIZE + 6)
+    plot_w, plot_h = max(right - left, 1.0), max(bottom - top, 1.0)
+    (x0, x1), (y0, y1) = x_span, y_span
+
+    def px(x: float) -> float:
+        return (x - x0) / (x1 - x0) * plot_w
+
+    def py(y: float) -> float:
+        return plot_h - (y - y0) / (y1 - y0) * plot_h
+
+    # Grid, ticks and axis labels (outside the clipped plot area).
+    for t in y_ticks:
+        y = top + py(t)
+        body.append(_line(left, y, right, y, "#eaeef2"))
+        body.append(
+            _text(
+                left - 4, y, compact_number(t), size=_TICK_SIZE, anchor="end", fill=_MUTED, baseline="middle"
+            )
+        )
+    for t in x_ticks:
+        x = left + px(t)
+        body.append(_line(x, bottom, x, bottom + 3))
+        body.append(
+            _text(
+                x, bottom + 4 + _TICK_SIZE, compact_number(t), size=_TICK_SIZE, anchor="middle", fill=_MUTED
+            )
+        )
+    body.append(_line(left, bottom + 0.5, right, bottom + 0.5))
+    body.append(_line(left - 0.5, top, left - 0.5, bottom))
+    body.append(_text((left + right) / 2, height - 6, _fit(x_label, 80, plot_w), anchor="middle"))
+    body.append(
+        _text(8 + _LABEL_SIZE, (top + bottom) / 2, _fit(y_label, 80, plot_h), anchor="middle", rotate=-90)
+    )
+    # The plot area: a viewport that clips what lies outside the ranges.
+    body.append(
+        f'<svg class="plot" x="{_n(left)}" y="{_n(top)}" width="{_n(plot_w)}" height="{_n(plot_h)}" '
+        f'viewBox="0 0 {_n(plot_w)} {_n(plot_h)}">'
+    )
+    for i, (s, pairs) in enumerate(data):
+        color = s.color or PALETTE[i % len(PALETTE)]
+        if not pairs:
+            continue
+        if s.kind == "points":
+            body.append(f'<g class="points" fill="{color}" fill-opacity="0.6">')
+            body.extend(f'<circle cx="{_n(px(x))}" cy="{_n(py(y))}" r="2.5"/>' for x, y in pairs)
+            body.append("</g>")
+            continue
+        coords = [(px(x), py(y)) for x, y in pairs]
+        if s.kind == "step":
+            stepped = [coords[0]]
+            for x, y in coords[1:]:
+                stepped += [(x, stepped[-1][1]), (x, y)]
+            coords = stepped
+        dash = ' stroke-dasharray="5 4"' if s.dashed else ""
+        points = " ".join(f"{_n(x)},{_n(y)}" for x, y in coords)
+        body.append(
+            f'<polyline class="{s.kind}" points="{points}" fill="none" stroke="{color}" stroke-width="1.6"{dash}/>'
+        )
+    body.append("</svg>")
+    # The legend, right of the plot.
+    for k, ((_, color, s), text) in enumerate(zip(legend, legend_texts, strict=True)):
+        y = top + 6 + k * 15
+        lx = right + 12
+        if s.kind == "points":
+            body.append(f'<circle cx="{_n(lx + 7)}" cy="{_n(y)}" r="3" fill="{color}"/>')
+        else:
+            dash = ' stroke-dasharray="5 4"' if s.dashed else ""
+            body.append(
+                f'<line x1="{_n(lx)}" y1="{_n(y)}" x2="{_n(lx + 14)}" y2="{_n(y)}" stroke="{color}" '
+                f'stroke-width="2"{dash}/>'
+            )
+        body.append(
+            _text(lx + 20, y, _fit(text, 40, legend_w - 22, _TICK_SIZE), size=_TICK_SIZE, baseline="middle")
+        )
+    return svg_data_uri(_document(width, height, title, body))
+
+
+def sequential_color(share: Any) -> str:
+    """White (0) to dark blue (1), the confusion matrix's scale; grey when missing.
+
+    >>> sequential_color(0), sequential_color(1), sequential_color(None)
+    ('#f7fbff', '#08306b', '#c8c8c8')
+    """
+    x = _finite(share)
+    if x is None:
+        return MISSING_COLOR
+    x = min(1.0, max(0.0, x))
+    lo, hi = (0xF7, 0xFB, 0xFF), (0x08, 0x30, 0x6B)
+    return _hex(tuple(round(a + (b - a) * x) for a, b in zip(lo, hi, strict=True)))
+
+
+def confusion_matrix(
+    names: Sequence[Any],
+    matrix: Sequence[Sequence[Any]] | np.ndarray,
+    *,
+    title: str = "Confusion matrix",
+    label_limit: int = 18,
+    show_values: bool | None = None,
+) -> str:
+    """Counts of actual (rows) against predicted (columns) classes, shaded by count, as a data URI.
+
+    Counts are printed in the cells when there are at most 15 classes (or as
+    ``show_values`` says); the darkest cell is the largest count.
+    """
+    names = list(names)
+    n = len(names)
+    if n == 0:
+        return svg_data_uri(_document(240, 80, title, [*_title_lines(title, 240), _no_data(240, 22, 58)]))
+    if show_values is None:
+        show_values = n <= 15
+    rows = [list(row) for row in matrix]
+    values = [[_finite(row[j]) if j < len(row) else None for j in range(n)] for row in rows[:n]]
+    values += [[None] * n for _ in range(n - len(values))]
+    peak = max((v for row in values for v in row if v is not None), default=0.0)
+    cell = max(14.0, min(44.0, 480.0 / n))
+    size = max(7.0, min(_LABEL_SIZE, cell * 0.7))
+    labels = [_fit(name, label_limit) for name in names]
+    label_w = max(_text_width(t, size) for t in labels) + 6
+    top = 28.0 if title else 8.0
+    left = 8.0 + _LABEL_SIZE + 6 + label_w
+    grid = n * cell
+    width = left + grid + 16
+    height = top + grid + label_w + 8 + _LABEL_SIZE + 6
+    body = _title_lines(title, width)
+    for i in range(n):
+        for j in range(n):
+            value = values[i][j]
+            share = value / peak if value is not None and peak > 0 else (0.0 if value is not None else None)
+            x, y = left + j * cell, top + i * cell
+            body.append(_rect(x, y, cell, cell, sequential_color(share), "cell"))
+            if show_values and value is not None:
+                ink = "#ffffff" if share is not None and share > 0.5 else _TEXT
+                body.append(
+                    _text(
+                        x + cell / 2,
+                        y + cell / 2,
+                        compact_number(value),
+                        size=min(11.0, cell * 0.32),
+                        anchor="middle",
+                        fill=ink,
+                        baseline="central",
+                    )
+                )
+    body.append(
+        f'<rect x="{_n(left)}" y="{_n(top)}" width="{_n(grid)}" height="{_n(grid)}" fill="none" '
+        f'stroke="{_AXIS}" stroke-width="1"/>'
+    )
+    for k, label in enumerate(labels):
+        middle = k * cell + cell / 2
+        body.append(_text(left - 4, top + middle, label, size=size, anchor="end", baseline="central"))
+        body.append(
+            _text(
+                left + middle, top + grid + 4, label, size=size, anchor="end", baseline="central", rotate=-90
+            )
+        )
+    body.append(_text(left + grid / 2, height - 6, "predicted", anchor="middle", fill=_MUTED))
+    body.append(_text(8 + _LABEL_SIZE, top + grid / 2, "actual", anchor="middle", fill=_MUTED, rotate=-90))
+    return svg_data_uri(_document(width, height, title, body))
+
+
+def signed_bars(
+    labels: Sequence[Any],
+    values: Sequence[Any],
+    errors: Sequence[Any] | None = None,
+    *,
+    title: str,
+    x_label: str,
+    width: float = 560,
+    color: str = HISTOGRAM_COLOR,
+    label_limit: int = 30,
+) -> str:
+    """Horizontal bars from zero (negative values to the left), each with an optional ± error, as a data URI.
+
+    Drawn top to bottom in the order given; a missing value draws no bar.
+    """
+    labels = list(labels)
+    vals = [_finite(v) for v in values][: len(labels)]
+    vals += [None] * (len(labels) - len(vals))
+    errs = [_finite(e) for e in (errors or [])][: len(labels)]
+    errs += [None] * (len(labels) - len(errs))
+    top = 24.0 if title else 8.0
+    slot = 18.0
+    height = top + slot * max(len(labels), 1) + 8 + _TICK_SIZE + 6 + _LABEL_SIZE + 8
+    body = _title_lines(title, width)
+    if not labels:
+        body.append(_no_data(width, top, height - top))
+        return svg_data_uri(_document(width, height, title, body))
+    texts = [_fit(label, label_limit) for label in labels]
+    label_w = min(max(_text_width(t, _LABEL_SIZE) for t in texts), width * 0.4)
+    texts = [_fit(t, label_limit, label_w) for t in texts]
+    ends = [0.0]
+    for v, e in zip(vals, errs, strict=True):
+        if v is not None:
+            ends += [v - abs(e or 0.0), v + abs(e or 0.0)]
+    lo, hi = min(ends), max(ends)
+    if hi - lo <= 0:
+        hi = lo + 1.0
+    left = 8.0 + label_w + 8.0
+    right = width - 12.0
+    plot_w = max(right - left, 1.0)
+    bottom = top + slot * len(labels)
+
+    def px(x: float) -> float:
+        return left + (x - lo) / (hi - lo) * plot_w
+
+    ticks = [t for t in nice_ticks(lo, hi) if lo - 1e-12 <= t <= hi + 1e-12]
+    for t in ticks:
+        body.append(_line(px(t), top, px(t), bottom, "#eaeef2"))
+        body.append(
+            _text(
+                px(t),
+                bottom + 4 + _TICK_SIZE,
+                compact_number(t),
+                size=_TICK_SIZE,
+                anchor="middle",
+                fill=_MUTED,
+            )
+        )
+    body.append(_line(px(0.0), top, px(0.0), bottom))
+    for i, (text, v, e) in enumerate(zip(texts, vals, errs, strict=True)):
+        middle = top + (i + 0.5) * slot
+        body.append(_text(left - 6, middle, text, anchor="end", baseline="middle"))
+        if v is None:
+            continue
+        x0, x1 = sorted((px(0.0), px(v)))
+        body.append(_rect(x0, middle - slot * 0.35, x1 - x0, slot * 0.7, color, "bar"))
+        if e:
+            a, b = px(v - abs(e)), px(v + abs(e))
+            body.append(
+                f'<g class="error">{_line(a, middle, b, middle, _TEXT)}{_line(a, middle - 3, a, middle + 3, _TEXT)}{_line(b, middle - 3, b, middle + 3, _TEXT)}</g>'
+            )
+    body.append(_text((left + right) / 2, height - 8, _fit(x_label, 90, plot_w), anchor="middle"))
     return svg_data_uri(_document(width, height, title, body))

@@ -100,7 +100,9 @@ METRICS: dict[str, RunMetric] = _table(
     RunMetric("ScoreRows", MetricUnit.Count, (), ("ScorePlan",), "Rows of each file sent for scoring"),
     RunMetric("ScoreChunks", MetricUnit.Count, (), ("ScorePlan",), "Chunks each scoring was split into"),
     RunMetric("RowsScored", MetricUnit.Count, (), ("ScoreChunk",), "Rows that got a prediction"),
-    RunMetric("RowsRejected", MetricUnit.Count, (), ("ScoreChunk",), "Rows refused (written to rejected.csv)"),
+    RunMetric(
+        "RowsRejected", MetricUnit.Count, (), ("ScoreChunk",), "Rows refused (written to rejected.csv)"
+    ),
 )
 
 logger = Logger()

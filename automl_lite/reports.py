@@ -2,10 +2,9 @@
 
 Every report (the EDA report, the training report) is a single HTML file with no
 external resources: styles are inline and pictures are embedded as base64 ``data:``
-URIs, so a report opens the same from S3, a laptop or an e-mail attachment. The EDA
-report's pictures are small hand-built SVG charts (:mod:`automl_lite.charts`, no
-matplotlib, so the Profile step never imports it); the training report's are
-matplotlib figures rendered to PNG (:func:`new_figure`, :func:`figure_to_data_uri`). Templates are rendered by jinja2 with autoescaping on, so column
+URIs, so a report opens the same from S3, a laptop or an e-mail attachment. Both
+reports' pictures are small hand-built SVG charts (:mod:`automl_lite.charts`; no image
+installs matplotlib). Templates are rendered by jinja2 with autoescaping on, so column
 names and values taken from user data (``<script>`` included) are always escaped.
 
 The API is small on purpose::
@@ -20,26 +19,19 @@ Only :func:`render_page` emits HTML; callers pass plain strings and numbers.
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure as MplFigure
 
 __all__ = [
     "Figure",
     "Section",
     "Table",
-    "figure_to_data_uri",
     "format_value",
-    "new_figure",
     "render_page",
 ]
 
@@ -61,8 +53,7 @@ class Table:
 class Figure:
     """A picture: an embedded image URI, shown in an ``<img>``.
 
-    Either ``data:image/svg+xml;base64,...`` from :mod:`automl_lite.charts` or
-    ``data:image/png;base64,...`` from :func:`figure_to_data_uri` (matplotlib).
+    A ``data:image/svg+xml;base64,...`` URI from :mod:`automl_lite.charts`.
     """
 
     data_uri: str
@@ -239,32 +230,3 @@ def render_page(
     return _ENV.from_string(_TEMPLATE).render(
         title=title, subtitle=subtitle, sections=sections, footer=footer, fmt=format_value, is_num=_is_num
     )
-
-
-def new_figure(width: float = 5.0, height: float = 3.2) -> MplFigure:
-    """A matplotlib figure on the Agg canvas, never touching pyplot's global state.
-
-    Figures built this way are garbage-collected normally (pyplot keeps its own
-    figures alive until closed, which leaks memory in a warm Lambda).
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure as MplFigure
-
-    fig = MplFigure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def figure_to_data_uri(fig: MplFigure, *, dpi: int = 90) -> str:
-    """Render a matplotlib figure to a ``data:image/png;base64,...`` URI for :func:`render_page`.
-
-    Works with figures from :func:`new_figure` or pyplot; the Agg canvas is used
-    either way, so no display is needed.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    if not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

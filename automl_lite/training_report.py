@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn import metrics as skm
 
+from automl_lite import charts
+from automl_lite.charts import Series
 from automl_lite.reports import (
     Figure,
     Section,
     Table,
-    figure_to_data_uri,
     format_value,
-    new_figure,
     render_page,
 )
 
@@ -25,36 +25,11 @@ if TYPE_CHECKING:
 MAX_CURVES = 10
 
 
-def _figure(fig: Any, alt: str, caption: str | None = None) -> Figure:
-    return Figure(figure_to_data_uri(fig), alt, caption)
-
-
 def _confusion(outcome: TrainingOutcome, names: list[str]) -> Figure:
     labels = list(range(len(names)))
     matrix = skm.confusion_matrix(outcome.y_test, outcome.test_prediction, labels=labels)
-    size = min(3 + 0.45 * len(names), 9)
-    fig = new_figure(size + 1, size)
-    ax = fig.add_subplot()
-    image = ax.imshow(matrix, cmap="Blues")
-    fig.colorbar(image, ax=ax, shrink=0.8)
-    short = [n if len(n) <= 18 else n[:17] + "…" for n in names]
-    ax.set_xticks(labels, short, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(labels, short, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("actual")
-    if len(names) <= 15:
-        threshold = matrix.max() / 2 if matrix.size else 0
-        for (i, j), value in np.ndenumerate(matrix):
-            ax.text(
-                j,
-                i,
-                str(value),
-                ha="center",
-                va="center",
-                color="white" if value > threshold else "black",
-                fontsize=8,
-            )
-    return _figure(fig, "Confusion matrix on the test split", "Confusion matrix (test split, counts).")
+    uri = charts.confusion_matrix(names, matrix, title="Confusion matrix (test split)")
+    return Figure(uri, "Confusion matrix on the test split", "Confusion matrix (test split, counts).")
 
 
 def _curves(outcome: TrainingOutcome, names: list[str]) -> list[Figure]:
@@ -63,8 +38,8 @@ def _curves(outcome: TrainingOutcome, names: list[str]) -> list[Figure]:
         return []
     binary = len(names) == 2
     targets = [1] if binary else list(range(min(len(names), MAX_CURVES)))
-    roc, pr = new_figure(), new_figure()
-    ax_roc, ax_pr = roc.add_subplot(), pr.add_subplot()
+    roc: list[Series] = []
+    pr: list[Series] = []
     for k in targets:
         truth = (outcome.y_test == k).astype(int)
         if truth.min() == truth.max():
@@ -72,42 +47,62 @@ def _curves(outcome: TrainingOutcome, names: list[str]) -> list[Figure]:
         fpr, tpr, _ = skm.roc_curve(truth, proba[:, k])
         precision, recall, _ = skm.precision_recall_curve(truth, proba[:, k])
         label = names[k] if not binary else f"positive class {names[k]}"
-        ax_roc.plot(fpr, tpr, label=f"{label} (AUC {skm.auc(fpr, tpr):.3f})")
-        ax_pr.plot(
-            recall, precision, label=f"{label} (AP {skm.average_precision_score(truth, proba[:, k]):.3f})"
-        )
-    ax_roc.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
-    ax_roc.set_xlabel("false positive rate")
-    ax_roc.set_ylabel("true positive rate")
-    ax_pr.set_xlabel("recall")
-    ax_pr.set_ylabel("precision")
-    for ax in (ax_roc, ax_pr):
-        ax.legend(fontsize=7, loc="lower right" if ax is ax_roc else "lower left")
+        color = charts.PALETTE[len(roc) % len(charts.PALETTE)]
+        roc.append(Series(f"{label} (AUC {skm.auc(fpr, tpr):.3f})", fpr, tpr, color=color))
+        ap = skm.average_precision_score(truth, proba[:, k])
+        pr.append(Series(f"{label} (AP {ap:.3f})", recall, precision, color=color))
+    roc.append(Series("", [0, 1], [0, 1], color=charts.REFERENCE_COLOR, dashed=True))
     how = "" if binary else " (one class against the rest)"
+    unit = (0.0, 1.0)
     return [
-        _figure(roc, "ROC curve on the test split", f"ROC curve{how}, test split."),
-        _figure(pr, "Precision-recall curve on the test split", f"Precision-recall curve{how}, test split."),
+        Figure(
+            charts.xy_chart(
+                roc,
+                title="ROC curve",
+                x_label="false positive rate",
+                y_label="true positive rate",
+                x_range=unit,
+                y_range=unit,
+            ),
+            "ROC curve on the test split",
+            f"ROC curve{how}, test split.",
+        ),
+        Figure(
+            charts.xy_chart(
+                pr, title="Precision-recall curve", x_label="recall", y_label="precision", x_range=unit, y_range=unit
+            ),
+            "Precision-recall curve on the test split",
+            f"Precision-recall curve{how}, test split.",
+        ),
     ]
 
 
 def _regression_figures(outcome: TrainingOutcome) -> list[Figure]:
-    actual, predicted = outcome.y_test, np.asarray(outcome.test_prediction, dtype=float)
-    scatter = new_figure(4.5, 4.2)
-    ax = scatter.add_subplot()
-    ax.scatter(actual, predicted, s=8, alpha=0.6)
+    actual, predicted = np.asarray(outcome.y_test, dtype=float), np.asarray(outcome.test_prediction, dtype=float)
     low, high = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
-    ax.plot([low, high], [low, high], linestyle="--", color="grey", linewidth=0.8)
-    ax.set_xlabel("actual")
-    ax.set_ylabel("predicted")
-    residuals = new_figure()
-    ax2 = residuals.add_subplot()
-    ax2.scatter(predicted, actual - predicted, s=8, alpha=0.6)
-    ax2.axhline(0, linestyle="--", color="grey", linewidth=0.8)
-    ax2.set_xlabel("predicted")
-    ax2.set_ylabel("actual - predicted")
+    scatter = charts.xy_chart(
+        [
+            Series("", actual, predicted, kind="points"),
+            Series("", [low, high], [low, high], color=charts.REFERENCE_COLOR, dashed=True),
+        ],
+        title="Predicted against actual",
+        x_label="actual",
+        y_label="predicted",
+        width=420,
+        height=380,
+    )
+    residuals = charts.xy_chart(
+        [
+            Series("", predicted, actual - predicted, kind="points"),
+            Series("", [predicted.min(), predicted.max()], [0, 0], color=charts.REFERENCE_COLOR, dashed=True),
+        ],
+        title="Residuals",
+        x_label="predicted",
+        y_label="actual - predicted",
+    )
     return [
-        _figure(scatter, "Predicted against actual values", "Predicted against actual (test split)."),
-        _figure(residuals, "Residuals against predicted values", "Residuals (test split)."),
+        Figure(scatter, "Predicted against actual values", "Predicted against actual (test split)."),
+        Figure(residuals, "Residuals against predicted values", "Residuals (test split)."),
     ]
 
 
@@ -115,15 +110,16 @@ def _importance_figure(outcome: TrainingOutcome) -> Figure | None:
     table = outcome.importance.head(20)
     if table.empty:
         return None
-    fig = new_figure(5.5, 0.9 + 0.28 * len(table))
-    ax = fig.add_subplot()
-    ax.barh(
-        table["column"][::-1].astype(str).str.slice(0, 30), table["importance"][::-1], xerr=table["std"][::-1]
+    uri = charts.signed_bars(
+        table["column"].astype(str).tolist(),
+        table["importance"].tolist(),
+        table["std"].tolist(),
+        title="Permutation importance",
+        x_label=f"drop in {outcome.metrics['metric']} when the column is shuffled",
     )
-    ax.set_xlabel(f"drop in {outcome.metrics['metric']} when the column is shuffled")
     how = outcome.metrics.get("importance", {})
-    return _figure(
-        fig,
+    return Figure(
+        uri,
         "Permutation importance",
         f"Permutation importance on {how.get('rows', 'the')} test rows "
         f"({how.get('repeats', 5)} shuffles per column).",
@@ -134,20 +130,25 @@ def _search_figure(outcome: TrainingOutcome) -> Figure | None:
     history = outcome.search_history
     if history.empty:
         return None
-    fig = new_figure(6, 3.4)
-    ax = fig.add_subplot()
-    for name, trials in history.groupby("estimator"):
-        ax.scatter(trials["wall_clock_s"], trials["validation_loss"], s=10, alpha=0.6, label=str(name))
-    ax.step(
-        history["wall_clock_s"], history["best_loss_so_far"], where="post", color="black", label="best so far"
+    series = [
+        Series(str(name), trials["wall_clock_s"], trials["validation_loss"], kind="points")
+        for name, trials in history.groupby("estimator")
+    ]
+    series.append(
+        Series("best so far", history["wall_clock_s"], history["best_loss_so_far"], kind="step", color="#1f2328")
     )
-    ax.set_xlabel("search time (s)")
-    ax.set_ylabel("validation loss (FLAML)")
     finite = history["validation_loss"][np.isfinite(history["validation_loss"])]
-    if len(finite) > 3:
-        ax.set_ylim(top=float(np.quantile(finite, 0.95)) * 1.05 + 1e-12)
-    ax.legend(fontsize=7)
-    return _figure(fig, "Search progress", "Every trial's validation loss over time, and the best so far.")
+    top = float(np.quantile(finite, 0.95)) * 1.05 + 1e-12 if len(finite) > 3 else None
+    uri = charts.xy_chart(
+        series,
+        title="Search progress",
+        x_label="search time (s)",
+        y_label="validation loss (FLAML)",
+        y_range=(None, top),
+        width=600,
+        height=340,
+    )
+    return Figure(uri, "Search progress", "Every trial's validation loss over time, and the best so far.")
 
 
 def _rare_classes_text(rare: dict[str, Any] | None) -> str:

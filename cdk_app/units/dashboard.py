@@ -77,7 +77,9 @@ def lines(name: str, *, steps: Sequence[str], split: bool = True) -> list[cloudw
         return [_metric(name, Step=step) for step in steps]
     if split:
         return [cloudwatch.MathExpression(expression=search_expression(name), label="", period=PERIOD)]
-    return [cloudwatch.MathExpression(expression=f"SUM({search_expression(name)})", label=name, period=PERIOD)]
+    return [
+        cloudwatch.MathExpression(expression=f"SUM({search_expression(name)})", label=name, period=PERIOD)
+    ]
 
 
 class RunsDashboard(Construct):

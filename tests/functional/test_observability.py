@@ -77,7 +77,9 @@ def _validate_event(put: dict) -> dict:
 def test_validate_emits_the_dataset_size_and_its_duration(s3, capsys):
     s3.put_object(Bucket=BUCKET, Key="incoming/penguins/penguins.csv", Body=PENGUINS)
     put = s3.put_object(
-        Bucket=BUCKET, Key=MANIFEST_KEY, Body=json.dumps({"dataset": "penguins.csv", "target": "species"}).encode()
+        Bucket=BUCKET,
+        Key=MANIFEST_KEY,
+        Body=json.dumps({"dataset": "penguins.csv", "target": "species"}).encode(),
     )
     capsys.readouterr()
     run = validate_handler(_validate_event(put), _context("validate"))
@@ -93,7 +95,9 @@ def test_validate_emits_the_dataset_size_and_its_duration(s3, capsys):
 def test_a_failing_step_still_reports_its_duration_and_keeps_its_error(s3, capsys):
     capsys.readouterr()
     with pytest.raises(Exception) as raised:
-        validate_handler({"event": {"detail-type": "nope"}, "execution": EXECUTION.model_dump(mode="json")}, _context("v"))
+        validate_handler(
+            {"event": {"detail-type": "nope"}, "execution": EXECUTION.model_dump(mode="json")}, _context("v")
+        )
     assert type(raised.value).__name__ == "ManifestUnreadableError"
     found = _metrics(_emf(capsys.readouterr().out))
     assert set(found) == {"StepDuration"}
@@ -101,7 +105,10 @@ def test_a_failing_step_still_reports_its_duration_and_keeps_its_error(s3, capsy
 
 
 def test_report_failure_counts_the_failed_run_by_its_error_code(s3, capsys):
-    error = {"errorMessage": "manifest.json is invalid: 'colour' is not a manifest field.", "errorType": "ManifestInvalidError"}
+    error = {
+        "errorMessage": "manifest.json is invalid: 'colour' is not a manifest field.",
+        "errorType": "ManifestInvalidError",
+    }
     event = {
         "state": {
             "detail-type": "Object Created",
@@ -122,7 +129,9 @@ def test_report_failure_counts_the_failed_run_by_its_error_code(s3, capsys):
 def test_score_report_failure_counts_the_failed_scoring_by_its_error_code(s3, capsys):
     error = {"errorMessage": "score/x/data.csv: no such run", "errorType": "ScoreModelUnavailableError"}
     event = {
-        "state": {"error": {"Error": "ScoreModelUnavailableError", "Cause": json.dumps(error | {"stackTrace": []})}},
+        "state": {
+            "error": {"Error": "ScoreModelUnavailableError", "Cause": json.dumps(error | {"stackTrace": []})}
+        },
         "execution": {
             "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:automl-lite-score:s-1",
             "run_id": "s-1",

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -253,3 +254,164 @@ def test_profiling_report_never_imports_matplotlib():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+# --------------------------------------------------------------------------- the training report's charts
+def _plot(root: ET.Element) -> ET.Element:
+    (plot,) = [s for s in root.findall(f"{SVG}svg") if s.get("class") == "plot"]
+    return plot
+
+
+def _polyline_points(line: ET.Element) -> list[tuple[float, float]]:
+    return [tuple(float(v) for v in p.split(",")) for p in (line.get("points") or "").split()]  # type: ignore[misc]
+
+
+def test_nice_ticks_are_round_and_cover_the_range():
+    assert charts.nice_ticks(0, 1) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert charts.nice_ticks(0, 97) == [0, 20, 40, 60, 80]
+    assert charts.nice_ticks(-3.2, 4.1) == [-2, 0, 2, 4]
+    assert charts.nice_ticks(5, 5) == [4.6, 4.8, 5.0, 5.2, 5.4]
+    assert charts.nice_ticks(0, float("nan")) == []
+
+
+def test_xy_chart_draws_lines_points_steps_and_a_legend():
+    uri = charts.xy_chart(
+        [
+            charts.Series("class a (AUC 0.900)", [0, 0.1, 1], [0, 0.8, 1]),
+            charts.Series("trials", [1, 2, 3, 4], [0.5, 0.4, 0.45, 0.3], kind="points"),
+            charts.Series("best so far", [1, 2, 4], [0.5, 0.4, 0.3], kind="step"),
+            charts.Series("", [0, 1], [0, 1], color=charts.REFERENCE_COLOR, dashed=True),
+        ],
+        title="ROC curve",
+        x_label="false positive rate",
+        y_label="true positive rate",
+    )
+    root = _parse(uri)
+    plot = _plot(root)
+    lines = {line.get("class"): line for line in plot.iter(f"{SVG}polyline")}
+    assert len(list(plot.iter(f"{SVG}polyline"))) == 3
+    assert len(_polyline_points(lines["step"])) == 2 * 3 - 1  # a riser and a tread per later point
+    assert len(list(plot.iter(f"{SVG}circle"))) == 4
+    dashed = [p for p in plot.iter(f"{SVG}polyline") if p.get("stroke-dasharray")]
+    assert len(dashed) == 1 and dashed[0].get("stroke") == charts.REFERENCE_COLOR
+    texts = _texts(root)
+    # The legend names the labelled series only, and the axes are labelled with round ticks.
+    assert {"class a (AUC 0.900)", "trials", "best so far"} <= set(texts) and "" not in texts
+    assert {"false positive rate", "true positive rate", "ROC curve", "0", "1"} <= set(texts)
+    # Points are placed in the plot area's own coordinates: x=1 (of 0..4) is a quarter across.
+    width = float(plot.get("width"))
+    xs = sorted(float(c.get("cx")) for c in plot.iter(f"{SVG}circle"))
+    assert xs[0] == pytest.approx(width / 4, abs=0.1) and xs[-1] == pytest.approx(width, abs=0.1)
+
+
+def test_xy_chart_fixed_range_clips_in_the_plot_viewport_and_skips_non_finite():
+    root = _parse(
+        charts.xy_chart(
+            [charts.Series("loss", [0, 1, 2, 3, 4], [1.0, float("nan"), 50.0, float("inf"), 0.5], kind="points")],
+            title="t",
+            x_label="x",
+            y_label="y",
+            y_range=(None, 2.0),
+        )
+    )
+    plot = _plot(root)
+    assert plot.get("viewBox") == f"0 0 {plot.get('width')} {plot.get('height')}"  # a clipping viewport
+    circles = list(plot.iter(f"{SVG}circle"))
+    assert len(circles) == 3  # nan and inf skipped
+    outside = [c for c in circles if float(c.get("cy")) < 0]
+    assert len(outside) == 1  # 50 lies above the fixed top: drawn outside the viewport, clipped
+    assert max(t for t in (float(x) for x in _texts(root) if re.fullmatch(r"-?[\d.]+", x))) <= 4
+
+
+def test_xy_chart_thins_long_series_and_survives_empty_input():
+    n = charts.MAX_POINTS * 5
+    root = _parse(charts.xy_chart([charts.Series("a", range(n), range(n))], title="t", x_label="x", y_label="y"))
+    (line,) = _plot(root).iter(f"{SVG}polyline")
+    points = _polyline_points(line)
+    assert len(points) == charts.MAX_POINTS and points[-1][0] == pytest.approx(float(_plot(root).get("width")))
+    empty = _parse(charts.xy_chart([charts.Series("a", [], [])], title="t", x_label="x", y_label="y"))
+    assert "no data" in _texts(empty)
+    with pytest.raises(ValueError, match="kind"):
+        charts.xy_chart([charts.Series("a", [1], [1], kind="pie")], title="t", x_label="x", y_label="y")
+
+
+def test_confusion_matrix_shades_by_count_and_prints_counts():
+    root = _parse(charts.confusion_matrix(["Adelie", "Chinstrap", "Gentoo"], [[30, 2, 0], [1, 12, 0], [0, 0, 25]]))
+    cells = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "cell"]
+    assert len(cells) == 9
+    fills = [c.get("fill") for c in cells]
+    assert fills[0] == charts.sequential_color(1) and fills[2] == charts.sequential_color(0)
+    texts = _texts(root)
+    assert [texts.count(v) for v in ("30", "12", "25", "2", "1")] == [1, 1, 1, 1, 1] and texts.count("0") == 4
+    assert {"predicted", "actual"} <= set(texts) and texts.count("Gentoo") == 2
+
+
+def test_confusion_matrix_hides_counts_when_large_and_survives_ragged_input():
+    names = [f"class {i}" for i in range(20)]
+    root = _parse(charts.confusion_matrix(names, np.eye(20, dtype=int) * 7))
+    assert "7" not in _texts(root)
+    ragged = _parse(charts.confusion_matrix(["a", "b"], [[3]]))
+    fills = [r.get("fill") for r in ragged.iter(f"{SVG}rect") if r.get("class") == "cell"]
+    assert len(fills) == 4 and fills.count(charts.MISSING_COLOR) == 3
+    assert "no data" in _texts(_parse(charts.confusion_matrix([], [])))
+
+
+def test_signed_bars_draw_from_zero_with_error_bars():
+    root = _parse(
+        charts.signed_bars(
+            ["bill_length_mm", "island", "noise"], [0.30, 0.05, -0.02], [0.03, 0.01, None], title="t", x_label="drop"
+        )
+    )
+    bars = _bars(root)
+    assert len(bars) == 3
+    assert len(root.findall(f".//{SVG}g[@class='error']")) == 2
+    # The negative bar ends where the positive ones start: at zero.
+    zero = float(bars[0].get("x"))
+    assert float(bars[2].get("x")) + float(bars[2].get("width")) == pytest.approx(zero, abs=0.1)
+    assert float(bars[0].get("width")) > 5 * float(bars[1].get("width"))
+    assert {"bill_length_mm", "island", "noise", "drop"} <= set(_texts(root))
+    assert "no data" in _texts(_parse(charts.signed_bars([], [], title="t", x_label="x")))
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_training_charts_escape_user_strings(hostile):
+    uris = [
+        charts.xy_chart([charts.Series(hostile, [0, 1], [0, 1])], title=hostile, x_label=hostile, y_label="y"),
+        charts.confusion_matrix([hostile, "b"], [[1, 0], [0, 1]], title=hostile),
+        charts.signed_bars([hostile], [0.1], [0.01], title=hostile, x_label="x"),
+    ]
+    for uri in uris:
+        assert "<script" not in _svg(uri).decode("utf-8")
+        root = _parse(uri)
+        assert hostile in [*_texts(root), root.find(f"{SVG}title").text]
+
+
+@pytest.mark.slow
+def test_training_report_draws_svg_only_and_never_imports_matplotlib():
+    code = (
+        "import sys, base64, xml.etree.ElementTree as ET, re\n"
+        "sys.modules['matplotlib'] = None  # importing it would fail\n"
+        "import pandas as pd\n"
+        "from automl_lite.training import train\n"
+        "from automl_lite.training_report import render_training_report\n"
+        "frame = pd.read_csv('examples/penguins/penguins.csv').dropna()\n"
+        "decisions = [{'name': c, 'kind': 'categorical' if frame[c].dtype == object else 'numeric', 'use': True,"
+        " 'reason': 't'} for c in frame.columns if c not in ('species', 'year')]\n"
+        "for target, problem, metric in (('species', 'multiclass', 'log_loss'), ('body_mass_g', 'regression', 'rmse')):\n"
+        "    used = [d for d in decisions if d['name'] != target] + ([{'name': 'species', 'kind': 'categorical',"
+        " 'use': True, 'reason': 't'}] if target != 'species' else [])\n"
+        "    outcome = train(frame, target=target, problem_type=problem, metric=metric, decisions=used,"
+        " time_budget_s=1, estimators=['lgbm'], ensemble=False)\n"
+        "    html = render_training_report(outcome)\n"
+        "    uris = re.findall(r'src=\"(data:[^\"]+)\"', html)\n"
+        "    assert len(uris) >= 3, len(uris)\n"
+        "    for uri in uris:\n"
+        "        assert uri.startswith('data:image/svg+xml;base64,'), uri[:40]\n"
+        "        ET.fromstring(base64.b64decode(uri.split(',', 1)[1]))\n"
+        "    print(target, len(uris))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["species", "5", "body_mass_g", "4"]

@@ -23,9 +23,11 @@ LAMBDA_REQUIREMENTS = REPO / "lambdas" / "requirements.txt"
 TRAINING_REQUIREMENTS = REPO / "training_image" / "requirements.txt"
 #: Installed with the runtime closure on purpose (Powertools' tracer backend, see the file's header).
 LAMBDA_EXTRAS = {"aws-xray-sdk"}
-#: Loaded in this venv but not needed: setuptools' .pth hook (_distutils_hack) runs at start-up, and
-#: numpy.f2py tries ``import charset_normalizer`` in a try/except (requests brings it into the venv).
-NOT_DEPENDENCIES = {"automl-lite", "setuptools", "charset-normalizer"}
+#: Loaded in this venv but not needed: setuptools' .pth hook (_distutils_hack) runs at start-up,
+#: numpy.f2py tries ``import charset_normalizer`` in a try/except (requests brings it into the venv),
+#: and botocore.httpsession (imported once Powertools' Tracer patches botocore) tries
+#: ``from certifi import where`` in a try/except, falling back to botocore's own CA bundle.
+NOT_DEPENDENCIES = {"automl-lite", "setuptools", "charset-normalizer", "certifi"}
 
 
 def _pinned(path: Path) -> dict[str, str]:
@@ -74,7 +76,7 @@ def test_lambda_requirements_are_the_pinned_closure_of_the_project_dependencies(
     assert set(listed) == _closure([*project, *sorted(LAMBDA_EXTRAS)])
     drift = {n: (pin, version(n)) for n, pin in listed.items() if version(n) != pin}
     assert not drift, f"re-pin lambdas/requirements.txt to the venv: {drift}"
-    assert "matplotlib" not in listed  # the EDA report draws SVG itself (automl_lite/charts.py)
+    assert "matplotlib" not in listed  # both reports draw SVG themselves (automl_lite/charts.py)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +89,7 @@ def test_each_lambda_handler_imports_only_what_the_image_installs(module):
 
 def test_the_training_image_installs_what_the_entry_point_imports():
     # What importing the entry point loads, plus what training imports inside functions.
-    needed = _imported("training_image.train") | {"flaml", "lightgbm", "xgboost-cpu", "matplotlib", "jinja2"}
+    needed = _imported("training_image.train") | {"flaml", "lightgbm", "xgboost-cpu", "jinja2"}
     listed = [f"{n}=={p}" for n, p in _pinned(TRAINING_REQUIREMENTS).items()]
     missing = needed - _closure(listed)
     assert not missing, f"training_image/requirements.txt does not install {sorted(missing)}"

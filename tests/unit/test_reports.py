@@ -7,31 +7,27 @@ import re
 
 import pytest
 
+from automl_lite import charts
 from automl_lite.reports import (
     Figure,
     Section,
     Table,
-    figure_to_data_uri,
     format_value,
-    new_figure,
     render_page,
 )
 
 HOSTILE = "<script>alert(1)</script>"
 
 
-def _png_figure() -> str:
-    fig = new_figure(3, 2)
-    ax = fig.add_subplot()
-    ax.hist([1.0, 2.0, 2.0, 3.0, 5.0], bins=3)
-    return figure_to_data_uri(fig)
+def _svg_figure() -> str:
+    return charts.histogram([1.0, 2.0, 3.0, 5.0], [1, 2, 1])
 
 
-def test_figure_to_data_uri_embeds_a_real_png():
-    uri = _png_figure()
-    assert uri.startswith("data:image/png;base64,")
+def test_figures_embed_a_real_svg():
+    uri = _svg_figure()
+    assert uri.startswith("data:image/svg+xml;base64,")
     raw = base64.b64decode(uri.split(",", 1)[1])
-    assert raw.startswith(b"\x89PNG\r\n\x1a\n")
+    assert raw.startswith(b"<svg xmlns=\"http://www.w3.org/2000/svg\"")
 
 
 def test_every_user_string_is_escaped():
@@ -45,7 +41,7 @@ def test_every_user_string_is_escaped():
                 notes=[HOSTILE],
                 facts=[(HOSTILE, HOSTILE)],
                 tables=[Table([HOSTILE], [[HOSTILE]], caption=HOSTILE)],
-                figures=[Figure(_png_figure(), alt='x" onerror="alert(1)', caption=HOSTILE)],
+                figures=[Figure(_svg_figure(), alt='x" onerror="alert(1)', caption=HOSTILE)],
             )
         ],
         subtitle=HOSTILE,
@@ -58,7 +54,7 @@ def test_every_user_string_is_escaped():
 
 
 def test_page_is_self_contained():
-    html = render_page("Report", [Section("Pictures", figures=[Figure(_png_figure(), "hist")])])
+    html = render_page("Report", [Section("Pictures", figures=[Figure(_svg_figure(), "hist")])])
     # No external resources: every src/href is an embedded data URI.
     for ref in re.findall(r'(?:src|href)="([^"]*)"', html):
         assert ref.startswith("data:")
