@@ -180,7 +180,7 @@ def format_value(value: Any, *, digits: int = 4) -> str:
 
 
 def _is_data_uri(uri: str) -> bool:
-    return uri.startswith("data:image/png;base64,") or uri.startswith("data:image/svg+xml;base64,")
+    return uri.startswith("data:image/svg+xml;base64,")
 
 
 def render_page(
@@ -220,8 +220,8 @@ def render_page(
         for fig in section.figures:
             if not _is_data_uri(fig.data_uri):
                 raise ValueError(
-                    f"figure {fig.alt!r} is not an embedded PNG or SVG data URI; "
-                    "use automl_lite.charts or figure_to_data_uri()"
+                    f"figure {fig.alt!r} is not an embedded SVG data URI; "
+                    "draw it with automl_lite.charts"
                 )
     if footer is None:
         from automl_lite import __version__

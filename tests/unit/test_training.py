@@ -108,7 +108,8 @@ def test_artifacts_are_written(species_outcome, tmp_path):
     assert board.loc[0, "estimator"] == species_outcome.metrics["best_estimator"]
     assert {"rank", "validation_log_loss", "trials", "best_config"} <= set(board.columns)
     html = files[layout.TRAINING_REPORT].read_text()
-    assert html.count("data:image/png;base64,") >= 4  # confusion, ROC, PR, importance, search
+    assert html.count("data:image/svg+xml;base64,") >= 4  # confusion, ROC, PR, importance, search
+    assert "data:image/png" not in html  # one look for both reports: SVG (automl_lite/charts.py)
     holdout = read_csv(files[layout.HOLDOUT_SAMPLE])
     assert holdout["island"].isin(["Biscoe", "Dream", "Torgersen"]).all()  # raw values, as in the CSV
 
