@@ -35,7 +35,6 @@ from onnx import TensorProto, helper
 from pydantic import BaseModel
 
 from automl_lite.contracts import ColumnDecision, ExportResult, ProfileResult, RunContext, RunSummary
-from automl_lite.ensemble import threshold_label, unwrap_threshold
 from automl_lite.exceptions import (
     AutomlLiteError,
     ExportFailedError,
@@ -46,6 +45,7 @@ from automl_lite.features import MISSING_TOKEN, InputSpec, as_specs, onnx_feed, 
 from automl_lite.onnx_runtime import load_onnxruntime, make_session
 from automl_lite.preprocessing import Float32Cast, MedianImputer
 from automl_lite.problem import ProblemType
+from automl_lite.train import threshold_label, unwrap_threshold
 
 #: Opsets every onnxruntime >= 1.15 runs.
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -172,7 +172,7 @@ def _most_probable_label(model: onnx.ModelProto) -> None:
     label is left unconnected: onnxruntime's binary TreeEnsembleClassifier thresholds the raw
     score at 0.5 instead of 0 when every leaf weight is positive (a LightGBM model without
     splits, common on wide files with few rows), so its label contradicted its own
-    probabilities on every row. (A tuned threshold: :func:`automl_lite.ensemble.threshold_label`.)
+    probabilities on every row. (A tuned threshold: :func:`automl_lite.train.threshold_label`.)
     """
     graph = model.graph
     label = next(o for o in graph.output if o.name == "label")
@@ -274,7 +274,7 @@ def export_onnx(
     Parameters
     ----------
     pipeline:
-        A fitted ``Pipeline([preprocess, float32, model])`` as built by :mod:`automl_lite.training`,
+        A fitted ``Pipeline([preprocess, float32, model])`` as built by :mod:`automl_lite.train`,
         taking the frame of :func:`automl_lite.features.prepare_frame`.
     decisions:
         The column decisions (or input specs) the pipeline was trained with.
@@ -471,7 +471,7 @@ def measure_parity(
 ) -> ParityReport:
     """Compare the graph with the native model on raw rows (plus perturbed copies); never raises.
 
-    ``pipeline`` is the :class:`automl_lite.training.NativeModel` (raw rows in). Thresholds:
+    ``pipeline`` is the :class:`automl_lite.train.NativeModel` (raw rows in). Thresholds:
     classification, labels equal on >= 99.9% of rows (tie rule: see :class:`ParityReport`)
     and max |p_onnx - p_native| <= 1e-4; regression, |y_onnx - y_native| <= 1e-4 * max(1,
     |y_native|) on >= 99.9% of rows.

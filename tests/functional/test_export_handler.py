@@ -20,8 +20,9 @@ from automl_lite.export import model_metadata
 from automl_lite.integrity import digest_line
 from automl_lite.local.moto_patches import LambdaContext
 from automl_lite.settings import TrainingSettings
-from automl_lite.training import NativeModel, run_training_job
+from automl_lite.train import NativeModel
 from lambdas.export import handler
+from training_image.train import run_training_job
 
 BUCKET = "data-bucket"
 RUN_ID = "penguins-export-1"

@@ -16,7 +16,7 @@ from automl_lite.dataset import read_csv
 from automl_lite.exceptions import ExportParityFailedError
 from automl_lite.export import check_parity, export_onnx, measure_parity, model_metadata, onnx_session
 from automl_lite.features import onnx_feed, prepare_frame
-from automl_lite.training import NativeModel
+from automl_lite.train import NativeModel
 
 
 @pytest.fixture(scope="module")
