@@ -200,7 +200,7 @@ def test_zero_leaf_weights_are_pruned_without_changing_one_output_bit(
     penguins, name, target, problem_type, monkeypatch
 ):
     # Given the same pipeline exported with and without the pruning pass
-    from automl_lite import export
+    from automl_lite.export import _graph as export
 
     factory = REGRESSORS[name] if problem_type == "regression" else CLASSIFIERS[name]
     model = fit_native(penguins, target, problem_type, factory())
