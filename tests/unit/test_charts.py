@@ -392,7 +392,7 @@ def test_training_report_draws_svg_only_and_never_imports_matplotlib():
         "import sys, base64, xml.etree.ElementTree as ET, re\n"
         "sys.modules['matplotlib'] = None  # importing it would fail\n"
         "import pandas as pd\n"
-        "from automl_lite.training import train\n"
+        "from automl_lite.train import train\n"
         "from automl_lite.training_report import render_training_report\n"
         "frame = pd.read_csv('examples/penguins/penguins.csv').dropna()\n"
         "decisions = [{'name': c, 'kind': 'categorical' if frame[c].dtype == object else 'numeric', 'use': True,"
