@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 
 from automl_lite.contracts import StepInput
 from automl_lite.payload import bounded_errors
-from automl_lite.profiling import profile_run
+from automl_lite.profile import profile_run
 
 logger = Logger(service="automl-lite")
 

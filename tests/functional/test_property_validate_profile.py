@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import AutomlLiteError, InternalError
 from automl_lite.problem import METRICS
-from automl_lite.profiling import profile_run
+from automl_lite.profile import profile_run
 from automl_lite.validation import validate_run
 
 BUCKET = "automl-lite-property"

@@ -24,7 +24,7 @@ from automl_lite.exceptions import (
     TooFewRowsError,
 )
 from automl_lite.local.moto_patches import LambdaContext
-from automl_lite.profiling import profile_run
+from automl_lite.profile import profile_run
 from automl_lite.settings import TrainingSettings
 from automl_lite.validation import validate_run
 from lambdas.profile import handler as profile_handler
