@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from automl_lite.contracts import DatasetPending, DuplicateDelivery, ValidateInput
 from automl_lite.exceptions import ManifestUnreadableError
 from automl_lite.payload import bounded_errors
-from automl_lite.validation import start_run
+from automl_lite.validate import start_run
 
 logger = Logger(service="automl-lite")
 

@@ -9,11 +9,11 @@ JSON is the one the step built. Its schema is ``docs/schemas/profile.schema.json
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from automl_lite.artifacts import Artifact
+from automl_lite.artifacts import SparseArtifact
 from automl_lite.contracts import ColumnDecision, ColumnKind
 from automl_lite.problem import ProblemType
 
@@ -131,7 +131,7 @@ class SampleInfo(_Part):
     sampled: bool
 
 
-class ProfileArtifact(Artifact):
+class ProfileArtifact(SparseArtifact):
     """``eda/profile.json``: the problem type, each column's decision and statistics, the warnings."""
 
     FILE_NAME: ClassVar[str] = "eda/profile.json"
@@ -156,10 +156,3 @@ class ProfileArtifact(Artifact):
     correlations: Correlations
     warnings: list[str] = Field(description="Data warnings (leakage, imbalance, missing values).")
     sample: SampleInfo
-
-    def dump(self) -> dict[str, Any]:
-        """The file's JSON: the keys the step wrote, no null added for a key a column lacks."""
-        return self.model_dump(mode="json", exclude_unset=True)
-
-    def dump_json(self) -> str:
-        return self.model_dump_json(indent=2, exclude_unset=True) + "\n"

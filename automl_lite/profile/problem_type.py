@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_lite.exceptions import ManifestInvalidError, SingleClassTargetError, TargetInvalidError
+from automl_lite import rules
+from automl_lite.exceptions import ManifestInvalidError, TargetInvalidError
 from automl_lite.problem import ProblemType
 
 #: A numeric target is multiclass only with at most this many distinct integer values...
@@ -53,7 +54,9 @@ def detect_problem_type(target: pd.Series, requested: str = "auto") -> tuple[Pro
        (e.g. ratings 1-5) is ``multiclass``.
     5. **Any other numeric target** is ``regression``.
 
-    A target with a single distinct value is a ``SingleClassTargetError`` (nothing to learn).
+    A target with no value is a ``TargetInvalidError``, one with a single distinct value a
+    ``SingleClassTargetError`` (nothing to learn; ``TargetInvalidError`` when regression is
+    requested): the rules of :mod:`automl_lite.rules`, which Validate applies first.
 
     Parameters
     ----------
@@ -77,21 +80,14 @@ def detect_problem_type(target: pd.Series, requested: str = "auto") -> tuple[Pro
     name = target.name if target.name is not None else "target"
     known = target.dropna()
     n_missing = len(target) - len(known)
-    if known.empty:
-        raise TargetInvalidError(
-            f"The target column {name!r} has no values (all {len(target)} rows are missing).",
-            fix="Fill in the target column, or choose another target in the manifest.",
-        )
+    rules.require_target_values(len(known), len(target), target=name)
     counts = known.value_counts()
     n_distinct = len(counts)
     numeric = _is_numeric(known)
     dropped = f" {n_missing} row(s) with a missing target are dropped for training." if n_missing else ""
-    if n_distinct == 1:
-        raise SingleClassTargetError(
-            f"The target column {name!r} has a single value ({_fmt_values(list(counts.index))}) in all "
-            f"{len(known)} rows with a value: there is nothing to learn.",
-            fix="Upload data in which the target takes at least two values.",
-        )
+    rules.require_two_values(
+        n_distinct, counts.index[0], len(known), target=name, regression=requested == ProblemType.REGRESSION.value
+    )
     override = _check_override(name, known, counts, numeric, requested)
     if override is not None:
         return override[0], override[1] + dropped
