@@ -10,13 +10,15 @@ import pandas as pd
 from automl_lite.columnar import Scan
 from automl_lite.contracts import ColumnKind
 from automl_lite.exceptions import TargetMissingError
+from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.profile.association import _correlations, target_association
 from automl_lite.profile.leakage import leakage_warnings
 from automl_lite.profile.problem_type import _fmt_values, detect_problem_type
 from automl_lite.profile.screening import infer_kind, screen_columns
 from automl_lite.profile.statistics import _numeric_summaries, _target_summary, profile_column
 
-PROFILE_SCHEMA_VERSION = 1
+#: eda/profile.json's schema version (its home: ProfileArtifact).
+PROFILE_SCHEMA_VERSION = ProfileArtifact.SCHEMA_VERSION
 
 
 def profile_frame(
