@@ -1,4 +1,4 @@
-"""Whether a target can be learned: one home for each rule Validate, Profile and training share.
+"""Whether a target exists and can be learned: one home for each rule Validate, Profile and training share.
 
 Validate applies them to the counts it streams from the CSV, Profile to the target column
 it reads (:func:`automl_lite.profile.detect_problem_type`), training to the rows it trains
@@ -8,11 +8,17 @@ on; each names the file (``where``) it judged. The numbers are documented for us
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from automl_lite.dataset import NA_VALUES
-from automl_lite.exceptions import SingleClassTargetError, TargetInvalidError, TooFewRowsError
+from automl_lite.exceptions import (
+    SingleClassTargetError,
+    TargetInvalidError,
+    TargetMissingError,
+    TooFewRowsError,
+)
 
 #: Fewest rows with a known target: below this a holdout score means nothing.
 MIN_ROWS = 20
@@ -22,8 +28,32 @@ MIN_ROWS = 20
 MIN_CLASS_ROWS = 5
 
 
-def _shown(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value as messages quote it: its repr, numpy scalars as Python's."""
     return repr(value.item() if hasattr(value, "item") else value)
+
+
+def require_target_column(target: str, columns: Sequence[Any], *, dataset: str = "the dataset") -> None:
+    """The target is one of the columns (names are case-sensitive); close names are suggested.
+
+    Raises
+    ------
+    TargetMissingError
+        No column has that name.
+    """
+    if target in columns:
+        return
+    columns = [str(c) for c in columns]
+    close = difflib.get_close_matches(target, columns, n=3, cutoff=0.6)
+    lowered = {col.lower().strip(): col for col in columns}
+    if target.lower().strip() in lowered and lowered[target.lower().strip()] not in close:
+        close.insert(0, lowered[target.lower().strip()])
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    shown = ", ".join(repr(c) for c in columns[:30]) + (", ..." if len(columns) > 30 else "")
+    raise TargetMissingError(
+        f"The target column {target!r} is not in {dataset}.{hint} Its columns are: {shown}.",
+        fix="Set 'target' in the manifest to one of the column names (names are case-sensitive).",
+    )
 
 
 def require_target_values(n_known: int, n_rows: int, *, target: Any, where: str = "") -> None:
@@ -80,13 +110,13 @@ def require_two_values(
         return
     if regression:
         raise TargetInvalidError(
-            f"The target column {target!r}{where} is constant ({_shown(value)} in every row with a value): "
+            f"The target column {target!r}{where} is constant ({show_value(value)} in every row with a value): "
             "there is nothing to predict.",
             fix="Choose a target that varies, or upload data where it does.",
         )
     raise SingleClassTargetError(
         f"The target column {target!r}{where} has a single value in all {n_known} rows with a value, "
-        f"a single class ({_shown(value)}): there is nothing to learn.",
+        f"a single class ({show_value(value)}): there is nothing to learn.",
         fix="Upload data in which the target takes at least two values (a classifier needs at least two classes).",
     )
 

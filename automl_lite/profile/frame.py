@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from automl_lite import rules
 from automl_lite.columnar import Scan
 from automl_lite.contracts import ColumnKind
-from automl_lite.exceptions import TargetMissingError
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.profile.association import _correlations, target_association
 from automl_lite.profile.leakage import leakage_warnings
@@ -46,10 +46,7 @@ def profile_frame(
     TargetInvalidError, SingleClassTargetError
         The target cannot be learned (see :func:`detect_problem_type`).
     """
-    if target not in frame.columns:
-        raise TargetMissingError(
-            f"The target column {target!r} is not in the dataset.", fix="Fix 'target' in the manifest."
-        )
+    rules.require_target_column(target, list(frame.columns))
     full_target = frame[target] if scan is None else scan.target
     stats = None if scan is None else scan.columns
     problem_type, reason = detect_problem_type(full_target, requested_problem_type)

@@ -33,7 +33,7 @@ def _integer_valued(values: pd.Series) -> bool:
 
 
 def _fmt_values(values: Sequence[Any], limit: int = 5) -> str:
-    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in list(values)[:limit])
+    shown = ", ".join(rules.show_value(v) for v in list(values)[:limit])
     return shown + (", ..." if len(values) > limit else "")
 
 
@@ -86,7 +86,11 @@ def detect_problem_type(target: pd.Series, requested: str = "auto") -> tuple[Pro
     numeric = _is_numeric(known)
     dropped = f" {n_missing} row(s) with a missing target are dropped for training." if n_missing else ""
     rules.require_two_values(
-        n_distinct, counts.index[0], len(known), target=name, regression=requested == ProblemType.REGRESSION.value
+        n_distinct,
+        counts.index[0],
+        len(known),
+        target=name,
+        regression=requested == ProblemType.REGRESSION.value,
     )
     override = _check_override(name, known, counts, numeric, requested)
     if override is not None:

@@ -12,7 +12,6 @@ from automl_lite.exceptions import (
     DatasetTooLargeError,
     DatasetUnreadableError,
     ManifestInvalidError,
-    TargetMissingError,
 )
 from automl_lite.manifest import Manifest
 
@@ -76,19 +75,6 @@ def _check_header(header: list[str], name: str) -> None:
             f"(limit: columns; {BUDGET.backed_by['columns']}).",
             fix="Drop columns you do not need before uploading.",
         )
-
-
-def _target_missing_error(target: str, header: list[str], name: str) -> TargetMissingError:
-    close = difflib.get_close_matches(target, header, n=3, cutoff=0.6)
-    lowered = {col.lower().strip(): col for col in header}
-    if target.lower().strip() in lowered and lowered[target.lower().strip()] not in close:
-        close.insert(0, lowered[target.lower().strip()])
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    shown = ", ".join(repr(c) for c in header[:30]) + (", ..." if len(header) > 30 else "")
-    return TargetMissingError(
-        f"The target column {target!r} is not in {name}.{hint} Its columns are: {shown}.",
-        fix="Set 'target' in the manifest to one of the column names (names are case-sensitive).",
-    )
 
 
 def check_target(facts: CsvFacts, manifest: Manifest, *, name: str, min_rows: int = MIN_ROWS) -> None:

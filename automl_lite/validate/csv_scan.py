@@ -10,9 +10,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from automl_lite import rules
 from automl_lite.dataset import NA_VALUES, SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import AutomlLiteError, DatasetUnreadableError, TooFewRowsError
-from automl_lite.validate.checks import _check_header, _target_missing_error
+from automl_lite.validate.checks import _check_header
 
 #: Only the first ragged rows are listed in the message; the rest are counted.
 _MAX_EXAMPLES = 5
@@ -205,8 +206,7 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
             raise DatasetUnreadableError(f"The dataset {name} is empty (no header row).", fix=_FIX_CSV)
         _check_header(header, name)
         facts.columns = header
-        if target not in header:
-            raise _target_missing_error(target, header, name)
+        rules.require_target_column(target, header, dataset=name)
         facts.target = target
         width = len(header)
         index = header.index(target)
