@@ -65,6 +65,20 @@ class Artifact(BaseModel):
             raise
 
 
+class SparseArtifact(Artifact):
+    """An artifact whose optional keys are absent, not null, when the step did not write them.
+
+    Dumped with ``exclude_unset``: the file holds the keys the step set (a text column of
+    ``eda/profile.json`` has no ``stats``), as it did before it was typed.
+    """
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+    def dump_json(self) -> str:
+        return self.model_dump_json(indent=2, exclude_unset=True) + "\n"
+
+
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The JSON Schema of an artifact model, as committed under ``docs/schemas/``."""
     schema = model.model_json_schema(mode="serialization")

@@ -219,7 +219,7 @@ def _progress_printer(started: float) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from automl_lite.local import LocalEngine
-    from automl_lite.validation import check_dataset_size
+    from automl_lite.validate import check_dataset_size
 
     manifest, files, name = _files_for_run(args)
     for path in files.values():

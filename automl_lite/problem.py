@@ -1,7 +1,7 @@
 """Problem types and metrics: the one place that names them.
 
 The problem-type *rule* (how a target column decides binary, multiclass or
-regression) lives in :mod:`automl_lite.profiling`; this module only fixes the
+regression) lives in :mod:`automl_lite.profile`; this module only fixes the
 vocabulary, the metrics each problem type accepts, their defaults, and how each
 metric maps onto FLAML's names.
 """

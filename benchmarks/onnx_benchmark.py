@@ -54,7 +54,7 @@ from automl_lite.features import category_strings, input_specs, onnx_feed, prepa
 from automl_lite.predict import OnnxModel  # noqa: E402
 from automl_lite.preprocessing import Float32Cast, build_preprocessor  # noqa: E402
 from automl_lite.problem import ProblemType  # noqa: E402
-from automl_lite.profiling import screen_columns  # noqa: E402
+from automl_lite.profile import screen_columns  # noqa: E402
 from automl_lite.train import NativeModel, split_indexes  # noqa: E402
 
 #: dataset -> estimators run by default: one model family per dataset, all four families covered.

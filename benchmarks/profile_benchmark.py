@@ -55,7 +55,7 @@ print("__MAXRSS_KB__", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 _OURS = """
 import sys, time
 from pathlib import Path
-from automl_lite.profiling import profile_file, render_eda_report
+from automl_lite.profile import profile_file, render_eda_report
 path, target = sys.argv[1], sys.argv[2]
 profile = profile_file(Path(path), target=target)
 html = render_eda_report(profile | {"metric": "rmse"}, title="benchmark")

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from automl_lite.contracts import StepInput
 from automl_lite.observability import logger, observed
-from automl_lite.profiling import profile_run
+from automl_lite.profile import profile_run
 
 
 @observed

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from automl_lite.contracts import DatasetPending, DuplicateDelivery, ValidateInput
 from automl_lite.exceptions import ManifestUnreadableError
 from automl_lite.observability import logger, observed, record
-from automl_lite.validation import start_run
+from automl_lite.validate import start_run
 
 
 @observed

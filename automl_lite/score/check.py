@@ -4,7 +4,7 @@ In order: the key names a run (``score/<run-id>/<name>.csv``); the upload is cla
 (a second delivery of the same upload ends as a duplicate, :mod:`automl_lite.claims`);
 the run exists and SUCCEEDED (its ``run.json``) and its ``model/parity.json`` passed;
 the file has a header row, its delimiter detected as Validate detects a training
-dataset's (:func:`automl_lite.validation.detect_delimiter`), and every column the model
+dataset's (:func:`automl_lite.dataset.detect_delimiter`), and every column the model
 reads (the ONNX metadata, :class:`automl_lite.predict.OnnxModel`). Extra columns are
 ignored and listed. Only the file's first bytes are read (a ranged GET).
 """
@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from automl_lite import claims, layout, storage
 from automl_lite.contracts import ExecutionInfo
-from automl_lite.dataset import SNIFF_LINES
+from automl_lite.dataset import SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import (
     ScoreColumnsMissingError,
     ScoreInputInvalidError,
@@ -34,7 +34,6 @@ from automl_lite.exceptions import (
 from automl_lite.features import missing_columns
 from automl_lite.predict import OnnxModel
 from automl_lite.score.contracts import ScoreContext, ScoreDuplicate, ScoreSettings
-from automl_lite.validation import detect_delimiter
 
 #: Bytes read from the start of the file to find the header and the delimiter.
 HEAD_BYTES = 1 << 20

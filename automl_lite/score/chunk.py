@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from automl_lite import layout, storage
 from automl_lite.dataset import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError, ScoreInputInvalidError
 from automl_lite.predict import READ_OPTIONS, SCORING_THREADS, OnnxModel, score_frame, write_scored
+from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.score.contracts import ChunkResult, ScoreContext
 from automl_lite.score.drift import tally_chunk
 from automl_lite.score.plan import ScorePlan, plan_key
@@ -140,7 +140,7 @@ def _score_chunk(context: ScoreContext, index: int) -> ChunkResult:
 
 @functools.lru_cache(maxsize=2)
 def _profile_cached(bucket: str, run_id: str) -> Any:
-    return json.loads(storage.read_bytes(bucket, layout.run_key(run_id, layout.EDA_PROFILE)))
+    return ProfileArtifact.load(storage.read_bytes(bucket, layout.run_key(run_id, layout.EDA_PROFILE))).dump()
 
 
 def _profile(context: ScoreContext) -> Any:

@@ -19,6 +19,7 @@ from automl_lite import layout, storage
 from automl_lite.dataset import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError, catalogue
 from automl_lite.notify import console_url
+from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.score.chunk import (
     PREDICTIONS_PART,
     REJECTED_COLUMNS,
@@ -151,7 +152,7 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
     bucket, prefix = context.bucket, context.output_prefix
     plan = _plan(context)
     tallies = [storage.read_json(bucket, part_key(context, TALLY_PART, c.index)) for c in plan.chunks]
-    profile = storage.read_json(bucket, layout.run_key(context.run_id, layout.EDA_PROFILE))
+    profile = ProfileArtifact.load(storage.read_bytes(bucket, layout.run_key(context.run_id, layout.EDA_PROFILE))).dump()
     total = add_tallies(tallies)
     drift = drift_report(profile, total, threshold=context.settings.drift_threshold)
     storage.write_json(bucket, prefix + layout.DRIFT_JSON, drift)

@@ -10,7 +10,7 @@ import pytest
 from automl_lite import storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import DatasetUnreadableError, ManifestUnreadableError
-from automl_lite.validation import validate_run
+from automl_lite.validate import validate_run
 
 REPO = Path(__file__).resolve().parents[2]
 PENGUINS = (REPO / "examples" / "penguins" / "penguins.csv").read_bytes()

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import AutomlLiteError, InternalError
 from automl_lite.problem import METRICS
-from automl_lite.profiling import profile_run
-from automl_lite.validation import validate_run
+from automl_lite.profile import profile_run
+from automl_lite.validate import validate_run
 
 BUCKET = "automl-lite-property"
 #: Bounded so the suite stays fast; AUTOML_LITE_PROPERTY_EXAMPLES=1000 for a longer hunt.

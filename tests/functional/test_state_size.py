@@ -26,8 +26,8 @@ from automl_lite.local.engine import s3_object_created_event
 from automl_lite.manifest import MAX_NAME_CHARS
 from automl_lite.payload import json_size
 from automl_lite.problem import METRICS
-from automl_lite.profiling import profile_run
-from automl_lite.validation import MAX_MANIFEST_STATE_BYTES, validate_run
+from automl_lite.profile import profile_run
+from automl_lite.validate import MAX_MANIFEST_STATE_BYTES, validate_run
 from lambdas.validate import handler as validate_handler  # noqa: F401 - the handler the ASL calls imports
 
 pytestmark = pytest.mark.slow

@@ -24,9 +24,9 @@ from automl_lite.exceptions import (
     TargetMissingError,
     TooFewRowsError,
 )
-from automl_lite.profiling import profile_run
+from automl_lite.profile import profile_run
 from automl_lite.settings import TrainingSettings
-from automl_lite.validation import validate_run
+from automl_lite.validate import validate_run
 from lambdas.profile import handler as profile_handler
 from lambdas.validate import handler as validate_handler
 
@@ -409,7 +409,7 @@ def test_dataset_over_the_byte_budget_fails_at_validate_naming_the_limit(s3):
 
 
 def test_dataset_over_the_cell_budget_fails_at_validate_naming_the_limit(s3, monkeypatch):
-    monkeypatch.setattr("automl_lite.validation.MAX_CELLS", 344 * 8 - 1)
+    monkeypatch.setattr("automl_lite.validate.step.MAX_CELLS", 344 * 8 - 1)
     _put_run(s3, PENGUINS)
     with pytest.raises(DatasetTooLargeError) as caught:
         _validate()

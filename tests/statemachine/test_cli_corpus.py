@@ -30,7 +30,7 @@ from automl_lite.budget import human_bytes
 from automl_lite.cli import EXIT_INTERNAL, main
 from automl_lite.dataset import read_csv
 from automl_lite.export import export_onnx, set_metadata
-from automl_lite.validation import MAX_DATASET_BYTES
+from automl_lite.validate import MAX_DATASET_BYTES
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,8 @@ import dataclasses
 import re
 from pathlib import Path
 
-from automl_lite import budget, resources, validation
+from automl_lite import budget, resources
+from automl_lite import validate as validation
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 

@@ -245,7 +245,7 @@ def test_profiling_report_never_imports_matplotlib():
     code = (
         "import sys\n"
         "import pandas as pd\n"
-        "from automl_lite.profiling import profile_frame, render_eda_report\n"
+        "from automl_lite.profile import profile_frame, render_eda_report\n"
         "frame = pd.DataFrame({'x': [1.0, 2.0, 3.0, 4.0] * 10, 'c': list('abcd') * 10,"
         " 'z': [4.0, 1.0, 3.0, 2.0] * 10, 'y': list('ab') * 20})\n"
         "html = render_eda_report(profile_frame(frame, target='y'), title='t')\n"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from automl_lite import profiling
+from automl_lite import profile as profiling
 from automl_lite.dataset import read_csv
 
 

@@ -16,7 +16,7 @@ from sklearn.datasets import load_breast_cancer
 
 from automl_lite.columnar import scan_csv_file
 from automl_lite.dataset import read_csv
-from automl_lite.profiling import profile_file, screen_columns
+from automl_lite.profile import profile_file, screen_columns
 
 REPO = Path(__file__).resolve().parents[2]
 PENGUINS = REPO / "examples" / "penguins" / "penguins.csv"
@@ -169,7 +169,7 @@ def test_mutual_information_equals_scikit_learn_on_real_columns():
     from sklearn.metrics import mutual_info_score
 
     from automl_lite.contracts import ColumnKind
-    from automl_lite.profiling import _discrete, mutual_information
+    from automl_lite.profile.association import _discrete, mutual_information
 
     frame = read_csv(PENGUINS)
     y = _discrete(frame["species"], ColumnKind.CATEGORICAL)
@@ -198,7 +198,7 @@ def test_no_ratio_leak_on_real_data_without_one(tmp_path):
 
 
 def test_binned_skill_sees_a_function_within_groups():
-    from automl_lite.profiling import binned_skill
+    from automl_lite.profile import binned_skill
 
     rng = np.random.default_rng(0)
     x = rng.uniform(1, 2, 6000)

@@ -17,7 +17,7 @@ from automl_lite.contracts import ColumnKind
 from automl_lite.dataset import read_csv
 from automl_lite.exceptions import ManifestInvalidError, SingleClassTargetError, TargetInvalidError
 from automl_lite.problem import ProblemType
-from automl_lite.profiling import (
+from automl_lite.profile import (
     detect_problem_type,
     infer_kind,
     leakage_warnings,
@@ -316,7 +316,7 @@ def _mixed_numeric_frame(n_rows: int = 90) -> pd.DataFrame:
 
 
 def test_batch_column_statistics_are_pandas_own():
-    from automl_lite.profiling import _numeric_summaries
+    from automl_lite.profile.statistics import _numeric_summaries
 
     frame = _mixed_numeric_frame()
     names = [c for c in frame.columns if c != "target"]
@@ -344,7 +344,7 @@ def test_batch_column_statistics_are_pandas_own():
 
 @pytest.mark.parametrize(("target", "problem_type"), [("target", B), ("amount", ProblemType.REGRESSION)])
 def test_batch_skills_equal_the_column_by_column_rule(target, problem_type):
-    from automl_lite.profiling import column_skills, single_column_skill
+    from automl_lite.profile import column_skills, single_column_skill
 
     frame = _mixed_numeric_frame()
     frame["label"] = np.where(frame["few"] > 1, "hi", "lo")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from automl_lite.exceptions import DatasetUnreadableError, TargetMissingError
-from automl_lite.validation import scan_csv
+from automl_lite.validate import scan_csv
 
 PENGUINS = (Path(__file__).resolve().parents[2] / "examples" / "penguins" / "penguins.csv").read_bytes()
 
