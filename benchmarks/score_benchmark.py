@@ -18,7 +18,7 @@ what a Lambda's memory has to fit. The predictions are checked byte-equal.
 
 Usage::
 
-    .venv/bin/python benchmarks/score_benchmark.py --rows 1000000 10000000 --chunk-mib 16
+    .venv/bin/python benchmarks/score_benchmark.py --rows 1000000 10000000 --run runs/<run-id>
 
 Prints one Markdown table.
 """
@@ -40,7 +40,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from automl_lite.score.contracts import MAP_MAX_CONCURRENCY  # noqa: E402
+from automl_lite.score.contracts import DEFAULT_CHUNK_BYTES, MAP_MAX_CONCURRENCY  # noqa: E402
 
 PENGUINS = REPO / "examples" / "penguins" / "penguins.csv"
 
@@ -128,7 +128,12 @@ def main() -> None:
         sys.exit(score_once(sys.argv[3:], Path(sys.argv[2])))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    parser.add_argument("--chunk-mib", type=float, default=16)
+    parser.add_argument(
+        "--chunk-mib",
+        type=float,
+        default=DEFAULT_CHUNK_BYTES / 2**20,
+        help="chunk size (default: the stack's, automl_lite.score.contracts.DEFAULT_CHUNK_BYTES)",
+    )
     parser.add_argument("--run", type=Path, help="a run folder to score with (default: train a tiny one)")
     parser.add_argument(
         "--data", type=Path, default=PENGUINS, help="the real dataset rows are resampled from"
@@ -140,13 +145,14 @@ def main() -> None:
         chunk_bytes = int(args.chunk_mib * 1024 * 1024)
         print(
             f"model: {run.name}; chunk {args.chunk_mib:g} MiB; Map MaxConcurrency {MAP_MAX_CONCURRENCY}; "
-            f"{os.cpu_count()} CPUs\n"
+            f"{os.cpu_count()} CPUs; load average at start {_load()}\n"
         )
         print(
             "| rows | file MiB | chunks | predict s | predict rows/s | predict peak RSS MiB "
-            "| score s | score rows/s | engine peak RSS MiB | largest Lambda peak RSS MiB | score/predict time | equal |"
+            "| score s | score rows/s | engine peak RSS MiB | largest Lambda peak RSS MiB | score/predict time | equal "
+            "| load avg 1/5/15 min (after) |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for rows in args.rows:
             data = tmp / f"bench-{rows}.csv"
             size = build_csv(args.data, rows, data)
@@ -185,11 +191,17 @@ def main() -> None:
             equal = _same_file(predicted, out / "predictions.csv")
             print(
                 f"| {rows:,} | {size / 2**20:,.0f} | {summary['chunks']} | {p_s:.1f} | {rows / p_s:,.0f} | {p_rss:,.0f} "
-                f"| {s_s:.1f} | {rows / s_s:,.0f} | {s_rss:,.0f} | {lambda_peak:,.0f} | {s_s / p_s:.2f} | {equal} |",
+                f"| {s_s:.1f} | {rows / s_s:,.0f} | {s_rss:,.0f} | {lambda_peak:,.0f} | {s_s / p_s:.2f} | {equal} "
+                f"| {_load()} |",
                 flush=True,
             )
             data.unlink()
             predicted.unlink()
+
+
+def _load() -> str:
+    """The machine's load average (1, 5, 15 minutes): the box is shared, so the figures say how busy it was."""
+    return " / ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def _same_file(a: Path, b: Path, block: int = 1 << 20) -> bool:
