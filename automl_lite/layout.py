@@ -262,8 +262,12 @@ SCORE_STEP_DELETES: dict[str, tuple[str, ...]] = {
     SCORE_REPORT_FAILURE: (_ANY_SCORE + SCORE_WORK + "*",),
 }
 
-#: Merge's multipart uploads, which it aborts when a copy fails (``s3:AbortMultipartUpload``).
-SCORE_STEP_MULTIPART: dict[str, tuple[str, ...]] = {SCORE_MERGE: SCORE_STEP_WRITES[SCORE_MERGE]}
+#: Multipart uploads a step aborts when it fails (``s3:AbortMultipartUpload``): Merge's copies, and
+#: a chunk's parts (streamed to S3 as they are scored, :class:`automl_lite.score.merge.PartWriter`).
+SCORE_STEP_MULTIPART: dict[str, tuple[str, ...]] = {
+    SCORE_CHUNK: SCORE_STEP_WRITES[SCORE_CHUNK],
+    SCORE_MERGE: SCORE_STEP_WRITES[SCORE_MERGE],
+}
 
 #: What the scoring state machine itself reads: the Distributed Map's ItemReader (the chunk list).
 SCORE_MAP_READS: tuple[str, ...] = (_ANY_SCORE + SCORE_CHUNKS,)

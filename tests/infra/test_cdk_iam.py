@@ -173,9 +173,9 @@ def test_step_roles_read_what_they_use_write_their_own_artifacts_and_log(synth: 
         XRAY,
         ("Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"Steps{step}Logs.Arn",), ""),
     }
-    if step == "ScoreMerge":
-        # A merge that fails aborts its multipart uploads (their parts would be billed until the
-        # bucket's lifecycle rule removes them); CDK merges the action into the write statement.
+    if step in ("ScoreChunk", "ScoreMerge"):
+        # A chunk or a merge that fails aborts its multipart uploads (their parts would be billed until
+        # the bucket's lifecycle rule removes them); CDK merges the action into the write statement.
         expected = (expected - {_writes(step)}) | {
             ("Allow", ("s3:AbortMultipartUpload", "s3:PutObject"), _writes(step)[2], "")
         }
