@@ -105,8 +105,9 @@ def _score_chunk(context: ScoreContext, index: int) -> ChunkResult:
     chunk = plan.chunks[index]
     version = context.input_version_id
     header = storage.read_range(context.bucket, context.input_key, 0, plan.header_end, version_id=version)
-    data = bytearray(header)
-    data += storage.read_range(context.bucket, context.input_key, chunk.start, chunk.end, version_id=version)
+    body = storage.read_range(context.bucket, context.input_key, chunk.start, chunk.end, version_id=version)
+    data = io.BytesIO(header + body)  # BytesIO shares the bytes it is given: one copy of the chunk
+    del body
     model = load_model(context)
     profile = _profile(context)
     predictions = PartWriter(context.bucket, part_key(context, PREDICTIONS_PART, index))
@@ -116,10 +117,7 @@ def _score_chunk(context: ScoreContext, index: int) -> ChunkResult:
     try:
         # Parsed and scored a batch at a time (predict's batch size), each batch's output streamed
         # to S3: memory holds the chunk's bytes and one batch, whatever the chunk's row count.
-        batches = pd.read_csv(
-            io.BytesIO(data), sep=context.delimiter, usecols=model.columns, chunksize=BATCH_ROWS, **READ_OPTIONS
-        )
-        for frame in _batches(batches, context, chunk):
+        for frame in _batches(data, context, chunk, model.columns):
             scored = score_frame(model, frame, chunk.first_row + rows)
             rows += len(frame)
             good = scored["error"] == ""
@@ -156,10 +154,10 @@ def _score_chunk(context: ScoreContext, index: int) -> ChunkResult:
     return result
 
 
-def _batches(batches: Iterator[pd.DataFrame], context: ScoreContext, chunk: Chunk) -> Iterator[pd.DataFrame]:
-    """The reader's batches; a parse error names the chunk's rows (pandas raises it while iterating)."""
+def _batches(data: io.BytesIO, context: ScoreContext, chunk: Chunk, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """The chunk's rows, :data:`BATCH_ROWS` at a time; a parse error (on opening or any batch) names its rows."""
     try:
-        yield from batches
+        yield from pd.read_csv(data, sep=context.delimiter, usecols=columns, chunksize=BATCH_ROWS, **READ_OPTIONS)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ScoreInputInvalidError(
             f"Rows {chunk.first_row}-{chunk.first_row + chunk.rows - 1} of {context.input_key} are not readable CSV "
