@@ -399,10 +399,23 @@ def score_frame(model: OnnxModel, chunk: pd.DataFrame, first_row: int) -> pd.Dat
     return _score_chunk(model, chunk, first_row)
 
 
+def _neutralise_column(values: pd.Series) -> pd.Series:
+    """:func:`neutralise` on every cell, computed once per distinct value (a column of labels or
+    reasons has a handful; a call per cell was a quarter of a batch's scoring time)."""
+    distinct = pd.unique(values.to_numpy(dtype=object))
+    changed = {v: neutralise(v) for v in distinct if isinstance(v, str) and neutralise(v) != v}
+    if not changed:
+        return values
+    out = values.astype(object)
+    hit = out.isin(list(changed)).to_numpy()
+    out[hit] = [changed[v] for v in out[hit]]
+    return out
+
+
 def write_scored(scored: pd.DataFrame, handle: Any) -> None:
     """Write scored rows (no header) as ``predict`` writes them: text cells neutralised, CRLF lines."""
     # Only text cells can hold a formula: labels and reasons; numbers are written as numbers.
     for column in ("prediction", "error"):
         if not pd.api.types.is_numeric_dtype(scored[column]):
-            scored[column] = scored[column].map(neutralise)
+            scored[column] = _neutralise_column(scored[column])
     scored.to_csv(handle, header=False, index=False, na_rep="", lineterminator="\r\n")

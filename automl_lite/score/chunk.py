@@ -124,8 +124,14 @@ def _score_chunk(context: ScoreContext, index: int) -> ChunkResult:
             tallies.append(tally_chunk(frame, scored.loc[good, "prediction"], profile, model.columns))
             bad = rejected_rows(frame, scored, model.columns)
             n_rejected += len(bad)
-            write_scored(scored, predictions)
-            _write_csv(bad, rejected)
+            # Formatted into memory a batch at a time, then handed over at once: pandas writes a CSV
+            # row by row, and a million Python-level writes cost more than the formatting.
+            text = io.StringIO()
+            write_scored(scored, text)
+            predictions.write(text.getvalue())
+            text = io.StringIO()
+            _write_csv(bad, text)
+            rejected.write(text.getvalue())
         if rows != chunk.rows:
             raise InternalError(
                 f"Chunk {index} of {context.input_key} holds {rows} rows where the plan counted {chunk.rows}",

@@ -105,8 +105,8 @@ class PartWriter:
     """A text object written to S3 as it is produced: one PUT if it stays under 5 MiB, else a
     multipart upload of 5 MiB parts. At most one part is in memory, whatever the object's size.
 
-    ``write`` takes text (a file-like target for ``DataFrame.to_csv``); ``close`` completes the
-    object, ``abort`` drops an unfinished multipart upload.
+    ``write`` takes text, best in large pieces (each call encodes and appends); ``close``
+    completes the object, ``abort`` drops an unfinished multipart upload.
     """
 
     def __init__(self, bucket: str, key: str, *, content_type: str = "text/csv") -> None:
