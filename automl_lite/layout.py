@@ -157,11 +157,13 @@ REJECTED = "rejected.csv"
 DRIFT_JSON = "drift.json"
 DRIFT_REPORT = "drift.html"
 SCORE_SUMMARY = "score.json"
-#: The chunk plan and the per-chunk parts (removed once merged), relative to a score folder.
-SCORE_PLAN = "work/plan.json"
+#: A score folder's scratch area: the chunk plan and the per-chunk parts, removed when the
+#: scoring ends (succeeded or failed); the bucket's lifecycle rule for ``scores/`` is the backstop.
+SCORE_WORK = "work/"
+SCORE_PLAN = SCORE_WORK + "plan.json"
 #: The chunk indexes as a JSON array: what the scoring Map's ItemReader reads.
-SCORE_CHUNKS = "work/chunks.json"
-SCORE_PARTS = "work/parts/"
+SCORE_CHUNKS = SCORE_WORK + "chunks.json"
+SCORE_PARTS = SCORE_WORK + "parts/"
 
 SCORE_ARTIFACTS: tuple[str, ...] = (PREDICTIONS, REJECTED, DRIFT_JSON, DRIFT_REPORT, SCORE_SUMMARY)
 
@@ -253,16 +255,24 @@ SCORE_STEP_WRITES: dict[str, tuple[str, ...]] = {
     SCORE_REPORT_FAILURE: (_ANY_SCORE + SCORE_SUMMARY,),
 }
 
-#: The one delete in the product: Drift removes a finished scoring's ``work/`` folder.
-SCORE_STEP_DELETES: dict[str, tuple[str, ...]] = {SCORE_DRIFT: (_ANY_SCORE + "work/*",)}
+#: The only deletes in the product: a scoring's scratch ``work/`` folder, removed by Drift when
+#: the scoring succeeded and by the failure reporter when it failed.
+SCORE_STEP_DELETES: dict[str, tuple[str, ...]] = {
+    SCORE_DRIFT: (_ANY_SCORE + SCORE_WORK + "*",),
+    SCORE_REPORT_FAILURE: (_ANY_SCORE + SCORE_WORK + "*",),
+}
 
-#: Merge's multipart uploads, which it aborts when a copy fails (``s3:AbortMultipartUpload``).
-SCORE_STEP_MULTIPART: dict[str, tuple[str, ...]] = {SCORE_MERGE: SCORE_STEP_WRITES[SCORE_MERGE]}
+#: Multipart uploads a step aborts when it fails (``s3:AbortMultipartUpload``): Merge's copies, and
+#: a chunk's parts (streamed to S3 as they are scored, :class:`automl_lite.score.merge.PartWriter`).
+SCORE_STEP_MULTIPART: dict[str, tuple[str, ...]] = {
+    SCORE_CHUNK: SCORE_STEP_WRITES[SCORE_CHUNK],
+    SCORE_MERGE: SCORE_STEP_WRITES[SCORE_MERGE],
+}
 
 #: What the scoring state machine itself reads: the Distributed Map's ItemReader (the chunk list).
 SCORE_MAP_READS: tuple[str, ...] = (_ANY_SCORE + SCORE_CHUNKS,)
 
 
 def delete_patterns(step: str) -> tuple[str, ...]:
-    """The S3 key patterns ``step`` may delete (none, except Drift's clean-up of ``work/``)."""
+    """The S3 key patterns ``step`` may delete (none, except the clean-up of a scoring's ``work/``)."""
     return SCORE_STEP_DELETES.get(step, ())

@@ -37,8 +37,10 @@ FUNCTIONS: dict[str, FunctionResources] = {
         handler="lambdas.export.handler", memory_mib=3008, timeout_s=900, ephemeral_storage_mib=2048
     ),
     "ReportFailure": FunctionResources(handler="lambdas.report_failure.handler", memory_mib=512, timeout_s=60),
-    # The scoring flow (statemachine/score.asl.json). ScoreChunk parses and scores one chunk
-    # (automl_lite.score.DEFAULT_CHUNK_BYTES of CSV) in memory: ~10x the chunk's bytes at peak.
+    # The scoring flow (statemachine/score.asl.json). ScoreChunk holds one chunk's bytes
+    # (automl_lite.score.DEFAULT_CHUNK_BYTES of CSV) plus one batch of predict's BATCH_ROWS rows:
+    # ~450 MiB at peak for the default 64 MiB (docs/scoring.md, Benchmark); its 3,008 MB buy CPU
+    # (Lambda gives ~1.7 vCPU at that size) and room for wide files.
     "ScoreCheck": FunctionResources(handler="lambdas.score_check.handler", memory_mib=1024, timeout_s=120),
     "ScorePlan": FunctionResources(handler="lambdas.score_plan.handler", memory_mib=1024, timeout_s=900),
     "ScoreChunk": FunctionResources(handler="lambdas.score_chunk.handler", memory_mib=3008, timeout_s=900),

@@ -150,6 +150,19 @@ def list_keys(bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for o in page.get("Contents", [])]
 
 
+def delete_prefix(bucket: str, prefix: str) -> int:
+    """Delete every object under ``prefix`` (1,000 per request); the number deleted.
+
+    In a versioned bucket each becomes a delete marker (the lifecycle rule expires the old versions).
+    """
+    keys = list_keys(bucket, prefix)
+    for start in range(0, len(keys), 1000):
+        client("s3").delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True}
+        )
+    return len(keys)
+
+
 def write_if_absent(bucket: str, key: str, data: bytes, *, content_type: str = "application/json") -> bool:
     """Create the object only if no object has the key (S3 conditional write). False if it existed.
 

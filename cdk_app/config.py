@@ -61,6 +61,8 @@ class DeploymentConfig:
     notification_email: str | None = None
     #: Days after which objects under ``runs/`` expire (0 keeps them forever).
     runs_expiration_days: int = 90
+    #: Days after which scoring outputs under ``scores/`` expire (0 keeps them forever).
+    scores_expiration_days: int = 90
     #: Days after which noncurrent object versions are deleted.
     noncurrent_version_expiration_days: int = 30
     #: Days the S3 server access logs are kept.
@@ -83,6 +85,11 @@ class DeploymentConfig:
                 "The 'runs_expiration_days' context value must be >= 0 and "
                 f"'noncurrent_version_expiration_days' >= 1. Got {self.runs_expiration_days} "
                 f"and {self.noncurrent_version_expiration_days} instead."
+            )
+        if self.scores_expiration_days < 0:
+            raise ValueError(
+                "The 'scores_expiration_days' context value must be >= 0 (0 keeps scoring outputs forever). "
+                f"Got {self.scores_expiration_days} instead."
             )
         if self.training_vcpus <= 0 or self.training_memory_mib < 512:
             raise ValueError(
@@ -139,6 +146,7 @@ class DeploymentConfig:
         return cls(
             notification_email=get("notification_email", None),
             runs_expiration_days=int(get("runs_expiration_days", defaults.runs_expiration_days)),
+            scores_expiration_days=int(get("scores_expiration_days", defaults.scores_expiration_days)),
             noncurrent_version_expiration_days=int(
                 get("noncurrent_version_expiration_days", defaults.noncurrent_version_expiration_days)
             ),

@@ -53,6 +53,7 @@ class AutomlLiteStack(Stack):
             self,
             "Ingest",
             runs_expiration_days=config.runs_expiration_days,
+            scores_expiration_days=config.scores_expiration_days,
             noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
             access_log_expiration_days=config.access_log_expiration_days,
         )

@@ -1,12 +1,14 @@
 """Score one chunk: a ranged read of its bytes, the same scoring as ``automl-lite predict``.
 
 The chunk's byte range (from the plan) is read with the header's bytes in front and
-parsed with the options ``predict`` uses (:data:`automl_lite.predict.READ_OPTIONS`),
-scored by :func:`automl_lite.predict.score_frame` and written by
-:func:`automl_lite.predict.write_scored`, so its lines are byte for byte the lines
-``predict`` writes for those rows. Three parts go to ``work/parts/``: the predictions,
-the rejected rows with their reason, and the drift tally (:func:`automl_lite.score.drift.tally_chunk`).
-Memory is bounded by the chunk, never by the file.
+parsed with the options ``predict`` uses (:data:`automl_lite.predict.READ_OPTIONS`), a
+batch of :data:`automl_lite.predict.BATCH_ROWS` rows at a time, scored by
+:func:`automl_lite.predict.score_frame` and written by :func:`automl_lite.predict.write_scored`,
+so its lines are byte for byte the lines ``predict`` writes for those rows. Three parts go
+to ``work/parts/``: the predictions and the rejected rows with their reason (each streamed
+to S3 as it is produced, :class:`automl_lite.score.merge.PartWriter`), and the drift tally
+(:func:`automl_lite.score.drift.tally_chunk`, summed over the batches). Memory is the chunk's
+bytes plus one batch, never the file.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import functools
 import io
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +26,19 @@ import pandas as pd
 from automl_lite import layout, storage
 from automl_lite.dataset import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError, ScoreInputInvalidError
-from automl_lite.predict import READ_OPTIONS, SCORING_THREADS, OnnxModel, score_frame, write_scored
+from automl_lite.predict import (
+    BATCH_ROWS,
+    READ_OPTIONS,
+    SCORING_THREADS,
+    OnnxModel,
+    score_frame,
+    write_scored,
+)
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.score.contracts import ChunkResult, ScoreContext
-from automl_lite.score.drift import tally_chunk
-from automl_lite.score.plan import ScorePlan, plan_key
+from automl_lite.score.drift import add_tallies, tally_chunk
+from automl_lite.score.merge import PartWriter
+from automl_lite.score.plan import Chunk, ScorePlan, plan_key
 
 PREDICTIONS_PART = "predictions-{:05d}.csv"
 REJECTED_PART = "rejected-{:05d}.csv"
@@ -55,10 +66,8 @@ def load_model(context: ScoreContext) -> OnnxModel:
     return _model(context.bucket, context.model_key, context.model_sha256)
 
 
-def _csv_text(frame: pd.DataFrame) -> str:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, header=False, index=False, na_rep="", lineterminator="\r\n")
-    return buffer.getvalue()
+def _write_csv(frame: pd.DataFrame, handle: Any) -> None:
+    frame.to_csv(handle, header=False, index=False, na_rep="", lineterminator="\r\n")
 
 
 def rejected_rows(frame: pd.DataFrame, scored: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -97,45 +106,70 @@ def _score_chunk(context: ScoreContext, index: int) -> ChunkResult:
     version = context.input_version_id
     header = storage.read_range(context.bucket, context.input_key, 0, plan.header_end, version_id=version)
     body = storage.read_range(context.bucket, context.input_key, chunk.start, chunk.end, version_id=version)
+    data = io.BytesIO(header + body)  # BytesIO shares the bytes it is given: one copy of the chunk
+    del body
     model = load_model(context)
+    profile = _profile(context)
+    predictions = PartWriter(context.bucket, part_key(context, PREDICTIONS_PART, index))
+    rejected = PartWriter(context.bucket, part_key(context, REJECTED_PART, index))
+    tallies: list[dict[str, Any]] = []
+    rows = n_rejected = 0
     try:
-        frame = pd.read_csv(
-            io.BytesIO(header + body), sep=context.delimiter, usecols=model.columns, **READ_OPTIONS
-        )
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ScoreInputInvalidError(
-            f"Rows {chunk.first_row}-{chunk.first_row + chunk.rows - 1} of {context.input_key} are not readable CSV "
-            f"({str(exc).splitlines()[0][:200]})",
-            fix="Check that every row has as many fields as the header and that quotes are balanced.",
-        ) from exc
-    if len(frame) != chunk.rows:
-        raise InternalError(
-            f"Chunk {index} of {context.input_key} holds {len(frame)} rows where the plan counted {chunk.rows}",
-            fix="Report this with the file's first lines: the chunk planner and the CSV reader disagree.",
-        )
-    scored = score_frame(model, frame, chunk.first_row)
-    predictions = scored.loc[scored["error"] == "", "prediction"]
-    tally = tally_chunk(frame, predictions, _profile(context), model.columns)
-    rejected = rejected_rows(frame, scored, model.columns)
-    buffer = io.StringIO()
-    write_scored(scored, buffer)
-    storage.write_text(
-        context.bucket, part_key(context, PREDICTIONS_PART, index), buffer.getvalue(), content_type="text/csv"
-    )
-    storage.write_text(
-        context.bucket, part_key(context, REJECTED_PART, index), _csv_text(rejected), content_type="text/csv"
-    )
+        # Parsed and scored a batch at a time (predict's batch size), each batch's output streamed
+        # to S3: memory holds the chunk's bytes and one batch, whatever the chunk's row count.
+        for frame in _batches(data, context, chunk, model.columns):
+            scored = score_frame(model, frame, chunk.first_row + rows)
+            rows += len(frame)
+            good = scored["error"] == ""
+            tallies.append(tally_chunk(frame, scored.loc[good, "prediction"], profile, model.columns))
+            bad = rejected_rows(frame, scored, model.columns)
+            n_rejected += len(bad)
+            # Formatted into memory a batch at a time, then handed over at once: pandas writes a CSV
+            # row by row, and a million Python-level writes cost more than the formatting.
+            text = io.StringIO()
+            write_scored(scored, text)
+            predictions.write(text.getvalue())
+            text = io.StringIO()
+            _write_csv(bad, text)
+            rejected.write(text.getvalue())
+        if rows != chunk.rows:
+            raise InternalError(
+                f"Chunk {index} of {context.input_key} holds {rows} rows where the plan counted {chunk.rows}",
+                fix="Report this with the file's first lines: the chunk planner and the CSV reader disagree.",
+            )
+        predictions.close()
+        rejected.close()
+    except BaseException:
+        predictions.abort()
+        rejected.abort()
+        raise
+    if not tallies:  # a chunk of blank lines: an empty tally of the same shape
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in model.columns})
+        tallies.append(tally_chunk(empty, pd.Series(dtype=object), profile, model.columns))
+    tally = add_tallies(tallies)
     result = ChunkResult(
         index=index,
-        rows=len(frame),
-        scored=len(frame) - len(rejected),
-        rejected=len(rejected),
+        rows=rows,
+        scored=rows - n_rejected,
+        rejected=n_rejected,
         seconds=round(time.perf_counter() - started, 3),
     )
     storage.write_json(
         context.bucket, part_key(context, TALLY_PART, index), {"result": result.model_dump(), **tally}
     )
     return result
+
+
+def _batches(data: io.BytesIO, context: ScoreContext, chunk: Chunk, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """The chunk's rows, :data:`BATCH_ROWS` at a time; a parse error (on opening or any batch) names its rows."""
+    try:
+        yield from pd.read_csv(data, sep=context.delimiter, usecols=columns, chunksize=BATCH_ROWS, **READ_OPTIONS)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ScoreInputInvalidError(
+            f"Rows {chunk.first_row}-{chunk.first_row + chunk.rows - 1} of {context.input_key} are not readable CSV "
+            f"({str(exc).splitlines()[0][:200]})",
+            fix="Check that every row has as many fields as the header and that quotes are balanced.",
+        ) from exc
 
 
 @functools.lru_cache(maxsize=2)

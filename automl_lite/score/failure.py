@@ -1,6 +1,7 @@
 """The scoring flow's failure reporter: a catalogue code, a cause, ``score.json`` and the message.
 
-Every ``Catch`` of ``statemachine/score.asl.json`` sends the whole state here. A step
+Every ``Catch`` of ``statemachine/score.asl.json`` sends the whole state here; it writes
+``score.json`` (FAILED) and removes the score folder's ``work/``. A step
 that raised one of our errors surfaces with the exception's class name, mapped back to
 its stable code (:func:`automl_lite.exceptions.code_for_error_name`); anything else is
 an ``InternalError``, named without a stack trace.
@@ -8,9 +9,11 @@ an ``InternalError``, named without a stack trace.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from automl_lite import layout, storage
@@ -21,13 +24,21 @@ from automl_lite.notify import console_url
 from automl_lite.score.contracts import ScoreContext, ScoreFailureResult
 
 _SUBJECT_MAX = 99
+_LOG = logging.getLogger(__name__)
+
+
+#: How a Distributed Map reports children that failed beyond its tolerated threshold (0 here).
+MAP_FAILED = "States.ExceedToleratedFailureThreshold"
 
 
 def _step(state: dict[str, Any]) -> str:
+    error = str((state.get("error") or {}).get("Error") or "")
     if "score" not in state:
         return "Check"
     if "plan" not in state:
         return "Plan"
+    if error == MAP_FAILED:
+        return "Score"
     if "merge" not in state:
         return "Score or Merge"
     return "Drift"
@@ -41,6 +52,13 @@ def classify_score_failure(state: dict[str, Any]) -> tuple[str, str]:
     message = cause.get("errorMessage") if isinstance(cause, dict) else cause
     if code is not None:
         return code, str(message or f"The {_step(state)} step failed with {code}.")
+    if name == MAP_FAILED:  # a chunk failed without a catalogue error (a crash, a timeout)
+        return "InternalError", (
+            "A chunk of the file could not be scored: its function failed or timed out for a reason "
+            "that is not in your data, and the Score step (a Distributed Map tolerating no failure) failed. "
+            "Upload the file again to retry; if it persists, report it with the execution link "
+            "(the Map Run lists the failed child execution)."
+        )
     detail = (
         f"{cause.get('errorType', name)}: {cause.get('errorMessage', '')}"
         if isinstance(cause, dict)
@@ -66,6 +84,18 @@ def _chunk_failure(context: ScoreContext) -> tuple[str, str] | None:
         return None
     recorded = storage.read_json(context.bucket, keys[0])
     return str(recorded["code"]), str(recorded["cause"])
+
+
+def _remove_work(bucket: str, prefix: str) -> None:
+    """The failed scoring's scratch parts go (read above for the chunk's error); best effort.
+
+    A failure to delete must not stop the report: the lifecycle rule on ``scores/`` expires
+    what is left, as it does the parts of a chunk that was still running when the Map failed.
+    """
+    try:
+        storage.delete_prefix(bucket, prefix + layout.SCORE_WORK)
+    except ClientError as exc:
+        _LOG.warning("could not remove %s%s: %s", prefix, layout.SCORE_WORK, exc.response.get("Error", {}).get("Code"))
 
 
 def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> ScoreFailureResult:
@@ -100,6 +130,7 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
     }
     if bucket and prefix:
         storage.write_json(bucket, prefix + layout.SCORE_SUMMARY, summary)
+        _remove_work(bucket, prefix)
     name = (key or execution.run_id).rsplit("/", 1)[-1]
     subject = "".join(
         ch if 32 <= ord(ch) < 127 else "?" for ch in f"automl-lite scoring FAILED ({code}): {name}"

@@ -17,7 +17,7 @@ from typing import Any
 
 from automl_lite import layout, storage
 from automl_lite.dataset import neutralise
-from automl_lite.exceptions import AutomlLiteError, InternalError, catalogue
+from automl_lite.exceptions import AutomlLiteError, InternalError
 from automl_lite.notify import console_url
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.score.chunk import (
@@ -25,7 +25,6 @@ from automl_lite.score.chunk import (
     REJECTED_COLUMNS,
     REJECTED_PART,
     TALLY_PART,
-    failure_key,
     load_model,
     part_key,
 )
@@ -72,7 +71,7 @@ def merge_score(context: ScoreContext) -> MergeOutput:
         keys = [part_key(context, pattern, c.index) for c in plan.chunks]
         absent = [c.index for c, k in zip(plan.chunks, keys, strict=True) if k not in sizes]
         if absent:
-            raise _chunk_error(context, absent, sizes)
+            raise _chunk_error(context, absent)
         result = merge_objects(
             context.bucket, context.output_prefix + artifact, _header(columns), [(k, sizes[k]) for k in keys]
         )
@@ -88,19 +87,15 @@ def merge_score(context: ScoreContext) -> MergeOutput:
     )
 
 
-def _chunk_error(context: ScoreContext, absent: list[int], sizes: dict[str, int]) -> AutomlLiteError:
-    """The error of the first chunk that did not finish: its recorded one, else an internal error.
+def _chunk_error(context: ScoreContext, absent: list[int]) -> AutomlLiteError:
+    """Parts missing although the Map succeeded: not a path the flow takes, so an internal error.
 
-    On AWS a failed chunk fails the Distributed Map (no failure is tolerated); moto 5.2.5's
-    Distributed Map counts the failure and carries on, so Merge is where the engine meets it.
+    A chunk that fails fails the Distributed Map (``States.ExceedToleratedFailureThreshold``, on
+    AWS and in the engine alike), and the failure reporter gives the chunk's own code.
     """
-    for index in absent:
-        marker = failure_key(context, index)
-        if marker in sizes:
-            recorded = storage.read_json(context.bucket, marker)
-            return catalogue().get(str(recorded["code"]), InternalError)(str(recorded["cause"]))
     return InternalError(
-        f"{len(absent)} chunk(s) of {context.input_key} did not finish (first: chunk {absent[0]})",
+        f"{len(absent)} chunk(s) of {context.input_key} have no output after the Map succeeded "
+        f"(first: chunk {absent[0]})",
         fix="Upload the file again to retry; if it persists, report it with the execution link.",
     )
 
@@ -193,7 +188,7 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
         "artifacts": {name: storage.uri(bucket, prefix + name) for name in layout.SCORE_ARTIFACTS},
     }
     storage.write_json(bucket, prefix + layout.SCORE_SUMMARY, summary)
-    _remove_work(bucket, prefix)
+    storage.delete_prefix(bucket, prefix + layout.SCORE_WORK)
     subject, message = _message(summary, drift)
     return FinishResult(
         summary=summary,
@@ -203,11 +198,3 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
         drift_status="DRIFT" if drift["drifted"] else "NONE",
     )
 
-
-def _remove_work(bucket: str, prefix: str) -> None:
-    keys = storage.list_keys(bucket, prefix + "work/")
-    s3 = storage.client("s3")
-    for start in range(0, len(keys), 1000):
-        s3.delete_objects(
-            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True}
-        )

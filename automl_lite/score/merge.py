@@ -101,6 +101,34 @@ class _Upload:
             )
 
 
+class PartWriter:
+    """A text object written to S3 as it is produced: one PUT if it stays under 5 MiB, else a
+    multipart upload of 5 MiB parts. At most one part is in memory, whatever the object's size.
+
+    ``write`` takes text, best in large pieces (each call encodes and appends); ``close``
+    completes the object, ``abort`` drops an unfinished multipart upload.
+    """
+
+    def __init__(self, bucket: str, key: str, *, content_type: str = "text/csv") -> None:
+        self._upload = _Upload(bucket=bucket, key=key, content_type=content_type)
+        #: Bytes written so far.
+        self.bytes = 0
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8")
+        self._upload.buffer += data
+        self.bytes += len(data)
+        if len(self._upload.buffer) >= MIN_PART_BYTES:
+            self._upload.flush()
+        return len(text)
+
+    def close(self) -> None:
+        self._upload.complete()
+
+    def abort(self) -> None:
+        self._upload.abort()
+
+
 @dataclass(frozen=True)
 class MergeResult:
     key: str

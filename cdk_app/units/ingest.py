@@ -23,11 +23,16 @@ from cdk_nag import RegexAppliesTo
 from constructs import Construct
 
 from automl_lite import definitions
-from automl_lite.layout import INCOMING_PREFIX, RUNS_PREFIX, SCORE_INPUT_PREFIX
+from automl_lite.layout import INCOMING_PREFIX, RUNS_PREFIX, SCORE_INPUT_PREFIX, SCORES_PREFIX
 from cdk_app.units.common import acknowledge
 
 #: Where users upload: these keys may be read at a pinned version.
 INPUT_PREFIXES = (INCOMING_PREFIX, SCORE_INPUT_PREFIX)
+#: Days after which an unfinished multipart upload is aborted and its parts deleted: users' own
+#: uploads of large datasets (any prefix) ...
+INCOMPLETE_UPLOAD_DAYS = 7
+#: ... and a scoring's Merge under ``scores/`` (a Lambda of at most 15 minutes: a day-old upload is dead).
+SCORES_INCOMPLETE_UPLOAD_DAYS = 1
 
 
 def _regex(key_pattern: str) -> str:
@@ -64,6 +69,7 @@ class Ingest(Construct):
         *,
         runs_expiration_days: int,
         noncurrent_version_expiration_days: int,
+        scores_expiration_days: int,
         access_log_expiration_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -95,7 +101,7 @@ class Ingest(Construct):
         lifecycle_rules = [
             s3.LifecycleRule(
                 id="abort-incomplete-uploads",
-                abort_incomplete_multipart_upload_after=Duration.days(7),
+                abort_incomplete_multipart_upload_after=Duration.days(INCOMPLETE_UPLOAD_DAYS),
             ),
             s3.LifecycleRule(
                 id="expire-noncurrent-versions",
@@ -110,6 +116,18 @@ class Ingest(Construct):
                     expiration=Duration.days(runs_expiration_days),
                 )
             )
+        # Scoring outputs (and anything a failed scoring left in its work/ folder) expire on their
+        # own schedule; a Merge's multipart upload that never completed (its Lambda died) is aborted
+        # after a day, so its copied parts are not billed for a week. Overlapping rules: S3 resolves
+        # them toward the cheaper outcome, the shorter one.
+        lifecycle_rules.append(
+            s3.LifecycleRule(
+                id="expire-old-scores",
+                prefix=SCORES_PREFIX,
+                expiration=Duration.days(scores_expiration_days) if scores_expiration_days > 0 else None,
+                abort_incomplete_multipart_upload_after=Duration.days(SCORES_INCOMPLETE_UPLOAD_DAYS),
+            )
+        )
         self.bucket = s3.Bucket(
             self,
             "DataBucket",

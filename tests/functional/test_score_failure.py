@@ -98,3 +98,38 @@ def test_an_unforeseen_error_is_internal_without_a_trace(s3):
     state = {"score": _context().model_dump(mode="json"), "error": {"Error": "States.Timeout", "Cause": None}}
     result = report_score_failure(state, EXECUTION)
     assert result.code == "InternalError" and "Plan" in result.cause and "Traceback" not in result.cause
+
+
+def _map_failed_state(context: ScoreContext) -> dict:
+    return {
+        "score": context.model_dump(mode="json"),
+        "plan": {"n_chunks": 5, "rows": 50, "chunks_key": context.output_prefix + layout.SCORE_CHUNKS},
+        "error": {
+            "Error": "States.ExceedToleratedFailureThreshold",
+            "Cause": "The specified tolerated failure threshold was exceeded.",
+        },
+    }
+
+
+def test_the_failure_reporter_removes_the_work_folder_and_keeps_the_outputs(s3):
+    context = _context()
+    work = context.output_prefix + layout.SCORE_WORK
+    for name in ("plan.json", "chunks.json", "parts/predictions-00000.csv", "parts/tally-00000.json"):
+        s3.put_object(Bucket=BUCKET, Key=work + name, Body=b"{}")
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=work + "parts/failure-00001.json",
+        Body=json.dumps({"code": "ScoreInputInvalid", "cause": "Rows 11-20 of data.csv are not readable CSV."}),
+    )
+    result = report_score_failure(_map_failed_state(context), EXECUTION)
+    assert result.code == "ScoreInputInvalid"  # read before the folder went
+    assert storage.list_keys(BUCKET, work) == []
+    summary = storage.read_json(BUCKET, context.output_prefix + layout.SCORE_SUMMARY)
+    assert summary["status"] == "FAILED" and summary["error"] == "ScoreInputInvalid"
+
+
+def test_a_chunk_that_failed_without_a_record_is_an_internal_error_that_says_so(s3):
+    """A crash or a timeout of a chunk's function: the Map's error, no catalogue code recorded."""
+    result = report_score_failure(_map_failed_state(_context()), EXECUTION)
+    assert result.code == "InternalError"
+    assert "could not be scored" in result.cause and "Traceback" not in result.cause

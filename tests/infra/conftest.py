@@ -88,4 +88,5 @@ def synth_spot(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         training_compute="ec2-spot",
         notification_email="ops@example.com",
         runs_expiration_days="30",
+        scores_expiration_days="0",
     )

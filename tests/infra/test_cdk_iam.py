@@ -173,14 +173,15 @@ def test_step_roles_read_what_they_use_write_their_own_artifacts_and_log(synth: 
         XRAY,
         ("Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"Steps{step}Logs.Arn",), ""),
     }
-    if step == "ScoreMerge":
-        # A merge that fails aborts its multipart uploads (their parts would be billed until the
-        # bucket's lifecycle rule removes them); CDK merges the action into the write statement.
+    if step in ("ScoreChunk", "ScoreMerge"):
+        # A chunk or a merge that fails aborts its multipart uploads (their parts would be billed until
+        # the bucket's lifecycle rule removes them); CDK merges the action into the write statement.
         expected = (expected - {_writes(step)}) | {
             ("Allow", ("s3:AbortMultipartUpload", "s3:PutObject"), _writes(step)[2], "")
         }
-    if step == "ScoreDrift":
-        # The one delete: a finished scoring's scratch folder (a delete marker: the bucket is versioned).
+    if step in ("ScoreDrift", "ScoreReportFailure"):
+        # The only deletes: a scoring's scratch folder once it succeeded (Drift) or failed (the
+        # failure reporter); a delete marker, as the bucket is versioned.
         expected.add(("Allow", ("s3:DeleteObject",), ("IngestDataBucket.Arn/scores/*/work/*",), ""))
     assert statements == expected
 
@@ -199,7 +200,7 @@ def test_each_role_may_create_exactly_the_artifacts_its_step_produces(synth: Any
     assert puts == [_writes(step)[2]]
     deletes = [r for _, actions, r, _ in role_statements(synth, role) if "s3:DeleteObject" in actions]
     assert deletes == ([tuple(f"IngestDataBucket.Arn/{p}" for p in layout.delete_patterns(step))] if deletes else [])
-    assert bool(deletes) == (step == layout.SCORE_DRIFT)
+    assert bool(deletes) == (step in (layout.SCORE_DRIFT, layout.SCORE_REPORT_FAILURE))
 
 
 _SCORING_MAY_READ_OF_A_RUN = {

@@ -1,4 +1,4 @@
-"""The scoring flow as deployed: statemachine/score.asl.json, its rule, its Lambdas and its alarm."""
+"""The scoring flow as deployed: statemachine/score.asl.json, its rule, its Lambdas, its alarm and its lifecycle."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import json
 import re
 from typing import Any
 
-from automl_lite import definitions
+import pytest
+
+from automl_lite import definitions, layout
+from automl_lite.layout import RUNS_PREFIX, SCORES_PREFIX
 from automl_lite.resources import FUNCTIONS, SCORE_FUNCTIONS
+from cdk_app.config import DeploymentConfig
 
 _HASH = r"[0-9A-F]{8}"
 
@@ -142,3 +146,49 @@ def test_outputs_name_the_score_drop_location_and_state_machine(synth: Any) -> N
     assert outputs["ScoreStateMachineArn"]["Value"] == {"Ref": state_machine_id}
     drop = json.dumps(outputs["ScoreDropLocation"]["Value"])
     assert "s3://" in drop and "/score/" in drop
+
+
+def _lifecycle(synth: Any) -> dict[str, dict[str, Any]]:
+    _, bucket = synth.named("AWS::S3::Bucket", "IngestDataBucket")
+    return {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+
+
+def test_scoring_outputs_expire_and_a_dead_merges_upload_is_aborted_after_a_day(synth: Any) -> None:
+    rules = _lifecycle(synth)
+    assert rules["expire-old-scores"] == {
+        "Id": "expire-old-scores",
+        "Prefix": SCORES_PREFIX,
+        "ExpirationInDays": DeploymentConfig().scores_expiration_days,
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        "Status": "Enabled",
+    }
+    assert DeploymentConfig().scores_expiration_days == 90
+    # The runs keep their own schedule; every other unfinished upload is aborted after 7 days.
+    assert rules["expire-old-runs"]["Prefix"] == RUNS_PREFIX and rules["expire-old-runs"]["ExpirationInDays"] == 90
+    assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    assert "Prefix" not in rules["abort-incomplete-uploads"]
+    # Every scoring output and scratch file is under the expiring prefix; the dropped inputs are not.
+    assert layout.score_prefix("r", "n", "t").startswith(SCORES_PREFIX)
+    assert layout.SCORE_CLAIMS_PREFIX.startswith(SCORES_PREFIX)
+    assert not layout.SCORE_INPUT_PREFIX.startswith(SCORES_PREFIX)
+
+
+def test_scores_expiration_comes_from_context_and_zero_keeps_outputs_but_still_aborts_uploads(
+    synth_spot: Any,
+) -> None:
+    rules = _lifecycle(synth_spot)
+    assert rules["expire-old-scores"] == {
+        "Id": "expire-old-scores",
+        "Prefix": SCORES_PREFIX,
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        "Status": "Enabled",
+    }
+    assert rules["expire-old-runs"]["ExpirationInDays"] == 30
+
+
+def test_scores_expiration_days_is_read_from_context_and_checked() -> None:
+    from aws_cdk import App
+
+    assert DeploymentConfig.from_context(App(context={"scores_expiration_days": "14"}).node).scores_expiration_days == 14
+    with pytest.raises(ValueError, match="'scores_expiration_days' context value must be >= 0"):
+        DeploymentConfig(scores_expiration_days=-1)

@@ -282,6 +282,59 @@ def test_an_unclosed_quote_fails_its_chunk_with_score_input_invalid(
     result = _score(engine, run_id, b"".join(lines), "ragged")
     _assert_failed(engine, result, "ScoreInputInvalid")
     assert "Rows " in result.cause and "not readable CSV" in result.cause
+    # The chunk's failure failed the Distributed Map, as on AWS (moto alone lets the Map succeed).
+    _assert_map_failed(engine, result)
+    _assert_no_work_left(engine, run_id, "ragged")
+
+
+def _map_run(engine, result) -> dict:
+    (started,) = [e for e in result.history if e["type"] == "MapRunStarted"]
+    return storage.client("stepfunctions").describe_map_run(
+        mapRunArn=started["mapRunStartedEventDetails"]["mapRunArn"]
+    )
+
+
+def _assert_map_failed(engine, result) -> dict:
+    entered = result.states_entered()
+    assert "Score" in entered and "Merge" not in entered and entered[-1] == "Failed"
+    (failed,) = [e for e in result.history if e["type"] == "MapRunFailed"]
+    assert failed["mapRunFailedEventDetails"]["error"] == "States.ExceedToleratedFailureThreshold"
+    assert any(e["type"] == "MapStateFailed" for e in result.history)
+    run = _map_run(engine, result)
+    assert run["status"] == "FAILED" and run["itemCounts"]["failed"] >= 1
+    return run
+
+
+def _assert_no_work_left(engine, run_id, name):
+    keys = storage.list_keys(engine.bucket, f"{layout.SCORES_PREFIX}{run_id}/{name}-")
+    assert keys and not [k for k in keys if f"/{layout.SCORE_WORK}" in k], keys
+    summary = storage.read_json(engine.bucket, next(k for k in keys if k.endswith(layout.SCORE_SUMMARY)))
+    assert summary["status"] == "FAILED"
+
+
+def test_a_crashing_chunk_fails_the_map_and_ends_failed_with_internal_error(
+    engine, trained, penguins_csv, settings_manifest
+):
+    """A chunk's Lambda failing for a reason outside the catalogue (a crash): no chunk is tolerated to fail."""
+    run_id, _ = trained
+    settings_manifest(chunk_bytes=700)  # ~25 chunks, more than the Map's MaxConcurrency (10)
+    engine.faults.lambda_errors["lambdas.score_chunk.handler"] = [("RuntimeError", "injected crash")]
+    try:
+        result = _score(engine, run_id, penguins_csv.read_bytes(), "crash")
+    finally:
+        engine.faults.reset()
+    _assert_failed(engine, result, "InternalError")
+    assert "could not be scored" in result.cause and "injected crash" not in result.cause
+    run = _assert_map_failed(engine, result)
+    # The Map Run stopped starting children once the first failure crossed the threshold.
+    n_chunks = next(
+        json.loads(e["taskSucceededEventDetails"]["output"])["Payload"]["n_chunks"]
+        for e in result.history
+        if e["type"] == "TaskSucceeded" and "n_chunks" in e["taskSucceededEventDetails"]["output"]
+    )
+    assert n_chunks > 20
+    assert run["itemCounts"]["failed"] == 1 and run["itemCounts"]["total"] < n_chunks
+    _assert_no_work_left(engine, run_id, "crash")
 
 
 def test_cli_score_runs_the_flow_and_equals_predict(trained, penguins_csv, tmp_path):

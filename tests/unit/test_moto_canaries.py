@@ -125,3 +125,55 @@ def test_forkserver_launch_is_the_one_lambda_runtime_copies():
     source = inspect.getsource(popen_forkserver.Popen._launch)
     for step in ("get_preparation_data", "connect_to_new_process", "read_signed(self.sentinel)", "util.Finalize"):
         assert step in source, step
+
+
+def test_distributed_map_still_lets_a_failed_child_pass():
+    """moto 5.2.5 counts a failed child and lets the Map succeed; the engine fails it as AWS does.
+
+    The day moto applies the tolerated failure threshold itself, drop patch 7 of moto_patches.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+        distributed_item_processor_worker,
+    )
+
+    for module in (distributed_iteration_component, distributed_item_processor_worker):
+        assert "ExceedToleratedFailureThreshold" not in inspect.getsource(module), module.__name__
+    worker = distributed_item_processor_worker.DistributedItemProcessorWorker
+    job_source = inspect.getsource(moto_patches._ORIGINAL.get("distributed_eval_job", worker._eval_job))
+    # What the patch reads after each child: the failed and timed-out item counters.
+    assert "self._map_run_record.item_counter.failed.count()" in job_source
+    assert "self._map_run_record.item_counter.timed_out.count()" in job_source
+
+
+def test_distributed_map_internals_the_threshold_patch_hooks_are_unchanged():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
+        DistributedIterationComponent,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (
+        DistributedItemProcessorWorker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.map_run_record import (
+        MapRunRecord,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+
+    original = moto_patches._ORIGINAL
+    map_run = original.get("distributed_map_run", DistributedIterationComponent._map_run)
+    assert list(inspect.signature(map_run).parameters) == ["self", "env", "eval_input"]
+    # The patch counts the items as the first thing _map_run pops off the stack.
+    assert inspect.getsource(map_run).split("input_items: list[json] = env.stack.pop()")[0].count("env.stack") == 0
+    eval_job = original.get("distributed_eval_job", DistributedItemProcessorWorker._eval_job)
+    assert list(inspect.signature(eval_job).parameters) == ["self", "env", "job"]
+    from_props = original.get("map_from_state_props", StateMap.from_state_props)
+    assert list(inspect.signature(from_props).parameters) == ["self", "state_props"]
+    assert "self.iteration_component =" in inspect.getsource(from_props)
+    # An exception as a job's output stops the pool and is what _map_run raises.
+    assert "self._worker_exception = job.job_output" in inspect.getsource(JobPool.close_job)
+    assert "raise worker_exception" in inspect.getsource(map_run)
+    record = inspect.getsource(MapRunRecord.__init__)
+    for attribute in ("self.item_counter", "self.tolerated_failure_count", "self.tolerated_failure_percentage"):
+        assert attribute in record, attribute

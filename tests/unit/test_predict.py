@@ -130,3 +130,33 @@ def test_regression_output(penguins, tmp_path):
     assert report.rows_scored == len(penguins)
     native = model.predict(penguins)
     assert np.allclose(written["prediction"].to_numpy(float), native, rtol=1e-4)
+
+
+def test_labels_and_reasons_are_neutralised_per_cell_as_neutralise_does():
+    """write_scored neutralises once per distinct value: the same text as neutralise on every cell."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from automl_lite.dataset import neutralise
+    from automl_lite.predict import write_scored
+
+    labels = ["=cmd", "ok", "-1", None, "'quoted", "ok", "+x", np.nan] * 3
+    reasons = ["", "'long' is not a number", "", "=bad", "", "", "@x", ""] * 3
+    for dtype in (object, "str"):
+        scored = pd.DataFrame(
+            {
+                "row": range(1, len(labels) + 1),
+                "prediction": pd.Series(labels, dtype=dtype),
+                "error": pd.Series(reasons, dtype=dtype),
+            }
+        )
+        expected = scored.copy()
+        for column in ("prediction", "error"):
+            expected[column] = expected[column].astype(object).map(neutralise)
+        got, want = io.StringIO(), io.StringIO()
+        write_scored(scored, got)
+        expected.to_csv(want, header=False, index=False, na_rep="", lineterminator="\r\n")
+        assert got.getvalue() == want.getvalue()
+        assert "'=cmd" in got.getvalue() and "''long' is not a number" in got.getvalue()

@@ -78,3 +78,36 @@ def test_small_outputs_are_one_put(s3):
 def test_header_only_when_there_are_no_parts(s3):
     merge_objects(BUCKET, "empty.csv", b"row,prediction\r\n", [])
     assert s3.get_object(Bucket=BUCKET, Key="empty.csv")["Body"].read() == b"row,prediction\r\n"
+
+
+def test_a_part_writer_streams_a_large_output_in_parts_and_a_small_one_in_one_put(s3):
+    """A chunk's predictions are written as produced: at most one 5 MiB part held, S3's part rules kept."""
+    from automl_lite.score.merge import PartWriter
+
+    pieces = [os.urandom(700_000).hex() for _ in range(12)]  # 1.4 MB of text each, 16.8 MB in all
+    writer = PartWriter(BUCKET, "big.csv")
+    for piece in pieces:
+        writer.write(piece)
+        assert len(writer._upload.buffer) < MIN_PART_BYTES + 1_400_000
+    writer.close()
+    assert s3.get_object(Bucket=BUCKET, Key="big.csv")["Body"].read() == "".join(pieces).encode()
+    assert writer.bytes == sum(len(p) for p in pieces) and len(writer._upload.parts) == 3  # 4 pieces a part
+    small = PartWriter(BUCKET, "small.csv")
+    small.write("row,prediction\r\n")
+    small.close()
+    assert s3.get_object(Bucket=BUCKET, Key="small.csv")["Body"].read() == b"row,prediction\r\n"
+    empty = PartWriter(BUCKET, "empty.csv")
+    empty.close()
+    assert s3.get_object(Bucket=BUCKET, Key="empty.csv")["ContentLength"] == 0
+    assert not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+
+
+def test_an_aborted_part_writer_leaves_no_upload_and_no_object(s3):
+    from automl_lite.score.merge import PartWriter
+
+    writer = PartWriter(BUCKET, "aborted.csv")
+    writer.write("x" * (6 * MiB))
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+    writer.abort()
+    assert not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="aborted")
