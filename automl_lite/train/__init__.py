@@ -56,6 +56,7 @@ from automl_lite.train._ensemble import ENSEMBLE_BUDGET_SHARE, EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
 from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
+from automl_lite.train._metrics import TrainingMetrics
 from automl_lite.train._model import NativeModel, TrainingOutcome
 from automl_lite.train._scoring import STANDARD_METRICS, model_score, score
 from automl_lite.train._search import (
@@ -100,6 +101,7 @@ __all__ = [
     "EnsembleResult",
     "NativeModel",
     "ThresholdClassifier",
+    "TrainingMetrics",
     "TrainingOutcome",
     "build_ensemble",
     "build_leaderboard",

@@ -164,7 +164,7 @@ def train(
     return TrainingOutcome(
         model=final,
         evaluation_model=evaluation,
-        metrics=metrics,
+        metrics=metrics.dump(),
         leaderboard=leaderboard,
         holdout=rows.raw_test.iloc[:HOLDOUT_SAMPLE_ROWS],
         y_test=rows.y_test,
