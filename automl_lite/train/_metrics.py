@@ -19,7 +19,6 @@ from automl_lite.artifacts import Artifact, jsonable
 from automl_lite.problem import Metric, ProblemType
 from automl_lite.train._budget import BudgetPlan, grace_s
 from automl_lite.train._ensemble import EnsembleResult, decision_note
-from automl_lite.train._scoring import loss_to_score
 from automl_lite.train._search import CV_MAX_ROWS, SearchResult
 
 if TYPE_CHECKING:
@@ -187,7 +186,7 @@ def metrics_document(
         "problem_type": problem.value,
         "target": rows.target,
         "metric": metric.name,
-        "metric_direction": "higher is better" if metric.greater_is_better else "lower is better",
+        "metric_direction": metric.direction,
         "best_estimator": found.best_name,
         "best_config": found.best_config,
         # What the exported model is: FLAML's best alone, or the ensemble (members and weights).
@@ -200,7 +199,7 @@ def metrics_document(
             "method": found.eval_method,
             "n_splits": 5 if found.eval_method == "cv" else None,
             "holdout_ratio": 0.1 if found.eval_method == "holdout" else None,
-            f"best_{metric.name}": loss_to_score(float(found.automl.best_loss), metric),
+            f"best_{metric.name}": metric.from_flaml_loss(float(found.automl.best_loss)),
             "best_loss": float(found.automl.best_loss),
             "note": "FLAML's own validation inside the training split (used to choose the model).",
         },

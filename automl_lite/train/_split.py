@@ -25,7 +25,6 @@ HOLDOUT_SAMPLE_ROWS = 2_000
 #: Below this share of the rarest class among the training rows a classification problem counts as
 #: imbalanced: threshold metrics (f1, macro_f1) are then searched and fitted with balanced weights.
 IMBALANCE_SHARE = 0.2
-_THRESHOLD_METRICS = frozenset({"f1", "macro_f1"})
 
 
 def holdout_fraction(n_rows: int) -> float:
@@ -163,7 +162,7 @@ def imbalance_weights(y: np.ndarray, problem: ProblemType, metric: Metric) -> tu
     stratified = "test split and FLAML's folds stratified by class"
     if share >= IMBALANCE_SHARE:
         return None, f"{stratified}; the rarest class is {share:.1%} of the rows (balanced enough)"
-    if metric.name not in _THRESHOLD_METRICS:
+    if not metric.weighs_classes_equally:
         return None, (
             f"{stratified}; the rarest class is {share:.1%} of the rows, and {metric.name} is insensitive to "
             "class shares, so the rows are not reweighted"

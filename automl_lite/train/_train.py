@@ -24,7 +24,7 @@ from automl_lite.exceptions import (
 from automl_lite.features import InputSpec, input_specs, prepare_frame, used_decisions
 from automl_lite.manifest import ESTIMATORS
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
-from automl_lite.problem import METRICS, Metric, ProblemType
+from automl_lite.problem import METRICS, STANDARD_METRICS, Metric, ProblemType
 from automl_lite.train._budget import POST_SEARCH_FIXED_S, BudgetPlan, ensemble_time_limit, plan_budget
 from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
@@ -32,7 +32,7 @@ from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
 from automl_lite.train._metrics import metrics_document
 from automl_lite.train._model import NativeModel, TrainingOutcome
-from automl_lite.train._scoring import STANDARD_METRICS, score
+from automl_lite.train._scoring import score
 from automl_lite.train._search import SearchResult, fit_pipeline, search
 from automl_lite.train._split import (
     HOLDOUT_SAMPLE_ROWS,
