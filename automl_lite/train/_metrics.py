@@ -19,7 +19,7 @@ from automl_lite.artifacts import Artifact, jsonable
 from automl_lite.problem import Metric, ProblemType
 from automl_lite.train._budget import BudgetPlan, grace_s
 from automl_lite.train._ensemble import EnsembleResult, decision_note
-from automl_lite.train._search import CV_MAX_ROWS, SearchResult
+from automl_lite.train._search import CV_MAX_ROWS, HOLDOUT_RATIO, N_SPLITS, SearchResult
 
 if TYPE_CHECKING:
     from automl_lite.train._train import Rows
@@ -197,8 +197,8 @@ def metrics_document(
         "undefined_scores": sorted(set(scores) - set(test_scores)),
         "validation": {
             "method": found.eval_method,
-            "n_splits": 5 if found.eval_method == "cv" else None,
-            "holdout_ratio": 0.1 if found.eval_method == "holdout" else None,
+            "n_splits": N_SPLITS if found.eval_method == "cv" else None,
+            "holdout_ratio": HOLDOUT_RATIO if found.eval_method == "holdout" else None,
             f"best_{metric.name}": metric.from_flaml_loss(float(found.automl.best_loss)),
             "best_loss": float(found.automl.best_loss),
             "note": "FLAML's own validation inside the training split (used to choose the model).",
@@ -213,8 +213,8 @@ def metrics_document(
             "how": rows.how,
             "seed": seed,
             "validation_choice": (
-                f"{len(rows.train_idx)} training rows: 5-fold cross-validation up to {CV_MAX_ROWS} rows, "
-                "a 10% holdout above"
+                f"{len(rows.train_idx)} training rows: {N_SPLITS}-fold cross-validation up to {CV_MAX_ROWS} rows, "
+                f"a {HOLDOUT_RATIO:.0%} holdout above"
             ),
         },
         "classes": rows.class_names,
@@ -228,9 +228,9 @@ def metrics_document(
         "search": {
             "engine": "FLAML",
             # What the search validated its trials on (split.validation_choice says why).
-            "validation": "5-fold cross-validation"
+            "validation": f"{N_SPLITS}-fold cross-validation"
             if found.eval_method == "cv"
-            else "holdout (10% of the training split)",
+            else f"holdout ({HOLDOUT_RATIO:.0%} of the training split)",
             "time_budget_s": time_budget_s,
             "search_time_s": round(found.search_s, 3),
             "trials": n_trials,
