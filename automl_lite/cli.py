@@ -30,10 +30,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automl_lite import layout
 from automl_lite.exceptions import AutomlLiteError, InternalError, UsageError, code_for_error_name
+
+if TYPE_CHECKING:
+    from automl_lite.finish import RunSummary
 
 DEFAULT_RUNS_DIR = Path("runs")
 EXIT_OK = 0
@@ -181,9 +184,12 @@ def _place_artifacts(engine: Any, result: Any, dest: Path, fallback: Path) -> Pa
     )
 
 
-def _read_summary(folder: Path) -> dict[str, Any]:
+def _read_summary(folder: Path) -> RunSummary:
     """A run folder's run.json; a damaged one is an input error naming the file (exit 1)."""
+    from pydantic import ValidationError
+
     from automl_lite.exceptions import RunFolderInvalidError
+    from automl_lite.finish import RunSummary
 
     path = folder / layout.RUN_SUMMARY
     try:
@@ -195,7 +201,13 @@ def _read_summary(folder: Path) -> dict[str, Any]:
         ) from exc
     if not isinstance(summary, dict):
         raise RunFolderInvalidError(f"{path} does not hold a JSON object.", fix="Restore the run folder, or run again.")
-    return summary
+    try:
+        return RunSummary.load(summary)
+    except (ValidationError, ValueError) as exc:
+        raise RunFolderInvalidError(
+            f"{path} is not a run summary ({str(exc).splitlines()[0]}).",
+            fix="The run folder was damaged after the run: restore it, or run again.",
+        ) from exc
 
 
 def _progress_printer(started: float) -> Any:
@@ -250,12 +262,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _summary_text(summary: dict[str, Any]) -> str:
+def _summary_text(summary: RunSummary) -> str:
     lines = [
-        f"problem type: {summary.get('problem_type')}   metric: {summary.get('metric')}   "
-        f"best estimator: {summary.get('best_estimator')}",
+        f"problem type: {summary.problem_type}   metric: {summary.metric}   best estimator: {summary.best_estimator}",
     ]
-    for name, value in sorted((summary.get("scores") or {}).items()):
+    for name, value in sorted(summary.scores.items()):
         lines.append(f"  {name:<18} {value:.6g}")
     return "\n".join(lines)
 
@@ -339,7 +350,9 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- runs / show
-def _load_runs(runs_dir: Path) -> list[dict[str, Any]]:
+def _load_runs(runs_dir: Path) -> list[RunSummary]:
+    from automl_lite.finish import RunSummary
+
     runs = []
     for path in sorted(runs_dir.glob(f"*/{layout.RUN_SUMMARY}")):
         try:
@@ -348,8 +361,11 @@ def _load_runs(runs_dir: Path) -> list[dict[str, Any]]:
             _err(f"skipped {path}: not readable JSON")
             continue
         if isinstance(summary, dict):
-            runs.append(summary)
-    return sorted(runs, key=lambda r: str(r.get("started_at") or ""), reverse=True)
+            try:
+                runs.append(RunSummary.load(summary))
+            except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                _err(f"skipped {path}: not a run summary ({str(exc).splitlines()[0]})")
+    return sorted(runs, key=lambda r: r.started_at.isoformat() if r.started_at else "", reverse=True)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -359,12 +375,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     _print(f"{'RUN':<44} {'STATUS':<10} {'PROBLEM':<11} {'METRIC':<12} {'SCORE':>10}  BEST / ERROR")
     for run in runs:
-        metric = run.get("metric") or ""
-        score = (run.get("scores") or {}).get(metric)
+        metric = run.metric or ""
+        score = run.scores.get(metric)
         score_text = f"{score:.4g}" if isinstance(score, int | float) else ""
-        last = run.get("best_estimator") if run.get("status") == "SUCCEEDED" else run.get("error")
+        last = run.best_estimator if run.status == "SUCCEEDED" else run.error
         _print(
-            f"{run.get('run_id', '?'):<44} {run.get('status', '?'):<10} {run.get('problem_type') or '':<11} "
+            f"{run.run_id:<44} {run.status:<10} {run.problem_type or '':<11} "
             f"{metric:<12} {score_text:>10}  {last or ''}"
         )
     return 0
@@ -377,15 +393,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     if not summary_path.is_file():
         raise CliError(f"no run at {folder}: `automl-lite runs` lists the runs in {runs_dir}/.")
     summary = _read_summary(folder)
-    _print(f"run:      {summary.get('run_id')}")
-    _print(f"status:   {summary.get('status')}")
-    _print(f"dataset:  {summary.get('dataset')}")
-    if summary.get("duration_s") is not None:
-        _print(f"duration: {summary['duration_s']:.1f} s")
-    if summary.get("status") == "SUCCEEDED":
+    _print(f"run:      {summary.run_id}")
+    _print(f"status:   {summary.status}")
+    _print(f"dataset:  {summary.dataset}")
+    if summary.duration_s is not None:
+        _print(f"duration: {summary.duration_s:.1f} s")
+    if summary.status == "SUCCEEDED":
         _print(_summary_text(summary))
     else:
-        _print(f"error:    {summary.get('error')}\ncause:    {summary.get('cause')}")
+        _print(f"error:    {summary.error}\ncause:    {summary.cause}")
     history_path = folder / layout.EXECUTION_HISTORY
     history = _read_history(history_path)
     if history is not None:

@@ -23,18 +23,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from automl_lite.finish import RunSummary
 from automl_lite.manifest import Manifest
-from automl_lite.payload import MAX_CAUSE_BYTES, MAX_SUMMARY_BYTES, clip_text
+from automl_lite.payload import Cause, Summary
 from automl_lite.problem import ProblemType
-
-#: A failure cause: bounded, since it may quote user data (see automl_lite.payload).
-Cause = Annotated[str, AfterValidator(lambda text: clip_text(text, MAX_CAUSE_BYTES))]
-#: A one-sentence summary carried in the state: bounded the same way.
-Summary = Annotated[str, AfterValidator(lambda text: clip_text(text, MAX_SUMMARY_BYTES))]
 
 
 class _Contract(BaseModel):
@@ -148,28 +144,6 @@ class ColumnDecision(_Contract):
     kind: ColumnKind
     use: bool
     reason: str
-
-
-class RunSummary(_Contract):
-    """``run.json``: one run at a glance."""
-
-    run_id: str
-    status: str = Field(description="SUCCEEDED or FAILED")
-    dataset: str | None = None
-    manifest_key: str | None = None
-    bucket: str | None = None
-    execution_arn: str | None = None
-    console_url: str | None = None
-    problem_type: str | None = None
-    metric: str | None = None
-    best_estimator: str | None = None
-    scores: dict[str, float] = Field(default_factory=dict)
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    duration_s: float | None = None
-    error: str | None = None
-    cause: Cause | None = None
-    artifacts: dict[str, str] = Field(default_factory=dict, description="artifact name -> s3:// URI")
 
 
 class ExportResult(_Contract):

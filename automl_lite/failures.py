@@ -24,8 +24,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from automl_lite import batch_retry, layout, notify, resources, storage
-from automl_lite.contracts import ExecutionInfo, FailureResult, RunContext, RunSummary
+from automl_lite.contracts import ExecutionInfo, FailureResult, RunContext
 from automl_lite.exceptions import code_for_error_name, strip_trace
+from automl_lite.finish import FAILED, RunSummary, finish_run
 
 _STEP_HINT = {
     "Validate": "validating the manifest and dataset",
@@ -219,7 +220,7 @@ def report_failure(state: dict[str, Any], execution: ExecutionInfo) -> FailureRe
     started = execution.start_time or (run.started_at if run else None)
     summary = RunSummary(
         run_id=execution.run_id,
-        status="FAILED",
+        status=FAILED,
         dataset=run.dataset_key if run else manifest_key,
         manifest_key=manifest_key,
         bucket=bucket,
@@ -235,12 +236,10 @@ def report_failure(state: dict[str, Any], execution: ExecutionInfo) -> FailureRe
     )
     if bucket:
         # Whatever the run wrote before failing stays; run.json says how it ended.
-        key = layout.run_key(execution.run_id, layout.RUN_SUMMARY)
         summary.artifacts = {
             name: storage.uri(bucket, layout.run_key(execution.run_id, name))
             for name in (layout.RUN_SUMMARY, layout.VALIDATION, layout.EDA_REPORT)
             if name == layout.RUN_SUMMARY or storage.head(bucket, layout.run_key(execution.run_id, name))
         }
-        storage.write_json(bucket, key, summary)
-    subject, message = notify.failure_message(summary)
+    subject, message = finish_run(summary)
     return FailureResult(code=code, cause=cause, subject=subject, message=message, summary=summary)

@@ -17,7 +17,9 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator
 
 #: Most JSON bytes of one failure cause (what a user reads in the SNS message, run.json and
 #: the execution's Cause): a paragraph naming the problem and the fix, never a dump of data.
@@ -107,3 +109,9 @@ def bounded_errors(handler: F) -> F:
             raise
 
     return wrapper  # type: ignore[return-value]
+
+
+#: A failure cause: bounded, since it may quote user data (:data:`MAX_CAUSE_BYTES`).
+Cause = Annotated[str, AfterValidator(lambda text: clip_text(text, MAX_CAUSE_BYTES))]
+#: A one-sentence summary carried in the state: bounded the same way (:data:`MAX_SUMMARY_BYTES`).
+Summary = Annotated[str, AfterValidator(lambda text: clip_text(text, MAX_SUMMARY_BYTES))]

@@ -12,11 +12,13 @@ import json
 from pathlib import Path
 
 from automl_lite.artifacts import Artifact, json_schema
+from automl_lite.finish import RunSummary
 from automl_lite.profile.artifact import ProfileArtifact
+from automl_lite.train._metrics import TrainingMetrics
 from automl_lite.validate.artifact import ValidationArtifact
 
 #: The artifact models whose schemas are published, in the order a run writes them.
-ARTIFACT_MODELS: tuple[type[Artifact], ...] = (ValidationArtifact, ProfileArtifact)
+ARTIFACT_MODELS: tuple[type[Artifact], ...] = (ValidationArtifact, ProfileArtifact, TrainingMetrics, RunSummary)
 #: Where the schemas are committed, relative to the repository's root.
 SCHEMA_DIR = Path("docs") / "schemas"
 #: The command that writes them.

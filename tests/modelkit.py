@@ -70,3 +70,46 @@ def fit_native(
         estimator=type(estimator).__name__,
         class_names=class_names,
     )
+
+
+def training_metrics(**overrides: object) -> dict[str, object]:
+    """A complete ``training/metrics.json`` (valid :class:`automl_lite.train.TrainingMetrics`) for a
+    penguins model, for tests that write the training results without running a search; ``overrides``
+    replace top-level fields."""
+    from automl_lite.train import TrainingMetrics
+
+    doc: dict[str, object] = {
+        "problem_type": "multiclass",
+        "target": "species",
+        "metric": "log_loss",
+        "metric_direction": "lower is better",
+        "best_estimator": "lgbm",
+        "best_config": {"n_estimators": 60, "num_leaves": 8},
+        "model": {"kind": "single model", "members": [{"estimator": "lgbm", "weight": 1.0, "config": {}}], "threshold": None},
+        "ensemble": {"kept": False, "reason": "not attempted: disabled"},
+        "decision": {"optimised": "log_loss", "how": "search", "label": "the class with the highest probability", "threshold": None},
+        "test_scores": {"log_loss": 0.05, "accuracy": 0.98},
+        "undefined_scores": [],
+        "validation": {"method": "cv", "n_splits": 5, "holdout_ratio": None, "best_log_loss": 0.06, "best_loss": 0.06, "note": ""},
+        "split": {
+            "rows_total": 344, "rows_dropped_missing_target": 0, "rows_used": 344, "train_rows": 258, "test_rows": 86,
+            "test_fraction": 0.25, "how": "stratified by class", "seed": 0, "validation_choice": "cv",
+        },
+        "classes": ["Adelie", "Chinstrap", "Gentoo"],
+        "rare_classes": None,
+        "positive_class": None,
+        "features": {"columns": [], "inputs": [], "preprocessing": ""},
+        "search": {
+            "engine": "FLAML", "validation": "5-fold cross-validation", "time_budget_s": 5, "search_time_s": 4.0,
+            "trials": 10, "estimators": ["lgbm"], "best_config_found_at_s": 1.0, "search_budget_s": 4.0,
+            "ensemble_budget_s": 0.0, "reserved_for_refit_s": 0.0, "budget_note": "", "early_stopping": "",
+        },
+        "class_imbalance": "balanced enough",
+        "importance": {"rows": 86, "repeats": 5, "split": "test", "method": "permutation importance"},
+        "final_model": {"trained_on_rows": 344, "note": ""},
+        "how_measured": "Scores on a stratified test split of 86 rows.",
+        "timings": {"search_s": 4.0},
+        "training_time_s": 5.0,
+        "trained_at": "2026-01-01T00:00:00+00:00",
+    }
+    return TrainingMetrics.model_validate(doc | overrides).dump()

@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from automl_lite.contracts import ExportResult, ProfileResult, RunContext, RunSummary
+from automl_lite.contracts import ExportResult, ProfileResult, RunContext
 from automl_lite.exceptions import (
     AutomlLiteError,
     ExportFailedError,
@@ -15,6 +15,8 @@ from automl_lite.exceptions import (
 )
 from automl_lite.export._graph import export_onnx, set_metadata
 from automl_lite.export._parity import measure_parity, parity_error, parity_summary
+from automl_lite.finish import SUCCEEDED, RunSummary, finish_run
+from automl_lite.train import TrainingMetrics
 
 
 def _load_native(bucket: str, model_key: str, digest_key: str) -> Any:
@@ -71,7 +73,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     _check_model_size(bucket, key(layout.NATIVE_MODEL), run_id)
     try:
         native = _load_native(bucket, key(layout.NATIVE_MODEL), key(layout.NATIVE_MODEL_DIGEST))
-        metrics = storage.read_json(bucket, key(layout.TRAINING_METRICS))
+        metrics = TrainingMetrics.load(storage.read_bytes(bucket, key(layout.TRAINING_METRICS)))
         holdout = restore_frame(read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE)))))
     except AutomlLiteError:
         raise
@@ -89,10 +91,10 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         "trained_at": native.trained_at,
         "run_id": run_id,
         "dataset": run.dataset_key,
-        "test_scores": metrics.get("test_scores", {}),
+        "test_scores": metrics.test_scores,
         # The members and weights (an ensemble) and how the label is chosen (threshold or argmax).
-        "model": metrics.get("model"),
-        "decision": {k: v for k, v in (metrics.get("decision") or {}).items() if k != "threshold"} or None,
+        "model": metrics.model.model_dump(mode="json"),
+        "decision": metrics.decision.model_dump(mode="json", exclude={"threshold"}),
         "problem_type_reason": profile.problem_type_reason if profile else None,
     }
     model = export_onnx(native.pipeline, native.specs, class_names=native.class_names, metadata=metadata)
@@ -118,7 +120,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     }
     artifacts["onnx_model"] = storage.write_bytes(bucket, key(layout.ONNX_MODEL), model.SerializeToString())
     artifacts["parity"] = parity_uri
-    card = render_model_card(native, metrics, parity, run_id=run_id, dataset=run.dataset_key)
+    card = render_model_card(native, metrics.dump(), parity, run_id=run_id, dataset=run.dataset_key)
     artifacts["model_card"] = storage.write_text(
         bucket, key(layout.MODEL_CARD), card, content_type="text/markdown; charset=utf-8"
     )
@@ -127,7 +129,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     artifacts["run_summary"] = storage.uri(bucket, key(layout.RUN_SUMMARY))
     summary = RunSummary(
         run_id=run_id,
-        status="SUCCEEDED",
+        status=SUCCEEDED,
         dataset=run.dataset_key,
         manifest_key=run.manifest_key,
         bucket=bucket,
@@ -136,12 +138,11 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         problem_type=native.problem_type,
         metric=native.metric,
         best_estimator=native.estimator,
-        scores={k: float(v) for k, v in metrics.get("test_scores", {}).items()},
+        scores={k: float(v) for k, v in metrics.test_scores.items()},
         started_at=started,
         finished_at=finished,
         duration_s=round((finished - started).total_seconds(), 3),
         artifacts=artifacts,
     )
-    storage.write_json(bucket, key(layout.RUN_SUMMARY), summary)
-    subject, message = notify.success_message(summary)
+    subject, message = finish_run(summary)
     return ExportResult(summary=summary, subject=subject, message=message)

@@ -384,8 +384,9 @@ class LocalEngine:
     # ------------------------------------------------------------------ scoring
     def import_run(self, folder: Path) -> str:
         """Upload a run folder written by ``collect`` to ``runs/<run-id>/`` (scoring reads its model there)."""
-        summary = json.loads((folder / layout.RUN_SUMMARY).read_text(encoding="utf-8"))
-        run_id = str(summary["run_id"])
+        from automl_lite.finish import RunSummary
+
+        run_id = RunSummary.load((folder / layout.RUN_SUMMARY).read_bytes()).run_id
         for artifact in (layout.RUN_SUMMARY, *layout.ARTIFACTS):
             path = folder / artifact
             if path.is_file():

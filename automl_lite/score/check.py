@@ -32,6 +32,7 @@ from automl_lite.exceptions import (
     ScoreModelUnavailableError,
 )
 from automl_lite.features import missing_columns
+from automl_lite.finish import SUCCEEDED, RunSummary
 from automl_lite.predict import OnnxModel
 from automl_lite.score.contracts import ScoreContext, ScoreDuplicate, ScoreSettings
 
@@ -79,10 +80,16 @@ def check_run(bucket: str, run_id: str) -> None:
             f"There is no run {run_id!r} (no s3://{bucket}/{summary_key})",
             fix="Upload the file under score/<run-id>/ with the id of a succeeded run (a folder under runs/).",
         )
-    summary = storage.read_json(bucket, summary_key)
-    if summary.get("status") != "SUCCEEDED":
+    try:
+        summary = RunSummary.load(storage.read_bytes(bucket, summary_key))
+    except ValueError as exc:  # not JSON, or not a run summary (pydantic's ValidationError is a ValueError)
         raise ScoreModelUnavailableError(
-            f"The run {run_id!r} ended {summary.get('status')} ({summary.get('error') or 'no error code'}), "
+            f"s3://{bucket}/{summary_key} is not a run summary ({str(exc).splitlines()[0][:300]})",
+            fix="Score with a run written by this version of automl-lite, or re-run the training.",
+        ) from exc
+    if summary.status != SUCCEEDED:
+        raise ScoreModelUnavailableError(
+            f"The run {run_id!r} ended {summary.status} ({summary.error or 'no error code'}), "
             "so it has no model to score with",
             fix="Score with a run that SUCCEEDED, or fix and re-run the training first.",
         )

@@ -56,8 +56,9 @@ from automl_lite.train._ensemble import ENSEMBLE_BUDGET_SHARE, EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
 from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
+from automl_lite.train._metrics import TrainingMetrics
 from automl_lite.train._model import NativeModel, TrainingOutcome
-from automl_lite.train._scoring import STANDARD_METRICS, model_score, score
+from automl_lite.train._scoring import model_score, score
 from automl_lite.train._search import (
     CV_MAX_ROWS,
     FOREST_MIN_TREES_FOR_PROBABILITIES,
@@ -94,12 +95,12 @@ __all__ = [
     "MIN_ROWS",
     "N_SPLITS",
     "POST_SEARCH_FIXED_S",
-    "STANDARD_METRICS",
     "STARTING_POINTS",
     "BudgetPlan",
     "EnsembleResult",
     "NativeModel",
     "ThresholdClassifier",
+    "TrainingMetrics",
     "TrainingOutcome",
     "build_ensemble",
     "build_leaderboard",

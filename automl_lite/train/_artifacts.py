@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from automl_lite.dataset import neutralise_frame
+from automl_lite.train._metrics import TrainingMetrics
 from automl_lite.train._model import TrainingOutcome
 
 #: Content types of the artifacts the job uploads.
@@ -39,7 +39,7 @@ def write_artifacts(
         return path
 
     target(layout.TRAINING_METRICS).write_text(
-        json.dumps(outcome.metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        TrainingMetrics.load(outcome.metrics).dump_json(), encoding="utf-8"
     )
     outcome.leaderboard.to_csv(target(layout.TRAINING_LEADERBOARD), index=False)
     # Raw values as read, so the parity check reads them back like a user's CSV; text a

@@ -14,13 +14,10 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from automl_lite.problem import ProblemType
+from automl_lite.train._search import HOLDOUT_RATIO, N_SPLITS
 
 #: Distinct configurations per estimator taken from the search log.
 TOP_K_PER_ESTIMATOR = 3
-#: Folds of the out-of-fold predictions (the search's own: FLAML's ``n_splits``).
-N_SPLITS = 5
-#: Share of the training split scored on large data (the search's own: FLAML's ``split_ratio``).
-HOLDOUT_RATIO = 0.1
 
 
 @dataclass

@@ -68,8 +68,6 @@ MIN_ABSOLUTE_GAIN = 1e-4
 ENSEMBLE_BUDGET_SHARE = 0.2
 #: Below this budget no ensemble is built (there would be no time for the out-of-fold fits).
 ENSEMBLE_MIN_BUDGET_S = 10.0
-#: Threshold metrics whose binary decision threshold is tuned.
-THRESHOLD_METRICS = frozenset({"accuracy", "f1"})
 #: At most this many candidate thresholds are tried (midpoints between sorted probabilities).
 THRESHOLD_GRID = 256
 
@@ -88,7 +86,7 @@ def metric_loss(
         value = score(metric.name, y, prediction, None, 0)
     if not math.isfinite(value):
         return math.inf
-    return -value if metric.greater_is_better else value
+    return metric.as_loss(value)
 
 
 def greedy_selection(
@@ -216,7 +214,7 @@ def build(
     """
     started = time.monotonic()
     n_train = len(y)
-    tune = problem is ProblemType.BINARY and metric.name in THRESHOLD_METRICS
+    tune = problem is ProblemType.BINARY and metric.tunes_threshold
     record: dict[str, Any] = {
         "method": "greedy ensemble selection with replacement (Caruana et al., 2004) over out-of-fold "
         "predictions of the search's best configurations, soft voting (classification) or weighted "
@@ -373,7 +371,7 @@ def _with_threshold(
         result.threshold_record = {
             "tuned": False,
             "label_rule": "the class with the highest probability"
-            if metric.name not in ("rmse", "mae", "mse", "r2", "mape")
+            if not metric.is_regression
             else "not applicable (regression)",
         }
         return result
@@ -408,7 +406,7 @@ def decision_note(result: EnsembleResult, metric: Metric, problem: ProblemType) 
         f"and its keep rule use out-of-fold {metric.name} too"
         + (
             "; the decision threshold was tuned for it on the same out-of-fold probabilities"
-            if problem is ProblemType.BINARY and metric.name in THRESHOLD_METRICS
+            if problem is ProblemType.BINARY and metric.tunes_threshold
             else ""
         ),
         "label": how,

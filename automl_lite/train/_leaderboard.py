@@ -13,7 +13,6 @@ import pandas as pd
 from automl_lite.artifacts import jsonable
 from automl_lite.problem import Metric
 from automl_lite.train._ensemble import EnsembleResult
-from automl_lite.train._scoring import loss_to_score
 
 
 def search_history(log_path: Path, metric: Metric) -> pd.DataFrame:
@@ -54,7 +53,7 @@ def build_leaderboard(automl: Any, history: pd.DataFrame, metric: Metric) -> pd.
         rows.append(
             {
                 "estimator": name,
-                f"validation_{metric.name}": loss_to_score(float(loss), metric) if finite else None,
+                f"validation_{metric.name}": metric.from_flaml_loss(float(loss)) if finite else None,
                 "validation_loss": float(loss) if finite else None,
                 "trials": int(len(trials)),
                 "search_time_s": round(float(trials["trial_time_s"].sum()), 3) if len(trials) else 0.0,
@@ -88,9 +87,10 @@ def ensemble_leaderboard(board: pd.DataFrame, result: EnsembleResult, metric: Me
     row = {
         "rank": None,
         "estimator": "ensemble",
-        f"validation_{metric.name}": -loss if metric.greater_is_better else loss,
+        # The out-of-fold loss back to the metric's value (negating is its own inverse).
+        f"validation_{metric.name}": metric.as_loss(loss),
         # FLAML's convention (1 - score for metrics where higher is better), as in the other rows.
-        "validation_loss": 1.0 + loss if metric.greater_is_better else loss,
+        "validation_loss": metric.to_flaml_loss(metric.as_loss(loss)),
         "trials": None,
         "search_time_s": record.get("search_time_s"),
         "best_config": json.dumps(record.get("members", []), sort_keys=True, default=str),

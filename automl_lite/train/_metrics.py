@@ -1,22 +1,165 @@
-"""``training/metrics.json``: what was trained, how it was measured, and how the budget was spent."""
+"""``training/metrics.json``: what was trained, how it was measured, and how the budget was spent.
+
+:class:`TrainingMetrics` is the file's schema (``docs/schemas/metrics.schema.json``); the training
+job writes it with :meth:`~automl_lite.artifacts.Artifact.dump_json` and Export reads it back with
+:meth:`~automl_lite.artifacts.Artifact.load`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
-from automl_lite.artifacts import jsonable
+from automl_lite import layout
+from automl_lite.artifacts import Artifact, jsonable
 from automl_lite.problem import Metric, ProblemType
 from automl_lite.train._budget import BudgetPlan, grace_s
 from automl_lite.train._ensemble import EnsembleResult, decision_note
-from automl_lite.train._scoring import loss_to_score
-from automl_lite.train._search import CV_MAX_ROWS, SearchResult
+from automl_lite.train._search import CV_MAX_ROWS, HOLDOUT_RATIO, N_SPLITS, SearchResult
 
 if TYPE_CHECKING:
     from automl_lite.train._train import Rows
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelMember(_Part):
+    estimator: str = Field(description="FLAML's estimator name (lgbm, xgboost, rf, extra_tree...).")
+    weight: float = Field(
+        description="Share of the member in the model's weighted mean (1 for a single model)."
+    )
+    config: dict[str, Any] = Field(description="The member's hyperparameters, in FLAML's terms.")
+
+
+class ModelSummary(_Part):
+    """What the exported model is."""
+
+    kind: str = Field(description="'single model' (FLAML's best alone) or 'ensemble'.")
+    members: list[ModelMember] = Field(description="The members and their weights.")
+    threshold: float | None = Field(
+        description="The tuned decision threshold on P(class 1) (binary, accuracy or f1), or null (argmax)."
+    )
+
+
+class Decision(_Part):
+    """What was optimised, and how the final label is chosen."""
+
+    optimised: str = Field(description="The metric every choice optimised.")
+    how: str = Field(description="Which choices optimised it (search, ensemble selection, threshold).")
+    label: str = Field(description="How the model's label (or value) is computed from its outputs.")
+    threshold: dict[str, Any] | None = Field(
+        description="The threshold record (tuned or not, the label rule)."
+    )
+
+
+class Split(_Part):
+    """How the rows were split into training and test rows."""
+
+    rows_total: int = Field(description="Rows of the dataset.")
+    rows_dropped_missing_target: int = Field(description="Rows without a target value (not used).")
+    rows_used: int = Field(description="Rows with a target value.")
+    train_rows: int = Field(description="Rows of the training split (the search and the test-score model).")
+    test_rows: int = Field(description="Rows of the test split (scored once; never seen by the search).")
+    test_fraction: float = Field(description="test_rows / rows_used.")
+    how: str = Field(description="How the test split was made, in words (stratified, rare classes...).")
+    seed: int = Field(description="The random seed of the split and the search.")
+    validation_choice: str = Field(description="Why the search cross-validated or used a holdout.")
+
+
+class RareClasses(_Part):
+    """The classes the rare-class rule kept out of the test split."""
+
+    rule: str = Field(description="The rule, in words.")
+    min_rows_to_test: int = Field(description="A class with fewer rows stays whole in the training split.")
+    n_classes: int = Field(description="How many classes the rule kept out of the test split.")
+    rows: int = Field(description="Their rows, in total.")
+    classes: dict[str, int] = Field(description="Rows per class (the first 50 classes by name).")
+
+
+class Features(_Part):
+    columns: list[str] = Field(description="The dataset's columns the model reads.")
+    inputs: list[dict[str, Any]] = Field(description="The model inputs (name, column, kind, part, dtype).")
+    preprocessing: str = Field(description="On which rows the preprocessing was fitted.")
+
+
+class Search(_Part):
+    """How the search ran and how its budget was shared."""
+
+    engine: str = Field(description="The search engine (FLAML).")
+    validation: str = Field(description="What the search validated its trials on.")
+    time_budget_s: int | float = Field(description="The manifest's time budget, in seconds.")
+    search_time_s: float = Field(description="Seconds the search took.")
+    trials: int = Field(description="Trials the search ran.")
+    estimators: list[str] = Field(description="The estimators searched.")
+    best_config_found_at_s: float = Field(description="Seconds into the search when the best was found.")
+    search_budget_s: float = Field(description="Seconds given to FLAML.")
+    ensemble_budget_s: float = Field(description="Seconds taken from the search for the ensemble.")
+    reserved_for_refit_s: float = Field(description="Seconds kept from the search for the refits.")
+    budget_note: str = Field(description="How the budget was shared, in words.")
+    early_stopping: str = Field(description="When the search and its trials stop early.")
+
+
+class FinalModel(_Part):
+    trained_on_rows: int = Field(
+        description="Rows the exported model was refitted on (all rows with a target)."
+    )
+    note: str = Field(description="How the final model relates to the test scores.")
+
+
+class TrainingMetrics(Artifact):
+    """``training/metrics.json``: the chosen model, its test scores and how every number was measured."""
+
+    FILE_NAME: ClassVar[str] = layout.TRAINING_METRICS
+
+    problem_type: str = Field(description="binary, multiclass or regression.")
+    target: str = Field(description="The target column.")
+    metric: str = Field(description="The metric optimised (automl_lite.problem.METRICS).")
+    metric_direction: str = Field(description="'higher is better' or 'lower is better'.")
+    best_estimator: str = Field(description="FLAML's best estimator.")
+    best_config: dict[str, Any] = Field(description="FLAML's best configuration.")
+    model: ModelSummary = Field(
+        description="What the exported model is: FLAML's best alone, or the ensemble."
+    )
+    ensemble: dict[str, Any] = Field(
+        description="The ensemble step's record: candidates, out-of-fold losses, gain, kept or not and why."
+    )
+    decision: Decision = Field(description="What was optimised, and how the label is chosen.")
+    test_scores: dict[str, float] = Field(
+        description="Scores on the test split (the metric and the standard ones)."
+    )
+    undefined_scores: list[str] = Field(
+        description="Scores undefined on this test split (e.g. one class only)."
+    )
+    validation: dict[str, Any] = Field(
+        description="FLAML's own validation inside the training split: method, n_splits, holdout_ratio, "
+        "best_<metric>, best_loss, note."
+    )
+    split: Split = Field(description="How the rows were split.")
+    classes: list[str] | None = Field(
+        description="The class names, in the order of the probabilities (null: regression)."
+    )
+    rare_classes: RareClasses | None = Field(description="The classes kept out of the test split, or null.")
+    positive_class: str | None = Field(description="The class of P(class 1) for a binary problem, or null.")
+    features: Features = Field(description="The columns and model inputs.")
+    search: Search = Field(description="The search and its budget.")
+    class_imbalance: str = Field(
+        description="Whether the rows were reweighted for an imbalanced target, and why."
+    )
+    importance: dict[str, Any] = Field(
+        description="How permutation importance was computed: rows, repeats, split, method, and the columns "
+        "left unmeasured or found ignored."
+    )
+    final_model: FinalModel = Field(description="The refit on all rows.")
+    how_measured: str = Field(description="How the test scores were measured, in words.")
+    timings: dict[str, float] = Field(description="Seconds of each phase of training.")
+    training_time_s: float = Field(description="Seconds from the job's start to the end of training.")
+    trained_at: str = Field(description="When training finished (ISO 8601, UTC).")
 
 
 def metrics_document(
@@ -36,14 +179,14 @@ def metrics_document(
     importance_how: dict[str, Any],
     timings: dict[str, float],
     training_time_s: float,
-) -> dict[str, Any]:
-    """The content of ``training/metrics.json`` (plain JSON values)."""
+) -> TrainingMetrics:
+    """The content of ``training/metrics.json``."""
     test_scores = {k: v for k, v in scores.items() if np.isfinite(v)}
     doc: dict[str, Any] = {
         "problem_type": problem.value,
         "target": rows.target,
         "metric": metric.name,
-        "metric_direction": "higher is better" if metric.greater_is_better else "lower is better",
+        "metric_direction": metric.direction,
         "best_estimator": found.best_name,
         "best_config": found.best_config,
         # What the exported model is: FLAML's best alone, or the ensemble (members and weights).
@@ -54,9 +197,9 @@ def metrics_document(
         "undefined_scores": sorted(set(scores) - set(test_scores)),
         "validation": {
             "method": found.eval_method,
-            "n_splits": 5 if found.eval_method == "cv" else None,
-            "holdout_ratio": 0.1 if found.eval_method == "holdout" else None,
-            f"best_{metric.name}": loss_to_score(float(found.automl.best_loss), metric),
+            "n_splits": N_SPLITS if found.eval_method == "cv" else None,
+            "holdout_ratio": HOLDOUT_RATIO if found.eval_method == "holdout" else None,
+            f"best_{metric.name}": metric.from_flaml_loss(float(found.automl.best_loss)),
             "best_loss": float(found.automl.best_loss),
             "note": "FLAML's own validation inside the training split (used to choose the model).",
         },
@@ -70,8 +213,8 @@ def metrics_document(
             "how": rows.how,
             "seed": seed,
             "validation_choice": (
-                f"{len(rows.train_idx)} training rows: 5-fold cross-validation up to {CV_MAX_ROWS} rows, "
-                "a 10% holdout above"
+                f"{len(rows.train_idx)} training rows: {N_SPLITS}-fold cross-validation up to {CV_MAX_ROWS} rows, "
+                f"a {HOLDOUT_RATIO:.0%} holdout above"
             ),
         },
         "classes": rows.class_names,
@@ -85,9 +228,9 @@ def metrics_document(
         "search": {
             "engine": "FLAML",
             # What the search validated its trials on (split.validation_choice says why).
-            "validation": "5-fold cross-validation"
+            "validation": f"{N_SPLITS}-fold cross-validation"
             if found.eval_method == "cv"
-            else "holdout (10% of the training split)",
+            else f"holdout ({HOLDOUT_RATIO:.0%} of the training split)",
             "time_budget_s": time_budget_s,
             "search_time_s": round(found.search_s, 3),
             "trials": n_trials,
@@ -127,4 +270,4 @@ def metrics_document(
         "training_time_s": round(training_time_s, 3),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    return jsonable(doc)
+    return TrainingMetrics.model_validate(jsonable(doc))

@@ -59,6 +59,7 @@ class TrainingOutcome:
     model: NativeModel
     #: The same configuration fitted on the training split only (what the test scores measure).
     evaluation_model: NativeModel
+    #: ``training/metrics.json`` as plain JSON values (:class:`automl_lite.train.TrainingMetrics` dumped).
     metrics: dict[str, Any]
     leaderboard: pd.DataFrame
     #: Raw rows of the test split (used columns and the target), for the parity check.

@@ -20,6 +20,10 @@ from automl_lite.problem import Metric, ProblemType
 
 #: Up to this many training rows FLAML cross-validates; above, it uses a holdout.
 CV_MAX_ROWS = 10_000
+#: Folds of FLAML's cross-validation (and of the ensemble's out-of-fold predictions).
+N_SPLITS = 5
+#: Share of the training split FLAML's holdout validates on (and the ensemble scores) above CV_MAX_ROWS.
+HOLDOUT_RATIO = 0.1
 #: Where the search starts: FLAML's own cheap start (4 trees of 4 leaves) first, so a short budget
 #: still sees several quick trials, then the boosting libraries' defaults (100 trees of 31 leaves,
 #: learning rate 0.1, as in scikit-learn's HistGradientBoosting). Without the defaults a one-minute
@@ -197,8 +201,8 @@ def search(
             log_type="all",
             eval_method=method,
             custom_hp=forest_space or None,
-            n_splits=5,
-            split_ratio=0.1,
+            n_splits=N_SPLITS,
+            split_ratio=HOLDOUT_RATIO,
             retrain_full=False,
             verbose=0,
             keep_search_state=False,

@@ -9,15 +9,16 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from automl_lite.exceptions import SingleClassTargetError, TargetInvalidError
+from automl_lite import rules
+from automl_lite.exceptions import TargetInvalidError
 from automl_lite.features import FLOAT32_MAX, category_strings
 from automl_lite.problem import Metric, ProblemType
 
-#: Below this many rows no model is trained (the validation step normally stops such runs first).
-MIN_ROWS = 20
+#: Below this many rows no model is trained (the rule's home: automl_lite.rules; Validate stops such runs first).
+MIN_ROWS = rules.MIN_ROWS
 #: A class with fewer rows than this is kept whole in the training split (the rare-class rule):
 #: it could not be stratified into the test split and FLAML's 5 folds with a row in each.
-MIN_CLASS_ROWS_TO_TEST = 5
+MIN_CLASS_ROWS_TO_TEST = rules.MIN_CLASS_ROWS
 #: At most this many rare classes are named in metrics.json (all are counted).
 RARE_CLASSES_LISTED = 50
 #: Raw test rows kept for the export parity check.
@@ -25,7 +26,6 @@ HOLDOUT_SAMPLE_ROWS = 2_000
 #: Below this share of the rarest class among the training rows a classification problem counts as
 #: imbalanced: threshold metrics (f1, macro_f1) are then searched and fitted with balanced weights.
 IMBALANCE_SHARE = 0.2
-_THRESHOLD_METRICS = frozenset({"f1", "macro_f1"})
 
 
 def holdout_fraction(n_rows: int) -> float:
@@ -44,10 +44,7 @@ def encode_target(
         names = category_strings(values)
         class_names = sorted(names.unique())
         if len(class_names) < 2:
-            raise SingleClassTargetError(
-                f"The target '{target}' has a single value ({class_names[0]!r}) in the rows that have one",
-                fix="A classifier needs at least two classes: check the target column or choose another one.",
-            )
+            rules.require_two_values(len(class_names), class_names[0], len(values), target=target)
         if problem_type is ProblemType.BINARY and len(class_names) != 2:
             raise TargetInvalidError(
                 f"The target '{target}' has {len(class_names)} classes, but the problem type is binary",
@@ -163,7 +160,7 @@ def imbalance_weights(y: np.ndarray, problem: ProblemType, metric: Metric) -> tu
     stratified = "test split and FLAML's folds stratified by class"
     if share >= IMBALANCE_SHARE:
         return None, f"{stratified}; the rarest class is {share:.1%} of the rows (balanced enough)"
-    if metric.name not in _THRESHOLD_METRICS:
+    if not metric.weighs_classes_equally:
         return None, (
             f"{stratified}; the rarest class is {share:.1%} of the rows, and {metric.name} is insensitive to "
             "class shares, so the rows are not reweighted"

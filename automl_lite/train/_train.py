@@ -14,17 +14,16 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from automl_lite import rules
 from automl_lite.contracts import ColumnDecision
 from automl_lite.exceptions import (
     NoUsableFeaturesError,
-    TargetMissingError,
-    TooFewRowsError,
     TrainingFailedError,
 )
 from automl_lite.features import InputSpec, input_specs, prepare_frame, used_decisions
 from automl_lite.manifest import ESTIMATORS
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
-from automl_lite.problem import METRICS, Metric, ProblemType
+from automl_lite.problem import METRICS, STANDARD_METRICS, Metric, ProblemType
 from automl_lite.train._budget import POST_SEARCH_FIXED_S, BudgetPlan, ensemble_time_limit, plan_budget
 from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
@@ -32,11 +31,10 @@ from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
 from automl_lite.train._metrics import metrics_document
 from automl_lite.train._model import NativeModel, TrainingOutcome
-from automl_lite.train._scoring import STANDARD_METRICS, score
+from automl_lite.train._scoring import score
 from automl_lite.train._search import SearchResult, fit_pipeline, search
 from automl_lite.train._split import (
     HOLDOUT_SAMPLE_ROWS,
-    MIN_ROWS,
     encode_target,
     imbalance_weights,
     rare_class_note,
@@ -164,7 +162,7 @@ def train(
     return TrainingOutcome(
         model=final,
         evaluation_model=evaluation,
-        metrics=metrics,
+        metrics=metrics.dump(),
         leaderboard=leaderboard,
         holdout=rows.raw_test.iloc[:HOLDOUT_SAMPLE_ROWS],
         y_test=rows.y_test,
@@ -226,10 +224,7 @@ def check_request(
     chosen = METRICS[metric]
     if problem not in chosen.problem_types:
         raise TrainingFailedError(f"metric '{metric}' does not apply to a {problem.value} problem")
-    if target not in frame.columns:
-        raise TargetMissingError(
-            f"The dataset has no column '{target}'", fix="Name an existing column as the manifest's 'target'."
-        )
+    rules.require_target_column(target, list(frame.columns))
     unknown = [e for e in estimators if e not in ESTIMATORS]
     if unknown or not estimators:
         raise TrainingFailedError(
@@ -256,11 +251,7 @@ def select_rows(
         )
     needed = list(dict.fromkeys([s.column for s in specs] + [target]))
     data = frame.loc[frame[target].notna(), needed].reset_index(drop=True)
-    if len(data) < MIN_ROWS:
-        raise TooFewRowsError(
-            f"Only {len(data)} rows have a value for the target '{target}'; training needs at least {MIN_ROWS}",
-            fix="Add rows with a known target.",
-        )
+    rules.require_min_rows(len(data), target=target)
     y, class_names = encode_target(data[target], problem, target)
     train_idx, test_idx, how = split_indexes(y, problem, seed)
     return Rows(

@@ -10,7 +10,7 @@ import onnx
 import pytest
 from lambda_context import LambdaContext
 from modelkit import PENGUIN_KINDS as KINDS
-from modelkit import fit_native
+from modelkit import fit_native, training_metrics
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from automl_lite import layout, storage
@@ -155,12 +155,12 @@ def _put_training_results(s3, penguins_csv) -> NativeModel:
         Key=layout.run_key(RUN_ID, layout.HOLDOUT_SAMPLE),
         Body=holdout.to_csv(index=False).encode(),
     )
-    metrics = {
-        "test_scores": {"log_loss": 0.05, "accuracy": 0.98},
-        "metric_direction": "lower is better",
-        "how_measured": "Scores on a stratified test split of 86 rows.",
-        "split": {"rows_used": 344, "train_rows": 258, "test_rows": 86, "seed": 0},
-    }
+    # A complete metrics.json (Export validates it): these scores, direction, wording and split.
+    metrics = training_metrics(
+        test_scores={"log_loss": 0.05, "accuracy": 0.98},
+        metric_direction="lower is better",
+        how_measured="Scores on a stratified test split of 86 rows.",
+    )
     s3.put_object(
         Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.TRAINING_METRICS), Body=json.dumps(metrics).encode()
     )

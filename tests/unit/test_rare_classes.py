@@ -20,10 +20,9 @@ from automl_lite.dataset import read_csv
 from automl_lite.export import check_parity, export_onnx
 from automl_lite.features import category_strings, input_specs, prepare_frame
 from automl_lite.preprocessing import build_preprocessor
-from automl_lite.problem import METRICS, ProblemType
+from automl_lite.problem import METRICS, STANDARD_METRICS, ProblemType
 from automl_lite.train import (
     MIN_CLASS_ROWS_TO_TEST,
-    STANDARD_METRICS,
     NativeModel,
     fit_pipeline,
     score,
