@@ -27,10 +27,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from automl_lite.finish import RunSummary
 from automl_lite.manifest import Manifest
 from automl_lite.payload import Cause, Summary
 from automl_lite.problem import ProblemType
+from automl_lite.run_summary import RunSummary
 
 
 class _Contract(BaseModel):

@@ -1,6 +1,6 @@
 """How a run ends, whether it succeeded or failed: ``run.json`` and the notification.
 
-:class:`RunSummary` is ``run.json``'s schema (``docs/schemas/run.schema.json``), and also what the
+:class:`RunSummary` (:mod:`automl_lite.run_summary`) is ``run.json``'s schema (``docs/schemas/run.schema.json``), and also what the
 Export and ReportFailure steps hand to the state machine. :func:`finish_run` is the one place
 that writes it and builds the SNS message (:mod:`automl_lite.notify`), for success and failure
 alike: Export calls it when a run succeeded, ReportFailure when it failed.
@@ -8,51 +8,10 @@ alike: Export calls it when a run succeeded, ReportFailure when it failed.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import ClassVar
+from automl_lite import layout, notify, storage
+from automl_lite.run_summary import FAILED, SUCCEEDED, RunSummary
 
-from pydantic import Field
-
-from automl_lite import layout
-from automl_lite.artifacts import Artifact
-from automl_lite.payload import Cause
-
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-
-
-class RunSummary(Artifact):
-    """``run.json``: one run at a glance."""
-
-    FILE_NAME: ClassVar[str] = layout.RUN_SUMMARY
-
-    run_id: str = Field(description="The run's id (the execution name); names the folder runs/<run-id>/.")
-    status: str = Field(description="SUCCEEDED or FAILED")
-    dataset: str | None = Field(
-        default=None, description="The dataset's S3 key (the manifest's, when unknown)."
-    )
-    manifest_key: str | None = Field(
-        default=None, description="The S3 key of the manifest that started the run."
-    )
-    bucket: str | None = Field(default=None, description="The bucket of the run.")
-    execution_arn: str | None = Field(default=None, description="The Step Functions execution.")
-    console_url: str | None = Field(default=None, description="The execution in the AWS console.")
-    problem_type: str | None = Field(
-        default=None, description="binary, multiclass or regression, once known."
-    )
-    metric: str | None = Field(default=None, description="The metric optimised, once known.")
-    best_estimator: str | None = Field(
-        default=None, description="The exported model's estimator (SUCCEEDED)."
-    )
-    scores: dict[str, float] = Field(
-        default_factory=dict, description="Test-split scores of the exported model (SUCCEEDED)."
-    )
-    started_at: datetime | None = Field(default=None, description="When the run started.")
-    finished_at: datetime | None = Field(default=None, description="When the run ended.")
-    duration_s: float | None = Field(default=None, description="Seconds from start to end.")
-    error: str | None = Field(default=None, description="The error code (FAILED; README's catalogue).")
-    cause: Cause | None = Field(default=None, description="What went wrong and how to fix it (FAILED).")
-    artifacts: dict[str, str] = Field(default_factory=dict, description="artifact name -> s3:// URI")
+__all__ = ["FAILED", "SUCCEEDED", "RunSummary", "finish_run"]
 
 
 def finish_run(summary: RunSummary) -> tuple[str, str]:
@@ -61,8 +20,6 @@ def finish_run(summary: RunSummary) -> tuple[str, str]:
     Returns the SNS subject and message: the success message for a ``SUCCEEDED`` summary,
     the failure message (its error code and cause) otherwise.
     """
-    from automl_lite import notify, storage
-
     if summary.bucket:
         storage.write_text(
             summary.bucket,

@@ -17,8 +17,8 @@ from __future__ import annotations
 import unicodedata
 
 from automl_lite import resources
-from automl_lite.contracts import RunSummary
 from automl_lite.payload import MAX_CAUSE_BYTES, clip_text, json_size
+from automl_lite.run_summary import RunSummary
 
 #: SNS subjects must be ASCII, shorter than 100 characters, without line breaks.
 SUBJECT_MAX_CHARS = resources.SNS_SUBJECT_MAX_CHARS

@@ -22,7 +22,7 @@ from automl_lite.train._ensemble import EnsembleResult, decision_note
 from automl_lite.train._search import CV_MAX_ROWS, HOLDOUT_RATIO, N_SPLITS, SearchResult
 
 if TYPE_CHECKING:
-    from automl_lite.train._train import Rows
+    from automl_lite.train._split import Rows
 
 
 class _Part(BaseModel):

@@ -3,6 +3,7 @@ rare-class rule), and class weights for imbalanced data."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,8 +11,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from automl_lite import rules
+from automl_lite.contracts import ColumnDecision
 from automl_lite.exceptions import TargetInvalidError
-from automl_lite.features import FLOAT32_MAX, category_strings
+from automl_lite.features import FLOAT32_MAX, InputSpec, category_strings
 from automl_lite.problem import Metric, ProblemType
 
 #: Below this many rows no model is trained (the rule's home: automl_lite.rules; Validate stops such runs first).
@@ -170,3 +172,44 @@ def imbalance_weights(y: np.ndarray, problem: ProblemType, metric: Metric) -> tu
         f"{stratified}; the rarest class is {share:.1%} of the rows: search and fits use balanced sample "
         f"weights (each class weighs the same in total) because {metric.name} counts every class"
     )
+
+
+@dataclass
+class Rows:
+    """The rows of a run: those with a target, encoded, and split into training and test rows."""
+
+    target: str
+    #: The used columns and the target, for the rows that have a target.
+    data: pd.DataFrame
+    #: Rows of the dataset as read (a target or not).
+    n_total: int
+    used: list[ColumnDecision]
+    specs: list[InputSpec]
+    #: The target, encoded (class indexes for classification).
+    y: np.ndarray
+    class_names: list[str] | None
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    #: How the test split was made, in words.
+    how: str
+    rare_note: dict[str, Any] | None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names) if self.class_names else 0
+
+    @property
+    def raw_train(self) -> pd.DataFrame:
+        return self.data.iloc[self.train_idx]
+
+    @property
+    def raw_test(self) -> pd.DataFrame:
+        return self.data.iloc[self.test_idx]
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return self.y[self.train_idx]
+
+    @property
+    def y_test(self) -> np.ndarray:
+        return self.y[self.test_idx]

@@ -20,7 +20,7 @@ from automl_lite.exceptions import (
     NoUsableFeaturesError,
     TrainingFailedError,
 )
-from automl_lite.features import InputSpec, input_specs, prepare_frame, used_decisions
+from automl_lite.features import input_specs, prepare_frame, used_decisions
 from automl_lite.manifest import ESTIMATORS
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import METRICS, STANDARD_METRICS, Metric, ProblemType
@@ -35,6 +35,7 @@ from automl_lite.train._scoring import score
 from automl_lite.train._search import SearchResult, fit_pipeline, search
 from automl_lite.train._split import (
     HOLDOUT_SAMPLE_ROWS,
+    Rows,
     encode_target,
     imbalance_weights,
     rare_class_note,
@@ -174,47 +175,6 @@ def train(
 
 
 # --------------------------------------------------------------------------- the phases
-
-
-@dataclass
-class Rows:
-    """The rows of a run: those with a target, encoded, and split into training and test rows."""
-
-    target: str
-    #: The used columns and the target, for the rows that have a target.
-    data: pd.DataFrame
-    #: Rows of the dataset as read (a target or not).
-    n_total: int
-    used: list[ColumnDecision]
-    specs: list[InputSpec]
-    #: The target, encoded (class indexes for classification).
-    y: np.ndarray
-    class_names: list[str] | None
-    train_idx: np.ndarray
-    test_idx: np.ndarray
-    #: How the test split was made, in words.
-    how: str
-    rare_note: dict[str, Any] | None
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.class_names) if self.class_names else 0
-
-    @property
-    def raw_train(self) -> pd.DataFrame:
-        return self.data.iloc[self.train_idx]
-
-    @property
-    def raw_test(self) -> pd.DataFrame:
-        return self.data.iloc[self.test_idx]
-
-    @property
-    def y_train(self) -> np.ndarray:
-        return self.y[self.train_idx]
-
-    @property
-    def y_test(self) -> np.ndarray:
-        return self.y[self.test_idx]
 
 
 def check_request(

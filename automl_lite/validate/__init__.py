@@ -43,7 +43,8 @@ from automl_lite.validate.checks import (
     check_dataset_size,
     check_target,
 )
-from automl_lite.validate.csv_scan import CsvFacts, scan_csv
+from automl_lite.validate.csv_scan import scan_csv
+from automl_lite.validate.facts import CsvFacts
 from automl_lite.validate.step import MAX_MANIFEST_STATE_BYTES, start_run, validate_run
 
 __all__ = [

@@ -16,7 +16,7 @@ from automl_lite.exceptions import (
 from automl_lite.manifest import Manifest
 
 if TYPE_CHECKING:
-    from automl_lite.validate.csv_scan import CsvFacts
+    from automl_lite.validate.facts import CsvFacts
 
 #: The size budget every later step can handle with its resources (automl_lite.budget).
 BUDGET = budget.dataset_budget()

@@ -7,13 +7,12 @@ import csv
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 from automl_lite import rules
 from automl_lite.dataset import NA_VALUES, SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import AutomlLiteError, DatasetUnreadableError, TooFewRowsError
 from automl_lite.validate.checks import _check_header
+from automl_lite.validate.facts import CsvFacts
 
 #: Only the first ragged rows are listed in the message; the rest are counted.
 _MAX_EXAMPLES = 5
@@ -24,47 +23,6 @@ _FIELD_SIZE_LIMIT = 10 * 1024**2
 _NA = frozenset(NA_VALUES)
 
 _FIX_CSV = "Export the data as a UTF-8 CSV (comma, semicolon, tab or pipe separated) with one header row and upload it again."
-
-
-@dataclass
-class CsvFacts:
-    """What one pass over a CSV found (the dataset part of validation.json)."""
-
-    encoding: str = "utf-8"
-    delimiter: str = ","
-    columns: list[str] = field(default_factory=list)
-    n_rows: int = 0
-    n_lines: int = 0
-    target: str | None = None
-    target_missing: int = 0
-    #: Known target value -> count, while there are at most _MAX_TRACKED_TARGET_VALUES of them.
-    target_counts: dict[str, int] = field(default_factory=dict)
-    target_distinct_capped: bool = False
-
-    @property
-    def target_known(self) -> int:
-        return self.n_rows - self.target_missing
-
-    def as_dict(self) -> dict[str, Any]:
-        top = sorted(self.target_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-        return {
-            "encoding": self.encoding,
-            "delimiter": self.delimiter,
-            "n_rows": self.n_rows,
-            "n_columns": len(self.columns),
-            "n_lines": self.n_lines,
-            "columns": self.columns,
-            "target": None
-            if self.target is None
-            else {
-                "name": self.target,
-                "known": self.target_known,
-                "missing": self.target_missing,
-                "distinct": None if self.target_distinct_capped else len(self.target_counts),
-                "distinct_at_least": len(self.target_counts),
-                "top_values": [{"value": v, "count": c} for v, c in top],
-            },
-        }
 
 
 def _sniff_binary(head: bytes, name: str) -> None:
