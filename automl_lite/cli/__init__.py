@@ -1,0 +1,145 @@
+"""``automl-lite``: the user's door to the local engine.
+
+    automl-lite run DATA.csv --target COL [--time-budget S] [--problem-type T] [--metric M]
+                    [--exclude COL ...] [--out DIR]
+    automl-lite run MANIFEST.json [--out DIR]
+    automl-lite predict MODEL_OR_RUN DATA.csv [--out FILE]
+    automl-lite runs
+    automl-lite show RUN
+
+Errors a user can fix are printed as their code and cause, without a traceback.
+
+Exit status:
+  0  success
+  1  the run or its input failed: the error code (TargetMissing, ModelInvalid...) and
+     what to change are printed
+  2  usage error: the command line is wrong (a missing file, an output path that would
+     overwrite data); nothing was started or written
+  3  a fault in automl-lite itself (a bug): it prints where to report it
+"""
+
+# The commands live in ``run``, ``score`` (predict and score) and ``runs`` (runs and show), what
+# they share in ``_common``; this module parses the command line and maps errors to exit statuses
+# (``--help`` shows the docstring above, its exit statuses included).
+from __future__ import annotations
+
+import argparse
+import os
+
+from automl_lite.cli._common import (
+    DEFAULT_RUNS_DIR,
+    EXIT_FAILED_RUN,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    REPORT_TO,
+    CliError,
+    _err,
+    _report_hint,
+    run_exit_status,
+)
+from automl_lite.cli.run import _files_for_run, _place_artifacts, cmd_run
+from automl_lite.cli.runs import cmd_runs, cmd_show
+from automl_lite.cli.score import cmd_predict, cmd_score
+from automl_lite.exceptions import AutomlLiteError, UsageError
+
+__all__ = [
+    "CliError",
+    "DEFAULT_RUNS_DIR",
+    "EXIT_FAILED_RUN",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "REPORT_TO",
+    "build_parser",
+    "cmd_predict",
+    "cmd_run",
+    "cmd_runs",
+    "cmd_score",
+    "cmd_show",
+    "main",
+    "run_exit_status",
+    "_files_for_run",
+    "_place_artifacts",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="automl-lite",
+        description=__doc__.split("\n\n")[0],
+        epilog="exit status:" + __doc__.split("Exit status:")[1].rstrip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--runs-dir", default=str(DEFAULT_RUNS_DIR), help="where run folders live (default: runs)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the pipeline locally on a CSV or a manifest")
+    run.add_argument("source", help="DATA.csv (with --target) or MANIFEST.json")
+    run.add_argument("--target", help="the column to predict (with a CSV)")
+    run.add_argument("--time-budget", type=int, help="seconds for the model search (default 60)")
+    run.add_argument("--problem-type", choices=["auto", "binary", "multiclass", "regression"])
+    run.add_argument("--metric", help="metric to optimise (default: auto, per problem type)")
+    run.add_argument("--exclude", nargs="+", metavar="COL", help="columns to leave out")
+    run.add_argument("--estimators", nargs="+", choices=["lgbm", "xgboost", "rf", "extra_tree"])
+    run.add_argument("--seed", type=int)
+    run.add_argument("--out", help="copy the run's artifacts here instead of runs/<run-id>/")
+    run.add_argument("--timeout", type=float, default=4 * 3600, help=argparse.SUPPRESS)
+    run.set_defaults(func=cmd_run)
+
+    predict = sub.add_parser("predict", help="predict with a run's ONNX model (onnxruntime only)")
+    predict.add_argument("model", help="model.onnx or a run folder")
+    predict.add_argument("data", help="CSV with the model's input columns")
+    predict.add_argument(
+        "--out", help="output CSV (default: DATA.predictions.csv); never the input, never a folder"
+    )
+    predict.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    predict.set_defaults(func=cmd_predict)
+
+    score = sub.add_parser(
+        "score", help="score a CSV with a run's model through the scoring flow (local engine)"
+    )
+    score.add_argument("run", help="run id (under --runs-dir) or run folder")
+    score.add_argument("data", help="CSV with the model's input columns")
+    score.add_argument("--out", help="copy the scoring's artifacts here (default: RUN/scores/<name>-<time>/)")
+    score.add_argument(
+        "--drift-threshold", type=float, help="PSI above which a column counts as drifted (default 0.2)"
+    )
+    score.add_argument("--chunk-bytes", type=int, help="bytes of CSV per chunk (default 64 MiB)")
+    score.add_argument("--timeout", type=float, default=4 * 3600, help=argparse.SUPPRESS)
+    score.set_defaults(func=cmd_score)
+
+    runs = sub.add_parser("runs", help="list past local runs")
+    runs.set_defaults(func=cmd_runs)
+
+    show = sub.add_parser("show", help="one run's states, scores and artifacts")
+    show.add_argument("run", help="run id or run folder")
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status follows the contract in the module docstring (and ``--help``)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # a bad option: argparse prints the usage and exits 2
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        _err(f"Error: {exc.code}\n{exc.cause}")
+        return EXIT_USAGE
+    except AutomlLiteError as exc:
+        _err(f"Error: {exc.code}\n{exc.cause}")
+        status = run_exit_status(exc.code)
+        if status == EXIT_INTERNAL:
+            _err(_report_hint())
+        return status
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a user never gets a stack trace as an error message
+        if os.environ.get("AUTOML_LITE_DEBUG"):
+            raise
+        _err(f"automl-lite: internal error ({type(exc).__name__}: {exc}).\n{_report_hint()}")
+        return EXIT_INTERNAL

@@ -1,0 +1,174 @@
+"""``automl-lite run``: a CSV (with options) or a manifest through the local pipeline, its
+artifacts copied to the run folder or ``--out``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+from automl_lite.cli._common import (
+    _CONTROL,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    CliError,
+    _err,
+    _print,
+    _progress_printer,
+    _read_summary,
+    _report_hint,
+    _summary_text,
+    run_exit_status,
+)
+
+
+def _manifest_from_args(args: argparse.Namespace, dataset_name: str) -> dict[str, Any]:
+    manifest: dict[str, Any] = {"version": 1, "dataset": dataset_name, "target": args.target}
+    if args.problem_type:
+        manifest["problem_type"] = args.problem_type
+    if args.metric:
+        manifest["metric"] = args.metric
+    if args.time_budget is not None:
+        manifest["time_budget_s"] = args.time_budget
+    if args.exclude:
+        manifest["exclude_columns"] = args.exclude
+    if args.seed is not None:
+        manifest["seed"] = args.seed
+    if args.estimators:
+        manifest["estimators"] = args.estimators
+    return manifest
+
+
+def _files_for_run(args: argparse.Namespace) -> tuple[bytes | dict[str, Any], dict[str, Path], str]:
+    """What to drop into the bucket: the manifest, the files beside it (streamed from disk), a name for the run."""
+    source = Path(args.source)
+    if not source.is_file():
+        raise CliError(
+            f"{source} does not exist or is not a file. Give a CSV (with --target) or a manifest JSON."
+        )
+    if source.suffix.lower() == ".json":
+        if args.target:
+            raise CliError("--target applies to a CSV; a manifest names its own target. Drop --target.")
+        raw = _read_local(source)
+        try:
+            dataset = json.loads(raw).get("dataset")
+        except (ValueError, AttributeError):
+            dataset = None  # the pipeline reports the malformed manifest, as it would on AWS
+        files: dict[str, Path] = {}
+        if isinstance(dataset, str):
+            if _CONTROL.search(dataset):
+                raise CliError(
+                    f"The manifest {source} names the dataset {dataset!r}, whose name holds a control character "
+                    "(a line break or tab).",
+                    fix="Rename the file without it and set 'dataset' in the manifest to the new name.",
+                )
+            folder = source.resolve().parent
+            local = (folder / dataset).resolve()
+            if folder in local.parents and local.is_file():
+                files[dataset] = local
+        # Named after the dataset (or else the manifest's folder), wherever the command is started.
+        name = Path(dataset).stem if isinstance(dataset, str) and dataset else source.resolve().parent.name
+        return raw, files, name or source.stem
+    if not args.target:
+        raise CliError(f"{source} is a data file: say which column to predict with --target COLUMN.")
+    upload_name = _CONTROL.sub("_", source.name)
+    manifest = _manifest_from_args(args, upload_name)
+    return manifest, {upload_name: source}, Path(upload_name).stem
+
+
+def _read_local(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CliError(
+            f"{path} cannot be read ({exc.strerror or exc}).", fix="Check the file's permissions."
+        ) from exc
+
+
+def _check_run_out(out: Path) -> None:
+    """``run --out``: refused before the run starts if the artifacts could not be put there."""
+    if out.exists() and not out.is_dir():
+        raise CliError(
+            f"--out {out} is an existing file.", fix="Give a new folder name (the run's artifacts go in it)."
+        )
+    if out.is_dir() and any(out.iterdir()):
+        raise CliError(
+            f"--out {out} is a folder that already holds files.",
+            fix="Give a new or empty folder, so no artifact of another run is mixed in or replaced.",
+        )
+    parent = out.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise CliError(
+            f"--out {out} cannot be created: {parent} is not a writable folder.", fix="Give another --out."
+        )
+
+
+def _place_artifacts(engine: Any, result: Any, dest: Path, fallback: Path) -> Path:
+    """Collect into a temporary folder beside ``dest``, then rename: no half-written folder.
+
+    If ``dest`` cannot be written after all (removed, made read-only during the run), the
+    artifacts go to ``fallback`` (``runs/<run-id>/``) instead of being lost.
+    """
+    for where in dict.fromkeys([dest, fallback]):
+        staging = where.parent / f".{where.name}.{secrets.token_hex(3)}.partial"
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            engine.collect(result, staging)
+            if where.is_dir() and not any(where.iterdir()):
+                where.rmdir()
+            os.replace(staging, where)
+            return where
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            _err(f"could not write the artifacts to {where}/ ({exc.strerror or exc})")
+    raise CliError(
+        f"The run ended but its artifacts could not be written to {dest}/ nor {fallback}/.",
+        fix="Free some disk space or fix the folders' permissions, and run again.",
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from automl_lite.local import LocalEngine
+    from automl_lite.validate import check_dataset_size
+
+    manifest, files, name = _files_for_run(args)
+    for path in files.values():
+        # Validate's own limit, checked before the upload: a file over it is never copied anywhere.
+        check_dataset_size(path.stat().st_size, str(path))
+    runs_dir = Path(args.runs_dir)
+    if args.out:
+        _check_run_out(Path(args.out))
+    elif runs_dir.exists() and not runs_dir.is_dir():
+        raise CliError(
+            f"--runs-dir {runs_dir} is a file.", fix="Give a folder for the run folders with --runs-dir."
+        )
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
+        _print(
+            f"local engine ready ({time.monotonic() - started:.1f}s); dropping files into s3://{engine.bucket}/incoming/"
+        )
+        arn = engine.submit(manifest, files, name=name)
+        run_id = arn.rsplit(":", 1)[-1]
+        _print(f"run {run_id} started")
+        result = engine.wait(arn, on_event=_progress_printer(started), timeout_s=args.timeout)
+        fallback = runs_dir / result.run_id
+        dest = _place_artifacts(engine, result, Path(args.out) if args.out else fallback, fallback)
+    _print(f"artifacts: {dest}/")
+    if not result.succeeded:
+        _err(f"\nError: {result.error}\n{result.cause}")
+        status = run_exit_status(result.error)
+        if status == EXIT_INTERNAL:
+            _err(_report_hint())
+        return status
+    _print(_summary_text(_read_summary(dest)))
+    return EXIT_OK
