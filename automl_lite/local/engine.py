@@ -19,92 +19,25 @@ The scoring flow is deployed beside it (its functions from the same table, its r
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import re
 import secrets
-import sys
 import threading
 import time
-import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from automl_lite import batch_retry, definitions, layout, observability, resources, storage
+from automl_lite import layout, observability, resources, storage
 from automl_lite.local import moto_patches
 from automl_lite.local.auth import TOKEN_HEADER, EngineKeys, GuardedMotoServer
-
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-BUCKET = "automl-lite-local"
-PREFIX = "automl-lite"
-
-#: Host variables a container image would also define; the training subprocess gets
-#: these (through the job definition) and nothing else from this process.
-_IMAGE_ENV = ("PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+from automl_lite.local.deploy import ACCOUNT, BUCKET, PREFIX, REGION, deploy
+from automl_lite.local.execution import ExecutionResult, make_run_id, s3_object_created_event
 
 #: The step each function runs (the same table the CDK app reads).
 HANDLERS = {step: spec.handler for step, spec in resources.FUNCTIONS.items()}
-
-
-@dataclass
-class ExecutionResult:
-    """How one execution ended, with everything the CLI and tests look at."""
-
-    execution_arn: str
-    run_id: str
-    status: str
-    output: dict[str, Any] | None
-    error: str | None
-    cause: str | None
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "SUCCEEDED"
-
-    def states_entered(self) -> list[str]:
-        return [
-            e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")
-        ]
-
-
-def s3_object_created_event(*, bucket: str, key: str, size: int, etag: str, version_id: str | None) -> dict[str, Any]:
-    """The EventBridge event S3 sends for a new object, in AWS's exact shape."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    obj: dict[str, Any] = {"key": key, "size": size, "etag": etag.strip('"'), "sequencer": secrets.token_hex(8).upper()}
-    if version_id:
-        obj["version-id"] = version_id
-    return {
-        "version": "0",
-        "id": secrets.token_hex(16),
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": ACCOUNT,
-        "time": now,
-        "region": REGION,
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": bucket},
-            "object": obj,
-            "request-id": secrets.token_hex(8).upper(),
-            "requester": ACCOUNT,
-            "source-ip-address": "127.0.0.1",
-            "reason": "PutObject",
-        },
-    }
-
-
-def make_run_id(name: str) -> str:
-    """A readable, unique execution name: ``<name>-<utc time>-<random>``."""
-    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
-    return f"{clean}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 class LocalEngine:
@@ -219,118 +152,8 @@ class LocalEngine:
 
     # ------------------------------------------------------------------ resources
     def _deploy(self) -> None:
-        """Create what the CDK stack creates, with local stand-ins where AWS would build images."""
-        s3 = storage.client("s3")
-        s3.create_bucket(Bucket=self.bucket)
-        s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_notification_configuration(
-            Bucket=self.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
-        )
-
-        sns, sqs = storage.client("sns"), storage.client("sqs")
-        self.topic_arn = sns.create_topic(Name=f"{PREFIX}-notifications")["TopicArn"]
-        # An inbox subscribed to the topic stands in for the user's e-mail subscription.
-        self.queue_url = sqs.create_queue(QueueName=f"{PREFIX}-inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
-
-        iam = storage.client("iam")
-        role_arn = iam.create_role(
-            RoleName=f"{PREFIX}-local",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
-
-        awslambda = storage.client("lambda")
-        function_arns = {}
-        for step, spec in resources.FUNCTIONS.items():
-            function_arns[step] = awslambda.create_function(
-                FunctionName=f"{PREFIX}-{step.lower()}",
-                Runtime=resources.LAMBDA_RUNTIME,
-                Role=role_arn,
-                Handler=spec.handler,
-                Code={"ZipFile": _placeholder_zip()},
-                Timeout=spec.timeout_s,
-                MemorySize=spec.memory_mib,
-                EphemeralStorage={"Size": spec.ephemeral_storage_mib},
-            )["FunctionArn"]
-
-        batch = storage.client("batch")
-        compute = batch.create_compute_environment(
-            computeEnvironmentName=f"{PREFIX}-training", type="UNMANAGED", state="ENABLED", serviceRole=role_arn
-        )["computeEnvironmentArn"]
-        queue_arn_batch = batch.create_job_queue(
-            jobQueueName=f"{PREFIX}-training",
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}],
-            # Recorded as on AWS; the engine applies self.limits.max_runnable_s (the same number by default).
-            jobStateTimeLimitActions=batch_retry.job_state_time_limit_actions(),
-        )["jobQueueArn"]
-        job_env = {name: os.environ[name] for name in _IMAGE_ENV if name in os.environ}
-        job_env.update(
-            {
-                "AWS_ENDPOINT_URL": self.endpoint or "",
-                "AWS_ACCESS_KEY_ID": self.keys.access_key_id,
-                "AWS_SECRET_ACCESS_KEY": self.keys.secret_access_key,
-                "AWS_DEFAULT_REGION": REGION,
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        job_definition_arn = batch.register_job_definition(
-            jobDefinitionName=f"{PREFIX}-training",
-            type="container",
-            retryStrategy=batch_retry.retry_strategy(),
-            containerProperties={
-                "image": "automl-lite-training:local",
-                # The image's entry point, run with this interpreter instead of a container.
-                "command": [sys.executable, "-m", "training_image.train"],
-                "resourceRequirements": [
-                    {"type": "VCPU", "value": f"{resources.TRAINING_JOB.vcpus:g}"},
-                    {"type": "MEMORY", "value": str(resources.TRAINING_JOB.memory_mib)},
-                ],
-                "environment": [{"name": k, "value": v} for k, v in sorted(job_env.items())],
-            },
-        )["jobDefinitionArn"]
-
-        sfn = storage.client("stepfunctions")
-        definition = definitions.render_asl(
-            {
-                "ValidateFunctionArn": function_arns["Validate"],
-                "ProfileFunctionArn": function_arns["Profile"],
-                "ExportFunctionArn": function_arns["Export"],
-                "ReportFailureFunctionArn": function_arns["ReportFailure"],
-                "TrainingJobQueueArn": queue_arn_batch,
-                "TrainingJobDefinitionArn": job_definition_arn,
-                "NotificationTopicArn": self.topic_arn,
-            }
-        )
-        self.state_machine_arn = sfn.create_state_machine(
-            name=f"{PREFIX}-pipeline", definition=definition, roleArn=role_arn
-        )["stateMachineArn"]
-
-        events = storage.client("events")
-        events.put_rule(Name=self.rule_name, EventPattern=json.dumps(definitions.event_pattern(self.bucket)))
-        events.put_targets(
-            Rule=self.rule_name, Targets=[{"Id": "pipeline", "Arn": self.state_machine_arn, "RoleArn": role_arn}]
-        )
-
-        # The scoring flow: its own definition, rule and functions (statemachine/score*.json).
-        score_definition = definitions.render_score_asl(
-            {f"{step}FunctionArn": function_arns[step] for step in resources.SCORE_FUNCTIONS}
-            | {"NotificationTopicArn": self.topic_arn}
-        )
-        self.score_state_machine_arn = sfn.create_state_machine(
-            name=f"{PREFIX}-score", definition=score_definition, roleArn=role_arn
-        )["stateMachineArn"]
-        events.put_rule(
-            Name=self.score_rule_name, EventPattern=json.dumps(definitions.score_event_pattern(self.bucket))
-        )
-        events.put_targets(
-            Rule=self.score_rule_name,
-            Targets=[{"Id": "score", "Arn": self.score_state_machine_arn, "RoleArn": role_arn}],
-        )
+        """Create what the CDK stack creates (:func:`automl_lite.local.deploy.deploy`)."""
+        deploy(self)
 
     # ------------------------------------------------------------------ runs
     def upload(self, data: bytes, key: str, *, content_type: str = "application/octet-stream") -> dict[str, Any]:
@@ -519,9 +342,14 @@ def _reset_moto(endpoint: str, token: str) -> None:
     urllib.request.urlopen(request, timeout=30).read()
 
 
-def _placeholder_zip() -> bytes:
-    """Lambda insists on a code package; the engine runs the handler from this checkout instead."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "automl-lite local engine: handlers run in-process from the installed package.\n")
-    return buffer.getvalue()
+__all__ = [
+    "ACCOUNT",
+    "BUCKET",
+    "HANDLERS",
+    "PREFIX",
+    "REGION",
+    "ExecutionResult",
+    "LocalEngine",
+    "make_run_id",
+    "s3_object_created_event",
+]
