@@ -142,7 +142,7 @@ def _parity_section(parity: Any) -> list[str]:
 def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_id: str, dataset: str) -> str:
     """The model card as Markdown.
 
-    ``native`` is the :class:`automl_lite.training.NativeModel`, ``metrics`` the content
+    ``native`` is the :class:`automl_lite.train.NativeModel`, ``metrics`` the content
     of ``training/metrics.json`` and ``parity`` the :class:`automl_lite.export.ParityReport`.
     """
     classification = native.class_names is not None

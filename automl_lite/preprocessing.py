@@ -170,7 +170,7 @@ def float32_thresholds(estimator: Any) -> int:
     numerical splits; categorical ones are left alone). XGBoost stores float32 thresholds
     already. Other estimators are returned unchanged; an ensemble's members are done one by one.
     """
-    from automl_lite.ensemble import members_of
+    from automl_lite.train._threshold import members_of
 
     members = members_of(estimator)
     if members != [estimator]:

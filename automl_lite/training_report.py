@@ -19,7 +19,7 @@ from automl_lite.reports import (
 )
 
 if TYPE_CHECKING:
-    from automl_lite.training import TrainingOutcome
+    from automl_lite.train import TrainingOutcome
 
 #: Classes drawn in per-class ROC / PR pictures (more would be unreadable).
 MAX_CURVES = 10

@@ -55,7 +55,7 @@ from automl_lite.predict import OnnxModel  # noqa: E402
 from automl_lite.preprocessing import Float32Cast, build_preprocessor  # noqa: E402
 from automl_lite.problem import ProblemType  # noqa: E402
 from automl_lite.profiling import screen_columns  # noqa: E402
-from automl_lite.training import NativeModel, split_indexes  # noqa: E402
+from automl_lite.train import NativeModel, split_indexes  # noqa: E402
 
 #: dataset -> estimators run by default: one model family per dataset, all four families covered.
 DEFAULT_PLAN: dict[str, tuple[str, ...]] = {

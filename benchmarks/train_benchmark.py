@@ -13,7 +13,7 @@ For every dataset of the public suite in ``../shared/bench`` (run its
    (:data:`automl_lite.problem.DEFAULT_METRIC`: ROC AUC, log loss, RMSE):
 
    - ``automl-lite``: the real pipeline: column screening
-     (:func:`automl_lite.profiling.screen_columns`) then :func:`automl_lite.training.train`
+     (:func:`automl_lite.profiling.screen_columns`) then :func:`automl_lite.train.train`
      with the budget (its own test split, refit on all rows, importance), timed end to end;
    - ``hgb``: scikit-learn's ``HistGradientBoosting{Classifier,Regressor}`` with default
      settings; string columns as pandas ``category`` (native categorical support), those
@@ -221,7 +221,7 @@ def run_ours(
     ensemble: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     from automl_lite.profiling import screen_columns
-    from automl_lite.training import train as train_model
+    from automl_lite.train import train as train_model
 
     started = time.monotonic()
     decisions = screen_columns(train, target, ())

@@ -16,7 +16,7 @@ from xgboost import XGBClassifier, XGBRegressor
 from automl_lite.contracts import ColumnDecision
 from automl_lite.features import category_strings, input_specs, prepare_frame
 from automl_lite.preprocessing import build_preprocessor
-from automl_lite.training import NativeModel, fit_pipeline
+from automl_lite.train import NativeModel, fit_pipeline
 
 PENGUIN_KINDS = {
     "species": "categorical",

@@ -292,7 +292,7 @@ def test_a_model_without_its_digest_is_not_loaded(s3, tmp_path):
     buffer = io.BytesIO()
     pickle.dump(_Planted(marker), buffer)
     s3.put_object(Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.NATIVE_MODEL), Body=buffer.getvalue())
-    from automl_lite.export import _load_native
+    from automl_lite.export._step import _load_native
 
     with pytest.raises(Exception, match="NoSuchKey|Not Found|404"):
         _load_native(

@@ -12,16 +12,18 @@ from modelkit import PENGUIN_KINDS as KINDS
 from modelkit import fit_native
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
-from automl_lite import export, layout, storage
+from automl_lite import layout, storage
 from automl_lite.contracts import ExportResult, RunSummary
 from automl_lite.dataset import read_csv
 from automl_lite.exceptions import ExportFailedError, ExportParityFailedError
+from automl_lite.export import _step as export
 from automl_lite.export import model_metadata
 from automl_lite.integrity import digest_line
 from automl_lite.local.moto_patches import LambdaContext
 from automl_lite.settings import TrainingSettings
-from automl_lite.training import NativeModel, run_training_job
+from automl_lite.train import NativeModel
 from lambdas.export import handler
+from training_image.train import run_training_job
 
 BUCKET = "data-bucket"
 RUN_ID = "penguins-export-1"

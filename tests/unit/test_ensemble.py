@@ -10,7 +10,6 @@ import pytest
 from modelkit import CLASSIFIERS, PENGUIN_KINDS, REGRESSORS, fit_native
 from sklearn.datasets import load_breast_cancer
 
-from automl_lite import ensemble as ens
 from automl_lite import layout
 from automl_lite.contracts import ColumnDecision
 from automl_lite.dataset import read_csv
@@ -18,7 +17,8 @@ from automl_lite.export import export_onnx, measure_parity, model_metadata
 from automl_lite.features import input_specs, prepare_frame
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import METRICS, ProblemType
-from automl_lite.training import grace_s, train, write_artifacts
+from automl_lite.train import _ensemble as ens
+from automl_lite.train import grace_s, train, write_artifacts
 
 MIX = ("lgbm", "xgboost", "rf", "extra_tree")
 
@@ -121,7 +121,7 @@ def cancer():
 def _build(cancer, tmp_path, **kwargs):
     from flaml.automl.model import ExtraTreesEstimator, LGBMEstimator, RandomForestEstimator
 
-    from automl_lite.training import native_estimator
+    from automl_lite.train import native_estimator
 
     m, y, lgbm, records = cancer
     log = tmp_path / "log.jsonl"
@@ -221,7 +221,7 @@ def test_training_with_an_ensemble_holds_the_budget_and_exports_with_parity(peng
 
 
 def test_the_plan_takes_the_ensemble_share_from_the_search_and_never_lets_it_break_the_deadline():
-    from automl_lite.training import ensemble_time_limit, plan_budget
+    from automl_lite.train import ensemble_time_limit, plan_budget
 
     plan = plan_budget(60, n_rows=1000, n_inputs=10, n_classes=2, ensemble=True)
     assert plan.ensemble_s == pytest.approx(ens.ENSEMBLE_BUDGET_SHARE * 60)

@@ -20,7 +20,7 @@ from automl_lite.dataset import read_csv
 from automl_lite.exceptions import ModelInputError
 from automl_lite.export import export_onnx
 from automl_lite.predict import predict_file
-from automl_lite.training import NativeModel
+from automl_lite.train import NativeModel
 
 FAMILIES = list(CLASSIFIERS)
 PROBLEMS = {"multiclass": "species", "regression": "body_mass_g"}

@@ -21,16 +21,16 @@ from automl_lite.export import check_parity, export_onnx
 from automl_lite.features import category_strings, input_specs, prepare_frame
 from automl_lite.preprocessing import build_preprocessor
 from automl_lite.problem import METRICS, ProblemType
-from automl_lite.training import (
+from automl_lite.train import (
     MIN_CLASS_ROWS_TO_TEST,
     STANDARD_METRICS,
     NativeModel,
-    _importance,
     fit_pipeline,
     score,
     split_indexes,
     train,
 )
+from automl_lite.train import permutation_importance as _importance
 
 DECISIONS = [ColumnDecision(name=n, kind=k, use=True, reason="") for n, k in KINDS.items()]  # type: ignore[arg-type]
 

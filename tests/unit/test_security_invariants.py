@@ -30,9 +30,9 @@ def test_the_only_unpickling_is_of_the_runs_own_native_model():
                     None,
                 )
                 found.append((path.relative_to(REPO).as_posix(), function))
-    assert found == [("automl_lite/export.py", "_load_native")]
+    assert found == [("automl_lite/export/_step.py", "_load_native")]
 
-    export = (REPO / "automl_lite" / "export.py").read_text()
+    export = (REPO / "automl_lite" / "export" / "_step.py").read_text()
     callers = [line.strip() for line in export.splitlines() if "_load_native(" in line and "def _load_native" not in line]
     # ...and it is only ever given the run's own model key (under runs/<run-id>/, written by training).
     assert callers and all("layout.NATIVE_MODEL" in line for line in callers), callers

@@ -15,11 +15,9 @@ from automl_lite.dataset import read_csv
 from automl_lite.exceptions import SingleClassTargetError, TargetInvalidError, TargetMissingError
 from automl_lite.features import prepare_frame
 from automl_lite.problem import METRICS, ProblemType
-from automl_lite.training import (
+from automl_lite.train import (
     MAX_RESERVE_SHARE,
     STARTING_POINTS,
-    _imbalance,
-    _importance,
     grace_s,
     holdout_fraction,
     plan_budget,
@@ -27,6 +25,8 @@ from automl_lite.training import (
     train,
     write_artifacts,
 )
+from automl_lite.train import imbalance_weights as _imbalance
+from automl_lite.train import permutation_importance as _importance
 
 DECISIONS = [ColumnDecision(name=n, kind=k, use=True, reason="") for n, k in KINDS.items()]  # type: ignore[arg-type]
 
@@ -249,7 +249,7 @@ def test_importance_fits_its_time_limit_by_shuffling_less(species_outcome):
 @pytest.mark.parametrize(("metric", "weighted"), [("log_loss", False), ("macro_f1", True)])
 def test_larger_data_searches_with_a_holdout_split(penguins, monkeypatch, metric, weighted):
     """Above CV_MAX_ROWS the search validates on a holdout; FLAML must get no sample_weight=None then."""
-    import automl_lite.training as training
+    import automl_lite.train._search as training
 
     monkeypatch.setattr(training, "CV_MAX_ROWS", 50)
     # Chinstrap cut to under 10% of the rows, so macro_f1 reweights (the weighted path).
@@ -293,7 +293,7 @@ def test_forests_have_enough_trees_for_probability_metrics(penguins, estimator, 
     # Then the search space starts at the floor of trees (FLAML's own start is 4) and the chosen
     # forest has at least the floor. The logged trials are not checked: FLAML may trim a trial's
     # trees to fit its time, and on a loaded machine every trial of a 2 s search can be trimmed.
-    from automl_lite.training import FOREST_MIN_TREES_FOR_PROBABILITIES as FLOOR
+    from automl_lite.train import FOREST_MIN_TREES_FOR_PROBABILITIES as FLOOR
 
     trials = [json.loads(line) for line in log.read_text().splitlines() if '"config"' in line]
     assert trials
@@ -336,7 +336,7 @@ def test_importance_on_a_wide_table_skips_the_columns_the_model_ignores():
 
 
 def test_importance_scores_the_columns_the_model_weighs_most_when_time_is_short(monkeypatch):
-    import automl_lite.training as training
+    import automl_lite.train._importance as training
 
     monkeypatch.setattr(training, "IMPORTANCE_BLOCK_MIN_COLUMNS", 10_000)  # every column shuffled alone
     monkeypatch.setattr(training, "IMPORTANCE_ALWAYS_S", 0.0)

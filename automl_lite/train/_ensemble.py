@@ -1,12 +1,12 @@
 """After the search: an ensemble of the search's best configurations, and the decision threshold.
 
-What happens between FLAML's search and the refits of :func:`automl_lite.training.train`:
+What happens between FLAML's search and the refits of :func:`automl_lite.train.train`:
 
 1. **Candidates.** The search log (every trial) gives, per estimator, its best
    :data:`TOP_K_PER_ESTIMATOR` distinct configurations with their validation loss and trial
    time; FLAML's overall best comes first. Candidates are taken in order of loss while their
    estimated cost (out-of-fold fits now, two refits later) fits in the time the budget plan
-   left (:func:`automl_lite.training.plan_budget` reserves :data:`ENSEMBLE_BUDGET_SHARE`).
+   left (:func:`automl_lite.train.plan_budget` reserves :data:`ENSEMBLE_BUDGET_SHARE`).
 2. **Out-of-fold predictions** of every candidate on the training split, with the search's own
    validation scheme (5 stratified folds up to ``CV_MAX_ROWS`` training rows, a 10% holdout
    above), on the inputs FLAML searched on. Rows of classes with fewer rows than folds stay in
@@ -30,7 +30,6 @@ then the weighted sum.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -39,15 +38,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier, VotingRegressor
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
+from automl_lite.artifacts import jsonable
 from automl_lite.problem import Metric, ProblemType
+from automl_lite.train._candidates import (
+    HOLDOUT_RATIO,
+    N_SPLITS,
+    Candidate,
+    candidates_from_log,
+    folds,
+    out_of_fold,
+)
+from automl_lite.train._scoring import score
+from automl_lite.train._search import FOREST_MIN_TREES_FOR_PROBABILITIES, native_estimator
+from automl_lite.train._threshold import ThresholdClassifier
 
-#: Distinct configurations per estimator taken from the search log.
-TOP_K_PER_ESTIMATOR = 3
 #: Most candidates in one selection (out-of-fold fits cost time).
 MAX_CANDIDATES = 10
 #: Rounds of greedy selection (with replacement): the weights are multiples of 1/rounds.
@@ -65,194 +72,12 @@ ENSEMBLE_MIN_BUDGET_S = 10.0
 THRESHOLD_METRICS = frozenset({"accuracy", "f1"})
 #: At most this many candidate thresholds are tried (midpoints between sorted probabilities).
 THRESHOLD_GRID = 256
-N_SPLITS = 5
-HOLDOUT_RATIO = 0.1
-
-
-class ThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
-    """A binary classifier whose label is the positive class when ``P(class 1) >= threshold``.
-
-    The probabilities are the wrapped classifier's; only the label moves. The ONNX export
-    converts the wrapped classifier and computes the label with the same comparison.
-    """
-
-    def __init__(self, classifier: Any = None, threshold: float = 0.5) -> None:
-        self.classifier = classifier
-        self.threshold = threshold
-
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ThresholdClassifier:
-        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-        self.classifier_ = clone(self.classifier).fit(X, y, **kwargs)
-        self.classes_ = self.classifier_.classes_
-        return self
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        return np.asarray(self.classifier_.predict_proba(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        positive = self.predict_proba(X)[:, 1] >= self.threshold
-        return np.asarray(self.classes_)[positive.astype(np.int64)]
-
-
-def members_of(estimator: Any) -> list[Any]:
-    """The fitted models inside an ensemble / threshold wrapper (the estimator itself otherwise)."""
-    if isinstance(estimator, ThresholdClassifier):
-        return members_of(estimator.classifier_)
-    if isinstance(estimator, (VotingClassifier, VotingRegressor)):
-        return [m for e in estimator.estimators_ for m in members_of(e)]
-    return [estimator]
-
-
-def decide(estimator: Any, proba: np.ndarray) -> np.ndarray:
-    """Encoded labels from probabilities, as ``estimator.predict`` chooses them (threshold or argmax)."""
-    if isinstance(estimator, ThresholdClassifier):
-        return (proba[:, 1] >= estimator.threshold).astype(np.int64)
-    return np.argmax(proba, axis=1)
-
-
-@dataclass
-class Candidate:
-    """One configuration from the search log."""
-
-    estimator: str
-    config: dict[str, Any]
-    validation_loss: float
-    #: Seconds of the trial, scaled to the whole training split when FLAML sampled.
-    trial_time_s: float
-    oof_loss: float | None = None
-
-
-def candidates_from_log(
-    log_path: Path,
-    best_name: str,
-    best_config: dict[str, Any],
-    n_train: int,
-    *,
-    top_k: int = TOP_K_PER_ESTIMATOR,
-) -> list[Candidate]:
-    """The best distinct configurations per estimator from FLAML's search log, best first.
-
-    FLAML's chosen configuration comes first whatever the log says (it is the model the
-    ensemble must beat).
-    """
-    by_estimator: dict[str, list[Candidate]] = {}
-    seen: set[str] = set()
-    best_key = json.dumps({"e": best_name, **best_config}, sort_keys=True, default=float)
-    records = []
-    if log_path.exists():
-        for line in log_path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "validation_loss" in record and "learner" in record and isinstance(record.get("config"), dict):
-                records.append(record)
-    # FLAML's full sample: the training split (cv) or its fitting part (holdout), rows repeated
-    # for rare classes included; smaller samples are FLAML's early, cheaper trials.
-    full = max([float(r.get("sample_size") or n_train) for r in records], default=float(n_train))
-    best_time = 0.0
-    learner_time: dict[str, float] = {}
-    for record in records:
-        loss = float(record["validation_loss"])
-        if not math.isfinite(loss):
-            continue
-        config = {k: v for k, v in record["config"].items() if k != "FLAML_sample_size"}
-        sample = float(record.get("sample_size") or full)
-        seconds = float(record.get("trial_time", 1.0)) * max(1.0, full / max(sample, 1.0))
-        learner_time[record["learner"]] = max(learner_time.get(record["learner"], 0.0), seconds)
-        key = json.dumps({"e": record["learner"], **config}, sort_keys=True, default=float)
-        if key == best_key:
-            best_time = max(best_time, seconds)
-        if key in seen or sample < full:  # configurations validated on a sample are not comparable
-            continue
-        seen.add(key)
-        by_estimator.setdefault(record["learner"], []).append(
-            Candidate(record["learner"], config, loss, seconds)
-        )
-    # The best configuration as refitted may differ from its log record (a forest's tree floor):
-    # then its estimator's slowest trial stands for its cost.
-    out = [Candidate(best_name, dict(best_config), -math.inf, best_time or learner_time.get(best_name, 1.0))]
-    for items in by_estimator.values():
-        items.sort(key=lambda c: c.validation_loss)
-        out.extend(
-            c
-            for c in items[:top_k]
-            if json.dumps({"e": c.estimator, **c.config}, sort_keys=True, default=float) != best_key
-        )
-    first, rest = out[0], sorted(out[1:], key=lambda c: c.validation_loss)
-    return [first, *rest]
-
-
-def folds(
-    y: np.ndarray, problem: ProblemType, n_train: int, cv: bool, seed: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(fit rows, scored rows) pairs: the search's own validation scheme on the training split.
-
-    Rows of classes with fewer rows than folds are always fitted on and never scored, so
-    every fitting part holds every class (XGBoost requires it). Empty when too few rows are left
-    to score (for example a target whose every class has fewer rows than folds): no out-of-fold
-    predictions can be made, so there is no ensemble.
-    """
-    positions = np.arange(n_train)
-    fixed = np.zeros(n_train, dtype=bool)
-    if problem.is_classification:
-        classes, counts = np.unique(y, return_counts=True)
-        fixed = np.isin(y, classes[counts < N_SPLITS])
-    free = positions[~fixed]
-    stratify = y[free] if problem.is_classification else None
-    n_classes_free = len(np.unique(stratify)) if stratify is not None else 1
-    if len(free) < N_SPLITS or (not cv and math.ceil(len(free) * HOLDOUT_RATIO) < n_classes_free):
-        return []
-    if cv:
-        splitter = (
-            StratifiedKFold(N_SPLITS, shuffle=True, random_state=seed)
-            if problem.is_classification
-            else KFold(N_SPLITS, shuffle=True, random_state=seed)
-        )
-        parts = [(free[a], free[b]) for a, b in splitter.split(free, stratify)]
-    else:
-        fit_part, scored = train_test_split(
-            free, test_size=HOLDOUT_RATIO, random_state=seed, stratify=stratify
-        )
-        parts = [(np.sort(fit_part), np.sort(scored))]
-    return [(np.sort(np.concatenate([a, positions[fixed]])), b) for a, b in parts]
-
-
-def _rows(x: Any, index: np.ndarray) -> Any:
-    return x.iloc[index] if isinstance(x, pd.DataFrame) else x[index]
-
-
-def _predict(estimator: Any, x: Any, classification: bool) -> np.ndarray:
-    if classification:
-        return np.asarray(estimator.predict_proba(x), dtype=np.float64)
-    return np.asarray(estimator.predict(x), dtype=np.float64)
-
-
-def out_of_fold(
-    estimator: Any,
-    x: Any,
-    y: np.ndarray,
-    weights: np.ndarray | None,
-    parts: list[tuple[np.ndarray, np.ndarray]],
-    n_classes: int,
-) -> np.ndarray:
-    """Predictions of ``estimator`` for the scored rows of ``parts`` (NaN elsewhere)."""
-    shape = (len(y), n_classes) if n_classes else (len(y),)
-    out = np.full(shape, np.nan)
-    for fit_rows, scored in parts:
-        model = clone(estimator)
-        kwargs = {} if weights is None else {"sample_weight": weights[fit_rows]}
-        model.fit(_rows(x, fit_rows), y[fit_rows], **kwargs)
-        out[scored] = _predict(model, _rows(x, scored), n_classes > 0)
-    return out
 
 
 def metric_loss(
     metric: Metric, y: np.ndarray, prediction: np.ndarray, n_classes: int, threshold: float | None = None
 ) -> float:
     """The metric as a loss (lower is better) of averaged predictions (probabilities or values)."""
-    from automl_lite.training import score
-
     if n_classes:
         proba = prediction / np.clip(prediction.sum(axis=1, keepdims=True), 1e-15, None)
         labels = (
@@ -301,7 +126,6 @@ def tune_threshold(p1: np.ndarray, y: np.ndarray, metric: Metric) -> tuple[float
     consecutive distinct probabilities (at most :data:`THRESHOLD_GRID`, by quantile), so no row
     sits on the threshold; 0.5 wins ties.
     """
-    from automl_lite.training import score
 
     def at(t: float) -> float:
         return score(metric.name, y, (p1 >= t).astype(np.int64), None, 2)
@@ -346,8 +170,6 @@ class EnsembleResult:
 def _member_estimator(
     candidate: Candidate, problem: ProblemType, learner_classes: dict[str, Any], forest_floor: dict[str, Any]
 ) -> Any:
-    from automl_lite.training import FOREST_MIN_TREES_FOR_PROBABILITIES, native_estimator
-
     config = dict(candidate.config)
     if (
         candidate.estimator in forest_floor
@@ -537,17 +359,6 @@ def build(
     return _with_threshold(result, blended, y[scored], metric, tune, record)
 
 
-def _finite_only(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by ``None`` (recursively)."""
-    if isinstance(value, dict):
-        return {k: _finite_only(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_only(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _with_threshold(
     result: EnsembleResult,
     oof: np.ndarray | None,
@@ -557,7 +368,7 @@ def _with_threshold(
     record: dict[str, Any],
 ) -> EnsembleResult:
     record.setdefault("search_time_s", None)
-    record.update(_finite_only(record))  # metrics.json is strict JSON: no inf or NaN
+    record.update(jsonable(record))  # metrics.json is strict JSON: no inf or NaN
     if not tune or oof is None:
         result.threshold_record = {
             "tuned": False,
@@ -603,83 +414,3 @@ def decision_note(result: EnsembleResult, metric: Metric, problem: ProblemType) 
         "label": how,
         "threshold": result.threshold_record,
     }
-
-
-def ensemble_leaderboard(board: pd.DataFrame, result: EnsembleResult, metric: Metric) -> pd.DataFrame:
-    """The leaderboard with each estimator's weight in the exported model and one ``ensemble`` row.
-
-    The ensemble row's validation figures are out-of-fold (the candidates' are FLAML's); its
-    ``status`` says whether it was kept and ``gain_over_best_single`` by how much it beat the
-    best single model (out-of-fold, in the metric's own direction).
-    """
-    board = board.copy()
-    weight: dict[str, float] = {}
-    for name, _, w in result.members:
-        weight[name] = weight.get(name, 0.0) + w
-    if "estimator" in board:
-        board["weight_in_model"] = [round(weight.get(str(name), 0.0), 4) for name in board["estimator"]]
-    record = result.record
-    if record.get("ensemble_oof_loss") is None:
-        return board
-    loss = float(record["ensemble_oof_loss"])
-    row = {
-        "rank": None,
-        "estimator": "ensemble",
-        f"validation_{metric.name}": -loss if metric.greater_is_better else loss,
-        # FLAML's convention (1 - score for metrics where higher is better), as in the other rows.
-        "validation_loss": 1.0 + loss if metric.greater_is_better else loss,
-        "trials": None,
-        "search_time_s": record.get("search_time_s"),
-        "best_config": json.dumps(record.get("members", []), sort_keys=True, default=str),
-        "weight_in_model": 1.0 if record.get("kept") else 0.0,
-        "status": "kept" if record.get("kept") else "dropped: " + str(record.get("reason", "")),
-        "gain_over_best_single": record.get("gain"),
-    }
-    return pd.concat([board, pd.DataFrame([row])], ignore_index=True)
-
-
-# --------------------------------------------------------------------------- ONNX
-
-
-def unwrap_threshold(pipeline: Any) -> tuple[Any, float | None]:
-    """The pipeline with a :class:`ThresholdClassifier` replaced by its fitted classifier, and the
-    threshold (``None`` when there is none): skl2onnx converts the classifier, and
-    :func:`threshold_label` then makes the graph's label follow the threshold."""
-    from sklearn.pipeline import Pipeline
-
-    last = pipeline.steps[-1][1]
-    if not isinstance(last, ThresholdClassifier):
-        return pipeline, None
-    return Pipeline([*pipeline.steps[:-1], (pipeline.steps[-1][0], last.classifier_)]), float(last.threshold)
-
-
-def threshold_label(model: Any, threshold: float) -> None:
-    """Make the graph's ``label`` output ``probabilities[:, 1] >= threshold`` (int64 0/1).
-
-    The converter's own label (the argmax) is left unconnected; the comparison is made on the
-    float32 probabilities the graph outputs.
-    """
-    from onnx import TensorProto, helper
-
-    graph = model.graph
-    label = next(o for o in graph.output if o.name == "label")
-    position = list(graph.output).index(label)
-    for node in graph.node:
-        node.output[:] = ["label_argmax" if name == "label" else name for name in node.output]
-    graph.output.remove(label)
-    graph.initializer.extend(
-        [
-            helper.make_tensor("threshold_column", TensorProto.INT64, [], [1]),
-            helper.make_tensor("decision_threshold", TensorProto.FLOAT, [], [float(np.float32(threshold))]),
-        ]
-    )
-    graph.node.extend(
-        [
-            helper.make_node("Gather", ["probabilities", "threshold_column"], ["positive_proba"], axis=1),
-            helper.make_node("GreaterOrEqual", ["positive_proba", "decision_threshold"], ["is_positive"]),
-            helper.make_node(
-                "Cast", ["is_positive"], ["label"], to=TensorProto.INT64, name="DecisionThreshold"
-            ),
-        ]
-    )
-    graph.output.insert(position, helper.make_tensor_value_info("label", TensorProto.INT64, [None]))

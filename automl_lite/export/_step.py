@@ -1,0 +1,147 @@
+"""The Export step: read the training results, convert, check parity, write the model artifacts
+and ``run.json``."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from automl_lite.contracts import ExportResult, ProfileResult, RunContext, RunSummary
+from automl_lite.exceptions import (
+    AutomlLiteError,
+    ExportFailedError,
+    describe_exception,
+)
+from automl_lite.export._graph import export_onnx, set_metadata
+from automl_lite.export._parity import measure_parity, parity_error, parity_summary
+
+
+def _load_native(bucket: str, model_key: str, digest_key: str) -> Any:
+    """Unpickle the run's native model, only once it is known to be the file the training job wrote.
+
+    Unpickling runs code. Only the training job's role may write ``model_key`` and ``digest_key``
+    (``layout.ARTIFACT_WRITERS``); the digest check refuses a model written by anything else.
+    """
+    import joblib
+
+    from automl_lite import storage
+    from automl_lite.integrity import check_model
+
+    recorded = storage.read_bytes(bucket, digest_key)
+    data = storage.read_bytes(bucket, model_key)
+    check_model(data, recorded, model_uri=storage.uri(bucket, model_key))
+    return joblib.load(io.BytesIO(data))
+
+
+def _check_model_size(bucket: str, model_key: str, run_id: str) -> None:
+    """Refuse a model too large for Export's memory before loading it (the budget in automl_lite.budget)."""
+    from automl_lite import storage
+    from automl_lite.budget import dataset_budget, human_bytes
+
+    meta = storage.head(bucket, model_key)
+    limit = dataset_budget()
+    if meta is not None and int(meta.get("ContentLength", 0)) > limit.max_model_bytes:
+        raise ExportFailedError(
+            f"The trained model of run {run_id} is {human_bytes(int(meta['ContentLength']))}; Export can convert "
+            f"at most {human_bytes(limit.max_model_bytes)} (limit: model bytes; {limit.backed_by['model_bytes']}).",
+            fix="Use fewer rows, or estimators with smaller models (e.g. 'estimators': ['lgbm']), "
+            "or raise the Export function's memory in automl_lite/resources.py.",
+        )
+
+
+def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportResult:
+    """The Export step: convert, check parity, write the model artifacts and ``run.json``.
+
+    Reads ``model/model.joblib`` (loaded only if its SHA-256 is the one the training job recorded
+    in ``training/model.sha256``), ``training/holdout_sample.csv`` and ``training/metrics.json``
+    of the run; writes ``model/model.onnx``, ``model/parity.json``, ``model/model_card.md``
+    and ``run.json``; returns the :class:`~automl_lite.contracts.ExportResult` whose
+    subject and message the success notification publishes.
+    """
+    from automl_lite import layout, notify, storage
+    from automl_lite.dataset import read_csv, restore_frame
+    from automl_lite.model_card import render_model_card
+
+    bucket, run_id = run.bucket, run.run_id
+
+    def key(artifact: str) -> str:
+        return layout.run_key(run_id, artifact)
+
+    _check_model_size(bucket, key(layout.NATIVE_MODEL), run_id)
+    try:
+        native = _load_native(bucket, key(layout.NATIVE_MODEL), key(layout.NATIVE_MODEL_DIGEST))
+        metrics = storage.read_json(bucket, key(layout.TRAINING_METRICS))
+        holdout = restore_frame(read_csv(io.BytesIO(storage.read_bytes(bucket, key(layout.HOLDOUT_SAMPLE)))))
+    except AutomlLiteError:
+        raise
+    except Exception as exc:
+        raise ExportFailedError(
+            f"The training results of run {run_id} could not be read ({describe_exception(exc)})",
+            fix="The Train step must finish first; run the pipeline again.",
+        ) from exc
+    feature_rows = holdout[[c for c in dict.fromkeys(s.column for s in native.specs)]]
+    metadata = {
+        "problem_type": native.problem_type,
+        "target": native.target,
+        "metric": native.metric,
+        "estimator": native.estimator,
+        "trained_at": native.trained_at,
+        "run_id": run_id,
+        "dataset": run.dataset_key,
+        "test_scores": metrics.get("test_scores", {}),
+        # The members and weights (an ensemble) and how the label is chosen (threshold or argmax).
+        "model": metrics.get("model"),
+        "decision": {k: v for k, v in (metrics.get("decision") or {}).items() if k != "threshold"} or None,
+        "problem_type_reason": profile.problem_type_reason if profile else None,
+    }
+    model = export_onnx(native.pipeline, native.specs, class_names=native.class_names, metadata=metadata)
+    parity = measure_parity(native, model, feature_rows, native.problem_type)
+    # parity.json is written whatever the verdict: a failed run must still show what was compared.
+    parity_uri = storage.write_json(bucket, key(layout.PARITY), parity)
+    if not parity.passed:
+        # No model.onnx is published for a failed gate, so nobody picks up a graph that is wrong.
+        raise parity_error(parity)
+    # The verdict travels with the model file, for users who only ever see the .onnx.
+    set_metadata(model, {"parity": parity_summary(parity)})
+    artifacts = {
+        name: storage.uri(bucket, key(artifact))
+        for name, artifact in [
+            ("validation", layout.VALIDATION),
+            ("eda_profile", layout.EDA_PROFILE),
+            ("eda_report", layout.EDA_REPORT),
+            ("training_metrics", layout.TRAINING_METRICS),
+            ("training_leaderboard", layout.TRAINING_LEADERBOARD),
+            ("training_report", layout.TRAINING_REPORT),
+            ("native_model", layout.NATIVE_MODEL),
+        ]
+    }
+    artifacts["onnx_model"] = storage.write_bytes(bucket, key(layout.ONNX_MODEL), model.SerializeToString())
+    artifacts["parity"] = parity_uri
+    card = render_model_card(native, metrics, parity, run_id=run_id, dataset=run.dataset_key)
+    artifacts["model_card"] = storage.write_text(
+        bucket, key(layout.MODEL_CARD), card, content_type="text/markdown; charset=utf-8"
+    )
+    finished = datetime.now(UTC)
+    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+    artifacts["run_summary"] = storage.uri(bucket, key(layout.RUN_SUMMARY))
+    summary = RunSummary(
+        run_id=run_id,
+        status="SUCCEEDED",
+        dataset=run.dataset_key,
+        manifest_key=run.manifest_key,
+        bucket=bucket,
+        execution_arn=run.execution_arn,
+        console_url=notify.console_url(run.execution_arn),
+        problem_type=native.problem_type,
+        metric=native.metric,
+        best_estimator=native.estimator,
+        scores={k: float(v) for k, v in metrics.get("test_scores", {}).items()},
+        started_at=started,
+        finished_at=finished,
+        duration_s=round((finished - started).total_seconds(), 3),
+        artifacts=artifacts,
+    )
+    storage.write_json(bucket, key(layout.RUN_SUMMARY), summary)
+    subject, message = notify.success_message(summary)
+    return ExportResult(summary=summary, subject=subject, message=message)

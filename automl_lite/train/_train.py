@@ -1,0 +1,374 @@
+"""``train()``: the plan of one training run, phase by phase (see :mod:`automl_lite.train`)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from automl_lite.contracts import ColumnDecision
+from automl_lite.exceptions import (
+    NoUsableFeaturesError,
+    TargetMissingError,
+    TooFewRowsError,
+    TrainingFailedError,
+)
+from automl_lite.features import InputSpec, input_specs, prepare_frame, used_decisions
+from automl_lite.manifest import ESTIMATORS
+from automl_lite.preprocessing import Float32Cast, build_preprocessor
+from automl_lite.problem import METRICS, Metric, ProblemType
+from automl_lite.train._budget import POST_SEARCH_FIXED_S, BudgetPlan, ensemble_time_limit, plan_budget
+from automl_lite.train._ensemble import EnsembleResult
+from automl_lite.train._ensemble import build as build_ensemble
+from automl_lite.train._importance import permutation_importance
+from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
+from automl_lite.train._metrics import metrics_document
+from automl_lite.train._model import NativeModel, TrainingOutcome
+from automl_lite.train._scoring import STANDARD_METRICS, score
+from automl_lite.train._search import SearchResult, fit_pipeline, search
+from automl_lite.train._split import (
+    HOLDOUT_SAMPLE_ROWS,
+    MIN_ROWS,
+    encode_target,
+    imbalance_weights,
+    rare_class_note,
+    split_indexes,
+)
+
+
+def train(
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    problem_type: ProblemType | str,
+    metric: str,
+    decisions: Iterable[ColumnDecision | dict[str, Any]],
+    time_budget_s: float,
+    estimators: Sequence[str] = ESTIMATORS,
+    seed: int = 0,
+    log_path: Path | str | None = None,
+    started_at: float | None = None,
+    ensemble: bool = True,
+) -> TrainingOutcome:
+    """Search, evaluate on a test split the search never saw, and refit on all rows.
+
+    Parameters
+    ----------
+    frame:
+        The raw dataset as :func:`automl_lite.dataset.read_csv` reads it.
+    decisions:
+        Column decisions from the profile; only ``use: true`` columns are features.
+    metric:
+        A name from :data:`automl_lite.problem.METRICS` (resolved already, not ``"auto"``).
+    log_path:
+        Where FLAML writes its search log (JSON lines); a temporary file when omitted.
+    started_at:
+        ``time.monotonic()`` when the job started; the budget counts from there (so the time
+        spent reading the data comes off the search). Now, when omitted.
+    ensemble:
+        Build an ensemble of the search's best configurations after the search and keep it when
+        it beats the best single model (:func:`automl_lite.train.build_ensemble`); the binary
+        threshold for accuracy/f1 is tuned either way.
+
+    Examples
+    --------
+    >>> outcome = train(frame, target="species", problem_type="multiclass", metric="log_loss",
+    ...                 decisions=decisions, time_budget_s=5)  # doctest: +SKIP
+    >>> outcome.metrics["test_scores"]["log_loss"]  # doctest: +SKIP
+    """
+    clock = _Clock(time.monotonic() if started_at is None else started_at)
+    problem = ProblemType(problem_type)
+    chosen = check_request(frame, target=target, problem=problem, metric=metric, estimators=estimators)
+    rows = select_rows(frame, target=target, decisions=decisions, problem=problem, seed=seed)
+    x_train, x_test, m_train = prepare_inputs(rows)
+    weights, imbalance_note = imbalance_weights(rows.y_train, problem, chosen)
+    plan = plan_budget(
+        time_budget_s, len(rows.data), m_train.shape[1], rows.n_classes, clock.elapsed(), ensemble=ensemble
+    )
+    clock.timings["before_search_s"] = round(clock.elapsed(), 3)
+
+    found = search(
+        m_train,
+        rows.y_train,
+        weights,
+        problem=problem,
+        metric=chosen,
+        estimators=estimators,
+        seed=seed,
+        time_budget_s=plan.search_s,
+        log_file=_fresh_log_file(log_path),
+    )
+    clock.timings["search_s"] = round(found.search_s, 3)
+
+    with clock.phase("ensemble_s"):
+        choice = choose_model(
+            found,
+            m_train,
+            rows,
+            weights,
+            problem,
+            chosen,
+            seed,
+            ensemble=ensemble,
+            plan=plan,
+            budget_s=time_budget_s,
+            elapsed_s=clock.elapsed(),
+        )
+
+    with clock.phase("evaluation_fit_s"):
+        evaluation = fit_model(choice, rows, x_train, rows.y_train, weights, problem, chosen)
+    test_proba = evaluation.pipeline.predict_proba(x_test) if rows.class_names else None
+    test_pred = evaluation.pipeline.predict(x_test)
+    names = list(dict.fromkeys([chosen.name, *STANDARD_METRICS[problem]]))
+    scores = {name: score(name, rows.y_test, test_pred, test_proba, rows.n_classes) for name in names}
+
+    with clock.phase("final_fit_s"):
+        x_all = prepare_frame(rows.data, rows.specs)
+        all_weights, _ = imbalance_weights(rows.y, problem, chosen)
+        final = fit_model(choice, rows, x_all, rows.y, all_weights, problem, chosen)
+
+    history = search_history(found.log_file, chosen)
+    leaderboard = ensemble_leaderboard(build_leaderboard(found.automl, history, chosen), choice, chosen)
+    with clock.phase("importance_s"):
+        # Whatever is left before the deadline, less a few seconds for the report and the upload.
+        left = plan.deadline_s - clock.elapsed() - POST_SEARCH_FIXED_S / 2
+        importance, importance_how = permutation_importance(
+            evaluation, rows.raw_test, rows.y_test, chosen, seed, time_limit_s=max(1.0, left)
+        )
+
+    metrics = metrics_document(
+        rows=rows,
+        problem=problem,
+        metric=chosen,
+        found=found,
+        choice=choice,
+        scores=scores,
+        plan=plan,
+        time_budget_s=time_budget_s,
+        estimators=estimators,
+        seed=seed,
+        n_trials=len(history),
+        imbalance_note=imbalance_note,
+        importance_how=importance_how,
+        timings=clock.timings,
+        training_time_s=clock.elapsed(),
+    )
+    return TrainingOutcome(
+        model=final,
+        evaluation_model=evaluation,
+        metrics=metrics,
+        leaderboard=leaderboard,
+        holdout=rows.raw_test.iloc[:HOLDOUT_SAMPLE_ROWS],
+        y_test=rows.y_test,
+        test_prediction=np.asarray(test_pred),
+        test_proba=None if test_proba is None else np.asarray(test_proba),
+        importance=importance,
+        search_history=history,
+    )
+
+
+# --------------------------------------------------------------------------- the phases
+
+
+@dataclass
+class Rows:
+    """The rows of a run: those with a target, encoded, and split into training and test rows."""
+
+    target: str
+    #: The used columns and the target, for the rows that have a target.
+    data: pd.DataFrame
+    #: Rows of the dataset as read (a target or not).
+    n_total: int
+    used: list[ColumnDecision]
+    specs: list[InputSpec]
+    #: The target, encoded (class indexes for classification).
+    y: np.ndarray
+    class_names: list[str] | None
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    #: How the test split was made, in words.
+    how: str
+    rare_note: dict[str, Any] | None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names) if self.class_names else 0
+
+    @property
+    def raw_train(self) -> pd.DataFrame:
+        return self.data.iloc[self.train_idx]
+
+    @property
+    def raw_test(self) -> pd.DataFrame:
+        return self.data.iloc[self.test_idx]
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return self.y[self.train_idx]
+
+    @property
+    def y_test(self) -> np.ndarray:
+        return self.y[self.test_idx]
+
+
+def check_request(
+    frame: pd.DataFrame, *, target: str, problem: ProblemType, metric: str, estimators: Sequence[str]
+) -> Metric:
+    """The metric to optimise, once the request is known to make sense for this data."""
+    chosen = METRICS[metric]
+    if problem not in chosen.problem_types:
+        raise TrainingFailedError(f"metric '{metric}' does not apply to a {problem.value} problem")
+    if target not in frame.columns:
+        raise TargetMissingError(
+            f"The dataset has no column '{target}'", fix="Name an existing column as the manifest's 'target'."
+        )
+    unknown = [e for e in estimators if e not in ESTIMATORS]
+    if unknown or not estimators:
+        raise TrainingFailedError(
+            f"estimators {list(estimators)} must be chosen from {', '.join(ESTIMATORS)}"
+        )
+    return chosen
+
+
+def select_rows(
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    decisions: Iterable[ColumnDecision | dict[str, Any]],
+    problem: ProblemType,
+    seed: int,
+) -> Rows:
+    """The features, the rows with a target, the encoded target and the test split."""
+    used = [d for d in used_decisions(decisions) if d.name != target]
+    specs = input_specs(used)
+    if not specs:
+        raise NoUsableFeaturesError(
+            "No column is left to learn from once the target and the dropped columns are set aside",
+            fix="Check eda/report.html for why each column was dropped, and the manifest's 'exclude_columns'.",
+        )
+    needed = list(dict.fromkeys([s.column for s in specs] + [target]))
+    data = frame.loc[frame[target].notna(), needed].reset_index(drop=True)
+    if len(data) < MIN_ROWS:
+        raise TooFewRowsError(
+            f"Only {len(data)} rows have a value for the target '{target}'; training needs at least {MIN_ROWS}",
+            fix="Add rows with a known target.",
+        )
+    y, class_names = encode_target(data[target], problem, target)
+    train_idx, test_idx, how = split_indexes(y, problem, seed)
+    return Rows(
+        target=target,
+        data=data,
+        n_total=len(frame),
+        used=used,
+        specs=specs,
+        y=y,
+        class_names=class_names,
+        train_idx=train_idx,
+        test_idx=test_idx,
+        how=how,
+        rare_note=rare_class_note(y, class_names) if class_names else None,
+    )
+
+
+def prepare_inputs(rows: Rows) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """Model inputs of the training and test rows, and the preprocessed training split FLAML searches.
+
+    The preprocessor is fitted on the training split only: the test split stays unseen.
+    """
+    x_train = prepare_frame(rows.raw_train, rows.specs)
+    x_test = prepare_frame(rows.raw_test, rows.specs)
+    preprocessor = build_preprocessor(rows.specs, x_train).fit(x_train)
+    cast = Float32Cast().fit(preprocessor.transform(x_train.iloc[:1]))
+    return x_train, x_test, cast.transform(preprocessor.transform(x_train))
+
+
+def choose_model(
+    found: SearchResult,
+    m_train: Any,
+    rows: Rows,
+    weights: np.ndarray | None,
+    problem: ProblemType,
+    metric: Metric,
+    seed: int,
+    *,
+    ensemble: bool,
+    plan: BudgetPlan,
+    budget_s: float,
+    elapsed_s: float,
+) -> EnsembleResult:
+    """The search's best alone or an ensemble of its best configurations (and the binary threshold),
+    in whatever time the plan left before the refits."""
+    return build_ensemble(
+        best_estimator=found.estimator,
+        best_name=found.best_name,
+        best_config=found.best_config,
+        log_path=found.log_file,
+        learner_classes=found.learner_classes,
+        forest_floor=found.forest_space,
+        x=m_train,
+        y=rows.y_train,
+        weights=weights,
+        problem=problem,
+        metric=metric,
+        n_classes=rows.n_classes,
+        cv=found.eval_method == "cv",
+        seed=seed,
+        time_limit_s=ensemble_time_limit(plan, budget_s, elapsed_s),
+        enabled=ensemble and plan.ensemble_s > 0,
+    )
+
+
+def fit_model(
+    choice: EnsembleResult,
+    rows: Rows,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    problem: ProblemType,
+    metric: Metric,
+) -> NativeModel:
+    """The chosen estimator fitted (with a fresh preprocessor) on ``x``, as a :class:`NativeModel`."""
+    pipeline = fit_pipeline(build_preprocessor(rows.specs, x), clone(choice.estimator), x, y, weights)
+    return NativeModel(
+        pipeline=pipeline,
+        specs=rows.specs,
+        decisions=[d.model_dump(mode="json") for d in rows.used],
+        problem_type=problem.value,
+        target=rows.target,
+        metric=metric.name,
+        estimator=choice.name,
+        class_names=rows.class_names,
+    )
+
+
+@dataclass
+class _Clock:
+    """Seconds since the job started, and the time each phase took (``metrics.json``'s ``timings``)."""
+
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        clock = time.monotonic()
+        yield
+        self.timings[name] = round(time.monotonic() - clock, 3)
+
+
+def _fresh_log_file(log_path: Path | str | None) -> Path:
+    """Where FLAML writes its search log: ``log_path`` emptied, or a temporary file."""
+    log_file = Path(log_path) if log_path else Path(tempfile.mkdtemp()) / "search_log.jsonl"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.unlink(missing_ok=True)
+    return log_file
