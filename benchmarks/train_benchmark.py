@@ -245,7 +245,7 @@ def run_ours(
         prediction = np.zeros((len(test), len(classes)))
         for j, name in enumerate(outcome.model.class_names or []):
             prediction[:, classes.index(name)] = own[:, j]
-    from automl_lite.training import grace_s
+    from automl_lite.train import grace_s
 
     info = {
         "wall_s": wall,
