@@ -259,9 +259,13 @@ def run_ours(
         "model": outcome.model.estimator,
         "ensemble": {
             k: outcome.metrics.get("ensemble", {}).get(k)
-            for k in ("kept", "reason", "gain", "relative_gain", "members")
+            for k in ("kept", "reason", "gain", "relative_gain", "members", "time_limit_s", "skipped_for_time")
         },
     }
+    info["ensemble"]["candidates"] = [
+        (c["estimator"], c.get("source"), None if c["oof_loss"] is None else round(c["oof_loss"], 4))
+        for c in outcome.metrics.get("ensemble", {}).get("candidates", [])
+    ]
     if info["ensemble"].get("members"):
         info["ensemble"]["members"] = [(m["estimator"], m["weight"]) for m in info["ensemble"]["members"]]
     return prediction, info

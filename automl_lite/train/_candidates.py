@@ -73,6 +73,8 @@ def portfolio(
     --------
     >>> [c.estimator for c in portfolio(ProblemType.BINARY, 500, 16, ["lgbm", "rf", "extra_tree"])]
     ['lgbm', 'rf', 'extra_tree']
+    >>> [c.estimator for c in portfolio(ProblemType.MULTICLASS, 500, 16, ["lgbm", "rf", "extra_tree"])]
+    ['rf', 'extra_tree', 'lgbm']
     >>> portfolio(ProblemType.REGRESSION, 500, 16, ["rf"])[0].config
     {'n_estimators': 300, 'max_features': 0.5, 'max_leaves': 250}
     """
@@ -101,6 +103,9 @@ def portfolio(
     for name in ("rf", "extra_tree"):
         if name in estimators:
             out.append(Candidate(name, dict(forest), math.nan, math.nan, source="portfolio"))
+    if problem is ProblemType.MULTICLASS:
+        # A booster grows one tree per class and round: the forests (one tree for all classes) first.
+        out = [*out[1:], out[0]] if out and out[0].estimator == "lgbm" else out
     return out
 
 
