@@ -259,7 +259,15 @@ def run_ours(
         "model": outcome.model.estimator,
         "ensemble": {
             k: outcome.metrics.get("ensemble", {}).get(k)
-            for k in ("kept", "reason", "gain", "relative_gain", "members", "time_limit_s", "skipped_for_time")
+            for k in (
+                "kept",
+                "reason",
+                "gain",
+                "relative_gain",
+                "members",
+                "time_limit_s",
+                "skipped_for_time",
+            )
         },
     }
     info["ensemble"]["candidates"] = [
@@ -494,9 +502,7 @@ def run_dataset(
         row["vs_single"] = verdicts[("automl-lite", SINGLE)]
     if autogluon is not None:
         row["vs_autogluon"] = verdicts[("automl-lite", "autogluon")]
-    row["verdicts"] = {
-        other: verdicts[("automl-lite", other)] for other in methods if other != "automl-lite"
-    }
+    row["verdicts"] = {other: verdicts[("automl-lite", other)] for other in methods if other != "automl-lite"}
     row["ranks"] = ranks(verdicts, methods)
     row["load_after"] = [round(v, 2) for v in os.getloadavg()]
     return row
@@ -601,7 +607,10 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     for budget, names in plan:
         for name in names:
-            print(f"{name} at {budget:g} s (load {' '.join(f'{v:.1f}' for v in os.getloadavg())}) ...", flush=True)
+            print(
+                f"{name} at {budget:g} s (load {' '.join(f'{v:.1f}' for v in os.getloadavg())}) ...",
+                flush=True,
+            )
             rows.append(
                 run_dataset(
                     name, budget, args.compare_ensemble, args.autogluon_python if args.autogluon else None
