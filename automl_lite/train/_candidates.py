@@ -29,6 +29,10 @@ PORTFOLIO_TREES = 300
 #: Most leaves of a portfolio forest's trees (a bound on the exported graph's size on large data;
 #: on small data the trees stop growing before it).
 PORTFOLIO_MAX_LEAVES = 1024
+#: Most leaf values (leaves x classes, over all trees) of a portfolio forest: the graph stores one
+#: weight per class in every leaf. 300 trees of 1024 leaves for 52 classes (16 million weights, the
+#: 70-table sweep's Bundesliga) made the Export step run out of its 3 GB while converting.
+PORTFOLIO_MAX_LEAF_VALUES = 1_000_000
 #: On a single fitting part (the holdout of large data), a candidate of unknown cost is first
 #: fitted on this share of its rows, to estimate whether the whole fit fits in the time left.
 PROBE_SHARE = 0.2
@@ -54,7 +58,7 @@ class Candidate:
 
 
 def portfolio(
-    problem: ProblemType, n_train: int, n_inputs: int, estimators: Sequence[str]
+    problem: ProblemType, n_train: int, n_inputs: int, estimators: Sequence[str], n_classes: int = 0
 ) -> list[Candidate]:
     """Strong fixed configurations, in FLAML's search space, added to the search's candidates.
 
@@ -63,8 +67,8 @@ def portfolio(
     too (out of fold) and the greedy selection decides: LightGBM with
     :data:`PORTFOLIO_TREES` trees of 15 leaves at learning rate 0.03, and a random forest and an
     extra-trees forest of :data:`PORTFOLIO_TREES` deep trees (``sqrt`` of the inputs per split for
-    classification, half of them for regression), each only when the manifest's estimators hold
-    it. Measured on the outer holdout of benchmarks/train_benchmark.py's split (5-fold out-of-fold
+    classification, half of them for regression; fewer leaves when the forest would hold more than
+    :data:`PORTFOLIO_MAX_LEAF_VALUES` leaf values), each only when the manifest's estimators hold it. Measured on the outer holdout of benchmarks/train_benchmark.py's split (5-fold out-of-fold
     selection over these three and the two libraries' defaults): vehicle log loss 0.488, credit-g
     AUC 0.836, segment log loss 0.036, abalone RMSE 2.143, titanic AUC 0.886, against HGB defaults'
     0.763, 0.807, -, 2.208, - and the best of one 30 s automl-lite run 0.497, 0.804, -, 2.159, -.
@@ -77,6 +81,8 @@ def portfolio(
     ['rf', 'extra_tree', 'lgbm']
     >>> portfolio(ProblemType.REGRESSION, 500, 16, ["rf"])[0].config
     {'n_estimators': 300, 'max_features': 0.5, 'max_leaves': 250}
+    >>> portfolio(ProblemType.MULTICLASS, 11_000, 7, ["rf"], n_classes=52)[0].config["max_leaves"]
+    64
     """
     out = []
     if "lgbm" in estimators:
@@ -92,11 +98,13 @@ def portfolio(
         }
         out.append(Candidate("lgbm", lgbm, math.nan, math.nan, source="portfolio"))
     classification = problem.is_classification
+    trees = max(1, min(PORTFOLIO_TREES, n_train))
+    by_size = PORTFOLIO_MAX_LEAF_VALUES // (trees * max(1, n_classes))
     forest: dict[str, Any] = {
         # FLAML's own bounds: at most one tree per row, at most half as many leaves as rows.
-        "n_estimators": max(1, min(PORTFOLIO_TREES, n_train)),
+        "n_estimators": trees,
         "max_features": min(1.0, 1 / math.sqrt(max(n_inputs, 1))) if classification else 0.5,
-        "max_leaves": max(5, min(PORTFOLIO_MAX_LEAVES, n_train // 2)),
+        "max_leaves": max(5, min(PORTFOLIO_MAX_LEAVES, n_train // 2, by_size)),
     }
     if classification:
         forest["criterion"] = "gini"

@@ -259,7 +259,7 @@ def build(
     if not enabled:  # the threshold alone: only the best configuration's out-of-fold predictions
         candidates = candidates[:1]
     else:  # the portfolio right after FLAML's best: it does not depend on how far the search got
-        extra = portfolio(problem, n_train, int(np.shape(x)[1]), list(learner_classes))
+        extra = portfolio(problem, n_train, int(np.shape(x)[1]), list(learner_classes), n_classes)
         candidates = [candidates[0], *extra, *candidates[1:]][:MAX_CANDIDATES]
     # A search trial is N_SPLITS fits on 4/5 of the rows (cv) or one fit on 9/10 (holdout): the
     # out-of-fold fits of a candidate cost about one trial, its two refits (training split, all rows)
