@@ -280,3 +280,14 @@ def test_holdout_searches_keep_their_candidates(cancer, tmp_path):
     _search_log(log, [{**r, "sample_size": fitting if r["sample_size"] == len(y) else 50} for r in records])
     found = ens.candidates_from_log(log, "lgbm", lgbm, len(y))
     assert [c.estimator for c in found] == ["lgbm", "rf", "extra_tree"]
+
+
+def test_a_portfolio_forest_stays_small_enough_to_export_with_many_classes():
+    # Given 11,000 training rows and 52 classes (the sweep's Bundesliga ran the Export step out of memory
+    # with 300 trees of 1024 leaves: 16 million leaf weights)
+    forest = cand.portfolio(ProblemType.MULTICLASS, 11_000, 7, ["rf"], n_classes=52)[0].config
+    # Then the forest holds at most the portfolio's leaf values
+    assert forest["n_estimators"] * forest["max_leaves"] * 52 <= cand.PORTFOLIO_MAX_LEAF_VALUES
+    # And a binary forest on the same rows keeps its deep trees
+    binary = cand.portfolio(ProblemType.BINARY, 11_000, 7, ["rf"], n_classes=2)[0].config
+    assert binary["max_leaves"] == cand.PORTFOLIO_MAX_LEAVES
