@@ -13,7 +13,6 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from automl_lite import layout, storage
@@ -94,8 +93,11 @@ def _remove_work(bucket: str, prefix: str) -> None:
     """
     try:
         storage.delete_prefix(bucket, prefix + layout.SCORE_WORK)
-    except ClientError as exc:
-        _LOG.warning("could not remove %s%s: %s", prefix, layout.SCORE_WORK, exc.response.get("Error", {}).get("Code"))
+    except Exception as exc:
+        code = storage.error_code(exc)
+        if code is None:
+            raise
+        _LOG.warning("could not remove %s%s: %s", prefix, layout.SCORE_WORK, code)
 
 
 def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> ScoreFailureResult:

@@ -17,6 +17,7 @@ from automl_lite.export import export_onnx, measure_parity, model_metadata
 from automl_lite.features import input_specs, prepare_frame
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import METRICS, ProblemType
+from automl_lite.train import _candidates as cand
 from automl_lite.train import _ensemble as ens
 from automl_lite.train import grace_s, train, write_artifacts
 
@@ -163,7 +164,41 @@ def test_the_ensemble_is_dropped_when_it_does_not_beat_the_best_single_model_by_
     assert result.name == "lgbm" and not isinstance(result.estimator, ens.VotingClassifier)
     assert result.record["kept"] is False and "below the needed" in result.record["reason"]
     assert result.record["ensemble_oof_loss"] <= result.record["best_single_oof_loss"]
-    assert len(result.record["candidates"]) == 3
+    sources = [c["source"] for c in result.record["candidates"]]
+    assert sources == ["search", "portfolio", "portfolio", "portfolio", "search", "search"]
+
+
+def test_the_portfolio_follows_flamls_best_and_holds_only_the_manifests_estimators(cancer, tmp_path):
+    # Given a search whose estimators are lgbm, rf and extra_tree
+    result = _build(cancer, tmp_path, min_relative_gain=0.0)
+    portfolio = [c for c in result.record["candidates"] if c["source"] == "portfolio"]
+    # Then the three fixed configurations were fitted out of fold, right after FLAML's best,
+    # without a search validation loss (they were never searched)
+    assert [c["estimator"] for c in portfolio] == ["lgbm", "rf", "extra_tree"]
+    assert all(c["search_validation_loss"] is None and c["oof_loss"] is not None for c in portfolio)
+    assert portfolio[1]["config"]["n_estimators"] == cand.PORTFOLIO_TREES
+    # And an estimator the manifest left out has no portfolio configuration
+    assert [c.estimator for c in cand.portfolio(ProblemType.REGRESSION, 400, 8, ["xgboost", "rf"])] == ["rf"]
+
+
+def test_out_of_fold_fits_stop_as_soon_as_they_would_end_after_their_deadline(cancer):
+    import time
+
+    from sklearn.ensemble import RandomForestClassifier
+
+    m, y, _, _ = cancer
+    forest = RandomForestClassifier(n_estimators=50, random_state=0)
+    cv = cand.folds(y, ProblemType.BINARY, len(y), True, 0)
+    holdout = cand.folds(y, ProblemType.BINARY, len(y), False, 0)
+    # Five folds: the first fold's time shows the five cannot end by now
+    with pytest.raises(cand.OutOfTime):
+        cand.out_of_fold(forest, m, y, None, cv, 2, deadline=time.monotonic())
+    # One fitting part (large data): a probe fit on a fifth of its rows shows it
+    with pytest.raises(cand.OutOfTime):
+        cand.out_of_fold(forest, m, y, None, holdout, 2, deadline=time.monotonic())
+    # With time enough, the same fits give predictions for every scored row
+    oof = cand.out_of_fold(forest, m, y, None, holdout, 2, deadline=time.monotonic() + 600)
+    assert np.isfinite(oof[holdout[0][1]]).all()
 
 
 def test_the_ensemble_is_kept_when_it_beats_the_best_single_model(cancer, tmp_path):
@@ -245,3 +280,14 @@ def test_holdout_searches_keep_their_candidates(cancer, tmp_path):
     _search_log(log, [{**r, "sample_size": fitting if r["sample_size"] == len(y) else 50} for r in records])
     found = ens.candidates_from_log(log, "lgbm", lgbm, len(y))
     assert [c.estimator for c in found] == ["lgbm", "rf", "extra_tree"]
+
+
+def test_a_portfolio_forest_stays_small_enough_to_export_with_many_classes():
+    # Given 11,000 training rows and 52 classes (the sweep's Bundesliga ran the Export step out of memory
+    # with 300 trees of 1024 leaves: 16 million leaf weights)
+    forest = cand.portfolio(ProblemType.MULTICLASS, 11_000, 7, ["rf"], n_classes=52)[0].config
+    # Then the forest holds at most the portfolio's leaf values
+    assert forest["n_estimators"] * forest["max_leaves"] * 52 <= cand.PORTFOLIO_MAX_LEAF_VALUES
+    # And a binary forest on the same rows keeps its deep trees
+    binary = cand.portfolio(ProblemType.BINARY, 11_000, 7, ["rf"], n_classes=2)[0].config
+    assert binary["max_leaves"] == cand.PORTFOLIO_MAX_LEAVES
