@@ -37,6 +37,7 @@ test-images: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check automl_lite lambdas training_image cdk_app tests benchmarks scripts
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 clean:

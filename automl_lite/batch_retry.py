@@ -89,7 +89,9 @@ def cancelled_reason(reason: str) -> str:
     return CANCELLED_BY_TIME_LIMIT + reason
 
 
-def job_state_time_limit_actions(max_runnable_s: int = resources.TRAINING_JOB.max_runnable_s) -> list[dict[str, object]]:
+def job_state_time_limit_actions(
+    max_runnable_s: int = resources.TRAINING_JOB.max_runnable_s,
+) -> list[dict[str, object]]:
     """The job queue's ``jobStateTimeLimitActions`` (API shape): cancel a job stuck RUNNABLE.
 
     Batch accepts 600 s to 86,400 s; one action per reason it can report.
@@ -102,7 +104,9 @@ def job_state_time_limit_actions(max_runnable_s: int = resources.TRAINING_JOB.ma
     ]
 
 
-def train_state_timeout_s(max_attempt_s: int, max_runnable_s: int = resources.TRAINING_JOB.max_runnable_s) -> int:
+def train_state_timeout_s(
+    max_attempt_s: int, max_runnable_s: int = resources.TRAINING_JOB.max_runnable_s
+) -> int:
     """The Train state's ``TimeoutSeconds``: every attempt may wait to start and then run, plus 10 minutes.
 
     A backstop: the queue cancels a job that cannot start long before, and the attempt

@@ -67,7 +67,9 @@ def dataset_budget(
             f"{PROFILE_TMP_RESERVE_MIB} MiB kept free) holds the CSV"
         )
     else:
-        bytes_why = f"the training job's memory ({job.memory_mib} MiB, /{TRAINING_MEMORY_PER_CSV_BYTE}) holds the CSV"
+        bytes_why = (
+            f"the training job's memory ({job.memory_mib} MiB, /{TRAINING_MEMORY_PER_CSV_BYTE}) holds the CSV"
+        )
     return DatasetBudget(
         max_bytes=min(profile_tmp, training_bytes),
         max_columns=MAX_COLUMNS,

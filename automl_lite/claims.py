@@ -39,9 +39,17 @@ class Claim(BaseModel):
     claimed_at: datetime
 
 
-def upload_identity(*, bucket: str, key: str, etag: str | None, version_id: str | None, sequencer: str | None) -> str:
+def upload_identity(
+    *, bucket: str, key: str, etag: str | None, version_id: str | None, sequencer: str | None
+) -> str:
     """What makes an upload this upload: its version when the bucket is versioned, else content and write order."""
-    parts = [bucket, key, version_id or "", "" if version_id else (etag or "").strip('"'), "" if version_id else (sequencer or "")]
+    parts = [
+        bucket,
+        key,
+        version_id or "",
+        "" if version_id else (etag or "").strip('"'),
+        "" if version_id else (sequencer or ""),
+    ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -72,7 +80,9 @@ def claim_upload(
     likewise retried from the write.
     """
     identity = upload_identity(bucket=bucket, key=key, etag=etag, version_id=version_id, sequencer=sequencer)
-    marker = Claim(run_id=run_id, bucket=bucket, key=key, etag=etag, version_id=version_id, claimed_at=datetime.now(UTC))
+    marker = Claim(
+        run_id=run_id, bucket=bucket, key=key, etag=etag, version_id=version_id, claimed_at=datetime.now(UTC)
+    )
     body = marker.model_dump_json(indent=2).encode()
     for attempt in range(CLAIM_ATTEMPTS):
         if attempt:
@@ -80,7 +90,9 @@ def claim_upload(
         try:
             if storage.write_if_absent(bucket, claim_key(identity, prefix=prefix), body):
                 return None
-            holder = Claim.model_validate(json.loads(storage.read_bytes(bucket, claim_key(identity, prefix=prefix))))
+            holder = Claim.model_validate(
+                json.loads(storage.read_bytes(bucket, claim_key(identity, prefix=prefix)))
+            )
         except Exception as exc:
             if storage.error_code(exc) == "ConditionalRequestConflict" or storage.is_not_found(exc):
                 continue

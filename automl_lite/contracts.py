@@ -94,7 +94,9 @@ class DatasetPending(_Contract):
     dataset_key: str
     wait_s: int = Field(ge=1, description="Seconds to wait before looking again.")
     waited_s: int = Field(ge=0)
-    window_s: int = Field(ge=0, description="How long the run waits in all (the manifest's dataset_wait_minutes).")
+    window_s: int = Field(
+        ge=0, description="How long the run waits in all (the manifest's dataset_wait_minutes)."
+    )
 
 
 class StepInput(_Contract):

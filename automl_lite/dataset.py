@@ -126,7 +126,9 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose column names and text cells are :func:`neutralise`-d (numbers stay numbers)."""
     out = frame.rename(columns=neutralise)
     for name in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[name]) and not pd.api.types.is_datetime64_any_dtype(out[name]):
+        if not pd.api.types.is_numeric_dtype(out[name]) and not pd.api.types.is_datetime64_any_dtype(
+            out[name]
+        ):
             out[name] = out[name].map(neutralise)
     return out
 

@@ -93,7 +93,9 @@ def _batch_failure(job: dict[str, Any], run: RunContext | None) -> tuple[str, st
     exit_code = container.get("exitcode", (last_attempt.get("container") or {}).get("exitcode"))
     job_id = j.get("jobid", "unknown")
     if batch_retry.CANCELLED_BY_TIME_LIMIT.lower() in reasons.lower():
-        return "TrainingNotStarted", _not_started_cause(f"The training job {job_id} never started ({reasons}).")
+        return "TrainingNotStarted", _not_started_cause(
+            f"The training job {job_id} never started ({reasons})."
+        )
     if "outofmemory" in reasons.lower().replace(" ", "") or exit_code == 137:
         return (
             "TrainingOutOfMemory",
@@ -175,7 +177,9 @@ def classify(state: dict[str, Any], run: RunContext | None) -> tuple[str, str]:
         message = raw_cause.get("errorMessage") if isinstance(raw_cause, dict) else raw_cause
         return code, str(message or f"The {step} step failed with {code}.")
 
-    limit = _step_limit(step, name, str(raw_cause.get("errorMessage", "")) if isinstance(raw_cause, dict) else "")
+    limit = _step_limit(
+        step, name, str(raw_cause.get("errorMessage", "")) if isinstance(raw_cause, dict) else ""
+    )
     if limit is not None:
         return limit
     if step == "Train" and isinstance(raw_cause, dict):

@@ -109,9 +109,12 @@ def read_patterns(step: str) -> tuple[str, ...]:
     if step in SCORE_STEP_READS:
         return SCORE_STEP_READS[step]
     if step not in STEP_READS:
-        raise ValueError(f"unknown step {step!r}; the steps are {', '.join([*STEP_READS, *SCORE_STEP_READS])}")
+        raise ValueError(
+            f"unknown step {step!r}; the steps are {', '.join([*STEP_READS, *SCORE_STEP_READS])}"
+        )
     return tuple(
-        p if p.startswith((INCOMING_PREFIX, CLAIMS_PREFIX)) else f"{RUNS_PREFIX}*/{p}" for p in STEP_READS[step]
+        p if p.startswith((INCOMING_PREFIX, CLAIMS_PREFIX)) else f"{RUNS_PREFIX}*/{p}"
+        for p in STEP_READS[step]
     )
 
 

@@ -61,14 +61,18 @@ class Manifest(BaseModel):
             raise ValueError("must be a path relative to the manifest's folder, using '/'")
         parts = value.split("/")
         if any(p in ("", ".", "..") for p in parts):
-            raise ValueError("may not contain '.', '..' or empty path segments (it may not leave the manifest's folder)")
+            raise ValueError(
+                "may not contain '.', '..' or empty path segments (it may not leave the manifest's folder)"
+            )
         return value
 
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str) -> str:
         if value != "auto" and value not in METRICS:
-            raise ValueError(f"unknown metric '{value}'; choose 'auto' or one of {', '.join(sorted(METRICS))}")
+            raise ValueError(
+                f"unknown metric '{value}'; choose 'auto' or one of {', '.join(sorted(METRICS))}"
+            )
         return value
 
     @field_validator("estimators")

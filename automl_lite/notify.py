@@ -80,7 +80,8 @@ def _links(summary: RunSummary) -> list[str]:
     if summary.artifacts:
         lines += ["", "Artifacts:"]
         lines += [
-            f"  {one_line(name, 128)}: {one_line(location)}" for name, location in sorted(summary.artifacts.items())
+            f"  {one_line(name, 128)}: {one_line(location)}"
+            for name, location in sorted(summary.artifacts.items())
         ]
     if summary.console_url:
         lines += ["", f"Execution:  {one_line(summary.console_url, 2048)}"]

@@ -98,10 +98,14 @@ def _json_entry(path: Path, meta: dict[str, str], key: str) -> Any:
     try:
         return json.loads(meta[key])
     except ValueError as exc:
-        raise ModelInvalidError(f"{path}: the metadata entry {key!r} is not valid JSON ({exc})", fix=_FIX_MODEL) from exc
+        raise ModelInvalidError(
+            f"{path}: the metadata entry {key!r} is not valid JSON ({exc})", fix=_FIX_MODEL
+        ) from exc
 
 
-def _read_metadata(path: Path, meta: dict[str, str], session: Any) -> tuple[list[InputSpec], list[str] | None]:
+def _read_metadata(
+    path: Path, meta: dict[str, str], session: Any
+) -> tuple[list[InputSpec], list[str] | None]:
     """The input schema and class names, checked against each other and against the graph.
 
     Raises
@@ -112,7 +116,9 @@ def _read_metadata(path: Path, meta: dict[str, str], session: Any) -> tuple[list
     """
     schema = _json_entry(path, meta, "input_schema")
     if not isinstance(schema, list) or not schema:
-        raise ModelInvalidError(f"{path}: the metadata 'input_schema' is not a non-empty list", fix=_FIX_MODEL)
+        raise ModelInvalidError(
+            f"{path}: the metadata 'input_schema' is not a non-empty list", fix=_FIX_MODEL
+        )
     kinds = {k.value for k in ColumnKind}
     specs = []
     for i, entry in enumerate(schema):
@@ -121,7 +127,8 @@ def _read_metadata(path: Path, meta: dict[str, str], session: Any) -> tuple[list
         absent = [k for k in ("name", "column", "kind") if not isinstance(entry.get(k), str)]
         if absent:
             raise ModelInvalidError(
-                f"{path}: input_schema[{i}] has no (text) {', '.join(repr(k) for k in absent)}", fix=_FIX_MODEL
+                f"{path}: input_schema[{i}] has no (text) {', '.join(repr(k) for k in absent)}",
+                fix=_FIX_MODEL,
             )
         if entry["kind"] not in kinds:
             raise ModelInvalidError(
@@ -130,7 +137,9 @@ def _read_metadata(path: Path, meta: dict[str, str], session: Any) -> tuple[list
             )
         part = entry.get("part")
         if part is not None and part not in (*DATETIME_PARTS, *TEXT_PARTS):
-            raise ModelInvalidError(f"{path}: input_schema[{i}] has the unknown part {part!r}", fix=_FIX_MODEL)
+            raise ModelInvalidError(
+                f"{path}: input_schema[{i}] has the unknown part {part!r}", fix=_FIX_MODEL
+            )
         specs.append(InputSpec.from_dict(entry))
     graph_inputs = sorted(i.name for i in session.get_inputs())
     if sorted(s.name for s in specs) != graph_inputs:
@@ -150,7 +159,9 @@ def _read_metadata(path: Path, meta: dict[str, str], session: Any) -> tuple[list
             )
         return specs, None
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
-        raise ModelInvalidError(f"{path}: the metadata 'class_names' is not a list of two or more names", fix=_FIX_MODEL)
+        raise ModelInvalidError(
+            f"{path}: the metadata 'class_names' is not a list of two or more names", fix=_FIX_MODEL
+        )
     if "label" not in outputs or "probabilities" not in outputs:
         raise ModelInvalidError(
             f"{path}: the metadata names classes, but the graph lacks the 'label' and 'probabilities' "
@@ -179,10 +190,13 @@ class OnnxModel:
             ) from exc
         modelmeta = self.session.get_modelmeta()
         meta = modelmeta.custom_metadata_map
-        ours = modelmeta.producer_name == "automl-lite" or bool({"class_names", "column_mapping", "outputs"} & set(meta))
+        ours = modelmeta.producer_name == "automl-lite" or bool(
+            {"class_names", "column_mapping", "outputs"} & set(meta)
+        )
         if "input_schema" not in meta and ours:
             raise ModelInvalidError(
-                f"{path}: the automl-lite metadata has no 'input_schema' entry (the model's inputs)", fix=_FIX_MODEL
+                f"{path}: the automl-lite metadata has no 'input_schema' entry (the model's inputs)",
+                fix=_FIX_MODEL,
             )
         if "input_schema" not in meta:
             raise ModelInputError(
@@ -260,7 +274,10 @@ def check_output_path(out: Path, *, inputs: list[Path], overwrite: bool = False)
         Naming the path and what to pass instead.
     """
     if out.is_dir():
-        raise UsageError(f"The output {out} is a folder.", fix="Give a file name for the predictions, e.g. --out predictions.csv.")
+        raise UsageError(
+            f"The output {out} is a folder.",
+            fix="Give a file name for the predictions, e.g. --out predictions.csv.",
+        )
     for given in inputs:
         same = out.exists() and given.exists() and os.path.samefile(out, given)
         if same or out.resolve() == given.resolve():
@@ -270,7 +287,8 @@ def check_output_path(out: Path, *, inputs: list[Path], overwrite: bool = False)
             )
     if out.exists() and not overwrite:
         raise UsageError(
-            f"The output {out} already exists.", fix="Give another file name with --out, or pass --overwrite to replace it."
+            f"The output {out} already exists.",
+            fix="Give another file name with --out, or pass --overwrite to replace it.",
         )
     if out.exists() and not out.is_file():
         raise UsageError(f"The output {out} is not a regular file.", fix="Give another file name with --out.")

@@ -220,8 +220,7 @@ def render_page(
         for fig in section.figures:
             if not _is_data_uri(fig.data_uri):
                 raise ValueError(
-                    f"figure {fig.alt!r} is not an embedded SVG data URI; "
-                    "draw it with automl_lite.charts"
+                    f"figure {fig.alt!r} is not an embedded SVG data URI; draw it with automl_lite.charts"
                 )
     if footer is None:
         from automl_lite import __version__

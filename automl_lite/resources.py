@@ -36,7 +36,9 @@ FUNCTIONS: dict[str, FunctionResources] = {
     "Export": FunctionResources(
         handler="lambdas.export.handler", memory_mib=3008, timeout_s=900, ephemeral_storage_mib=2048
     ),
-    "ReportFailure": FunctionResources(handler="lambdas.report_failure.handler", memory_mib=512, timeout_s=60),
+    "ReportFailure": FunctionResources(
+        handler="lambdas.report_failure.handler", memory_mib=512, timeout_s=60
+    ),
     # The scoring flow (statemachine/score.asl.json). ScoreChunk holds one chunk's bytes
     # (automl_lite.score.DEFAULT_CHUNK_BYTES of CSV) plus one batch of predict's BATCH_ROWS rows:
     # ~450 MiB at peak for the default 64 MiB (docs/scoring.md, Benchmark); its 3,008 MB buy CPU

@@ -18,7 +18,12 @@ from automl_lite.train._metrics import TrainingMetrics
 from automl_lite.validate.artifact import ValidationArtifact
 
 #: The artifact models whose schemas are published, in the order a run writes them.
-ARTIFACT_MODELS: tuple[type[Artifact], ...] = (ValidationArtifact, ProfileArtifact, TrainingMetrics, RunSummary)
+ARTIFACT_MODELS: tuple[type[Artifact], ...] = (
+    ValidationArtifact,
+    ProfileArtifact,
+    TrainingMetrics,
+    RunSummary,
+)
 #: Where the schemas are committed, relative to the repository's root.
 SCHEMA_DIR = Path("docs") / "schemas"
 #: The command that writes them.

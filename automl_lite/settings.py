@@ -30,7 +30,9 @@ class TrainingSettings(BaseSettings):
     run_id: str = Field(min_length=1, description="The run id (the execution name).")
     dataset_key: str = Field(min_length=1, description="S3 key of the CSV to train on.")
     #: The CSV's S3 version pinned by Validate ("" in an unversioned bucket: the current object).
-    dataset_version: str = Field("", description="S3 version id of the CSV (the run reads only this version).")
+    dataset_version: str = Field(
+        "", description="S3 version id of the CSV (the run reads only this version)."
+    )
     profile_key: str = Field(min_length=1, description="S3 key of the run's eda/profile.json.")
     target: str = Field(min_length=1)
     problem_type: ProblemType

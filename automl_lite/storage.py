@@ -60,7 +60,9 @@ def head(bucket: str, key: str, *, version_id: str | None = None) -> dict[str, A
         raise
 
 
-def read_bytes(bucket: str, key: str, *, max_bytes: int | None = None, version_id: str | None = None) -> bytes:
+def read_bytes(
+    bucket: str, key: str, *, max_bytes: int | None = None, version_id: str | None = None
+) -> bytes:
     """The object's bytes; with ``max_bytes``, at most that many (a ranged GET).
 
     With ``version_id``, that version of the object (in a versioned bucket).
@@ -94,9 +96,11 @@ def read_range(bucket: str, key: str, start: int, end: int, *, version_id: str |
     """Bytes ``[start, end)`` of the object (one ranged GET); empty when the range is empty."""
     if end <= start:
         return b""
-    return client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **_version(version_id))[
-        "Body"
-    ].read()
+    return (
+        client("s3")
+        .get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **_version(version_id))["Body"]
+        .read()
+    )
 
 
 def iter_chunks(
@@ -147,7 +151,11 @@ def upload(path: Path, bucket: str, key: str, *, content_type: str | None = None
 
 def list_keys(bucket: str, prefix: str) -> list[str]:
     paginator = client("s3").get_paginator("list_objects_v2")
-    return [o["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for o in page.get("Contents", [])]
+    return [
+        o["Key"]
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+        for o in page.get("Contents", [])
+    ]
 
 
 def delete_prefix(bucket: str, prefix: str) -> int:

@@ -69,7 +69,12 @@ def _curves(outcome: TrainingOutcome, names: list[str]) -> list[Figure]:
         ),
         Figure(
             charts.xy_chart(
-                pr, title="Precision-recall curve", x_label="recall", y_label="precision", x_range=unit, y_range=unit
+                pr,
+                title="Precision-recall curve",
+                x_label="recall",
+                y_label="precision",
+                x_range=unit,
+                y_range=unit,
             ),
             "Precision-recall curve on the test split",
             f"Precision-recall curve{how}, test split.",
@@ -78,7 +83,10 @@ def _curves(outcome: TrainingOutcome, names: list[str]) -> list[Figure]:
 
 
 def _regression_figures(outcome: TrainingOutcome) -> list[Figure]:
-    actual, predicted = np.asarray(outcome.y_test, dtype=float), np.asarray(outcome.test_prediction, dtype=float)
+    actual, predicted = (
+        np.asarray(outcome.y_test, dtype=float),
+        np.asarray(outcome.test_prediction, dtype=float),
+    )
     low, high = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
     scatter = charts.xy_chart(
         [
@@ -135,7 +143,9 @@ def _search_figure(outcome: TrainingOutcome) -> Figure | None:
         for name, trials in history.groupby("estimator")
     ]
     series.append(
-        Series("best so far", history["wall_clock_s"], history["best_loss_so_far"], kind="step", color="#1f2328")
+        Series(
+            "best so far", history["wall_clock_s"], history["best_loss_so_far"], kind="step", color="#1f2328"
+        )
     )
     finite = history["validation_loss"][np.isfinite(history["validation_loss"])]
     top = float(np.quantile(finite, 0.95)) * 1.05 + 1e-12 if len(finite) > 3 else None

@@ -116,7 +116,12 @@ def _measure(cmd: list[str], timeout: float | None, env: dict[str, str] | None =
             env=env,
         )
     except subprocess.TimeoutExpired:
-        return {"ok": False, "wall_s": time.perf_counter() - start, "rss_mb": None, "note": f"timeout {timeout:.0f}s"}
+        return {
+            "ok": False,
+            "wall_s": time.perf_counter() - start,
+            "rss_mb": None,
+            "note": f"timeout {timeout:.0f}s",
+        }
     wall = time.perf_counter() - start
     lines = proc.stdout.strip().splitlines()
     rc = int(next(line.split()[1] for line in lines if line.startswith("__RC__")))
@@ -166,7 +171,9 @@ def run_ydata(path: Path, n_rows: int, python: str, timeout: float, tmp: Path) -
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "automl-lite-bench")
     parser.add_argument("--only", choices=["wide_1m", "flights_3m"], action="append")
     parser.add_argument("--skip-ydata", action="store_true")
@@ -184,7 +191,10 @@ def main(argv: list[str] | None = None) -> None:
         if not (path.exists() and meta_path.exists()):
             print(f"building {path} ...", file=sys.stderr, flush=True)
             target = builders[name](path)
-            n_rows, n_cols = pd.read_csv(path, usecols=[target]).shape[0], len(pd.read_csv(path, nrows=1).columns)
+            n_rows, n_cols = (
+                pd.read_csv(path, usecols=[target]).shape[0],
+                len(pd.read_csv(path, nrows=1).columns),
+            )
             meta_path.write_text(json.dumps({"target": target, "rows": n_rows, "columns": n_cols}))
         meta = json.loads(meta_path.read_text())
         size_mb = path.stat().st_size / 1024**2
@@ -199,13 +209,17 @@ def main(argv: list[str] | None = None) -> None:
             if ours["ok"] and theirs["ok"]:
                 # Compare throughput (rows/s) when ydata only finished a sample.
                 speedup = (theirs["wall_s"] / theirs["rows"] * meta["rows"]) / ours["wall_s"]
-                theirs["note"] = (theirs["note"] + "; " if theirs["note"] else "") + f"automl-lite {speedup:.1f}x faster"
+                theirs["note"] = (
+                    theirs["note"] + "; " if theirs["note"] else ""
+                ) + f"automl-lite {speedup:.1f}x faster"
     header = f"| {'file':<11} | {'rows x cols':<14} | {'CSV MB':>7} | {'profiler':<24} | {'wall s':>7} | {'peak RSS MB':>11} | note"
     print(header)
     print("|" + "|".join("-" * len(c) for c in header.split("|")[1:]))
     for name, shape, size_mb, tool, r in rows_out:
         rss = f"{r['rss_mb']:.0f}" if r["rss_mb"] is not None else "-"
-        print(f"| {name:<11} | {shape:<14} | {size_mb:>7.0f} | {tool:<24} | {r['wall_s']:>7.1f} | {rss:>11} | {r['note']}")
+        print(
+            f"| {name:<11} | {shape:<14} | {size_mb:>7.0f} | {tool:<24} | {r['wall_s']:>7.1f} | {rss:>11} | {r['note']}"
+        )
 
 
 if __name__ == "__main__":

@@ -160,4 +160,3 @@ class DeploymentConfig:
             training_max_vcpus=int(get("training_max_vcpus", defaults.training_max_vcpus)),
             log_level=str(get("log_level", defaults.log_level)).upper(),
         )
-

@@ -117,7 +117,8 @@ def main() -> int:
     started = time.monotonic()
     # The job definition sets AUTOML_LOG_LEVEL from the deployment's log_level (cdk_app/units/training.py).
     logging.basicConfig(
-        level=os.environ.get("AUTOML_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=os.environ.get("AUTOML_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         settings = TrainingSettings.from_env()

@@ -71,7 +71,9 @@ StartResponse = Callable[..., Any]
 class RequireEngineCredentials:
     """WSGI middleware: 403 unless the request is signed with the engine's access key."""
 
-    def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]], keys: EngineKeys) -> None:
+    def __init__(
+        self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]], keys: EngineKeys
+    ) -> None:
         self.app = app
         self.keys = keys
 
@@ -111,7 +113,9 @@ class GuardedMotoServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         app = RequireEngineCredentials(DomainDispatcherApplication(create_backend_app), self.keys)
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
         self._server_ready_event.set()
         self._server.serve_forever()
 

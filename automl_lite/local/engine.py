@@ -156,12 +156,20 @@ class LocalEngine:
         deploy(self)
 
     # ------------------------------------------------------------------ runs
-    def upload(self, data: bytes, key: str, *, content_type: str = "application/octet-stream") -> dict[str, Any]:
-        response = storage.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+    def upload(
+        self, data: bytes, key: str, *, content_type: str = "application/octet-stream"
+    ) -> dict[str, Any]:
+        response = storage.client("s3").put_object(
+            Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
+        )
         return {"etag": response["ETag"], "version_id": response.get("VersionId"), "size": len(data)}
 
     def submit(
-        self, manifest: dict[str, Any] | bytes, files: dict[str, bytes] | dict[str, Path] | None = None, *, name: str = "run"
+        self,
+        manifest: dict[str, Any] | bytes,
+        files: dict[str, bytes] | dict[str, Path] | None = None,
+        *,
+        name: str = "run",
     ) -> str:
         """Drop files and a manifest into a fresh ``incoming/<name>-<random>/`` folder and start the run.
 
@@ -237,7 +245,7 @@ class LocalEngine:
             return None
         prefix = location.split("/", 3)[3].rsplit("/", 1)[0] + "/"
         for key in storage.list_keys(self.bucket, prefix):
-            storage.download(self.bucket, key, dest / key[len(prefix):])
+            storage.download(self.bucket, key, dest / key[len(prefix) :])
         return dest
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
@@ -302,7 +310,8 @@ class LocalEngine:
                             "subject": envelope.get("Subject"),
                             "message": envelope.get("Message"),
                             "attributes": {
-                                k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()
+                                k: v.get("Value")
+                                for k, v in (envelope.get("MessageAttributes") or {}).items()
                             },
                         }
                     )
@@ -318,7 +327,7 @@ class LocalEngine:
         dest.mkdir(parents=True, exist_ok=True)
         prefix = layout.run_prefix(result.run_id)
         for key in storage.list_keys(self.bucket, prefix):
-            storage.download(self.bucket, key, dest / key[len(prefix):])
+            storage.download(self.bucket, key, dest / key[len(prefix) :])
         execution = {
             "executionArn": result.execution_arn,
             "status": result.status,
@@ -338,7 +347,9 @@ class LocalEngine:
 def _reset_moto(endpoint: str, token: str) -> None:
     import urllib.request
 
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST", headers={TOKEN_HEADER: token})
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset", method="POST", headers={TOKEN_HEADER: token}
+    )
     urllib.request.urlopen(request, timeout=30).read()
 
 

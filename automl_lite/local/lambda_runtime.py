@@ -151,7 +151,7 @@ class RuntimeContext:
 def _run_hog(hog: dict[str, float], tmpdir: str) -> None:
     if hog.get("allocate_mib"):
         block = bytearray(int(hog["allocate_mib"] * _MIB))
-        block[:: 4096] = b"x" * len(block[:: 4096])  # touch every page: resident, as real use would be
+        block[::4096] = b"x" * len(block[::4096])  # touch every page: resident, as real use would be
         hog["_keep"] = len(block)  # keep it alive while the handler runs
         time.sleep(10 * POLL_S)
     if hog.get("tmp_write_mib"):

@@ -27,9 +27,19 @@ def run_dir(tmp_path_factory, penguins_csv):
 
 def test_run_folder_has_the_design_brief_layout(run_dir):
     for artifact in (
-        "run.json", "validation.json", "eda/profile.json", "eda/report.html", "training/metrics.json",
-        "training/leaderboard.csv", "training/report.html", "model/model.onnx", "model/model_card.md",
-        "model/parity.json", "model/model.joblib", "execution.json", "logs/training.log",
+        "run.json",
+        "validation.json",
+        "eda/profile.json",
+        "eda/report.html",
+        "training/metrics.json",
+        "training/leaderboard.csv",
+        "training/report.html",
+        "model/model.onnx",
+        "model/model_card.md",
+        "model/parity.json",
+        "model/model.joblib",
+        "execution.json",
+        "logs/training.log",
     ):
         assert (run_dir / artifact).is_file(), artifact
     summary = json.loads((run_dir / "run.json").read_text())

@@ -155,7 +155,9 @@ def versioned(s3):
 
 
 @pytest.mark.slow
-def test_each_step_writes_only_the_artifacts_it_owns_and_reads_only_what_it_is_granted(versioned, monkeypatch):
+def test_each_step_writes_only_the_artifacts_it_owns_and_reads_only_what_it_is_granted(
+    versioned, monkeypatch
+):
     writes = Access(versioned)
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5, "estimators": ["rf"]}
     run = writes.run(layout.VALIDATE, validate_handler, _trigger(versioned, manifest), _context("validate"))
@@ -227,7 +229,9 @@ def _score_with_every_step(writes: Access, s3) -> None:
     assert any(fnmatch.fnmatchcase(plan["chunks_key"], p) for p in layout.SCORE_MAP_READS)
     chunks = json.loads(s3.get_object(Bucket=BUCKET, Key=plan["chunks_key"])["Body"].read())
     for index in chunks:
-        writes.run(layout.SCORE_CHUNK, score_chunk_handler, {"score": score, "chunk": index}, _context("chunk"))
+        writes.run(
+            layout.SCORE_CHUNK, score_chunk_handler, {"score": score, "chunk": index}, _context("chunk")
+        )
     merge = writes.run(layout.SCORE_MERGE, score_merge_handler, {"score": score}, _context("score-merge"))
     finish = writes.run(
         layout.SCORE_DRIFT, score_drift_handler, {"score": score, "merge": merge}, _context("score-drift")
@@ -235,7 +239,11 @@ def _score_with_every_step(writes: Access, s3) -> None:
     assert finish["summary"]["status"] == "SUCCEEDED"
     # A failed scoring's report (as after a failed chunk): it reads the parts' failure markers.
     failed = {
-        "state": {"event": event, "score": score, "error": {"Error": "States.ExceedToleratedFailureThreshold"}},
+        "state": {
+            "event": event,
+            "score": score,
+            "error": {"Error": "States.ExceedToleratedFailureThreshold"},
+        },
         "execution": execution,
     }
     s3.put_object(
@@ -284,7 +292,10 @@ def test_export_refuses_a_model_the_training_job_did_not_write(versioned, monkey
 
     # The genuine model, put back, exports: the digest is of the bytes the training job wrote.
     versioned.put_object(Bucket=BUCKET, Key=model_key, Body=genuine)
-    assert export_handler({"run": run, "profile": profile}, _context("export"))["summary"]["status"] == "SUCCEEDED"
+    assert (
+        export_handler({"run": run, "profile": profile}, _context("export"))["summary"]["status"]
+        == "SUCCEEDED"
+    )
 
 
 def test_a_model_without_its_digest_is_not_loaded(s3, tmp_path):
@@ -296,7 +307,9 @@ def test_a_model_without_its_digest_is_not_loaded(s3, tmp_path):
 
     with pytest.raises(Exception, match="NoSuchKey|Not Found|404"):
         _load_native(
-            BUCKET, layout.run_key(RUN_ID, layout.NATIVE_MODEL), layout.run_key(RUN_ID, layout.NATIVE_MODEL_DIGEST)
+            BUCKET,
+            layout.run_key(RUN_ID, layout.NATIVE_MODEL),
+            layout.run_key(RUN_ID, layout.NATIVE_MODEL_DIGEST),
         )
     assert not marker.exists()
 
@@ -333,7 +346,9 @@ def test_a_large_merge_and_its_abort_stay_within_the_merge_grants(s3):
     prefix = layout.score_prefix(RUN_ID, "big", "20260101T000000000Z")
     sizes = [12 << 20, 200, 11 << 20]
     for i, size in enumerate(sizes):
-        s3.put_object(Bucket=BUCKET, Key=f"{prefix}{layout.SCORE_PARTS}predictions-{i:05d}.csv", Body=b"x" * size)
+        s3.put_object(
+            Bucket=BUCKET, Key=f"{prefix}{layout.SCORE_PARTS}predictions-{i:05d}.csv", Body=b"x" * size
+        )
     parts = [(f"{prefix}{layout.SCORE_PARTS}predictions-{i:05d}.csv", s) for i, s in enumerate(sizes)]
     storage.client("s3").meta.events.register("provide-client-params.s3", record)
 
@@ -341,7 +356,9 @@ def test_a_large_merge_and_its_abort_stay_within_the_merge_grants(s3):
     assert result.copied_bytes > 0 and result.parts > 1
     # A part that vanished mid-merge: the upload is aborted, nothing is left to bill.
     with pytest.raises(Exception, match="NoSuchKey|Not Found|404|does not exist"):
-        merge_objects(BUCKET, prefix + layout.REJECTED, b"h\r\n", [parts[0], (parts[0][0] + ".gone", 6 << 20)])
+        merge_objects(
+            BUCKET, prefix + layout.REJECTED, b"h\r\n", [parts[0], (parts[0][0] + ".gone", 6 << 20)]
+        )
     assert not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
 
     grants = {

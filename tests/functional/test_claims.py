@@ -17,7 +17,13 @@ def bucket(s3):
 
 
 def _claim(run_id, **overrides):
-    upload = {"bucket": BUCKET, "key": "incoming/a/manifest.json", "etag": '"e1"', "version_id": "v1", "sequencer": "01"}
+    upload = {
+        "bucket": BUCKET,
+        "key": "incoming/a/manifest.json",
+        "etag": '"e1"',
+        "version_id": "v1",
+        "sequencer": "01",
+    }
     return claim_upload(**(upload | overrides), run_id=run_id)
 
 
@@ -114,9 +120,17 @@ def test_a_409_whose_other_writer_succeeds_reports_that_writer(bucket, s3, fast_
         # The concurrent delivery's write completes (without our hook: a plain PUT of its marker).
         from automl_lite.claims import Claim, claim_key, upload_identity
 
-        identity = upload_identity(bucket=BUCKET, key="incoming/a/manifest.json", etag='"e1"', version_id="v1", sequencer="01")
-        marker = Claim(run_id="run-other", bucket=BUCKET, key="incoming/a/manifest.json", etag='"e1"', version_id="v1",
-                       claimed_at="2026-01-01T00:00:00Z")
+        identity = upload_identity(
+            bucket=BUCKET, key="incoming/a/manifest.json", etag='"e1"', version_id="v1", sequencer="01"
+        )
+        marker = Claim(
+            run_id="run-other",
+            bucket=BUCKET,
+            key="incoming/a/manifest.json",
+            etag='"e1"',
+            version_id="v1",
+            claimed_at="2026-01-01T00:00:00Z",
+        )
         client.put_object(Bucket=BUCKET, Key=claim_key(identity), Body=marker.model_dump_json().encode())
 
     _conflicts(client, times=1, before=other_writer_lands)

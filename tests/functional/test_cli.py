@@ -12,7 +12,18 @@ pytestmark = pytest.mark.slow
 
 
 def test_run_with_a_missing_target_prints_code_and_cause_and_exits_1(tmp_path, penguins_csv, capsys):
-    code = main(["--runs-dir", str(tmp_path / "runs"), "run", str(penguins_csv), "--target", "specie", "--time-budget", "5"])
+    code = main(
+        [
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "run",
+            str(penguins_csv),
+            "--target",
+            "specie",
+            "--time-budget",
+            "5",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 1
     assert "Error: TargetMissing" in err and "species" in err
@@ -37,7 +48,9 @@ def test_run_with_a_manifest_resolves_the_dataset_beside_it(tmp_path, penguins_c
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "data.csv").write_bytes(penguins_csv.read_bytes())
-    (folder / "manifest.json").write_text(json.dumps({"dataset": "data.csv", "target": "species", "metric": "rmse"}))
+    (folder / "manifest.json").write_text(
+        json.dumps({"dataset": "data.csv", "target": "species", "metric": "rmse"})
+    )
     code = main(["run", str(folder / "manifest.json"), "--out", str(tmp_path / "out")])
     _, err = capsys.readouterr()
     # rmse does not apply to a multiclass target: the metric option is never ignored.

@@ -227,7 +227,9 @@ def test_export_handler_needs_no_matplotlib(s3, penguins_csv, monkeypatch):
 def test_a_model_over_the_export_budget_is_refused_before_it_is_loaded(s3, monkeypatch):
     # A model larger than Export's memory can convert (here: the budget shrunk to 1 KiB).
     monkeypatch.setattr("automl_lite.budget.EXPORT_MEMORY_PER_MODEL_BYTE", 3008 * 1024)
-    s3.put_object(Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.NATIVE_MODEL), Body=b"not unpickled" * 1000)
+    s3.put_object(
+        Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.NATIVE_MODEL), Body=b"not unpickled" * 1000
+    )
     with pytest.raises(ExportFailedError) as caught:
         handler(step_input(), context())
     assert "limit: model bytes" in caught.value.cause and "Export's memory" in caught.value.cause

@@ -24,7 +24,9 @@ EXECUTION = ExecutionInfo(
 
 
 def _validate(key: str, version_id: str | None = None):
-    return validate_run(bucket=BUCKET, manifest_key=key, etag=None, version_id=version_id, execution=EXECUTION)
+    return validate_run(
+        bucket=BUCKET, manifest_key=key, etag=None, version_id=version_id, execution=EXECUTION
+    )
 
 
 def _manifest(**fields) -> bytes:
@@ -34,7 +36,7 @@ def _manifest(**fields) -> bytes:
 @pytest.mark.parametrize("offset", [8192, 3 * 1024**2 + 17])
 def test_a_nul_byte_anywhere_is_refused_with_its_position(s3, offset):
     """Past the first 8 KB (the old check), and past the first 1 MiB chunk of the stream."""
-    body = (PENGUINS * (offset // len(PENGUINS) + 2))[:offset] + b"\x00" + PENGUINS[: 2000]
+    body = (PENGUINS * (offset // len(PENGUINS) + 2))[:offset] + b"\x00" + PENGUINS[:2000]
     s3.put_object(Bucket=BUCKET, Key="incoming/a/data.csv", Body=body)
     s3.put_object(Bucket=BUCKET, Key="incoming/a/manifest.json", Body=_manifest())
     with pytest.raises(DatasetUnreadableError) as info:

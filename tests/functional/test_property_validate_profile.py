@@ -32,8 +32,30 @@ EXAMPLES = int(os.environ.get("AUTOML_LITE_PROPERTY_EXAMPLES", "50"))
 _counter = itertools.count()
 
 NAMES = st.one_of(
-    st.sampled_from(["y", "target", "price", "a", "b", "", " ", "NA", "1", "2.5", "=cmd()", 'q"uote', "semi;colon",
-                     "com,ma", "tab\tname", "new\nline", "naïve", "[x](javascript:alert(1))", "<b>", "日本"]),
+    st.sampled_from(
+        [
+            "y",
+            "target",
+            "price",
+            "a",
+            "b",
+            "",
+            " ",
+            "NA",
+            "1",
+            "2.5",
+            "=cmd()",
+            'q"uote',
+            "semi;colon",
+            "com,ma",
+            "tab\tname",
+            "new\nline",
+            "naïve",
+            "[x](javascript:alert(1))",
+            "<b>",
+            "日本",
+        ]
+    ),
     st.text(min_size=0, max_size=8),
 )
 
@@ -63,12 +85,23 @@ def tables(draw) -> tuple[bytes, str]:
     """A CSV's bytes and the target the manifest names."""
     n_cols = draw(st.integers(1, 5))
     if not _rarely(draw, 4):  # mostly plain, distinct names (so examples get past the header)
-        names = draw(st.lists(st.sampled_from(["y", "price", "colour", "When", "note", "id", "Größe", "=cmd()"]),
-                              min_size=n_cols, max_size=n_cols, unique=True))
+        names = draw(
+            st.lists(
+                st.sampled_from(["y", "price", "colour", "When", "note", "id", "Größe", "=cmd()"]),
+                min_size=n_cols,
+                max_size=n_cols,
+                unique=True,
+            )
+        )
     else:
         names = draw(st.lists(NAMES, min_size=n_cols, max_size=n_cols))
-    kinds = draw(st.lists(st.sampled_from(["int", "float", "category", "text", "date", "bool", "mixed"]),
-                          min_size=n_cols, max_size=n_cols))
+    kinds = draw(
+        st.lists(
+            st.sampled_from(["int", "float", "category", "text", "date", "bool", "mixed"]),
+            min_size=n_cols,
+            max_size=n_cols,
+        )
+    )
     target_index = draw(st.integers(0, n_cols - 1))
     n_rows = draw(st.sampled_from([60, 40, 25, 20, 60, 19, 3, 1, 0]))
     # The target: a few big classes and some of one or two rows, or numbers, or anything.
@@ -88,7 +121,9 @@ def tables(draw) -> tuple[bytes, str]:
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
     quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]))
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, quoting=quoting, lineterminator=draw(st.sampled_from(["\n", "\r\n"])))
+    writer = csv.writer(
+        buffer, delimiter=delimiter, quoting=quoting, lineterminator=draw(st.sampled_from(["\n", "\r\n"]))
+    )
     writer.writerow(names)
     writer.writerows(rows)
     encoding = draw(st.sampled_from(["utf-8"] * 6 + ["utf-8-sig", "latin-1", "utf-16", "cp1252"]))
@@ -106,7 +141,9 @@ def tables(draw) -> tuple[bytes, str]:
 def manifests(draw, target: str) -> bytes:
     manifest: dict = {"dataset": "data.csv", "target": target}
     if _rarely(draw, 3):
-        manifest["problem_type"] = draw(st.sampled_from(["auto", "binary", "multiclass", "regression", "clustering"]))
+        manifest["problem_type"] = draw(
+            st.sampled_from(["auto", "binary", "multiclass", "regression", "clustering"])
+        )
     if _rarely(draw, 4):
         manifest["metric"] = draw(st.sampled_from(["auto", *sorted(METRICS), "auc-pr"]))
     if _rarely(draw, 5):
@@ -141,19 +178,38 @@ def bucket(s3):
     max_examples=EXAMPLES,
     deadline=None,
     derandomize=EXAMPLES <= 50,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 @given(upload=uploads())
 @example(upload=(b"y,x\n" + b"A,1\nB,2\n" * 15, b'{"dataset": "data.csv", "target": "y"}'))
 @example(upload=(b"y;x\n" + b"A;1\n" * 20 + b"B;2\n" * 20, b""))
-@example(upload=(b"y,x\n" + b"A,1\n" * 30 + b"B,2\n" * 10 + b"".join(b"r%d,3\n" % i for i in range(30)),
-                 b'{"dataset": "data.csv", "target": "y"}'))
+@example(
+    upload=(
+        b"y,x\n" + b"A,1\n" * 30 + b"B,2\n" * 10 + b"".join(b"r%d,3\n" % i for i in range(30)),
+        b'{"dataset": "data.csv", "target": "y"}',
+    )
+)
 # Found by this test: quantile bins of numbers below float precision (pd.qcut raised ValueError).
-@example(upload=(b"y\n" + b"0.0\n" * 20 + b"200.0\n21.0\n10.0\n9.0\n8.0\n7.0\n6.0\n5.0\n0.0625\n1.1125369292536007e-308\n"
-                 b"2.2250738585e-313\n-1.0\n4.0\n3.0\n2.0\n0.25\n0.5\n1.0\n", b'{"dataset": "data.csv", "target": "y"}'))
+@example(
+    upload=(
+        b"y\n"
+        + b"0.0\n" * 20
+        + b"200.0\n21.0\n10.0\n9.0\n8.0\n7.0\n6.0\n5.0\n0.0625\n1.1125369292536007e-308\n"
+        b"2.2250738585e-313\n-1.0\n4.0\n3.0\n2.0\n0.25\n0.5\n1.0\n",
+        b'{"dataset": "data.csv", "target": "y"}',
+    )
+)
 # Found by this test: dates with and without a time zone in one column (pandas refused to mix them).
-@example(upload=(b"y,when,x\n" + b"A,2024-01-31,0\nB,2024-01-31,1\n" * 15 + b"B,2024-02-29T10:00:00Z,0\n",
-                 b'{"dataset": "data.csv", "target": "y"}'))
+@example(
+    upload=(
+        b"y,when,x\n" + b"A,2024-01-31,0\nB,2024-01-31,1\n" * 15 + b"B,2024-02-29T10:00:00Z,0\n",
+        b'{"dataset": "data.csv", "target": "y"}',
+    )
+)
 def test_validate_and_profile_end_in_success_or_a_catalogue_code(s3, bucket, upload):
     data, manifest = upload
     n = next(_counter)
@@ -168,7 +224,11 @@ def test_validate_and_profile_end_in_success_or_a_catalogue_code(s3, bucket, upl
     )
     try:
         run = validate_run(
-            bucket=BUCKET, manifest_key=folder + "manifest.json", etag=put["ETag"], version_id=None, execution=execution
+            bucket=BUCKET,
+            manifest_key=folder + "manifest.json",
+            etag=put["ETag"],
+            version_id=None,
+            execution=execution,
         )
         profile_run(run)
         event("success")

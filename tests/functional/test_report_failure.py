@@ -17,7 +17,6 @@ RUN_ID = "penguins-20260101-000000-abcd"
 ARN = f"arn:aws:states:eu-west-1:123456789012:execution:automl-lite-pipeline:{RUN_ID}"
 
 
-
 def _run_state() -> dict:
     return {
         "run_id": RUN_ID,
@@ -47,7 +46,9 @@ def _event_state() -> dict:
 
 
 def test_our_lambda_error_maps_to_its_code_and_keeps_the_message_without_trace():
-    state = _event_state() | {"error": _lambda_error("TargetMissingError", "Column 'specie' is not in the CSV.")}
+    state = _event_state() | {
+        "error": _lambda_error("TargetMissingError", "Column 'specie' is not in the CSV.")
+    }
     code, cause = classify(state, None)
     assert code == "TargetMissing"
     assert cause == "Column 'specie' is not in the CSV."
@@ -62,9 +63,22 @@ def test_failed_step_is_inferred_from_the_results_present():
 
 
 def test_batch_failure_prefers_the_containers_own_report(s3):
-    storage.write_json(BUCKET, layout.run_key(RUN_ID, layout.TRAINING_FAILURE), {"code": "TooFewRows", "cause": "Only 3 rows."})
-    job = {"JobId": "j-1", "Status": "FAILED", "StatusReason": "Essential container in task exited", "Container": {"ExitCode": 1}}
-    state = {"run": _run_state(), "profile": {}, "error": {"Error": "States.TaskFailed", "Cause": json.dumps(job)}}
+    storage.write_json(
+        BUCKET,
+        layout.run_key(RUN_ID, layout.TRAINING_FAILURE),
+        {"code": "TooFewRows", "cause": "Only 3 rows."},
+    )
+    job = {
+        "JobId": "j-1",
+        "Status": "FAILED",
+        "StatusReason": "Essential container in task exited",
+        "Container": {"ExitCode": 1},
+    }
+    state = {
+        "run": _run_state(),
+        "profile": {},
+        "error": {"Error": "States.TaskFailed", "Cause": json.dumps(job)},
+    }
     result = report_failure(state, ExecutionInfo(execution_arn=ARN, run_id=RUN_ID))
     assert (result.code, result.cause) == ("TooFewRows", "Only 3 rows.")
 
@@ -72,16 +86,41 @@ def test_batch_failure_prefers_the_containers_own_report(s3):
 @pytest.mark.parametrize(
     ("job", "code", "phrase"),
     [
-        ({"JobId": "j", "Status": "FAILED", "StatusReason": "Essential container in task exited", "Container": {"ExitCode": 3}},
-         "TrainingFailed", "exit code 3"),
-        ({"JobId": "j", "Status": "FAILED", "StatusReason": "Job attempt duration exceeded timeout"},
-         "TrainingTimedOut", "time limit"),
-        ({"JobId": "j", "Status": "FAILED", "Container": {"ExitCode": 137, "Reason": "OutOfMemoryError: Container killed due to memory usage"}},
-         "TrainingOutOfMemory", "out of memory"),
+        (
+            {
+                "JobId": "j",
+                "Status": "FAILED",
+                "StatusReason": "Essential container in task exited",
+                "Container": {"ExitCode": 3},
+            },
+            "TrainingFailed",
+            "exit code 3",
+        ),
+        (
+            {"JobId": "j", "Status": "FAILED", "StatusReason": "Job attempt duration exceeded timeout"},
+            "TrainingTimedOut",
+            "time limit",
+        ),
+        (
+            {
+                "JobId": "j",
+                "Status": "FAILED",
+                "Container": {
+                    "ExitCode": 137,
+                    "Reason": "OutOfMemoryError: Container killed due to memory usage",
+                },
+            },
+            "TrainingOutOfMemory",
+            "out of memory",
+        ),
     ],
 )
 def test_batch_failure_without_report_is_classified_from_the_job(s3, job, code, phrase):
-    state = {"run": _run_state(), "profile": {}, "error": {"Error": "States.TaskFailed", "Cause": json.dumps(job)}}
+    state = {
+        "run": _run_state(),
+        "profile": {},
+        "error": {"Error": "States.TaskFailed", "Cause": json.dumps(job)},
+    }
     got_code, cause = classify(state, None)
     assert got_code == code
     assert phrase in cause
@@ -107,10 +146,17 @@ def test_an_unexpected_native_error_loses_its_stack_trace():
 
 def test_handler_writes_run_json_and_builds_the_sns_message(s3):
     event = {
-        "state": _event_state() | {"error": _lambda_error("ManifestInvalidError", "manifest.json is invalid: 'colour' is not a manifest field.")},
+        "state": _event_state()
+        | {
+            "error": _lambda_error(
+                "ManifestInvalidError", "manifest.json is invalid: 'colour' is not a manifest field."
+            )
+        },
         "execution": {"execution_arn": ARN, "run_id": RUN_ID, "start_time": "2026-01-01T00:00:00Z"},
     }
-    context = LambdaContext(function_name="report-failure", invoked_function_arn="arn:aws:lambda:eu-west-1:1:function:x")
+    context = LambdaContext(
+        function_name="report-failure", invoked_function_arn="arn:aws:lambda:eu-west-1:1:function:x"
+    )
     result = handler(event, context)
     assert result["code"] == "ManifestInvalid"
     assert "ManifestInvalid" in result["subject"] and "ManifestInvalid" in result["message"]

@@ -119,7 +119,9 @@ def test_the_failure_reporter_removes_the_work_folder_and_keeps_the_outputs(s3):
     s3.put_object(
         Bucket=BUCKET,
         Key=work + "parts/failure-00001.json",
-        Body=json.dumps({"code": "ScoreInputInvalid", "cause": "Rows 11-20 of data.csv are not readable CSV."}),
+        Body=json.dumps(
+            {"code": "ScoreInputInvalid", "cause": "Rows 11-20 of data.csv are not readable CSV."}
+        ),
     )
     result = report_score_failure(_map_failed_state(context), EXECUTION)
     assert result.code == "ScoreInputInvalid"  # read before the folder went

@@ -97,7 +97,11 @@ class Walk:
         request = _params(spec.get("Parameters", {}), state, self.context)
         self._record(f"{name} input", request)
         self._record(f"{name} result", raw_result)
-        selected = _params(spec["ResultSelector"], {"Payload": raw_result, **raw_result}, self.context) if "ResultSelector" in spec else raw_result
+        selected = (
+            _params(spec["ResultSelector"], {"Payload": raw_result, **raw_result}, self.context)
+            if "ResultSelector" in spec
+            else raw_result
+        )
         out = _set(state, spec.get("ResultPath", "$"), selected)
         self._record(f"after {name}", out)
         return out, request
@@ -131,10 +135,20 @@ def worst(tmp_path_factory):
         dataset_name = dataset_name[-(1024 - len(folder.encode())) // 4 :]
         target = "t" + WIDE * (MAX_NAME_CHARS - 1)
         columns = [_name(i) for i in range(budget.MAX_COLUMNS - 1)] + [target]
-        rows = [",".join(["1" if (r + i) % 3 else "0" for i in range(len(columns) - 1)] + [("A", "B")[r % 2] * 90]) for r in range(24)]
+        rows = [
+            ",".join(
+                ["1" if (r + i) % 3 else "0" for i in range(len(columns) - 1)] + [("A", "B")[r % 2] * 90]
+            )
+            for r in range(24)
+        ]
         csv = (",".join(columns) + "\n" + "\n".join(rows) + "\n").encode()
         # The longest manifest the state admits: as many excluded columns and tags as fit.
-        manifest: dict[str, Any] = {"dataset": dataset_name, "target": target, "tags": {}, "exclude_columns": []}
+        manifest: dict[str, Any] = {
+            "dataset": dataset_name,
+            "target": target,
+            "tags": {},
+            "exclude_columns": [],
+        }
         for i in range(50):
             candidate = manifest | {"tags": manifest["tags"] | {f"k{i}" + WIDE * 9: WIDE * 10}}
             if json_size(candidate) > MAX_MANIFEST_STATE_BYTES // 2:
@@ -148,9 +162,15 @@ def worst(tmp_path_factory):
         manifest_key = folder + "manifest.json"
         s3.put_object(Bucket=BUCKET, Key=folder + dataset_name, Body=csv)
         put = s3.put_object(Bucket=BUCKET, Key=manifest_key, Body=json.dumps(manifest).encode())
-        execution = ExecutionInfo(execution_arn=ARN, run_id=RUN_ID, start_time=datetime(2026, 1, 1, tzinfo=UTC))
+        execution = ExecutionInfo(
+            execution_arn=ARN, run_id=RUN_ID, start_time=datetime(2026, 1, 1, tzinfo=UTC)
+        )
         run = validate_run(
-            bucket=BUCKET, manifest_key=manifest_key, etag=put["ETag"], version_id=put["VersionId"], execution=execution
+            bucket=BUCKET,
+            manifest_key=manifest_key,
+            etag=put["ETag"],
+            version_id=put["VersionId"],
+            execution=execution,
         )
         assert isinstance(run, RunContext)
         assert json_size(run.manifest.model_dump(mode="json")) > MAX_MANIFEST_STATE_BYTES * 0.9
@@ -178,7 +198,10 @@ def _export_result(run: RunContext) -> dict[str, Any]:
         started_at=run.started_at,
         finished_at=datetime.now(UTC),
         duration_s=123456.789,
-        artifacts={a.replace("/", "_"): storage.uri(run.bucket, layout.run_key(run.run_id, a)) for a in layout.ARTIFACTS},
+        artifacts={
+            a.replace("/", "_"): storage.uri(run.bucket, layout.run_key(run.run_id, a))
+            for a in layout.ARTIFACTS
+        },
     )
     subject, message = notify.success_message(summary)
     return ExportResult(summary=summary, subject=subject, message=message).model_dump(mode="json")
@@ -187,21 +210,39 @@ def _export_result(run: RunContext) -> dict[str, Any]:
 def _lambda_error(message: str) -> dict[str, str]:
     """A Lambda error as Step Functions catches it: Cause is Lambda's JSON with the (bounded) stack trace."""
     frame = '  File "/var/task/automl_lite/' + "x" * 150 + '.py", line 1234, in function\n    code\n'
-    cause = {"errorMessage": message, "errorType": "DatasetUnreadableError", "requestId": str(uuid.uuid4()), "stackTrace": [frame] * 21}
+    cause = {
+        "errorMessage": message,
+        "errorType": "DatasetUnreadableError",
+        "requestId": str(uuid.uuid4()),
+        "stackTrace": [frame] * 21,
+    }
     return {"Error": "DatasetUnreadableError", "Cause": json.dumps(cause)}
 
 
 def _job_description(env: dict[str, str]) -> dict[str, Any]:
     """A failed Batch job as submitJob.sync reports it: the job description, overrides included, three attempts."""
-    environment = [{"Name": k, "Value": v} for k, v in env.items()] + [{"Name": "X" * 30, "Value": "y" * 200}] * 12
-    attempt = {"Container": {"ExitCode": 137, "Reason": "OutOfMemoryError: Container killed due to memory usage", "LogStreamName": "z" * 200}, "StatusReason": "s" * 255}
+    environment = [{"Name": k, "Value": v} for k, v in env.items()] + [
+        {"Name": "X" * 30, "Value": "y" * 200}
+    ] * 12
+    attempt = {
+        "Container": {
+            "ExitCode": 137,
+            "Reason": "OutOfMemoryError: Container killed due to memory usage",
+            "LogStreamName": "z" * 200,
+        },
+        "StatusReason": "s" * 255,
+    }
     return {
         "JobArn": "arn:aws:batch:ap-southeast-2:123456789012:job/" + str(uuid.uuid4()),
         "JobName": "automl-lite-" + RUN_ID,
         "Status": "FAILED",
         "StatusReason": "s" * 255,
         "Attempts": [attempt] * 3,
-        "Container": {"Environment": environment, "Command": ["python", "-m", "training_image.train"], "Image": "i" * 300},
+        "Container": {
+            "Environment": environment,
+            "Command": ["python", "-m", "training_image.train"],
+            "Image": "i" * 300,
+        },
         "Parameters": {},
         "Tags": {"k" * 128: "v" * 256},
     }
@@ -219,23 +260,41 @@ def test_every_state_of_the_worst_admitted_run_is_well_under_the_limit(worst):
     state = walk.passing("KeepRun", state)
     state, _ = walk.task("Profile", state, profile)
     state = walk.passing("KeepProfile", state)
-    state, _ = walk.task("Train", state, {"JobId": str(uuid.uuid4()), "JobName": "automl-lite-" + RUN_ID, "Status": "SUCCEEDED", **_job_description(profile["training_env"])})
+    state, _ = walk.task(
+        "Train",
+        state,
+        {
+            "JobId": str(uuid.uuid4()),
+            "JobName": "automl-lite-" + RUN_ID,
+            "Status": "SUCCEEDED",
+            **_job_description(profile["training_env"]),
+        },
+    )
     trained = state
     state, _ = walk.task("Export", state, _export_result(run))
     exported = walk.passing("KeepExport", state)
 
     # A wait for the CSV, and a duplicate delivery, are small.
-    pending = {"dataset_pending": {"dataset_key": run.dataset_key, "wait_s": 30, "waited_s": 100, "window_s": 7200}}
+    pending = {
+        "dataset_pending": {"dataset_key": run.dataset_key, "wait_s": 30, "waited_s": 100, "window_s": 7200}
+    }
     walk.task("Validate", worst["event"], pending)
 
     # Every way to fail: a step's own error (with a cause quoting a megabyte of data), a failed job, a failed notification.
     failures = [
         walk.catch("Validate", worst["event"], _lambda_error(huge)),
         walk.catch("Profile", {"run": run.model_dump(mode="json")}, _lambda_error(huge)),
-        walk.catch("Train", walk.passing("KeepProfile", {"run": run.model_dump(mode="json"), "profile_raw": {"result": profile}}),
-                   {"Error": "States.TaskFailed", "Cause": json.dumps(_job_description(profile["training_env"]))}),
+        walk.catch(
+            "Train",
+            walk.passing(
+                "KeepProfile", {"run": run.model_dump(mode="json"), "profile_raw": {"result": profile}}
+            ),
+            {"Error": "States.TaskFailed", "Cause": json.dumps(_job_description(profile["training_env"]))},
+        ),
         walk.catch("Export", trained, _lambda_error(huge)),
-        walk.catch("NotifySuccess", exported, {"Error": "SNS.InvalidParameterException", "Cause": "m" * 2000}),
+        walk.catch(
+            "NotifySuccess", exported, {"Error": "SNS.InvalidParameterException", "Cause": "m" * 2000}
+        ),
     ]
     for failed in failures:
         result = report_failure(failed, execution).model_dump(mode="json")

@@ -257,7 +257,11 @@ def test_many_small_chunks_stream_the_same(s3, monkeypatch):
     text = PENGUINS.decode().replace("Torgersen", "Torgersén").encode()
     _put_run(s3, text)
     real = storage.iter_chunks
-    monkeypatch.setattr(storage, "iter_chunks", lambda b, k, chunk_size=0, version_id=None: real(b, k, chunk_size=7, version_id=version_id))
+    monkeypatch.setattr(
+        storage,
+        "iter_chunks",
+        lambda b, k, chunk_size=0, version_id=None: real(b, k, chunk_size=7, version_id=version_id),
+    )
     assert _validate().n_rows == 344
 
 
@@ -423,7 +427,9 @@ def test_missing_dataset_within_the_wait_window_is_pending(s3):
 
     _put_run(s3, None, dataset_wait_minutes=5)
     now = EXECUTION.model_copy(update={"start_time": datetime.now(UTC)})
-    pending = validate_run(bucket=BUCKET, manifest_key=MANIFEST_KEY, etag=None, version_id=None, execution=now)
+    pending = validate_run(
+        bucket=BUCKET, manifest_key=MANIFEST_KEY, etag=None, version_id=None, execution=now
+    )
     assert isinstance(pending, DatasetPending)
     assert pending.window_s == 300 and 1 <= pending.wait_s <= 30 and pending.dataset_key == DATASET_KEY
     assert _validation_json(s3)["status"] == "waiting_for_dataset"
@@ -445,9 +451,12 @@ def test_every_step_reads_the_version_validate_pinned(s3):
     result = profile_run(run)
     assert storage.read_json(BUCKET, result.profile_key)["n_rows"] == 344
     assert result.training_env["AUTOML_DATASET_VERSION"] == first["VersionId"]
-    assert TrainingSettings.model_validate(
-        {k.removeprefix("AUTOML_").lower(): v for k, v in result.training_env.items()}
-    ).dataset_version == first["VersionId"]
+    assert (
+        TrainingSettings.model_validate(
+            {k.removeprefix("AUTOML_").lower(): v for k, v in result.training_env.items()}
+        ).dataset_version
+        == first["VersionId"]
+    )
 
 
 def test_manifest_too_large_for_the_state_is_refused(s3):

@@ -40,7 +40,10 @@ def test_command_line_strings_are_converted() -> None:
         ({"runs_expiration_days": "-1"}, "'runs_expiration_days' context value must be >= 0"),
         # Sizes no Fargate task has: refused at synthesis, not found out by a job that never starts.
         ({"training_memory_mib": "40000"}, "With 4 vCPU Fargate accepts 8192-30720 MiB in steps of 1024"),
-        ({"training_vcpus": "3", "training_memory_mib": "8192"}, "Fargate accepts 0.25, 0.5, 1, 2, 4, 8, 16 vCPU"),
+        (
+            {"training_vcpus": "3", "training_memory_mib": "8192"},
+            "Fargate accepts 0.25, 0.5, 1, 2, 4, 8, 16 vCPU",
+        ),
         (
             {"training_compute": "fargate-spot", "training_vcpus": "8", "training_memory_mib": "18432"},
             "in steps of 4096",
@@ -61,7 +64,10 @@ def test_log_retention_accepts_cloudwatch_values_only() -> None:
 
 def test_training_size_defaults_are_the_resource_table() -> None:
     config = DeploymentConfig()
-    assert (config.training_vcpus, config.training_memory_mib) == (TRAINING_JOB.vcpus, TRAINING_JOB.memory_mib)
+    assert (config.training_vcpus, config.training_memory_mib) == (
+        TRAINING_JOB.vcpus,
+        TRAINING_JOB.memory_mib,
+    )
     # cdk.json does not pin its own copy: a change to the table reaches `cdk deploy`.
     context = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
     assert not {"training_vcpus", "training_memory_mib"} & set(context)
@@ -71,5 +77,7 @@ def test_every_fargate_size_of_the_table_and_ec2_sizes_are_accepted() -> None:
     assert TRAINING_JOB.memory_mib in fargate_memory_choices(TRAINING_JOB.vcpus)
     assert fargate_memory_choices(0.25) == [512, 1024, 2048]
     assert fargate_memory_choices(16)[-1] == 122880
-    config = DeploymentConfig(training_compute=TrainingCompute.EC2_SPOT, training_vcpus=3, training_memory_mib=40000)
+    config = DeploymentConfig(
+        training_compute=TrainingCompute.EC2_SPOT, training_vcpus=3, training_memory_mib=40000
+    )
     assert config.training_vcpus == 3

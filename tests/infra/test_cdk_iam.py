@@ -97,7 +97,12 @@ SCORE_READS: dict[str, tuple[str, ...]] = {
         "runs/*/model/model.onnx",
     ),
     "ScorePlan": ("score/*",),
-    "ScoreChunk": ("score/*", "runs/*/model/model.onnx", "runs/*/eda/profile.json", "scores/*/work/plan.json"),
+    "ScoreChunk": (
+        "score/*",
+        "runs/*/model/model.onnx",
+        "runs/*/eda/profile.json",
+        "scores/*/work/plan.json",
+    ),
     "ScoreMerge": ("runs/*/model/model.onnx", "scores/*/work/plan.json", "scores/*/work/parts/*"),
     "ScoreDrift": ("runs/*/eda/profile.json", "scores/*/work/plan.json", "scores/*/work/parts/*"),
     "ScoreReportFailure": ("scores/*/work/parts/*",),
@@ -145,7 +150,12 @@ WRITES: dict[str, tuple[str, ...]] = {
         "runs/*/training/model.sha256",
         "runs/*/model/model.joblib",
     ),
-    "Export": ("runs/*/run.json", "runs/*/model/model.onnx", "runs/*/model/model_card.md", "runs/*/model/parity.json"),
+    "Export": (
+        "runs/*/run.json",
+        "runs/*/model/model.onnx",
+        "runs/*/model/model_card.md",
+        "runs/*/model/parity.json",
+    ),
     "ReportFailure": ("runs/*/run.json",),
     **SCORE_WRITES,
 }
@@ -199,7 +209,9 @@ def test_each_role_may_create_exactly_the_artifacts_its_step_produces(synth: Any
     puts = [r for _, actions, r, _ in role_statements(synth, role) if "s3:PutObject" in actions]
     assert puts == [_writes(step)[2]]
     deletes = [r for _, actions, r, _ in role_statements(synth, role) if "s3:DeleteObject" in actions]
-    assert deletes == ([tuple(f"IngestDataBucket.Arn/{p}" for p in layout.delete_patterns(step))] if deletes else [])
+    assert deletes == (
+        [tuple(f"IngestDataBucket.Arn/{p}" for p in layout.delete_patterns(step))] if deletes else []
+    )
     assert bool(deletes) == (step in (layout.SCORE_DRIFT, layout.SCORE_REPORT_FAILURE))
 
 
@@ -226,7 +238,10 @@ def test_only_the_training_job_can_write_what_export_trusts(synth: Any) -> None:
         if step != layout.TRAIN:
             for pattern in layout.write_patterns(step):
                 for artifact in trusted:
-                    assert not fnmatch.fnmatchcase(layout.run_key("run-1", artifact), pattern), (step, pattern)
+                    assert not fnmatch.fnmatchcase(layout.run_key("run-1", artifact), pattern), (
+                        step,
+                        pattern,
+                    )
 
 
 def test_training_execution_role_pulls_the_image_and_writes_logs(synth: Any) -> None:

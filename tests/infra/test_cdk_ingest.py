@@ -135,7 +135,9 @@ def test_dead_letter_queue_is_encrypted_ssl_only_and_open_to_the_rules_only(synt
     for allow in allows:
         assert allow["Principal"] == {"Service": "events.amazonaws.com"}
         assert allow["Action"] == "sqs:SendMessage"
-    assert sorted(a["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0] for a in allows) == sorted(rule_ids)
+    assert sorted(a["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0] for a in allows) == sorted(
+        rule_ids
+    )
     assert all(set(a["Condition"]) == {"ArnEquals"} for a in allows)
 
 

@@ -164,6 +164,8 @@ def test_every_alarm_can_publish_to_its_topic(synth: Any) -> None:
     # And the topic's key lets CloudWatch encrypt what it publishes, for the same account.
     key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
     key_statements = synth.template_dict["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
-    (key_statement,) = [s for s in key_statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
+    (key_statement,) = [
+        s for s in key_statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"
+    ]
     assert set(key_statement["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
     assert key_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}

@@ -40,7 +40,10 @@ def test_deployed_definition_is_the_score_asl_file_and_every_placeholder_gets_a_
     assert asl["StartAt"] == "Start"
     score = asl["States"]["Score"]
     assert score["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
-    assert score["ItemProcessor"]["States"]["ScoreChunk"]["Parameters"]["FunctionName"] == "<ScoreChunkFunctionArn>"
+    assert (
+        score["ItemProcessor"]["States"]["ScoreChunk"]["Parameters"]["FunctionName"]
+        == "<ScoreChunkFunctionArn>"
+    )
     assert score["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
 
 
@@ -164,7 +167,10 @@ def test_scoring_outputs_expire_and_a_dead_merges_upload_is_aborted_after_a_day(
     }
     assert DeploymentConfig().scores_expiration_days == 90
     # The runs keep their own schedule; every other unfinished upload is aborted after 7 days.
-    assert rules["expire-old-runs"]["Prefix"] == RUNS_PREFIX and rules["expire-old-runs"]["ExpirationInDays"] == 90
+    assert (
+        rules["expire-old-runs"]["Prefix"] == RUNS_PREFIX
+        and rules["expire-old-runs"]["ExpirationInDays"] == 90
+    )
     assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
     assert "Prefix" not in rules["abort-incomplete-uploads"]
     # Every scoring output and scratch file is under the expiring prefix; the dropped inputs are not.
@@ -189,6 +195,11 @@ def test_scores_expiration_comes_from_context_and_zero_keeps_outputs_but_still_a
 def test_scores_expiration_days_is_read_from_context_and_checked() -> None:
     from aws_cdk import App
 
-    assert DeploymentConfig.from_context(App(context={"scores_expiration_days": "14"}).node).scores_expiration_days == 14
+    assert (
+        DeploymentConfig.from_context(
+            App(context={"scores_expiration_days": "14"}).node
+        ).scores_expiration_days
+        == 14
+    )
     with pytest.raises(ValueError, match="'scores_expiration_days' context value must be >= 0"):
         DeploymentConfig(scores_expiration_days=-1)

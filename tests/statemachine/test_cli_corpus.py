@@ -115,7 +115,9 @@ def _corpus(penguins_csv: Path) -> list[Case]:
     def manifest_folder(folder: Path) -> None:
         (folder / "mine").mkdir()
         (folder / "mine" / "data.csv").write_bytes(raw)
-        (folder / "mine" / "manifest.json").write_text(json.dumps({"dataset": "data.csv", "target": "Species"}))
+        (folder / "mine" / "manifest.json").write_text(
+            json.dumps({"dataset": "data.csv", "target": "Species"})
+        )
 
     def sparse(name: str, manifest: bool = False) -> Callable[[Path], None]:
         """A file over the size budget that takes no disk (sparse): refused before any upload."""
@@ -129,111 +131,416 @@ def _corpus(penguins_csv: Path) -> list[Case]:
 
         return setup
 
-    nul_late = raw + b"Adelie,Dream,39.1,18.7,181,3750,male,2007\n" * 300 + b"Adelie,Dr\x00eam,1,2,3,4,male,2007\n"
+    nul_late = (
+        raw + b"Adelie,Dream,39.1,18.7,181,3750,male,2007\n" * 300 + b"Adelie,Dr\x00eam,1,2,3,4,male,2007\n"
+    )
     assert len(nul_late) > 8192 + 1000
     predict = ["predict", RUN]
     return [
         # --- predict: the output path
-        Case("predict-out-is-the-input", files(**{"new.csv": good}), [*predict, "new.csv", "--out", "new.csv"],
-             2, "UsageError", "another file name"),
-        Case("predict-out-is-the-input-by-another-path", files(**{"new.csv": good}),
-             [*predict, "new.csv", "--out", "./sub/../new.csv"], 2, "UsageError", "destroy"),
-        Case("predict-out-is-a-link-to-the-input", linked, [*predict, "new.csv", "--out", "alias.csv"],
-             2, "UsageError", "destroy"),
-        Case("predict-out-is-the-input-even-with-overwrite", files(**{"new.csv": good}),
-             [*predict, "new.csv", "--out", "new.csv", "--overwrite"], 2, "UsageError", "destroy"),
-        Case("predict-out-is-the-model", files(**{"new.csv": good}), [*predict, "new.csv", "--out", MODEL, "--overwrite"],
-             2, "UsageError", "destroy"),
-        Case("predict-out-is-a-folder", files(**{"new.csv": good, "outdir__keep.txt": "mine"}),
-             [*predict, "new.csv", "--out", "outdir"], 2, "UsageError", "file name"),
-        Case("predict-out-under-a-file", files(**{"new.csv": good}), [*predict, "new.csv", "--out", "new.csv/p.csv"],
-             2, "UsageError", "not a folder"),
-        Case("predict-out-exists", files(**{"new.csv": good, "old.csv": "my earlier work\n"}),
-             [*predict, "new.csv", "--out", "old.csv"], 2, "UsageError", "--overwrite"),
-        Case("predict-default-out-exists", files(**{"new.csv": good, "new.predictions.csv": "keep\n"}),
-             [*predict, "new.csv"], 2, "UsageError", "--overwrite"),
-        Case("predict-overwrite-replaces", files(**{"new.csv": good, "old.csv": "stale\n"}),
-             [*predict, "new.csv", "--out", "old.csv", "--overwrite"], 0, None, "predictions:",
-             outputs=("old.csv",), check=_predictions("old.csv")),
+        Case(
+            "predict-out-is-the-input",
+            files(**{"new.csv": good}),
+            [*predict, "new.csv", "--out", "new.csv"],
+            2,
+            "UsageError",
+            "another file name",
+        ),
+        Case(
+            "predict-out-is-the-input-by-another-path",
+            files(**{"new.csv": good}),
+            [*predict, "new.csv", "--out", "./sub/../new.csv"],
+            2,
+            "UsageError",
+            "destroy",
+        ),
+        Case(
+            "predict-out-is-a-link-to-the-input",
+            linked,
+            [*predict, "new.csv", "--out", "alias.csv"],
+            2,
+            "UsageError",
+            "destroy",
+        ),
+        Case(
+            "predict-out-is-the-input-even-with-overwrite",
+            files(**{"new.csv": good}),
+            [*predict, "new.csv", "--out", "new.csv", "--overwrite"],
+            2,
+            "UsageError",
+            "destroy",
+        ),
+        Case(
+            "predict-out-is-the-model",
+            files(**{"new.csv": good}),
+            [*predict, "new.csv", "--out", MODEL, "--overwrite"],
+            2,
+            "UsageError",
+            "destroy",
+        ),
+        Case(
+            "predict-out-is-a-folder",
+            files(**{"new.csv": good, "outdir__keep.txt": "mine"}),
+            [*predict, "new.csv", "--out", "outdir"],
+            2,
+            "UsageError",
+            "file name",
+        ),
+        Case(
+            "predict-out-under-a-file",
+            files(**{"new.csv": good}),
+            [*predict, "new.csv", "--out", "new.csv/p.csv"],
+            2,
+            "UsageError",
+            "not a folder",
+        ),
+        Case(
+            "predict-out-exists",
+            files(**{"new.csv": good, "old.csv": "my earlier work\n"}),
+            [*predict, "new.csv", "--out", "old.csv"],
+            2,
+            "UsageError",
+            "--overwrite",
+        ),
+        Case(
+            "predict-default-out-exists",
+            files(**{"new.csv": good, "new.predictions.csv": "keep\n"}),
+            [*predict, "new.csv"],
+            2,
+            "UsageError",
+            "--overwrite",
+        ),
+        Case(
+            "predict-overwrite-replaces",
+            files(**{"new.csv": good, "old.csv": "stale\n"}),
+            [*predict, "new.csv", "--out", "old.csv", "--overwrite"],
+            0,
+            None,
+            "predictions:",
+            outputs=("old.csv",),
+            check=_predictions("old.csv"),
+        ),
         # --- predict: the data file
-        Case("predict-semicolons", files(**{"new.csv": _penguins_text(penguins_csv, ";")}),
-             [*predict, "new.csv", "--out", "p.csv"], 0, None, "344 scored", outputs=("p.csv",), check=_predictions("p.csv")),
-        Case("predict-tabs", files(**{"new.tsv": _penguins_text(penguins_csv, "\t")}),
-             [*predict, "new.tsv", "--out", "p.csv"], 0, None, "344 scored", outputs=("p.csv",), check=_predictions("p.csv")),
-        Case("predict-pipes", files(**{"new.csv": _penguins_text(penguins_csv, "|")}),
-             [*predict, "new.csv", "--out", "p.csv"], 0, None, "344 scored", outputs=("p.csv",), check=_predictions("p.csv")),
-        Case("predict-newline-in-file-name", files(**{"newNLline.csv": good}),
-             [*predict, "new\nline.csv", "--out", "p.csv"], 0, None, "344 scored", outputs=("p.csv",)),
-        Case("predict-missing-column", files(**{"new.csv": good.replace(b"island", b"isle", 1)}),
-             [*predict, "new.csv", "--out", "p.csv"], 1, "ModelInputInvalid", "Add the missing columns"),
-        Case("predict-broken-quote-midway", files(**{"new.csv": good + b'Biscoe,"1,2,3,4,male,2007\n' + good.split(b"\n", 1)[1] * 2}),
-             [*predict, "new.csv", "--out", "p.csv"], 1, "ModelInputInvalid", "quoting"),
-        Case("predict-latin1", files(**{"new.csv": good + "Biscoe,1,2,3,4,mâle,2007\n".encode("latin-1")}),
-             [*predict, "new.csv", "--out", "p.csv"], 1, "ModelInputInvalid", "UTF-8"),
-        Case("predict-empty-file", files(**{"new.csv": b""}), [*predict, "new.csv", "--out", "p.csv"],
-             1, "ModelInputInvalid", "header row"),
-        Case("predict-header-only", files(**{"new.csv": good.split(b"\n")[0] + b"\n"}),
-             [*predict, "new.csv", "--out", "p.csv"], 0, None, "0 read", outputs=("p.csv",)),
-        Case("predict-utf16", files(**{"new.csv": good.decode().encode("utf-16")}), [*predict, "new.csv", "--out", "p.csv"],
-             1, "ModelInputInvalid", "UTF-8"),
-        Case("predict-random-bytes", files(**{"new.csv": bytes(range(256)) * 4}), [*predict, "new.csv", "--out", "p.csv"],
-             1, "ModelInputInvalid", "UTF-8"),
-        Case("predict-data-is-a-folder", files(**{"data__x.csv": good}), [*predict, "data", "--out", "p.csv"],
-             2, "UsageError", "not a file"),
-        Case("predict-no-model", files(**{"new.csv": good}), ["predict", "nope", "new.csv"], 2, "UsageError", "does not exist"),
+        Case(
+            "predict-semicolons",
+            files(**{"new.csv": _penguins_text(penguins_csv, ";")}),
+            [*predict, "new.csv", "--out", "p.csv"],
+            0,
+            None,
+            "344 scored",
+            outputs=("p.csv",),
+            check=_predictions("p.csv"),
+        ),
+        Case(
+            "predict-tabs",
+            files(**{"new.tsv": _penguins_text(penguins_csv, "\t")}),
+            [*predict, "new.tsv", "--out", "p.csv"],
+            0,
+            None,
+            "344 scored",
+            outputs=("p.csv",),
+            check=_predictions("p.csv"),
+        ),
+        Case(
+            "predict-pipes",
+            files(**{"new.csv": _penguins_text(penguins_csv, "|")}),
+            [*predict, "new.csv", "--out", "p.csv"],
+            0,
+            None,
+            "344 scored",
+            outputs=("p.csv",),
+            check=_predictions("p.csv"),
+        ),
+        Case(
+            "predict-newline-in-file-name",
+            files(**{"newNLline.csv": good}),
+            [*predict, "new\nline.csv", "--out", "p.csv"],
+            0,
+            None,
+            "344 scored",
+            outputs=("p.csv",),
+        ),
+        Case(
+            "predict-missing-column",
+            files(**{"new.csv": good.replace(b"island", b"isle", 1)}),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInputInvalid",
+            "Add the missing columns",
+        ),
+        Case(
+            "predict-broken-quote-midway",
+            files(**{"new.csv": good + b'Biscoe,"1,2,3,4,male,2007\n' + good.split(b"\n", 1)[1] * 2}),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInputInvalid",
+            "quoting",
+        ),
+        Case(
+            "predict-latin1",
+            files(**{"new.csv": good + "Biscoe,1,2,3,4,mâle,2007\n".encode("latin-1")}),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInputInvalid",
+            "UTF-8",
+        ),
+        Case(
+            "predict-empty-file",
+            files(**{"new.csv": b""}),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInputInvalid",
+            "header row",
+        ),
+        Case(
+            "predict-header-only",
+            files(**{"new.csv": good.split(b"\n")[0] + b"\n"}),
+            [*predict, "new.csv", "--out", "p.csv"],
+            0,
+            None,
+            "0 read",
+            outputs=("p.csv",),
+        ),
+        Case(
+            "predict-utf16",
+            files(**{"new.csv": good.decode().encode("utf-16")}),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInputInvalid",
+            "UTF-8",
+        ),
+        Case(
+            "predict-random-bytes",
+            files(**{"new.csv": bytes(range(256)) * 4}),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInputInvalid",
+            "UTF-8",
+        ),
+        Case(
+            "predict-data-is-a-folder",
+            files(**{"data__x.csv": good}),
+            [*predict, "data", "--out", "p.csv"],
+            2,
+            "UsageError",
+            "not a file",
+        ),
+        Case(
+            "predict-no-model",
+            files(**{"new.csv": good}),
+            ["predict", "nope", "new.csv"],
+            2,
+            "UsageError",
+            "does not exist",
+        ),
         # --- predict: a valid ONNX file with tampered metadata
-        Case("model-schema-not-json", tampered(input_schema="[{oops"), [*predict, "new.csv", "--out", "p.csv"],
-             1, "ModelInvalid", "'input_schema' is not valid JSON"),
-        Case("model-unknown-kind", tampered(input_schema=json.dumps([{"name": "island", "column": "island", "kind": "colour"}])),
-             [*predict, "new.csv", "--out", "p.csv"], 1, "ModelInvalid", "unknown kind 'colour'"),
-        Case("model-schema-missing-key", tampered(input_schema=json.dumps([{"name": "island", "kind": "categorical"}])),
-             [*predict, "new.csv", "--out", "p.csv"], 1, "ModelInvalid", "'column'"),
-        Case("model-schema-removed", tampered(input_schema=None), [*predict, "new.csv", "--out", "p.csv"],
-             1, "ModelInvalid", "no 'input_schema'"),
-        Case("model-class-count-mismatch", tampered(class_names=json.dumps(["Adelie", "Gentoo"])),
-             [*predict, "new.csv", "--out", "p.csv"], 1, "ModelInvalid", "2 classes"),
-        Case("model-classes-not-json", tampered(class_names="{"), [*predict, "new.csv", "--out", "p.csv"],
-             1, "ModelInvalid", "'class_names' is not valid JSON"),
-        Case("model-inputs-do-not-match-graph",
-             tampered(input_schema=json.dumps([{"name": "island2", "column": "island", "kind": "categorical"}])),
-             [*predict, "new.csv", "--out", "p.csv"], 1, "ModelInvalid", "graph's inputs"),
-        Case("model-not-onnx", files(**{"new.csv": good, "bogus.onnx": b"\x08\x07garbage"}),
-             ["predict", "bogus.onnx", "new.csv", "--out", "p.csv"], 1, "ModelInputInvalid", "model.onnx"),
+        Case(
+            "model-schema-not-json",
+            tampered(input_schema="[{oops"),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInvalid",
+            "'input_schema' is not valid JSON",
+        ),
+        Case(
+            "model-unknown-kind",
+            tampered(input_schema=json.dumps([{"name": "island", "column": "island", "kind": "colour"}])),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInvalid",
+            "unknown kind 'colour'",
+        ),
+        Case(
+            "model-schema-missing-key",
+            tampered(input_schema=json.dumps([{"name": "island", "kind": "categorical"}])),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInvalid",
+            "'column'",
+        ),
+        Case(
+            "model-schema-removed",
+            tampered(input_schema=None),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInvalid",
+            "no 'input_schema'",
+        ),
+        Case(
+            "model-class-count-mismatch",
+            tampered(class_names=json.dumps(["Adelie", "Gentoo"])),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInvalid",
+            "2 classes",
+        ),
+        Case(
+            "model-classes-not-json",
+            tampered(class_names="{"),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInvalid",
+            "'class_names' is not valid JSON",
+        ),
+        Case(
+            "model-inputs-do-not-match-graph",
+            tampered(
+                input_schema=json.dumps([{"name": "island2", "column": "island", "kind": "categorical"}])
+            ),
+            [*predict, "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInvalid",
+            "graph's inputs",
+        ),
+        Case(
+            "model-not-onnx",
+            files(**{"new.csv": good, "bogus.onnx": b"\x08\x07garbage"}),
+            ["predict", "bogus.onnx", "new.csv", "--out", "p.csv"],
+            1,
+            "ModelInputInvalid",
+            "model.onnx",
+        ),
         # --- run folders: show, runs, run --out
-        Case("show-corrupt-run-json", files(**{"runs__r1__run.json": "{bad"}), ["show", "r1"],
-             1, "RunFolderInvalid", "run again"),
-        Case("show-run-json-not-an-object", files(**{"runs__r1__run.json": "[1, 2]"}), ["show", "r1"],
-             1, "RunFolderInvalid", "JSON object"),
-        Case("show-corrupt-history", files(**{"runs__r1__run.json": '{"run_id": "r1", "status": "FAILED"}',
-                                              "runs__r1__execution.json": "{bad"}), ["show", "r1"],
-             0, None, "skipped"),
-        Case("runs-with-a-corrupt-run-json", files(**{"runs__r1__run.json": "{bad", "runs__r2__run.json": '{"run_id": "r2"}'}),
-             ["runs"], 0, None, "skipped"),
-        Case("run-out-is-a-file", files(**{"data.csv": raw, "out.txt": "mine\n"}),
-             ["run", "data.csv", "--target", "species", "--out", "out.txt"], 2, "UsageError", "new folder"),
-        Case("run-out-holds-files", files(**{"data.csv": raw, "out__notes.txt": "mine\n"}),
-             ["run", "data.csv", "--target", "species", "--out", "out"], 2, "UsageError", "new or empty folder"),
-        Case("run-runs-dir-is-a-file", files(**{"data.csv": raw, "runs": "mine\n"}), ["run", "data.csv", "--target", "species"],
-             2, "UsageError", "--runs-dir"),
-        Case("run-over-the-size-limit", sparse("huge.csv"), ["run", "huge.csv", "--target", "species"],
-             1, "DatasetTooLarge", "Sample or split"),
-        Case("run-manifest-over-the-size-limit", sparse("huge.csv", manifest=True), ["run", "manifest.json"],
-             1, "DatasetTooLarge", f"the limit is {human_bytes(MAX_DATASET_BYTES)}"),
-        Case("run-missing-file", files(), ["run", "nope.csv", "--target", "y"], 2, "UsageError", "does not exist"),
-        Case("run-csv-without-target", files(**{"data.csv": raw}), ["run", "data.csv"], 2, "UsageError", "--target"),
-        Case("run-manifest-names-a-newline", files(**{"m.json": json.dumps({"dataset": "a\nb.csv", "target": "species"})}),
-             ["run", "m.json"], 2, "UsageError", "Rename the file"),
+        Case(
+            "show-corrupt-run-json",
+            files(**{"runs__r1__run.json": "{bad"}),
+            ["show", "r1"],
+            1,
+            "RunFolderInvalid",
+            "run again",
+        ),
+        Case(
+            "show-run-json-not-an-object",
+            files(**{"runs__r1__run.json": "[1, 2]"}),
+            ["show", "r1"],
+            1,
+            "RunFolderInvalid",
+            "JSON object",
+        ),
+        Case(
+            "show-corrupt-history",
+            files(
+                **{
+                    "runs__r1__run.json": '{"run_id": "r1", "status": "FAILED"}',
+                    "runs__r1__execution.json": "{bad",
+                }
+            ),
+            ["show", "r1"],
+            0,
+            None,
+            "skipped",
+        ),
+        Case(
+            "runs-with-a-corrupt-run-json",
+            files(**{"runs__r1__run.json": "{bad", "runs__r2__run.json": '{"run_id": "r2"}'}),
+            ["runs"],
+            0,
+            None,
+            "skipped",
+        ),
+        Case(
+            "run-out-is-a-file",
+            files(**{"data.csv": raw, "out.txt": "mine\n"}),
+            ["run", "data.csv", "--target", "species", "--out", "out.txt"],
+            2,
+            "UsageError",
+            "new folder",
+        ),
+        Case(
+            "run-out-holds-files",
+            files(**{"data.csv": raw, "out__notes.txt": "mine\n"}),
+            ["run", "data.csv", "--target", "species", "--out", "out"],
+            2,
+            "UsageError",
+            "new or empty folder",
+        ),
+        Case(
+            "run-runs-dir-is-a-file",
+            files(**{"data.csv": raw, "runs": "mine\n"}),
+            ["run", "data.csv", "--target", "species"],
+            2,
+            "UsageError",
+            "--runs-dir",
+        ),
+        Case(
+            "run-over-the-size-limit",
+            sparse("huge.csv"),
+            ["run", "huge.csv", "--target", "species"],
+            1,
+            "DatasetTooLarge",
+            "Sample or split",
+        ),
+        Case(
+            "run-manifest-over-the-size-limit",
+            sparse("huge.csv", manifest=True),
+            ["run", "manifest.json"],
+            1,
+            "DatasetTooLarge",
+            f"the limit is {human_bytes(MAX_DATASET_BYTES)}",
+        ),
+        Case(
+            "run-missing-file",
+            files(),
+            ["run", "nope.csv", "--target", "y"],
+            2,
+            "UsageError",
+            "does not exist",
+        ),
+        Case(
+            "run-csv-without-target",
+            files(**{"data.csv": raw}),
+            ["run", "data.csv"],
+            2,
+            "UsageError",
+            "--target",
+        ),
+        Case(
+            "run-manifest-names-a-newline",
+            files(**{"m.json": json.dumps({"dataset": "a\nb.csv", "target": "species"})}),
+            ["run", "m.json"],
+            2,
+            "UsageError",
+            "Rename the file",
+        ),
         Case("bad-option", files(), ["predict", "--colour", "x"], 2, None, "usage:"),
         # --- run: through the local engine, ending in Validate
-        Case("run-from-the-manifests-own-folder", manifest_folder, ["run", "manifest.json"], 1, "TargetMissing",
-             "Did you mean 'species'", outputs=("mine/runs/",), check=_run_named_after_dataset),
-        Case("run-newline-in-file-name", files(**{"dataNLfile.csv": raw}),
-             ["run", "data\nfile.csv", "--target", "Species", "--out", "out"], 1, "TargetMissing", "Did you mean",
-             outputs=("out/",)),
-        Case("run-empty-manifest", files(**{"m__manifest.json": b"", "m__data.csv": raw}), ["run", "m/manifest.json", "--out", "out"],
-             1, "ManifestUnreadable", "is empty", outputs=("out/",)),
-        Case("run-nul-after-8k", files(**{"data.csv": nul_late}), ["run", "data.csv", "--target", "species", "--out", "out"],
-             1, "DatasetUnreadable", "NUL byte", outputs=("out/",)),
+        Case(
+            "run-from-the-manifests-own-folder",
+            manifest_folder,
+            ["run", "manifest.json"],
+            1,
+            "TargetMissing",
+            "Did you mean 'species'",
+            outputs=("mine/runs/",),
+            check=_run_named_after_dataset,
+        ),
+        Case(
+            "run-newline-in-file-name",
+            files(**{"dataNLfile.csv": raw}),
+            ["run", "data\nfile.csv", "--target", "Species", "--out", "out"],
+            1,
+            "TargetMissing",
+            "Did you mean",
+            outputs=("out/",),
+        ),
+        Case(
+            "run-empty-manifest",
+            files(**{"m__manifest.json": b"", "m__data.csv": raw}),
+            ["run", "m/manifest.json", "--out", "out"],
+            1,
+            "ManifestUnreadable",
+            "is empty",
+            outputs=("out/",),
+        ),
+        Case(
+            "run-nul-after-8k",
+            files(**{"data.csv": nul_late}),
+            ["run", "data.csv", "--target", "species", "--out", "out"],
+            1,
+            "DatasetUnreadable",
+            "NUL byte",
+            outputs=("out/",),
+        ),
     ]
 
 
@@ -241,7 +548,9 @@ def _corpus(penguins_csv: Path) -> list[Case]:
 def model_run(tmp_path_factory, penguins_csv) -> Path:
     penguins = read_csv(penguins_csv)
     model = fit_native(penguins, "species", "multiclass", XGBClassifier(n_estimators=20, random_state=0))
-    graph = export_onnx(model.pipeline, model.specs, class_names=model.class_names, metadata={"target": "species"})
+    graph = export_onnx(
+        model.pipeline, model.specs, class_names=model.class_names, metadata={"target": "species"}
+    )
     folder = tmp_path_factory.mktemp("model") / RUN
     (folder / "model").mkdir(parents=True)
     (folder / "model" / "model.onnx").write_bytes(graph.SerializeToString())
@@ -257,7 +566,9 @@ def _fingerprint(path: Path) -> str:
 
 def _snapshot(folder: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): _fingerprint(p) for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()
+        str(p.relative_to(folder)): _fingerprint(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
     }
 
 
@@ -372,8 +683,16 @@ def test_the_csv_is_streamed_from_disk_in_parts(tmp_path, penguins_csv):
         for _ in range(20 * 1024**2 // (len(row) * 1000) + 1):
             handle.write(row * 1000)
     # A target not in the file: the run ends in Validate, once the upload is complete.
-    args = argparse.Namespace(source=str(big), target="Species", problem_type=None, metric=None, time_budget=None,
-                              exclude=None, seed=None, estimators=None)
+    args = argparse.Namespace(
+        source=str(big),
+        target="Species",
+        problem_type=None,
+        metric=None,
+        time_budget=None,
+        exclude=None,
+        seed=None,
+        estimators=None,
+    )
     manifest, files, name = _files_for_run(args)
     assert files == {"big.csv": big} and name == "big"
 
@@ -382,7 +701,9 @@ def test_the_csv_is_streamed_from_disk_in_parts(tmp_path, penguins_csv):
         keys = storage.list_keys(engine.bucket, "incoming/")
         head = storage.head(engine.bucket, next(k for k in keys if k.endswith("/big.csv")))
         assert head is not None and head["ContentLength"] == big.stat().st_size
-        assert head["ETag"].strip('"').endswith(f"-{-(-big.stat().st_size // (8 * 1024**2))}")  # one ETag per part
+        assert (
+            head["ETag"].strip('"').endswith(f"-{-(-big.stat().st_size // (8 * 1024**2))}")
+        )  # one ETag per part
         result = engine.wait(arn, timeout_s=300)
     assert (result.status, result.error) == ("FAILED", "TargetMissing")
 
@@ -396,8 +717,15 @@ def test_artifacts_that_cannot_go_to_out_go_to_the_runs_folder(tmp_path, capsys)
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the --out folder's parent should be\n")
     with LocalEngine(work_dir=tmp_path / "engine") as engine:
-        result = ExecutionResult(execution_arn="arn:x", run_id="r-20260101-000000-abcd", status="FAILED", output=None,
-                                 error="TargetMissing", cause="...", history=[])
+        result = ExecutionResult(
+            execution_arn="arn:x",
+            run_id="r-20260101-000000-abcd",
+            status="FAILED",
+            output=None,
+            error="TargetMissing",
+            cause="...",
+            history=[],
+        )
         where = _place_artifacts(engine, result, blocked / "out", tmp_path / "runs" / result.run_id)
     assert where == tmp_path / "runs" / result.run_id and (where / "execution.json").is_file()
     assert "could not write the artifacts to" in capsys.readouterr().err

@@ -29,7 +29,13 @@ def test_ten_simultaneous_runs_are_independent(engine, penguins_csv):
         subset = penguins.iloc[: 200 + 10 * i]
         target = "species" if i % 2 == 0 else "island"
         csv = subset.to_csv(index=False).encode()
-        manifest = {"dataset": f"part{i}.csv", "target": target, "time_budget_s": 5, "estimators": ["lgbm", "rf"], "seed": i}
+        manifest = {
+            "dataset": f"part{i}.csv",
+            "target": target,
+            "time_budget_s": 5,
+            "estimators": ["lgbm", "rf"],
+            "seed": i,
+        }
         arn = engine.submit(manifest, {f"part{i}.csv": csv}, name=f"load{i}")
         submitted[arn] = (len(subset), target, f"part{i}.csv")
 
@@ -45,7 +51,11 @@ def test_ten_simultaneous_runs_are_independent(engine, penguins_csv):
         assert summary["run_id"] == result.run_id and summary["dataset"].endswith("/" + dataset)
         profile = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.EDA_PROFILE))
         assert profile["target"] == target
-        holdout = pd.read_csv(io.BytesIO(storage.read_bytes(engine.bucket, layout.run_key(result.run_id, layout.HOLDOUT_SAMPLE))))
+        holdout = pd.read_csv(
+            io.BytesIO(
+                storage.read_bytes(engine.bucket, layout.run_key(result.run_id, layout.HOLDOUT_SAMPLE))
+            )
+        )
         assert target in holdout.columns or len(holdout.columns) > 0
 
     messages = engine.notifications()

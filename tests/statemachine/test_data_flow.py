@@ -86,7 +86,9 @@ def test_widest_admitted_file_runs_to_the_end_with_small_states(engine):
 def test_csv_uploaded_after_its_manifest_is_waited_for(engine, penguins_csv):
     folder = f"{layout.INCOMING_PREFIX}late-csv/"
     manifest = {"dataset": "penguins.csv", "target": "species", "dataset_wait_minutes": 1} | FAST
-    arn = engine.drop_manifest(folder + layout.MANIFEST_NAME, json.dumps(manifest).encode(), run_name="late-csv")
+    arn = engine.drop_manifest(
+        folder + layout.MANIFEST_NAME, json.dumps(manifest).encode(), run_name="late-csv"
+    )
 
     def upload_when_waiting() -> None:
         deadline = time.monotonic() + 60
@@ -130,12 +132,18 @@ def overwrite_after_validate(event, context):
 def test_csv_overwritten_mid_run_is_read_at_the_pinned_version(engine, penguins_csv):
     awslambda = storage.client("lambda")
     function = "automl-lite-validate"
-    awslambda.update_function_configuration(FunctionName=function, Handler=f"{__name__}.overwrite_after_validate")
+    awslambda.update_function_configuration(
+        FunctionName=function, Handler=f"{__name__}.overwrite_after_validate"
+    )
     try:
         manifest = {"dataset": "penguins.csv", "target": "species"} | FAST
-        result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_csv.read_bytes()}, name="pinned"), timeout_s=300)
+        result = engine.wait(
+            engine.submit(manifest, {"penguins.csv": penguins_csv.read_bytes()}, name="pinned"), timeout_s=300
+        )
     finally:
-        awslambda.update_function_configuration(FunctionName=function, Handler=resources.FUNCTIONS["Validate"].handler)
+        awslambda.update_function_configuration(
+            FunctionName=function, Handler=resources.FUNCTIONS["Validate"].handler
+        )
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     validation = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.VALIDATION))
     pinned = validation["dataset_version_id"]
@@ -161,12 +169,18 @@ def export_with_an_unpublishable_subject(event, context):
 def test_a_success_notification_that_cannot_be_sent_goes_to_the_failure_path(engine, penguins_csv):
     awslambda = storage.client("lambda")
     function = "automl-lite-export"
-    awslambda.update_function_configuration(FunctionName=function, Handler=f"{__name__}.export_with_an_unpublishable_subject")
+    awslambda.update_function_configuration(
+        FunctionName=function, Handler=f"{__name__}.export_with_an_unpublishable_subject"
+    )
     try:
         manifest = {"dataset": "penguins.csv", "target": "species"} | FAST
-        result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_csv.read_bytes()}, name="unsent"), timeout_s=300)
+        result = engine.wait(
+            engine.submit(manifest, {"penguins.csv": penguins_csv.read_bytes()}, name="unsent"), timeout_s=300
+        )
     finally:
-        awslambda.update_function_configuration(FunctionName=function, Handler=resources.FUNCTIONS["Export"].handler)
+        awslambda.update_function_configuration(
+            FunctionName=function, Handler=resources.FUNCTIONS["Export"].handler
+        )
     entered = result.states_entered()
     assert result.status == "FAILED", (result.error, result.cause)
     assert entered[entered.index("NotifySuccess") + 1] == "ReportFailure", entered

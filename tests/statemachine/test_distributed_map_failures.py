@@ -68,15 +68,21 @@ def _run(engine, fails: list[bool], *, catch: bool = False, **tolerance: Any) ->
     arn = sfn.create_state_machine(
         name=f"map-{uuid.uuid4().hex[:8]}", definition=_definition(catch=catch, **tolerance), roleArn=ROLE
     )["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": [{"fail": f} for f in fails]}))
+    execution = sfn.start_execution(
+        stateMachineArn=arn, input=json.dumps({"items": [{"fail": f} for f in fails]})
+    )
     deadline = time.monotonic() + 60
-    while (described := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
+    while (described := sfn.describe_execution(executionArn=execution["executionArn"]))[
+        "status"
+    ] == "RUNNING":
         assert time.monotonic() < deadline, "the execution did not end"
         time.sleep(0.1)
     history = engine.history(execution["executionArn"])
     started = [e for e in history if e["type"] == "MapRunStarted"]
     run = (
-        sfn.describe_map_run(mapRunArn=started[0]["mapRunStartedEventDetails"]["mapRunArn"]) if started else None
+        sfn.describe_map_run(mapRunArn=started[0]["mapRunStartedEventDetails"]["mapRunArn"])
+        if started
+        else None
     )
     return described, run
 

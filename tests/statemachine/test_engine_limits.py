@@ -51,7 +51,11 @@ def _failed_with(engine, result, code):
 
 
 def _task_failures(result, error):
-    return [e for e in result.history if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == error]
+    return [
+        e
+        for e in result.history
+        if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == error
+    ]
 
 
 # ---------------------------------------------------------------- state payload
@@ -74,7 +78,9 @@ def _payload_machine(engine, *, catch: list[str]) -> str:
     }
     sfn = storage.client("stepfunctions")
     name = "payload-" + "-".join(c.replace(".", "") for c in catch)
-    arn = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=f"arn:aws:iam::{'1' * 12}:role/x")
+    arn = sfn.create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn=f"arn:aws:iam::{'1' * 12}:role/x"
+    )
     return arn["stateMachineArn"]
 
 
@@ -97,7 +103,9 @@ def test_state_within_the_limit_passes(engine):
     )["executionArn"]
     result = engine.wait(arn, timeout_s=60)
     assert result.status == "SUCCEEDED" and "Caught" in result.states_entered()
-    assert _task_failures(result, "SNS.InvalidParameterException") or _task_failures(result, "SNS.InvalidParameter")
+    assert _task_failures(result, "SNS.InvalidParameterException") or _task_failures(
+        result, "SNS.InvalidParameter"
+    )
 
 
 # ---------------------------------------------------------------- SNS
@@ -132,7 +140,9 @@ def test_sns_counts_the_message_in_utf8_bytes(engine):
 def test_lambda_past_its_timeout_fails_with_step_timed_out_and_is_not_retried(engine):
     engine.limits.functions[VALIDATE] = FunctionLimits(timeout_s=1, memory_mib=1024, tmp_mib=512)
     engine.faults.lambda_hogs[VALIDATE] = {"sleep_s": 20}
-    result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="slow"), timeout_s=120)
+    result = engine.wait(
+        engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="slow"), timeout_s=120
+    )
     _failed_with(engine, result, "StepTimedOut")
     assert len(_task_failures(result, "Sandbox.Timedout")) == 1
     assert "Validate" in result.cause and "timeout_s" in result.cause
@@ -141,7 +151,9 @@ def test_lambda_past_its_timeout_fails_with_step_timed_out_and_is_not_retried(en
 def test_lambda_over_its_memory_fails_with_step_out_of_memory(engine):
     engine.limits.functions[VALIDATE] = FunctionLimits(timeout_s=60, memory_mib=400, tmp_mib=512)
     engine.faults.lambda_hogs[VALIDATE] = {"allocate_mib": 300}
-    result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="hungry"), timeout_s=120)
+    result = engine.wait(
+        engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="hungry"), timeout_s=120
+    )
     _failed_with(engine, result, "StepOutOfMemory")
     assert len(_task_failures(result, "Runtime.OutOfMemory")) == 1
     assert "memory_mib" in result.cause
@@ -150,9 +162,13 @@ def test_lambda_over_its_memory_fails_with_step_out_of_memory(engine):
 def test_lambda_filling_its_tmp_fails_with_step_out_of_storage(engine):
     engine.limits.functions[VALIDATE] = FunctionLimits(timeout_s=60, memory_mib=1024, tmp_mib=2)
     engine.faults.lambda_hogs[VALIDATE] = {"tmp_write_mib": 4}
-    result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="full"), timeout_s=120)
+    result = engine.wait(
+        engine.submit({"dataset": "absent.csv", "target": "y"}, {}, name="full"), timeout_s=120
+    )
     _failed_with(engine, result, "StepOutOfStorage")
-    assert "No space left on device" in _task_failures(result, "OSError")[0]["taskFailedEventDetails"]["cause"]
+    assert (
+        "No space left on device" in _task_failures(result, "OSError")[0]["taskFailedEventDetails"]["cause"]
+    )
     # Each invocation had its own /tmp, removed when it ended.
     assert engine.state.lambda_tmp_root is not None and list(engine.state.lambda_tmp_root.iterdir()) == []
 
@@ -164,7 +180,9 @@ def test_job_no_compute_can_place_is_cancelled_and_fails_with_training_not_start
     engine.limits.compute_memory_mib = 1024  # the job asks for resources.TRAINING_JOB.memory_mib
     engine.limits.max_runnable_s = 0.5
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
-    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="unplaceable"), timeout_s=120)
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="unplaceable"), timeout_s=120
+    )
     _failed_with(engine, result, "TrainingNotStarted")
     job = json.loads(_task_failures(result, "States.TaskFailed")[0]["taskFailedEventDetails"]["cause"])
     assert job["StatusReason"] == batch_retry.cancelled_reason(batch_retry.RUNNABLE_MAX_RESOURCE)
@@ -179,7 +197,9 @@ def test_fargate_spot_reclaim_is_retried_by_batch(engine, penguins_bytes):
     # Runs long enough to be reclaimed on the first attempt; the second attempt's exit code is final.
     engine.faults.job_command = [sys.executable, "-c", "import sys, time; time.sleep(1.5); sys.exit(5)"]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
-    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="fargate-spot"), timeout_s=120)
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="fargate-spot"), timeout_s=120
+    )
     _failed_with(engine, result, "TrainingFailed")
     job = json.loads(_task_failures(result, "States.TaskFailed")[0]["taskFailedEventDetails"]["cause"])
     reasons = [a.get("StatusReason") for a in job["Attempts"]]
@@ -213,7 +233,10 @@ def test_emulated_aws_refuses_other_credentials(engine):
         sfn.list_state_machines()
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     # Unsigned requests and moto's management API without the engine's token are refused too.
-    for url, method in ((f"{engine.endpoint}/{engine.bucket}", "GET"), (f"{engine.endpoint}/moto-api/reset", "POST")):
+    for url, method in (
+        (f"{engine.endpoint}/{engine.bucket}", "GET"),
+        (f"{engine.endpoint}/moto-api/reset", "POST"),
+    ):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10)
         assert refused.value.code == 403
@@ -227,7 +250,11 @@ def test_presigned_urls_are_judged_by_their_signing_key(engine):
     own = storage.client("s3").generate_presigned_url("get_object", Params=params)
     assert urllib.request.urlopen(own, timeout=10).read() == b"a,b\n1,2\n"
     stranger = boto3.client(
-        "s3", endpoint_url=engine.endpoint, region_name="us-east-1", aws_access_key_id="AKIAOTHER", aws_secret_access_key="x"
+        "s3",
+        endpoint_url=engine.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAOTHER",
+        aws_secret_access_key="x",
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(stranger.generate_presigned_url("get_object", Params=params), timeout=10)

@@ -65,7 +65,16 @@ def test_penguins_run_succeeds_with_every_artifact(engine, penguins_bytes):
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     entered = [s for s in result.states_entered() if not s.startswith("Keep")]
-    assert entered == ["Validate", "FirstDelivery", "Profile", "Train", "Export", "NotifySuccess", "Succeeded", "Done"]
+    assert entered == [
+        "Validate",
+        "FirstDelivery",
+        "Profile",
+        "Train",
+        "Export",
+        "NotifySuccess",
+        "Succeeded",
+        "Done",
+    ]
     assert result.output["run_id"] == result.run_id
     assert result.output["problem_type"] == "multiclass"
     assert result.output["metric"] == "log_loss"
@@ -76,7 +85,10 @@ def test_penguins_run_succeeds_with_every_artifact(engine, penguins_bytes):
     # The inputs are untouched, and the run wrote nothing outside its own folder.
     assert _snapshot_inputs(engine) == inputs_before
     all_keys = storage.list_keys(engine.bucket, "")
-    assert all(k.startswith((layout.INCOMING_PREFIX, layout.run_prefix(result.run_id), layout.RUNS_PREFIX)) for k in all_keys)
+    assert all(
+        k.startswith((layout.INCOMING_PREFIX, layout.run_prefix(result.run_id), layout.RUNS_PREFIX))
+        for k in all_keys
+    )
 
     messages = _messages_for(engine, result.run_id)
     assert len(messages) == 1 and messages[0]["attributes"]["status"] == "SUCCEEDED"
@@ -85,22 +97,32 @@ def test_penguins_run_succeeds_with_every_artifact(engine, penguins_bytes):
 
 def test_bad_manifest_fails_with_manifest_invalid(engine, penguins_bytes):
     manifest = {"dataset": "penguins.csv", "target": "species", "colour": "blue", "time_budget_s": 1}
-    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="bad-manifest"), timeout_s=120)
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="bad-manifest"), timeout_s=120
+    )
     _assert_failed_run(engine, result, "ManifestInvalid")
     assert "colour" in result.cause and "time_budget_s" in result.cause
 
 
 def test_missing_target_column_fails_with_target_missing(engine, penguins_bytes):
     manifest = {"dataset": "penguins.csv", "target": "specie", "time_budget_s": 5}
-    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="no-target"), timeout_s=120)
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="no-target"), timeout_s=120
+    )
     _assert_failed_run(engine, result, "TargetMissing")
     assert "specie" in result.cause and "species" in result.cause
 
 
 def test_training_container_exiting_non_zero_fails_with_training_failed(engine, penguins_bytes):
-    engine.faults.job_command = [sys.executable, "-c", "import sys; print('simulated crash', file=sys.stderr); sys.exit(3)"]
+    engine.faults.job_command = [
+        sys.executable,
+        "-c",
+        "import sys; print('simulated crash', file=sys.stderr); sys.exit(3)",
+    ]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
-    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="crash"), timeout_s=120)
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="crash"), timeout_s=120
+    )
     _assert_failed_run(engine, result, "TrainingFailed")
     assert "exit code 3" in result.cause
 
@@ -110,7 +132,9 @@ def test_failing_export_fails_with_its_code(engine, penguins_bytes):
         ("ExportParityFailedError", "The ONNX model disagrees with the native model on 12 of 69 rows.")
     ]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5, "estimators": ["rf"]}
-    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="export"), timeout_s=300)
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="export"), timeout_s=300
+    )
     _assert_failed_run(engine, result, "ExportParityFailed")
     assert "12 of 69 rows" in result.cause
 
@@ -123,17 +147,25 @@ def test_manifest_that_is_not_json_fails_with_manifest_unreadable(engine):
 def test_event_for_another_key_does_not_start_a_run(engine):
     from automl_lite.local.engine import s3_object_created_event
 
-    event = s3_object_created_event(bucket=engine.bucket, key="incoming/x/data.csv", size=1, etag="e", version_id=None)
+    event = s3_object_created_event(
+        bucket=engine.bucket, key="incoming/x/data.csv", size=1, etag="e", version_id=None
+    )
     assert engine.deliver(event, run_id="never-started") is None
-    event = s3_object_created_event(bucket=engine.bucket, key="runs/x/manifest.json", size=1, etag="e", version_id=None)
+    event = s3_object_created_event(
+        bucket=engine.bucket, key="runs/x/manifest.json", size=1, etag="e", version_id=None
+    )
     assert engine.deliver(event, run_id="never-started") is None
-    event = s3_object_created_event(bucket="other-bucket", key="incoming/x/manifest.json", size=1, etag="e", version_id=None)
+    event = s3_object_created_event(
+        bucket="other-bucket", key="incoming/x/manifest.json", size=1, etag="e", version_id=None
+    )
     assert engine.deliver(event, run_id="never-started") is None
 
 
 def test_execution_history_is_collected_with_the_artifacts(engine, penguins_bytes, tmp_path):
     manifest = {"dataset": "penguins.csv", "target": "specie"}
-    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="collect"), timeout_s=120)
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="collect"), timeout_s=120
+    )
     dest = engine.collect(result, tmp_path / "run")
     history = json.loads((dest / layout.EXECUTION_HISTORY).read_text())
     assert history["status"] == "FAILED" and history["error"] == "TargetMissing"
@@ -142,9 +174,16 @@ def test_execution_history_is_collected_with_the_artifacts(engine, penguins_byte
 
 def test_transient_lambda_service_errors_are_retried(engine):
     engine.faults.lambda_service_errors["lambdas.validate.handler"] = 2
-    result = engine.wait(engine.submit({"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}, {}, name="transient"), timeout_s=120)
+    result = engine.wait(
+        engine.submit(
+            {"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}, {}, name="transient"
+        ),
+        timeout_s=120,
+    )
     validate_failures = [
-        e for e in result.history if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "Lambda.ServiceException"
+        e
+        for e in result.history
+        if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "Lambda.ServiceException"
     ]
     assert len(validate_failures) == 2
     # After the retries the real handler ran and judged the input (here: no dataset).
@@ -152,7 +191,11 @@ def test_transient_lambda_service_errors_are_retried(engine):
 
 
 def test_oom_killed_container_fails_with_out_of_memory(engine, penguins_bytes):
-    engine.faults.job_command = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+    engine.faults.job_command = [
+        sys.executable,
+        "-c",
+        "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+    ]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
     result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="oom"), timeout_s=120)
     _assert_failed_run(engine, result, "TrainingOutOfMemory")
@@ -162,7 +205,9 @@ def test_job_past_its_timeout_fails_with_training_timed_out(engine, penguins_byt
     engine.faults.job_command = [sys.executable, "-c", "import time; time.sleep(30)"]
     engine.faults.job_timeout_s = 1
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
-    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="timeout"), timeout_s=120)
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="timeout"), timeout_s=120
+    )
     _assert_failed_run(engine, result, "TrainingTimedOut")
 
 
@@ -170,10 +215,18 @@ def test_spot_interruption_is_retried_by_batch(engine, penguins_bytes):
     engine.faults.spot_interruptions = 1
     engine.faults.job_command = [sys.executable, "-c", "import sys; sys.exit(5)"]
     manifest = {"dataset": "penguins.csv", "target": "species", "time_budget_s": 5}
-    result = engine.wait(engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="spot"), timeout_s=120)
+    result = engine.wait(
+        engine.submit(manifest, {"penguins.csv": penguins_bytes}, name="spot"), timeout_s=120
+    )
     # The reclaimed attempt was retried; the second attempt ran the command, whose exit code is final.
     _assert_failed_run(engine, result, "TrainingFailed")
-    job = json.loads(next(e for e in result.history if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "States.TaskFailed")["taskFailedEventDetails"]["cause"])
+    job = json.loads(
+        next(
+            e
+            for e in result.history
+            if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "States.TaskFailed"
+        )["taskFailedEventDetails"]["cause"]
+    )
     reasons = [a.get("StatusReason") for a in job["Attempts"]]
     assert reasons == ["Host EC2 (instance i-0local) terminated.", "Essential container in task exited"]
 
@@ -183,8 +236,12 @@ def test_second_delivery_of_the_same_upload_does_not_train_again(engine):
     from automl_lite.local.engine import s3_object_created_event
 
     key = "incoming/dup-test/manifest.json"
-    meta = engine.upload(json.dumps({"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}).encode(), key)
-    event = s3_object_created_event(bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"])
+    meta = engine.upload(
+        json.dumps({"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}).encode(), key
+    )
+    event = s3_object_created_event(
+        bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"]
+    )
     first = engine.wait(engine.deliver(event, run_id="dup-first"), timeout_s=120)
     second = engine.wait(engine.deliver(event, run_id="dup-second"), timeout_s=120)
 
@@ -196,8 +253,12 @@ def test_second_delivery_of_the_same_upload_does_not_train_again(engine):
     assert storage.head(engine.bucket, layout.run_key("dup-second", layout.RUN_SUMMARY)) is None
 
     # Uploading the manifest again is a new upload: a new run.
-    meta = engine.upload(json.dumps({"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}).encode(), key)
-    event = s3_object_created_event(bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"])
+    meta = engine.upload(
+        json.dumps({"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}).encode(), key
+    )
+    event = s3_object_created_event(
+        bucket=engine.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"]
+    )
     third = engine.wait(engine.deliver(event, run_id="dup-third"), timeout_s=120)
     assert third.error == "DatasetNotFound"
 
@@ -207,7 +268,12 @@ def test_semicolon_separated_dataset_trains_end_to_end(engine, penguins_csv):
     import pandas as pd
 
     data = pd.read_csv(penguins_csv).to_csv(index=False, sep=";").encode()
-    manifest = {"dataset": "penguins.csv", "target": "body_mass_g", "time_budget_s": 5, "estimators": ["lgbm"]}
+    manifest = {
+        "dataset": "penguins.csv",
+        "target": "body_mass_g",
+        "time_budget_s": 5,
+        "estimators": ["lgbm"],
+    }
     result = engine.wait(engine.submit(manifest, {"penguins.csv": data}, name="semicolon"), timeout_s=300)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output["problem_type"] == "regression"

@@ -15,11 +15,18 @@ from automl_lite import batch_retry
         ("Task failed to start", "CannotPullContainerError: pull rate limit", None, "RETRY"),
         ("Essential container in task exited", None, 1, "EXIT"),
         ("Essential container in task exited", None, 2, "EXIT"),
-        ("Essential container in task exited", "OutOfMemoryError: Container killed due to memory usage", 137, "EXIT"),
+        (
+            "Essential container in task exited",
+            "OutOfMemoryError: Container killed due to memory usage",
+            137,
+            "EXIT",
+        ),
         ("Something new that AWS says", None, None, "RETRY"),
     ],
 )
-def test_batch_retries_infrastructure_and_exits_on_application_errors(status_reason, reason, exit_code, action):
+def test_batch_retries_infrastructure_and_exits_on_application_errors(
+    status_reason, reason, exit_code, action
+):
     assert batch_retry.decide(status_reason=status_reason, reason=reason, exit_code=exit_code) == action
 
 
@@ -55,5 +62,7 @@ def test_no_lambda_limit_error_is_retried_as_transient():
     from automl_lite import definitions
 
     states = json.loads(definitions.load_asl_text())["States"]
-    retried = {name for state in states.values() for rule in state.get("Retry", []) for name in rule["ErrorEquals"]}
+    retried = {
+        name for state in states.values() for rule in state.get("Retry", []) for name in rule["ErrorEquals"]
+    }
     assert not retried & {"Lambda.Unknown", "Sandbox.Timedout", "Runtime.OutOfMemory", "Runtime.ExitError"}

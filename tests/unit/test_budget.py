@@ -14,7 +14,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 
 def test_every_later_step_can_hold_what_validate_admits():
     b = budget.dataset_budget()
-    profile, export, job = resources.FUNCTIONS["Profile"], resources.FUNCTIONS["Export"], resources.TRAINING_JOB
+    profile, export, job = (
+        resources.FUNCTIONS["Profile"],
+        resources.FUNCTIONS["Export"],
+        resources.TRAINING_JOB,
+    )
     # Profile copies the CSV to /tmp, with room to spare.
     assert b.max_bytes <= (profile.ephemeral_storage_mib - budget.PROFILE_TMP_RESERVE_MIB) * budget.MIB
     # The training job holds the parsed CSV, and its cells, in memory; and its disk holds the file.
@@ -24,9 +28,11 @@ def test_every_later_step_can_hold_what_validate_admits():
     # Export holds the model and its conversion in memory.
     assert b.max_model_bytes * budget.EXPORT_MEMORY_PER_MODEL_BYTE <= export.memory_mib * budget.MIB
     # Validate enforces exactly this budget.
-    assert (
-        b.max_bytes, b.max_columns, b.max_cells
-    ) == (validation.MAX_DATASET_BYTES, validation.MAX_COLUMNS, validation.MAX_CELLS)
+    assert (b.max_bytes, b.max_columns, b.max_cells) == (
+        validation.MAX_DATASET_BYTES,
+        validation.MAX_COLUMNS,
+        validation.MAX_CELLS,
+    )
 
 
 def test_the_budget_follows_the_resources():
@@ -34,7 +40,9 @@ def test_the_budget_follows_the_resources():
     bigger_tmp["Profile"] = dataclasses.replace(bigger_tmp["Profile"], ephemeral_storage_mib=10240)
     # With a larger /tmp, the training job's memory becomes the bound, and the cause says so.
     b = budget.dataset_budget(functions=bigger_tmp)
-    assert b.max_bytes == resources.TRAINING_JOB.memory_mib * budget.MIB // budget.TRAINING_MEMORY_PER_CSV_BYTE
+    assert (
+        b.max_bytes == resources.TRAINING_JOB.memory_mib * budget.MIB // budget.TRAINING_MEMORY_PER_CSV_BYTE
+    )
     assert "training job" in b.backed_by["bytes"]
     smaller_job = dataclasses.replace(resources.TRAINING_JOB, memory_mib=4096)
     b = budget.dataset_budget(job=smaller_job)
@@ -44,7 +52,9 @@ def test_the_budget_follows_the_resources():
 def test_the_docs_table_states_the_budget():
     text = DOCS.read_text(encoding="utf-8")
     section = text.split("## Size budget", 1)[1].split("\n## ", 1)[0]
-    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| ([A-Za-z ()x]+?) \| ([^|]+?) \|", section, re.M)}
+    rows = {
+        m.group(1): m.group(2) for m in re.finditer(r"^\| ([A-Za-z ()x]+?) \| ([^|]+?) \|", section, re.M)
+    }
     b = budget.dataset_budget()
     assert rows["bytes"] == budget.human_bytes(b.max_bytes)
     assert rows["columns"] == f"{b.max_columns:,}"

@@ -307,7 +307,11 @@ def test_xy_chart_draws_lines_points_steps_and_a_legend():
 def test_xy_chart_fixed_range_clips_in_the_plot_viewport_and_skips_non_finite():
     root = _parse(
         charts.xy_chart(
-            [charts.Series("loss", [0, 1, 2, 3, 4], [1.0, float("nan"), 50.0, float("inf"), 0.5], kind="points")],
+            [
+                charts.Series(
+                    "loss", [0, 1, 2, 3, 4], [1.0, float("nan"), 50.0, float("inf"), 0.5], kind="points"
+                )
+            ],
             title="t",
             x_label="x",
             y_label="y",
@@ -325,10 +329,14 @@ def test_xy_chart_fixed_range_clips_in_the_plot_viewport_and_skips_non_finite():
 
 def test_xy_chart_thins_long_series_and_survives_empty_input():
     n = charts.MAX_POINTS * 5
-    root = _parse(charts.xy_chart([charts.Series("a", range(n), range(n))], title="t", x_label="x", y_label="y"))
+    root = _parse(
+        charts.xy_chart([charts.Series("a", range(n), range(n))], title="t", x_label="x", y_label="y")
+    )
     (line,) = _plot(root).iter(f"{SVG}polyline")
     points = _polyline_points(line)
-    assert len(points) == charts.MAX_POINTS and points[-1][0] == pytest.approx(float(_plot(root).get("width")))
+    assert len(points) == charts.MAX_POINTS and points[-1][0] == pytest.approx(
+        float(_plot(root).get("width"))
+    )
     empty = _parse(charts.xy_chart([charts.Series("a", [], [])], title="t", x_label="x", y_label="y"))
     assert "no data" in _texts(empty)
     with pytest.raises(ValueError, match="kind"):
@@ -336,7 +344,9 @@ def test_xy_chart_thins_long_series_and_survives_empty_input():
 
 
 def test_confusion_matrix_shades_by_count_and_prints_counts():
-    root = _parse(charts.confusion_matrix(["Adelie", "Chinstrap", "Gentoo"], [[30, 2, 0], [1, 12, 0], [0, 0, 25]]))
+    root = _parse(
+        charts.confusion_matrix(["Adelie", "Chinstrap", "Gentoo"], [[30, 2, 0], [1, 12, 0], [0, 0, 25]])
+    )
     cells = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "cell"]
     assert len(cells) == 9
     fills = [c.get("fill") for c in cells]
@@ -359,7 +369,11 @@ def test_confusion_matrix_hides_counts_when_large_and_survives_ragged_input():
 def test_signed_bars_draw_from_zero_with_error_bars():
     root = _parse(
         charts.signed_bars(
-            ["bill_length_mm", "island", "noise"], [0.30, 0.05, -0.02], [0.03, 0.01, None], title="t", x_label="drop"
+            ["bill_length_mm", "island", "noise"],
+            [0.30, 0.05, -0.02],
+            [0.03, 0.01, None],
+            title="t",
+            x_label="drop",
         )
     )
     bars = _bars(root)
@@ -376,7 +390,9 @@ def test_signed_bars_draw_from_zero_with_error_bars():
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_training_charts_escape_user_strings(hostile):
     uris = [
-        charts.xy_chart([charts.Series(hostile, [0, 1], [0, 1])], title=hostile, x_label=hostile, y_label="y"),
+        charts.xy_chart(
+            [charts.Series(hostile, [0, 1], [0, 1])], title=hostile, x_label=hostile, y_label="y"
+        ),
         charts.confusion_matrix([hostile, "b"], [[1, 0], [0, 1]], title=hostile),
         charts.signed_bars([hostile], [0.1], [0.01], title=hostile, x_label="x"),
     ]
@@ -403,7 +419,7 @@ def test_training_report_draws_svg_only_and_never_imports_matplotlib():
         "    outcome = train(frame, target=target, problem_type=problem, metric=metric, decisions=used,"
         " time_budget_s=1, estimators=['lgbm'], ensemble=False)\n"
         "    html = render_training_report(outcome)\n"
-        "    uris = re.findall(r'src=\"(data:[^\"]+)\"', html)\n"
+        '    uris = re.findall(r\'src="(data:[^"]+)"\', html)\n'
         "    assert len(uris) >= 3, len(uris)\n"
         "    for uri in uris:\n"
         "        assert uri.startswith('data:image/svg+xml;base64,'), uri[:40]\n"
@@ -411,7 +427,11 @@ def test_training_report_draws_svg_only_and_never_imports_matplotlib():
         "    print(target, len(uris))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2]
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2],
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["species", "5", "body_mass_g", "4"]

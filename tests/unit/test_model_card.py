@@ -96,8 +96,13 @@ def test_user_strings_are_inert_markdown(penguins_csv):
     frame[pipe] = frame[pipe].map({"Adelie": "[A](http://evil)", "Gentoo": "<b>G</b>", "Chinstrap": "`C`"})
     kinds = {
         {"island": link, "sex": html, "species": pipe}.get(name, name): kind
-        for name, kind in {"species": "categorical", "island": "categorical", "sex": "categorical",
-                           "bill_length_mm": "numeric", "year": "numeric"}.items()
+        for name, kind in {
+            "species": "categorical",
+            "island": "categorical",
+            "sex": "categorical",
+            "bill_length_mm": "numeric",
+            "year": "numeric",
+        }.items()
     }
     model = fit_native(frame[list(kinds)], pipe, "multiclass", CLASSIFIERS["rf"](), kinds=kinds)
     graph = export_onnx(model.pipeline, model.specs, class_names=model.class_names)
@@ -110,5 +115,9 @@ def test_user_strings_are_inert_markdown(penguins_csv):
     for text in (link, "[A](http://evil)", "`C`", "[d](javascript:x)"):
         assert text in rendered.replace("&quot;", '"'), text
     assert "&lt;img src=x onerror=alert(1)&gt;" in rendered and "&lt;b&gt;G&lt;/b&gt;" in rendered
-    rows = [line for line in card.splitlines() if line.startswith("| ") and "| float32 |" in line or "| string |" in line]
+    rows = [
+        line
+        for line in card.splitlines()
+        if line.startswith("| ") and "| float32 |" in line or "| string |" in line
+    ]
     assert rows and all(line.count(" | ") == 3 for line in rows)

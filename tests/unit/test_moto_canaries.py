@@ -105,7 +105,13 @@ def test_sns_publish_signature_and_checks_are_unchanged():
     from moto.sns.models import SNSBackend
 
     publish = moto_patches._ORIGINAL.get("sns_publish", SNSBackend.publish)
-    assert list(inspect.signature(publish).parameters)[:5] == ["self", "message", "arn", "phone_number", "subject"]
+    assert list(inspect.signature(publish).parameters)[:5] == [
+        "self",
+        "message",
+        "arn",
+        "phone_number",
+        "subject",
+    ]
     assert "len(subject) > 100" in inspect.getsource(publish)  # moto's own check: 100 passes, AWS refuses it
 
 
@@ -123,7 +129,12 @@ def test_forkserver_launch_is_the_one_lambda_runtime_copies():
     from multiprocessing import popen_forkserver
 
     source = inspect.getsource(popen_forkserver.Popen._launch)
-    for step in ("get_preparation_data", "connect_to_new_process", "read_signed(self.sentinel)", "util.Finalize"):
+    for step in (
+        "get_preparation_data",
+        "connect_to_new_process",
+        "read_signed(self.sentinel)",
+        "util.Finalize",
+    ):
         assert step in source, step
 
 
@@ -165,7 +176,10 @@ def test_distributed_map_internals_the_threshold_patch_hooks_are_unchanged():
     map_run = original.get("distributed_map_run", DistributedIterationComponent._map_run)
     assert list(inspect.signature(map_run).parameters) == ["self", "env", "eval_input"]
     # The patch counts the items as the first thing _map_run pops off the stack.
-    assert inspect.getsource(map_run).split("input_items: list[json] = env.stack.pop()")[0].count("env.stack") == 0
+    assert (
+        inspect.getsource(map_run).split("input_items: list[json] = env.stack.pop()")[0].count("env.stack")
+        == 0
+    )
     eval_job = original.get("distributed_eval_job", DistributedItemProcessorWorker._eval_job)
     assert list(inspect.signature(eval_job).parameters) == ["self", "env", "job"]
     from_props = original.get("map_from_state_props", StateMap.from_state_props)
@@ -175,5 +189,9 @@ def test_distributed_map_internals_the_threshold_patch_hooks_are_unchanged():
     assert "self._worker_exception = job.job_output" in inspect.getsource(JobPool.close_job)
     assert "raise worker_exception" in inspect.getsource(map_run)
     record = inspect.getsource(MapRunRecord.__init__)
-    for attribute in ("self.item_counter", "self.tolerated_failure_count", "self.tolerated_failure_percentage"):
+    for attribute in (
+        "self.item_counter",
+        "self.tolerated_failure_count",
+        "self.tolerated_failure_percentage",
+    ):
         assert attribute in record, attribute

@@ -11,8 +11,13 @@ from hypothesis import strategies as st
 from automl_lite.payload import MAX_CAUSE_BYTES, MAX_TRACE_FRAMES, bounded_errors, clip_text, json_size
 
 
-@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=()), max_size=3000),
-       st.integers(min_value=16, max_value=4096))
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=()),
+        max_size=3000,
+    ),
+    st.integers(min_value=16, max_value=4096),
+)
 @settings(max_examples=200, deadline=None)
 def test_clip_text_bounds_the_json_size_and_keeps_a_prefix(text, limit):
     clipped = clip_text(text, limit)

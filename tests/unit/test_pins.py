@@ -14,11 +14,25 @@ PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 def _pins() -> dict[str, str]:
     text = PYPROJECT.read_text()
-    return {m.group(1).lower(): m.group(2) for m in re.finditer(r'"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^"]+)"', text)}
+    return {
+        m.group(1).lower(): m.group(2)
+        for m in re.finditer(r'"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^"]+)"', text)
+    }
 
 
 @pytest.mark.parametrize(
-    "package", ["moto", "skl2onnx", "onnxmltools", "onnx", "protobuf", "onnxruntime", "flaml", "xgboost-cpu", "lightgbm"]
+    "package",
+    [
+        "moto",
+        "skl2onnx",
+        "onnxmltools",
+        "onnx",
+        "protobuf",
+        "onnxruntime",
+        "flaml",
+        "xgboost-cpu",
+        "lightgbm",
+    ],
 )
 def test_installed_version_matches_pin(package):
     pins = _pins()

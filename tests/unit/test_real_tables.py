@@ -218,7 +218,12 @@ def test_other_estimators_on_coordinates_and_dates_agree_with_their_graph(stops,
 # cms_patient_experience (tidyr): 500 rows, 'org_nm' has about 100 classes of 3 to 6 rows. After the
 # test split every class has fewer rows than the ensemble's folds, so no out-of-fold predictions can
 # be made. The 70-table sweep found it ending TrainingFailed ("Found array with 0 sample(s)").
-CMS_KINDS = {"org_pac_id": "numeric", "measure_cd": "categorical", "measure_title": "categorical", "prf_rate": "numeric"}
+CMS_KINDS = {
+    "org_pac_id": "numeric",
+    "measure_cd": "categorical",
+    "measure_title": "categorical",
+    "prf_rate": "numeric",
+}
 
 
 def test_folds_are_empty_when_every_class_is_smaller_than_the_folds():
@@ -231,7 +236,10 @@ def test_folds_are_empty_when_every_class_is_smaller_than_the_folds():
     y = np.concatenate([np.repeat([0, 1], 20), np.repeat(np.arange(2, 12), 2)])
     parts = folds(y, ProblemType.MULTICLASS, len(y), True, 0)
     assert len(parts) == N_SPLITS
-    assert all(set(np.unique(y[fit])) == set(np.unique(y)) and set(np.unique(y[scored])) <= {0, 1} for fit, scored in parts)
+    assert all(
+        set(np.unique(y[fit])) == set(np.unique(y)) and set(np.unique(y[scored])) <= {0, 1}
+        for fit, scored in parts
+    )
 
 
 @pytest.mark.slow

@@ -27,7 +27,7 @@ def test_figures_embed_a_real_svg():
     uri = _svg_figure()
     assert uri.startswith("data:image/svg+xml;base64,")
     raw = base64.b64decode(uri.split(",", 1)[1])
-    assert raw.startswith(b"<svg xmlns=\"http://www.w3.org/2000/svg\"")
+    assert raw.startswith(b'<svg xmlns="http://www.w3.org/2000/svg"')
 
 
 def test_every_user_string_is_escaped():

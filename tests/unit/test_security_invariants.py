@@ -8,13 +8,25 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME_CODE = [p for d in ("automl_lite", "lambdas", "training_image") for p in (REPO / d).rglob("*.py")]
 
-UNPICKLERS = {("joblib", "load"), ("pickle", "load"), ("pickle", "loads"), ("pd", "read_pickle"),
-              ("pandas", "read_pickle"), ("cloudpickle", "load"), ("cloudpickle", "loads"), ("dill", "load")}
+UNPICKLERS = {
+    ("joblib", "load"),
+    ("pickle", "load"),
+    ("pickle", "loads"),
+    ("pd", "read_pickle"),
+    ("pandas", "read_pickle"),
+    ("cloudpickle", "load"),
+    ("cloudpickle", "loads"),
+    ("dill", "load"),
+}
 
 
 def _calls(tree: ast.AST):
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+        ):
             yield node, (node.func.value.id, node.func.attr)
 
 
@@ -26,14 +38,22 @@ def test_the_only_unpickling_is_of_the_runs_own_native_model():
         for node, name in _calls(tree):
             if name in UNPICKLERS:
                 function = next(
-                    (f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.lineno <= node.lineno <= f.end_lineno),
+                    (
+                        f.name
+                        for f in ast.walk(tree)
+                        if isinstance(f, ast.FunctionDef) and f.lineno <= node.lineno <= f.end_lineno
+                    ),
                     None,
                 )
                 found.append((path.relative_to(REPO).as_posix(), function))
     assert found == [("automl_lite/export/_step.py", "_load_native")]
 
     export = (REPO / "automl_lite" / "export" / "_step.py").read_text()
-    callers = [line.strip() for line in export.splitlines() if "_load_native(" in line and "def _load_native" not in line]
+    callers = [
+        line.strip()
+        for line in export.splitlines()
+        if "_load_native(" in line and "def _load_native" not in line
+    ]
     # ...and it is only ever given the run's own model key (under runs/<run-id>/, written by training).
     assert callers and all("layout.NATIVE_MODEL" in line for line in callers), callers
 
