@@ -43,6 +43,43 @@ _DIVERGING = (
 )
 
 
+def _cell(
+    body: list[str], x: float, y: float, cell: float, color: str, shown: str | None, size: float, dark: bool
+) -> None:
+    """One square of a matrix chart, with its value written in it (white on a dark square) when shown."""
+    body.append(_rect(x, y, cell, cell, color, "cell"))
+    if shown is not None:
+        body.append(
+            _text(
+                x + cell / 2,
+                y + cell / 2,
+                shown,
+                size=size,
+                anchor="middle",
+                fill="#ffffff" if dark else _TEXT,
+                baseline="central",
+            )
+        )
+
+
+def _frame(
+    body: list[str], left: float, top: float, grid: float, cell: float, labels: list[str], size: float
+) -> None:
+    """The border of a square matrix and its row labels (left) and column labels (below, turned)."""
+    body.append(
+        f'<rect x="{_n(left)}" y="{_n(top)}" width="{_n(grid)}" height="{_n(grid)}" fill="none" '
+        f'stroke="{_AXIS}" stroke-width="1"/>'
+    )
+    for k, label in enumerate(labels):
+        middle = k * cell + cell / 2
+        body.append(_text(left - 4, top + middle, label, size=size, anchor="end", baseline="central"))
+        body.append(
+            _text(
+                left + middle, top + grid + 4, label, size=size, anchor="end", baseline="central", rotate=-90
+            )
+        )
+
+
 def diverging_color(value: Any) -> str:
     """The heatmap colour of a correlation: blue (-1), white (0), red (+1); grey when missing.
 
@@ -98,32 +135,10 @@ def heatmap(
         for j in range(n):
             value = _finite(row[j]) if j < len(row) else None
             x, y = left + j * cell, top + i * cell
-            body.append(_rect(x, y, cell, cell, diverging_color(value), "cell"))
-            if show_values and value is not None:
-                ink = "#ffffff" if abs(value) > 0.5 else _TEXT
-                body.append(
-                    _text(
-                        x + cell / 2,
-                        y + cell / 2,
-                        f"{value:.2f}",
-                        size=value_size,
-                        anchor="middle",
-                        fill=ink,
-                        baseline="central",
-                    )
-                )
-    body.append(
-        f'<rect x="{_n(left)}" y="{_n(top)}" width="{_n(grid)}" height="{_n(grid)}" fill="none" '
-        f'stroke="{_AXIS}" stroke-width="1"/>'
-    )
-    for k, label in enumerate(labels):
-        middle = k * cell + cell / 2
-        body.append(_text(left - 4, top + middle, label, size=size, anchor="end", baseline="central"))
-        body.append(
-            _text(
-                left + middle, top + grid + 4, label, size=size, anchor="end", baseline="central", rotate=-90
-            )
-        )
+            shown = f"{value:.2f}" if show_values and value is not None else None
+            dark = value is not None and abs(value) > 0.5
+            _cell(body, x, y, cell, diverging_color(value), shown, value_size, dark)
+    _frame(body, left, top, grid, cell, labels, size)
     # The colour legend: a vertical gradient from +1 (top) to -1 (bottom).
     legend_h = min(grid, 200.0)
     stops = "".join(
@@ -195,32 +210,10 @@ def confusion_matrix(
             value = values[i][j]
             share = value / peak if value is not None and peak > 0 else (0.0 if value is not None else None)
             x, y = left + j * cell, top + i * cell
-            body.append(_rect(x, y, cell, cell, sequential_color(share), "cell"))
-            if show_values and value is not None:
-                ink = "#ffffff" if share is not None and share > 0.5 else _TEXT
-                body.append(
-                    _text(
-                        x + cell / 2,
-                        y + cell / 2,
-                        compact_number(value),
-                        size=min(11.0, cell * 0.32),
-                        anchor="middle",
-                        fill=ink,
-                        baseline="central",
-                    )
-                )
-    body.append(
-        f'<rect x="{_n(left)}" y="{_n(top)}" width="{_n(grid)}" height="{_n(grid)}" fill="none" '
-        f'stroke="{_AXIS}" stroke-width="1"/>'
-    )
-    for k, label in enumerate(labels):
-        middle = k * cell + cell / 2
-        body.append(_text(left - 4, top + middle, label, size=size, anchor="end", baseline="central"))
-        body.append(
-            _text(
-                left + middle, top + grid + 4, label, size=size, anchor="end", baseline="central", rotate=-90
-            )
-        )
+            shown = compact_number(value) if show_values and value is not None else None
+            dark = share is not None and share > 0.5
+            _cell(body, x, y, cell, sequential_color(share), shown, min(11.0, cell * 0.32), dark)
+    _frame(body, left, top, grid, cell, labels, size)
     body.append(_text(left + grid / 2, height - 6, "predicted", anchor="middle", fill=_MUTED))
     body.append(_text(8 + _LABEL_SIZE, top + grid / 2, "actual", anchor="middle", fill=_MUTED, rotate=-90))
     return svg_data_uri(_document(width, height, title, body))
