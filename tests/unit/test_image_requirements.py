@@ -18,6 +18,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from automl_lite.resources import FUNCTIONS
+
 REPO = Path(__file__).resolve().parents[2]
 LAMBDA_REQUIREMENTS = REPO / "lambdas" / "requirements.txt"
 TRAINING_REQUIREMENTS = REPO / "training_image" / "requirements.txt"
@@ -79,9 +81,7 @@ def test_lambda_requirements_are_the_pinned_closure_of_the_project_dependencies(
     assert "matplotlib" not in listed  # both reports draw SVG themselves (automl_lite/charts.py)
 
 
-@pytest.mark.parametrize(
-    "module", ["lambdas.validate", "lambdas.profile", "lambdas.export", "lambdas.report_failure"]
-)
+@pytest.mark.parametrize("module", [spec.handler.rpartition(".")[0] for spec in FUNCTIONS.values()])
 def test_each_lambda_handler_imports_only_what_the_image_installs(module):
     missing = _imported(module) - set(_pinned(LAMBDA_REQUIREMENTS))
     assert not missing, f"{module} imports {sorted(missing)}, which lambdas/requirements.txt does not install"
