@@ -69,7 +69,7 @@ def _imputer_converter(scope: Any, operator: Any, container: Any) -> None:
 
 @functools.cache
 def register_converters() -> None:
-    """Teach skl2onnx our two transformers, LightGBM and XGBoost (once per process)."""
+    """Teach skl2onnx our two transformers, the linear ensemble member, LightGBM and XGBoost (once per process)."""
     from lightgbm import LGBMClassifier, LGBMRegressor
     from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
     from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
@@ -78,11 +78,20 @@ def register_converters() -> None:
         calculate_linear_classifier_output_shapes,
         calculate_linear_regressor_output_shapes,
     )
+    from skl2onnx.operator_converters.pipelines import convert_pipeline
+    from skl2onnx.shape_calculators.pipelines import pipeline_shape_calculator
     from xgboost import XGBClassifier, XGBRegressor
+
+    from automl_lite.train import LinearPipeline
 
     classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
     update_registered_converter(Float32Cast, "AutomlLiteFloat32Cast", _cast_shape, _cast_converter)
     update_registered_converter(MedianImputer, "AutomlLiteMedianImputer", _imputer_shape, _imputer_converter)
+    # An ensemble's linear member: skl2onnx's own Pipeline converter (it parses the steps), under
+    # an alias of its own (the voting converters look their members up by exact type).
+    update_registered_converter(
+        LinearPipeline, "AutomlLiteLinearPipeline", pipeline_shape_calculator, convert_pipeline
+    )
     update_registered_converter(
         LGBMClassifier,
         "LightGbmLGBMClassifier",

@@ -29,8 +29,9 @@ The modules, in the order of a run (each re-exported here; import from ``automl_
 - ``_split``: the target encoded, the test split and the rare-class rule, class weights.
 - ``_budget``: how the budget is shared between the search, the ensemble and the refits.
 - ``_search``: FLAML's search space and starting points, the search, the plain estimator.
-- ``_candidates``, ``_ensemble``, ``_threshold``: the ensemble of the search's best
-  configurations, and the binary decision threshold.
+- ``_candidates``, ``_linear``, ``_ensemble``, ``_threshold``: the ensemble of the search's best
+  configurations and a portfolio of fixed ones (a linear model among them), and the binary
+  decision threshold.
 - ``_scoring``: every score (against the whole label set).
 - ``_leaderboard``: the search history and the leaderboard.
 - ``_importance``: permutation importance sized to the time left.
@@ -56,6 +57,7 @@ from automl_lite.train._ensemble import ENSEMBLE_BUDGET_SHARE, EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
 from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
+from automl_lite.train._linear import LINEAR, LinearPipeline
 from automl_lite.train._metrics import TrainingMetrics
 from automl_lite.train._model import NativeModel, TrainingOutcome
 from automl_lite.train._scoring import model_score, score
@@ -90,6 +92,7 @@ __all__ = [
     "CV_MAX_ROWS",
     "ENSEMBLE_BUDGET_SHARE",
     "FOREST_MIN_TREES_FOR_PROBABILITIES",
+    "LINEAR",
     "MAX_RESERVE_SHARE",
     "MIN_CLASS_ROWS_TO_TEST",
     "MIN_ROWS",
@@ -98,6 +101,7 @@ __all__ = [
     "STARTING_POINTS",
     "BudgetPlan",
     "EnsembleResult",
+    "LinearPipeline",
     "NativeModel",
     "ThresholdClassifier",
     "TrainingMetrics",

@@ -59,6 +59,7 @@ from automl_lite.train._candidates import (
     out_of_fold,
     portfolio,
 )
+from automl_lite.train._linear import LINEAR, linear_estimator
 from automl_lite.train._scoring import score
 from automl_lite.train._search import FOREST_MIN_TREES_FOR_PROBABILITIES, native_estimator
 from automl_lite.train._threshold import ThresholdClassifier
@@ -186,6 +187,8 @@ def _member_estimator(
     ):
         config["n_estimators"] = FOREST_MIN_TREES_FOR_PROBABILITIES
     candidate.config = config
+    if candidate.estimator == LINEAR:
+        return linear_estimator(problem, config)
     return native_estimator(candidate.estimator, config, problem, learner_classes[candidate.estimator])
 
 

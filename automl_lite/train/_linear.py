@@ -1,0 +1,68 @@
+"""The linear member of the ensemble portfolio: standardised inputs, then an L2-regularised
+logistic regression (classification) or ridge regression (regression).
+
+Not a search estimator (FLAML never tries it): it joins the ensemble's candidates on small data
+(:func:`automl_lite.train._candidates.portfolio`) because its errors differ from the trees', and
+the greedy selection keeps it only when it lowers the out-of-fold loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from automl_lite.problem import ProblemType
+
+#: The portfolio's (and the leaderboard's) name of the linear member.
+LINEAR = "linear"
+#: Most iterations of the logistic regression's solver (lbfgs converges in far fewer on scaled inputs).
+LINEAR_MAX_ITER = 1000
+
+
+class LinearPipeline(Pipeline):
+    """``Pipeline([scale, model])`` whose ``fit`` takes ``sample_weight`` (for the model).
+
+    ``VotingClassifier.fit`` and the out-of-fold fits pass ``sample_weight`` to every member,
+    which a plain ``Pipeline`` refuses; skl2onnx converts it as a pipeline
+    (:func:`automl_lite.export._converters.register_converters`).
+    """
+
+    def fit(self, X: Any, y: Any = None, sample_weight: np.ndarray | None = None, **params: Any) -> LinearPipeline:  # noqa: N803
+        if sample_weight is not None:
+            params[f"{self.steps[-1][0]}__sample_weight"] = sample_weight
+        super().fit(X, y, **params)
+        return self
+
+
+def linear_config(problem: ProblemType) -> dict[str, Any]:
+    """The member's configuration, as recorded in the leaderboard and ``metrics.json``.
+
+    >>> linear_config(ProblemType.BINARY)
+    {'model': 'logistic_regression', 'C': 1.0, 'scaler': 'standard'}
+    >>> linear_config(ProblemType.REGRESSION)
+    {'model': 'ridge', 'alpha': 1.0, 'scaler': 'standard'}
+    """
+    if problem.is_classification:
+        return {"model": "logistic_regression", "C": 1.0, "scaler": "standard"}
+    return {"model": "ridge", "alpha": 1.0, "scaler": "standard"}
+
+
+def linear_estimator(problem: ProblemType, config: dict[str, Any]) -> LinearPipeline:
+    """The unfitted member for a :func:`linear_config` configuration."""
+    if config.get("model") == "logistic_regression":
+        model: Any = LogisticRegression(C=float(config["C"]), max_iter=LINEAR_MAX_ITER)
+    elif config.get("model") == "ridge":
+        model = Ridge(alpha=float(config["alpha"]))
+    else:
+        raise ValueError(f"unknown linear model {config.get('model')!r}")
+    if problem.is_classification != isinstance(model, LogisticRegression):
+        raise ValueError(f"{config['model']} does not fit a {problem.value} problem")
+    return LinearPipeline([("scale", StandardScaler()), ("model", model)])
+
+
+# ``model/model.joblib`` pickles the class by its public path (see automl_lite.train._model).
+LinearPipeline.__module__ = "automl_lite.train"
