@@ -80,7 +80,7 @@ def portfolio(
     >>> [c.estimator for c in portfolio(ProblemType.BINARY, 500, 16, ["lgbm", "rf", "extra_tree"])]
     ['lgbm', 'rf', 'extra_tree']
     >>> [c.estimator for c in portfolio(ProblemType.BINARY, 500, 16, ["lgbm", "xgboost", "rf", "extra_tree"])]
-    ['lgbm', 'rf', 'extra_tree', 'linear']
+    ['linear', 'lgbm', 'rf', 'extra_tree']
     >>> [c.estimator for c in portfolio(ProblemType.MULTICLASS, 500, 16, ["lgbm", "rf", "extra_tree"])]
     ['rf', 'extra_tree', 'lgbm']
     >>> portfolio(ProblemType.REGRESSION, 500, 16, ["rf"])[0].config
@@ -119,8 +119,9 @@ def portfolio(
         # A booster grows one tree per class and round: the forests (one tree for all classes) first.
         out = [*out[1:], out[0]] if out and out[0].estimator == "lgbm" else out
     if set(ESTIMATORS) <= set(estimators):
-        # Not a search estimator: a manifest that names its estimators gets those alone.
-        out.append(Candidate(LINEAR, linear_config(problem), math.nan, math.nan, source="portfolio"))
+        # Not a search estimator: a manifest that names its estimators gets those alone. First:
+        # its folds take a fraction of a second, where the forests may use up the time left.
+        out.insert(0, Candidate(LINEAR, linear_config(problem), math.nan, math.nan, source="portfolio"))
     return out
 
 

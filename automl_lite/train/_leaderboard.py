@@ -80,6 +80,16 @@ def ensemble_leaderboard(board: pd.DataFrame, result: EnsembleResult, metric: Me
         weight[name] = weight.get(name, 0.0) + w
     if "estimator" in board:
         board["weight_in_model"] = [round(weight.get(str(name), 0.0), 4) for name in board["estimator"]]
+        # A member FLAML never searched (the portfolio's linear model): a row of its own, without
+        # search figures, so every weight of the model is on the board.
+        unsearched = [
+            {"estimator": name, "trials": 0, "search_time_s": 0.0, "weight_in_model": round(w, 4),
+             "best_config": json.dumps(jsonable(config), sort_keys=True)}
+            for name, config, w in result.members
+            if name not in set(board["estimator"].astype(str))
+        ]  # fmt: skip
+        if unsearched:
+            board = pd.concat([board, pd.DataFrame(unsearched)], ignore_index=True)
     record = result.record
     if record.get("ensemble_oof_loss") is None:
         return board

@@ -129,6 +129,7 @@ def _build(cancer, tmp_path, **kwargs):
     _search_log(log, records)
     metric = kwargs.pop("metric", METRICS["log_loss"])
     classes = {"lgbm": LGBMEstimator, "rf": RandomForestEstimator, "extra_tree": ExtraTreesEstimator}
+    classes.update(kwargs.pop("learner_classes_extra", {}))
     best = native_estimator("lgbm", lgbm, ProblemType.BINARY, LGBMEstimator)
     return ens.build(
         best_estimator=best,
@@ -291,3 +292,92 @@ def test_a_portfolio_forest_stays_small_enough_to_export_with_many_classes():
     # And a binary forest on the same rows keeps its deep trees
     binary = cand.portfolio(ProblemType.BINARY, 11_000, 7, ["rf"], n_classes=2)[0].config
     assert binary["max_leaves"] == cand.PORTFOLIO_MAX_LEAVES
+
+
+@pytest.mark.parametrize(
+    ("target", "problem_type", "threshold"),
+    [("species", "multiclass", None), ("sex", "binary", None), ("sex", "binary", 0.4), ("body_mass_g", "regression", None)],
+)  # fmt: skip
+def test_an_ensemble_with_the_linear_member_exports_as_one_graph_that_passes_the_parity_gate(
+    penguins, target, problem_type, threshold
+):
+    from automl_lite.train._linear import linear_config, linear_estimator
+
+    # Given trees and the portfolio's linear member (scaler + logistic regression / ridge), unequal weights
+    problem = ProblemType(problem_type)
+    makers = REGRESSORS if problem is ProblemType.REGRESSION else CLASSIFIERS
+    members = [
+        ("lgbm", makers["lgbm"]()),
+        ("rf", makers["rf"]()),
+        ("linear", linear_estimator(problem, linear_config(problem))),
+    ]
+    estimator = ens.voting(members, [2, 1, 3], problem)
+    if threshold is not None:
+        estimator = ens.ThresholdClassifier(estimator, threshold)
+    native = fit_native(penguins, target, problem_type, estimator)
+    # When it is exported
+    model = export_onnx(native.pipeline, native.specs, class_names=native.class_names)
+    # Then the one graph holds the trees, the scaler and the linear model, and reproduces the native model
+    ops = {n.op_type for n in model.graph.node}
+    assert "Scaler" in ops
+    assert ("LinearRegressor" if problem is ProblemType.REGRESSION else "LinearClassifier") in ops
+    assert sum(n.op_type.startswith("TreeEnsemble") for n in model.graph.node) == 2
+    report = measure_parity(native, model, penguins.drop(columns=[target]), problem_type)
+    assert report.passed and report.strict_passed is not False, report.figures()
+
+
+def test_the_linear_member_takes_sample_weights_as_its_model_does(cancer):
+    from sklearn.linear_model import LogisticRegression
+
+    from automl_lite.train._linear import linear_config, linear_estimator
+
+    m, y, _, _ = cancer
+    weights = np.where(y == 0, 3.0, 1.0)
+    # VotingClassifier and the out-of-fold fits pass sample_weight to every member: the model gets it
+    member = linear_estimator(ProblemType.BINARY, linear_config(ProblemType.BINARY)).fit(
+        m, y, sample_weight=weights
+    )
+    scaled = member[0].transform(m)
+    direct = LogisticRegression(C=member[-1].C, max_iter=1000).fit(scaled, y, sample_weight=weights)
+    assert np.allclose(member[-1].coef_, direct.coef_, atol=1e-6)
+    unweighted = linear_estimator(ProblemType.BINARY, linear_config(ProblemType.BINARY)).fit(m, y)
+    assert not np.allclose(member[-1].coef_, unweighted[-1].coef_, atol=1e-3)
+    voting = ens.voting([("rf", CLASSIFIERS["rf"]()), ("linear", member)], [1, 1], ProblemType.BINARY)
+    assert voting.fit(m, y, sample_weight=weights).predict_proba(m).shape == (len(y), 2)
+    with pytest.raises(ValueError, match="ridge"):
+        linear_estimator(ProblemType.BINARY, linear_config(ProblemType.REGRESSION))
+
+
+def test_the_linear_member_joins_the_portfolio_only_when_the_manifest_leaves_the_estimators_open(
+    cancer, tmp_path
+):
+    from flaml.automl.model import XGBoostSklearnEstimator
+
+    from automl_lite.train import LinearPipeline, ensemble_leaderboard
+
+    # Given the four estimators (the manifest's default) and no margin to beat
+    result = _build(
+        cancer, tmp_path, min_relative_gain=0.0, learner_classes_extra={"xgboost": XGBoostSklearnEstimator}
+    )
+    # Then the linear model was fitted out of fold first among the portfolio
+    portfolio = [c for c in result.record["candidates"] if c["source"] == "portfolio"]
+    assert [c["estimator"] for c in portfolio] == ["linear", "lgbm", "rf", "extra_tree"]
+    assert portfolio[0]["config"] == {"model": "logistic_regression", "C": 1.0, "scaler": "standard"}
+    assert portfolio[0]["oof_loss"] is not None
+    # And when the selection picked it, it is a member with its weight, in the model and on the leaderboard
+    weights = {m["estimator"]: m["weight"] for m in result.record["members"]}
+    assert weights.get("linear", 0) > 0, (
+        result.record
+    )  # breast cancer: a linear model is strong and different
+    assert result.name == "ensemble"
+    assert any(isinstance(e, LinearPipeline) for _, e in result.estimator.estimators)
+    board = pd.DataFrame([{"estimator": "lgbm", "validation_log_loss": 0.1, "validation_loss": 0.1, "trials": 3,
+                           "search_time_s": 1.0, "best_config": "{}"}])  # fmt: skip
+    shown = ensemble_leaderboard(board, result, METRICS["log_loss"])
+    linear_row = shown[shown["estimator"] == "linear"].iloc[0]
+    assert linear_row["weight_in_model"] == pytest.approx(weights["linear"], abs=1e-4)
+    assert json.loads(linear_row["best_config"])["model"] == "logistic_regression"
+    # And a manifest that names its estimators gets no linear member
+    assert "linear" not in [
+        c.estimator for c in cand.portfolio(ProblemType.BINARY, 400, 8, ["lgbm", "rf", "extra_tree"])
+    ]
