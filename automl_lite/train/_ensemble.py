@@ -59,7 +59,7 @@ from automl_lite.train._candidates import (
     out_of_fold,
     portfolio,
 )
-from automl_lite.train._linear import LINEAR, linear_estimator
+from automl_lite.train._linear import LINEAR, linear_estimator, linear_grid
 from automl_lite.train._scoring import score
 from automl_lite.train._search import FOREST_MIN_TREES_FOR_PROBABILITIES, native_estimator
 from automl_lite.train._threshold import ThresholdClassifier
@@ -192,6 +192,43 @@ def _member_estimator(
     return native_estimator(candidate.estimator, config, problem, learner_classes[candidate.estimator])
 
 
+def _tuned_linear(
+    candidate: Candidate,
+    problem: ProblemType,
+    x: Any,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    parts: list[tuple[np.ndarray, np.ndarray]],
+    n_classes: int,
+    metric: Metric,
+    deadline: float | None,
+    overhead: float,
+) -> tuple[Any, np.ndarray]:
+    """The linear member at the regularisation strength of :func:`linear_grid` whose out-of-fold
+    loss is lowest (its predictions and unfitted estimator); ``candidate.config`` becomes that one.
+
+    Raises :class:`OutOfTime` only when not even the first strength could be fitted in time.
+    """
+    scored = np.concatenate([b for _, b in parts])
+    best: tuple[float, dict[str, Any], Any, np.ndarray] | None = None
+    for config in linear_grid(candidate.config):
+        estimator = linear_estimator(problem, config)
+        try:
+            oof = out_of_fold(
+                estimator, x, y, weights, parts, n_classes, deadline=deadline, overhead=overhead
+            )
+        except OutOfTime:
+            if best is None:
+                raise
+            break
+        loss = metric_loss(metric, y[scored], oof[scored], n_classes)
+        if best is None or loss < best[0]:
+            best = (loss, config, estimator, oof)
+    assert best is not None
+    candidate.config = best[1]
+    return best[2], best[3]
+
+
 def voting(members: list[tuple[str, Any]], weights: Sequence[float], problem: ProblemType) -> Any:
     """A soft-voting classifier / weighted-mean regressor over unfitted members (skl2onnx converts both)."""
     w = np.asarray(weights, dtype=np.float64)
@@ -296,18 +333,17 @@ def build(
             best_estimator if i == 0 else _member_estimator(candidate, problem, learner_classes, forest_floor)
         )
         clock = time.monotonic()
+        # The fits stop as soon as they (and the refits they would need) cannot end in time.
+        deadline = None if i == 0 else started + time_limit_s - refits_s
         try:
-            oof = out_of_fold(
-                estimator,
-                x,
-                y,
-                weights,
-                parts,
-                n_classes,
-                # The fits stop as soon as they (and the refits they would need) cannot end in time.
-                deadline=None if i == 0 else started + time_limit_s - refits_s,
-                overhead=1.0 + refit_factor,
-            )
+            if candidate.estimator == LINEAR:
+                estimator, oof = _tuned_linear(
+                    candidate, problem, x, y, weights, parts, n_classes, metric, deadline, 1.0 + refit_factor
+                )
+            else:
+                oof = out_of_fold(
+                    estimator, x, y, weights, parts, n_classes, deadline=deadline, overhead=1.0 + refit_factor
+                )
         except OutOfTime:
             skipped += 1
             continue
