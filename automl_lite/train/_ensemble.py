@@ -4,8 +4,10 @@ What happens between FLAML's search and the refits of :func:`automl_lite.train.t
 
 1. **Candidates.** FLAML's overall best comes first; then, on cross-validated data (up to
    ``CV_MAX_ROWS`` training rows), a small **portfolio** of strong fixed
-   configurations (:func:`automl_lite.train._candidates.portfolio`: LightGBM with many slow
-   trees, a deep random forest, deep extra trees), whatever the search found; then, from the
+   configurations (:func:`automl_lite.train._candidates.portfolio`: a linear model on
+   standardised inputs, LightGBM with many slow trees, a deep random forest, deep extra trees),
+   whatever the search found; the linear model's regularisation strength is the one of
+   :data:`~automl_lite.train._linear.LINEAR_STRENGTHS` with the lowest out-of-fold loss; then, from the
    search log (every trial), each estimator's best :data:`TOP_K_PER_ESTIMATOR` distinct
    configurations in order of validation loss. A candidate is fitted while its cost (out-of-fold
    fits now, two refits later) fits in the time the budget plan left
@@ -30,8 +32,8 @@ What happens between FLAML's search and the refits of :func:`automl_lite.train.t
    computes its label the same way (:func:`automl_lite.export.export_onnx`).
 
 The chosen model is a scikit-learn ``VotingClassifier`` (soft voting) / ``VotingRegressor``
-with the selection's weights, which skl2onnx converts into one graph: each member's trees,
-then the weighted sum.
+with the selection's weights, which skl2onnx converts into one graph: each member's trees (or the
+linear member's scaler and linear model), then the weighted sum.
 """
 
 from __future__ import annotations
@@ -268,8 +270,8 @@ def build(
     tune = problem is ProblemType.BINARY and metric.tunes_threshold
     record: dict[str, Any] = {
         "method": "greedy ensemble selection with replacement (Caruana et al., 2004) over out-of-fold "
-        "predictions of the search's best configurations and a portfolio of fixed strong ones (many "
-        "slow LightGBM trees, deep random and extra-trees forests), soft voting (classification) or "
+        "predictions of the search's best configurations and a portfolio of fixed strong ones (a "
+        "linear model, many slow LightGBM trees, deep random and extra-trees forests), soft voting (classification) or "
         "weighted mean (regression) with the selection's weights",
         "validation": f"{N_SPLITS}-fold cross-validation"
         if cv
