@@ -298,8 +298,9 @@ def test_a_portfolio_forest_stays_small_enough_to_export_with_many_classes():
     ("target", "problem_type", "threshold"),
     [("species", "multiclass", None), ("sex", "binary", None), ("sex", "binary", 0.4), ("body_mass_g", "regression", None)],
 )  # fmt: skip
+@pytest.mark.parametrize("alone", [False, True])
 def test_an_ensemble_with_the_linear_member_exports_as_one_graph_that_passes_the_parity_gate(
-    penguins, target, problem_type, threshold
+    penguins, target, problem_type, threshold, alone
 ):
     from automl_lite.train._linear import linear_config, linear_estimator
 
@@ -312,6 +313,8 @@ def test_an_ensemble_with_the_linear_member_exports_as_one_graph_that_passes_the
         ("linear", linear_estimator(problem, linear_config(problem))),
     ]
     estimator = ens.voting(members, [2, 1, 3], problem)
+    if alone:  # the selection kept the linear model alone: it is the pipeline's model
+        estimator = members[-1][1]
     if threshold is not None:
         estimator = ens.ThresholdClassifier(estimator, threshold)
     native = fit_native(penguins, target, problem_type, estimator)
@@ -321,7 +324,7 @@ def test_an_ensemble_with_the_linear_member_exports_as_one_graph_that_passes_the
     ops = {n.op_type for n in model.graph.node}
     assert "Scaler" in ops
     assert ("LinearRegressor" if problem is ProblemType.REGRESSION else "LinearClassifier") in ops
-    assert sum(n.op_type.startswith("TreeEnsemble") for n in model.graph.node) == 2
+    assert sum(n.op_type.startswith("TreeEnsemble") for n in model.graph.node) == (0 if alone else 2)
     report = measure_parity(native, model, penguins.drop(columns=[target]), problem_type)
     assert report.passed and report.strict_passed is not False, report.figures()
 
@@ -384,3 +387,46 @@ def test_the_linear_member_joins_the_portfolio_only_when_the_manifest_leaves_the
     assert "linear" not in [
         c.estimator for c in cand.portfolio(ProblemType.BINARY, 400, 8, ["lgbm", "rf", "extra_tree"])
     ]
+
+
+def test_a_single_candidate_that_beats_flamls_best_by_the_margin_is_the_model(tmp_path):
+    from flaml.automl.model import (
+        ExtraTreesEstimator,
+        LGBMEstimator,
+        RandomForestEstimator,
+        XGBoostSklearnEstimator,
+    )
+
+    from automl_lite.train import LinearPipeline, native_estimator
+
+    # Given rows a linear boundary separates, and FLAML's best a small LightGBM
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (x @ np.array([3.0, -2.0, 1.0, 0.5]) > 0).astype(np.int64)
+    lgbm = {"n_estimators": 10, "num_leaves": 4, "min_child_samples": 20, "learning_rate": 0.1,
+            "log_max_bin": 8, "colsample_bytree": 1.0, "reg_alpha": 1 / 1024, "reg_lambda": 1.0}  # fmt: skip
+    classes = {"lgbm": LGBMEstimator, "xgboost": XGBoostSklearnEstimator, "rf": RandomForestEstimator,
+               "extra_tree": ExtraTreesEstimator}  # fmt: skip
+    result = ens.build(
+        best_estimator=native_estimator("lgbm", lgbm, ProblemType.BINARY, LGBMEstimator),
+        best_name="lgbm",
+        best_config=lgbm,
+        log_path=tmp_path / "absent.jsonl",
+        learner_classes=classes,
+        forest_floor={},
+        x=x,
+        y=y,
+        weights=None,
+        problem=ProblemType.BINARY,
+        metric=METRICS["log_loss"],
+        n_classes=2,
+        cv=True,
+        seed=0,
+        time_limit_s=120.0,
+    )
+    # Then the selection kept the linear model alone, and it (not FLAML's best) is the model
+    assert [m["estimator"] for m in result.record["members"]] == ["linear"], result.record
+    assert result.record["kept"] is False and "linear" in result.record["reason"]
+    assert result.name == "linear" and isinstance(result.estimator, LinearPipeline)
+    assert result.summary()["kind"] == "single model"
+    assert result.summary()["members"][0]["estimator"] == "linear"
