@@ -174,6 +174,17 @@ def _rare_classes_text(rare: dict[str, Any] | None) -> str:
     )
 
 
+def _exported_model(metrics: dict[str, Any]) -> str:
+    """What the exported model is, with its members' estimators (FLAML's best may not be one).
+
+    >>> _exported_model({"model": {"kind": "single model", "members": [{"estimator": "linear"}]}})
+    'single model (linear)'
+    """
+    model = metrics.get("model") or {}
+    names = list(dict.fromkeys(str(m.get("estimator")) for m in model.get("members", [])))
+    return model.get("kind", "single model") + (f" ({', '.join(names)})" if names else "")
+
+
 def _ensemble_section(metrics: dict[str, Any]) -> Section | None:
     """The ensemble step: kept or dropped and why, the members and their weights, the gain, the label rule."""
     record = metrics.get("ensemble")
@@ -222,7 +233,7 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
                 ("problem", metrics["problem_type"]),
                 ("target", metrics["target"]),
                 ("best model", metrics["best_estimator"]),
-                ("exported model", (metrics.get("model") or {}).get("kind", "single model")),
+                ("exported model", _exported_model(metrics)),
                 (f"test {metrics['metric']}", format_value(metrics["test_scores"].get(metrics["metric"]))),
                 ("rows (train / test)", f"{split['train_rows']} / {split['test_rows']}"),
                 (
