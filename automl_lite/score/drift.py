@@ -55,9 +55,10 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float | None:
 
 def _numeric_bins(column: ColumnProfile | TargetSummary) -> list[float] | None:
     edges = column.histogram.edges if column.histogram is not None else []
-    if len(edges) < 2 or any(e is None for e in edges):
+    known = [float(e) for e in edges if e is not None]
+    if len(edges) < 2 or len(known) < len(edges):
         return None
-    return [float(e) for e in edges]
+    return known
 
 
 def _bin_counts(values: np.ndarray, edges: list[float]) -> list[int]:
