@@ -47,9 +47,11 @@ from automl_lite.train._budget import (
     MAX_RESERVE_SHARE,
     POST_SEARCH_FIXED_S,
     BudgetPlan,
+    SearchRows,
     ensemble_time_limit,
     grace_s,
     plan_budget,
+    plan_search_rows,
 )
 from automl_lite.train._candidates import N_SPLITS, folds
 from automl_lite.train._ensemble import ENSEMBLE_BUDGET_SHARE, EnsembleResult
@@ -74,6 +76,7 @@ from automl_lite.train._split import (
     imbalance_weights,
     rare_class_note,
     rare_classes,
+    search_sample,
     split_indexes,
 )
 from automl_lite.train._threshold import (
@@ -99,6 +102,7 @@ __all__ = [
     "BudgetPlan",
     "EnsembleResult",
     "NativeModel",
+    "SearchRows",
     "ThresholdClassifier",
     "TrainingMetrics",
     "TrainingOutcome",
@@ -118,10 +122,12 @@ __all__ = [
     "native_estimator",
     "permutation_importance",
     "plan_budget",
+    "plan_search_rows",
     "rare_class_note",
     "rare_classes",
     "score",
     "search_history",
+    "search_sample",
     "split_indexes",
     "threshold_label",
     "train",

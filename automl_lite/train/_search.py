@@ -155,6 +155,16 @@ class SearchResult:
     search_s: float
     log_file: Path
 
+    def fit_seconds(self, n_rows: int) -> float | None:
+        """Seconds of one fit of the best configuration on ``n_rows`` rows, scaled (linearly in rows)
+        from the fit of its search trial; None when FLAML did not record it."""
+        seconds = getattr(self.automl, "best_config_train_time", None)
+        state = getattr(self.automl, "_search_states", {}).get(self.best_name)
+        sample = getattr(state, "best_config_sample_size", None)
+        if not seconds or not sample:
+            return None
+        return float(seconds) * n_rows / float(sample)
+
 
 def search(
     x: Any,
@@ -167,8 +177,13 @@ def search(
     seed: int,
     time_budget_s: float,
     log_file: Path,
+    with_defaults: bool | None = None,
 ) -> SearchResult:
-    """Run FLAML on the preprocessed training split for ``time_budget_s`` seconds.
+    """Run FLAML on the preprocessed training split (or a sample of it) for ``time_budget_s`` seconds.
+
+    ``with_defaults``: whether the search also starts from the libraries' defaults
+    (:data:`STARTING_POINTS`); None decides by the budget (:data:`DEFAULTS_MIN_BUDGET_S`).
+    :func:`automl_lite.train.plan_search_rows` decides it for large data by the estimated cost.
 
     Raises
     ------
@@ -209,7 +224,7 @@ def search(
             early_stop=True,
             starting_points=(
                 {k: v for k, v in STARTING_POINTS.items() if k in estimators}
-                if time_budget_s >= DEFAULTS_MIN_BUDGET_S
+                if (time_budget_s >= DEFAULTS_MIN_BUDGET_S if with_defaults is None else with_defaults)
                 else "static"
             ),
         )
