@@ -111,6 +111,11 @@ class Search(_Part):
         "configurations, the libraries' defaults)."
     )
     early_stopping: str = Field(description="When the search and its trials stop early.")
+    trimmed_rounds: str | None = Field(
+        default=None,
+        description="On large data, when FLAML stopped the best trial early (its time limit): the boosting "
+        "rounds the trial trained, which the model is refitted with; null otherwise.",
+    )
 
 
 class FinalModel(_Part):
@@ -265,6 +270,7 @@ def metrics_document(
             "rows_note": searched.note,
             "early_stopping": "FLAML stops the search when it has converged; LightGBM and XGBoost trials "
             "stop at their time limit",
+            "trimmed_rounds": found.trimmed_note,
         },
         "class_imbalance": imbalance_note,
         "importance": {

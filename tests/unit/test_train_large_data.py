@@ -12,6 +12,7 @@ from modelkit import PENGUIN_KINDS as KINDS
 from automl_lite.contracts import ColumnDecision
 from automl_lite.dataset import read_csv
 from automl_lite.problem import ProblemType
+from automl_lite.train import _budget as budget
 from automl_lite.train import (
     ensemble_time_limit,
     grace_s,
@@ -20,7 +21,6 @@ from automl_lite.train import (
     search_sample,
     train,
 )
-from automl_lite.train import _budget as budget
 
 DECISIONS = [ColumnDecision(name=n, kind=k, use=True, reason="") for n, k in KINDS.items()]  # type: ignore[arg-type]
 
@@ -131,3 +131,31 @@ def test_large_data_is_searched_on_a_sample_and_refitted_on_every_row(penguins, 
     assert "the search chose it on a sample of 120" in final["note"]
     assert metrics["test_scores"]["accuracy"] > 0.8
     assert metrics["training_time_s"] <= 4 + grace_s(4)
+
+
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_a_best_trial_stopped_at_its_time_limit_is_refitted_with_the_rounds_it_validated(library):
+    """FLAML cuts a slow boosting trial's rounds to its time but logs the configuration it was given
+    (n_estimators 50 here, 7 trained); the best configuration keeps the rounds that were trained."""
+    from types import SimpleNamespace
+
+    from automl_lite.train._search import validated_rounds
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4))
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
+    if library == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        native = LGBMClassifier(n_estimators=7, verbose=-1).fit(x, y)
+    else:
+        from xgboost import XGBClassifier
+
+        native = XGBClassifier(n_estimators=7).fit(x, y)
+    trial = SimpleNamespace(estimator=native)  # FLAML's estimator wraps the library's
+    config, note = validated_rounds({"n_estimators": 50, "learning_rate": 0.1}, trial)
+    assert config == {"n_estimators": 7, "learning_rate": 0.1}
+    assert note and "at 7 of its 50 boosting rounds" in note
+    # Nothing cut: unchanged.
+    assert validated_rounds({"n_estimators": 7}, trial) == ({"n_estimators": 7}, None)
+    assert validated_rounds({"n_estimators": 50}, SimpleNamespace(estimator=None)) == ({"n_estimators": 50}, None)
