@@ -123,7 +123,9 @@ class FinalModel(_Part):
         description="Rows the exported model was refitted on (all rows with a target)."
     )
     search_rows: int = Field(description="Rows the search chose the configuration on (search.rows_searched).")
-    evaluation_rows: int = Field(description="Rows the model behind the test scores was fitted on (the training split).")
+    evaluation_rows: int = Field(
+        description="Rows the model behind the test scores was fitted on (the training split)."
+    )
     note: str = Field(description="How the final model relates to the test scores.")
 
 

@@ -143,7 +143,8 @@ def train(
             elapsed_s=clock.elapsed(),
             refit_scale=searched.train_rows / searched.rows,
             # Large data: the refits' cost as the search measured it (small data keeps the plan's).
-            refits_s=(found.fit_seconds(len(rows.train_idx)) or 0.0) + (found.fit_seconds(len(rows.data)) or 0.0)
+            refits_s=(found.fit_seconds(len(rows.train_idx)) or 0.0)
+            + (found.fit_seconds(len(rows.data)) or 0.0)
             if found.eval_method == "holdout"
             else None,
         )

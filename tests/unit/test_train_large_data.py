@@ -45,7 +45,9 @@ def test_very_large_data_is_searched_on_a_sample_no_smaller_than_the_floor():
     plan = plan_search_rows(45.0, 500_000, 50, 2, large=True)
     assert plan.sampled and budget.SEARCH_MIN_ROWS <= plan.rows < 500_000
     # The sample is sized so one default fit takes SAMPLE_TRIAL_SHARE of the search.
-    assert budget.fit_estimate_s(plan.rows, 50, 2) == pytest.approx(budget.SAMPLE_TRIAL_SHARE * 45.0, rel=0.01)
+    assert budget.fit_estimate_s(plan.rows, 50, 2) == pytest.approx(
+        budget.SAMPLE_TRIAL_SHARE * 45.0, rel=0.01
+    )
     assert f"a sample of {plan.rows} of the 500000 training rows" in plan.note
     floor = plan_search_rows(1.0, 500_000, 50, 2, large=True)
     assert floor.rows == budget.SEARCH_MIN_ROWS
@@ -158,4 +160,7 @@ def test_a_best_trial_stopped_at_its_time_limit_is_refitted_with_the_rounds_it_v
     assert note and "at 7 of its 50 boosting rounds" in note
     # Nothing cut: unchanged.
     assert validated_rounds({"n_estimators": 7}, trial) == ({"n_estimators": 7}, None)
-    assert validated_rounds({"n_estimators": 50}, SimpleNamespace(estimator=None)) == ({"n_estimators": 50}, None)
+    assert validated_rounds({"n_estimators": 50}, SimpleNamespace(estimator=None)) == (
+        {"n_estimators": 50},
+        None,
+    )
