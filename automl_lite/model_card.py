@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automl_lite.contracts import ColumnKind
 from automl_lite.dataset import NA_VALUES
 from automl_lite.features import MISSING_TOKEN
+
+if TYPE_CHECKING:
+    from automl_lite.train._metrics import TrainingMetrics
 
 #: Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and escaping
 #: all of them leaves no link, emphasis, HTML, heading or table syntax in a user's string.
@@ -139,16 +142,17 @@ def _parity_section(parity: Any) -> list[str]:
     return out
 
 
-def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_id: str, dataset: str) -> str:
+def render_model_card(
+    native: Any, metrics: TrainingMetrics, parity: Any, *, run_id: str, dataset: str
+) -> str:
     """The model card as Markdown.
 
-    ``native`` is the :class:`automl_lite.train.NativeModel`, ``metrics`` the content
-    of ``training/metrics.json`` and ``parity`` the :class:`automl_lite.export.ParityReport`.
+    ``native`` is the :class:`automl_lite.train.NativeModel`, ``metrics`` the run's
+    ``training/metrics.json`` and ``parity`` the :class:`automl_lite.export.ParityReport`.
     """
     classification = native.class_names is not None
-    split = metrics.get("split", {})
-    search = metrics.get("search", {})
-    direction = metrics.get("metric_direction", "")
+    split, search = metrics.split, metrics.search
+    direction = metrics.metric_direction
     what = (
         f"the class of **{_md(native.target)}** ({native.problem_type}: "
         + ", ".join(_code(c) for c in native.class_names)
@@ -194,15 +198,15 @@ def render_model_card(native: Any, metrics: dict[str, Any], parity: Any, *, run_
         "| metric | test score |",
         "|---|---|",
     ]
-    for name, value in sorted(metrics.get("test_scores", {}).items()):
+    for name, value in sorted(metrics.test_scores.items()):
         out.append(f"| {name} | {value:.6g} |")
     out += [
         "",
-        metrics.get("how_measured", ""),
-        f"Rows used: {split.get('rows_used')} (dropped for a missing target: {split.get('rows_dropped_missing_target')}); "
-        f"train {split.get('train_rows')}, test {split.get('test_rows')}, seed {split.get('seed')}. "
-        f"Search: {search.get('trials')} trials in {search.get('search_time_s')} s "
-        f"(budget {search.get('time_budget_s')} s). The exported model was then refitted on all rows.",
+        metrics.how_measured,
+        f"Rows used: {split.rows_used} (dropped for a missing target: {split.rows_dropped_missing_target}); "
+        f"train {split.train_rows}, test {split.test_rows}, seed {split.seed}. "
+        f"Search: {search.trials} trials in {search.search_time_s} s "
+        f"(budget {search.time_budget_s} s). The exported model was then refitted on all rows.",
         "",
         *_parity_section(parity),
         "",

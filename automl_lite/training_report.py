@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn import metrics as skm
@@ -19,6 +19,7 @@ from automl_lite.reports import (
 )
 
 if TYPE_CHECKING:
+    from automl_lite.train._metrics import RareClasses, TrainingMetrics
     from automl_lite.train._model import TrainingOutcome
 
 #: Classes drawn in per-class ROC / PR pictures (more would be unreadable).
@@ -123,9 +124,9 @@ def _importance_figure(outcome: TrainingOutcome) -> Figure | None:
         table["importance"].tolist(),
         table["std"].tolist(),
         title="Permutation importance",
-        x_label=f"drop in {outcome.metrics['metric']} when the column is shuffled",
+        x_label=f"drop in {outcome.metrics.metric} when the column is shuffled",
     )
-    how = outcome.metrics.get("importance", {})
+    how = outcome.metrics.importance
     return Figure(
         uri,
         "Permutation importance",
@@ -161,44 +162,42 @@ def _search_figure(outcome: TrainingOutcome) -> Figure | None:
     return Figure(uri, "Search progress", "Every trial's validation loss over time, and the best so far.")
 
 
-def _rare_classes_text(rare: dict[str, Any] | None) -> str:
+def _rare_classes_text(rare: RareClasses | None) -> str:
     """The rare-class rule's outcome in one paragraph (empty when no class was rare)."""
-    if not rare:
+    if rare is None:
         return ""
-    listed = ", ".join(f"{name} ({rows} rows)" for name, rows in rare["classes"].items())
-    more = rare["n_classes"] - len(rare["classes"])
+    listed = ", ".join(f"{name} ({rows} rows)" for name, rows in rare.classes.items())
+    more = rare.n_classes - len(rare.classes)
     return (
-        f"Rare classes: {rare['n_classes']} classes ({rare['rows']} rows) have fewer than "
-        f"{rare['min_rows_to_test']} rows and stay whole in the training split, so the test scores do not "
-        f"cover them: {listed}{f' and {more} more' if more > 0 else ''}. {rare['rule']}"
+        f"Rare classes: {rare.n_classes} classes ({rare.rows} rows) have fewer than "
+        f"{rare.min_rows_to_test} rows and stay whole in the training split, so the test scores do not "
+        f"cover them: {listed}{f' and {more} more' if more > 0 else ''}. {rare.rule}"
     )
 
 
-def _ensemble_section(metrics: dict[str, Any]) -> Section | None:
+def _ensemble_section(metrics: TrainingMetrics) -> Section | None:
     """The ensemble step: kept or dropped and why, the members and their weights, the gain, the label rule."""
-    record = metrics.get("ensemble")
+    record = metrics.ensemble
     if not record:
         return None
-    decision = metrics.get("decision") or {}
+    decision = metrics.decision
     paragraphs = [
         f"{'Kept' if record.get('kept') else 'Not used'}: {record.get('reason', '')}. {record.get('method', '')}; "
         f"{record.get('keep_rule', '')}. Validation: {record.get('validation', '')}.",
     ]
     if record.get("gain") is not None:
         paragraphs.append(
-            f"Out-of-fold {metrics['metric']}: best single model ({record.get('best_single')}) "
+            f"Out-of-fold {metrics.metric}: best single model ({record.get('best_single')}) "
             f"{format_value(abs(record['best_single_oof_loss']))}, ensemble "
             f"{format_value(abs(record['ensemble_oof_loss']))}; gain {format_value(record['gain'])} "
             f"(needed {format_value(record.get('needed_gain'))})."
         )
-    if decision:
-        paragraphs.append(f"Optimised: {decision.get('optimised')}. Final label: {decision.get('label')}.")
-    members = (metrics.get("model") or {}).get("members", [])
+    paragraphs.append(f"Optimised: {decision.optimised}. Final label: {decision.label}.")
     table = Table(
         ["estimator", "weight", "configuration"],
         [
-            [m["estimator"], format_value(m["weight"]), json.dumps(m["config"], sort_keys=True)]
-            for m in members
+            [m.estimator, format_value(m.weight), json.dumps(m.config, sort_keys=True)]
+            for m in metrics.model.members
         ],
         caption="The exported model's members (one member: the best single model)",
     )
@@ -208,39 +207,37 @@ def _ensemble_section(metrics: dict[str, Any]) -> Section | None:
 def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = None) -> str:
     """The training report as self-contained HTML."""
     metrics = outcome.metrics
-    split, search = metrics["split"], metrics["search"]
-    names = metrics.get("classes")
+    split, search = metrics.split, metrics.search
+    names = metrics.classes
     scores = Table(
         ["metric", "test score"],
-        [[name, format_value(value)] for name, value in metrics["test_scores"].items()],
-        caption=metrics["how_measured"],
+        [[name, format_value(value)] for name, value in metrics.test_scores.items()],
+        caption=metrics.how_measured,
     )
     sections = [
         Section(
             "Result",
             facts=[
-                ("problem", metrics["problem_type"]),
-                ("target", metrics["target"]),
-                ("best model", metrics["best_estimator"]),
-                ("exported model", (metrics.get("model") or {}).get("kind", "single model")),
-                (f"test {metrics['metric']}", format_value(metrics["test_scores"].get(metrics["metric"]))),
-                ("rows (train / test)", f"{split['train_rows']} / {split['test_rows']}"),
+                ("problem", metrics.problem_type),
+                ("target", metrics.target),
+                ("best model", metrics.best_estimator),
+                ("exported model", metrics.model.kind),
+                (f"test {metrics.metric}", format_value(metrics.test_scores.get(metrics.metric))),
+                ("rows (train / test)", f"{split.train_rows} / {split.test_rows}"),
                 (
                     "search",
-                    f"{search['trials']} trials, {search['search_time_s']:.1f} s of {search['time_budget_s']} s",
+                    f"{search.trials} trials, {search.search_time_s:.1f} s of {search.time_budget_s} s",
                 ),
             ],
             paragraphs=[
                 text
                 for text in (
-                    f"Metric optimised: {metrics['metric']} ({metrics['metric_direction']}). Test split: {split['how']}, "
-                    f"seed {split['seed']}. The exported model is the same configuration refitted on all "
-                    f"{split['rows_used']} rows.",
-                    f"Class imbalance: {metrics['class_imbalance']}."
-                    if metrics.get("class_imbalance")
-                    else "",
-                    _rare_classes_text(metrics.get("rare_classes")),
-                    search.get("budget_note", ""),
+                    f"Metric optimised: {metrics.metric} ({metrics.metric_direction}). Test split: {split.how}, "
+                    f"seed {split.seed}. The exported model is the same configuration refitted on all "
+                    f"{split.rows_used} rows.",
+                    f"Class imbalance: {metrics.class_imbalance}." if metrics.class_imbalance else "",
+                    _rare_classes_text(metrics.rare_classes),
+                    search.budget_note,
                 )
                 if text
             ],
@@ -279,8 +276,8 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
         Section(
             "Search",
             paragraphs=[
-                f"FLAML searched {', '.join(search['estimators'])} for {search['search_time_s']:.1f} s "
-                f"({metrics['validation']['method']} validation inside the training split). "
+                f"FLAML searched {', '.join(search.estimators)} for {search.search_time_s:.1f} s "
+                f"({metrics.validation['method']} validation inside the training split). "
                 "Validation scores choose the model; only the test scores above measure it."
             ],
             tables=[
@@ -295,4 +292,4 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
         )
     )
     subtitle = f"Run {run_id}" if run_id else None
-    return render_page(f"Training report: {metrics['target']}", sections, subtitle=subtitle)
+    return render_page(f"Training report: {metrics.target}", sections, subtitle=subtitle)

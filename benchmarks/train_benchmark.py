@@ -247,18 +247,19 @@ def run_ours(
             prediction[:, classes.index(name)] = own[:, j]
     from automl_lite.train import grace_s
 
+    metrics = outcome.metrics.dump()
     info = {
         "wall_s": wall,
         # The Train step's contract: the whole step ends within the budget plus the grace.
         "contract_limit_s": budget + grace_s(budget),
         "contract_held": wall <= budget + grace_s(budget),
-        "best": outcome.metrics["best_estimator"],
-        "search_s": outcome.metrics["search"]["search_time_s"],
-        "inner_test": outcome.metrics["test_scores"].get(metric),
-        "timings": outcome.metrics.get("timings"),
+        "best": metrics["best_estimator"],
+        "search_s": metrics["search"]["search_time_s"],
+        "inner_test": metrics["test_scores"].get(metric),
+        "timings": metrics.get("timings"),
         "model": outcome.model.estimator,
         "ensemble": {
-            k: outcome.metrics.get("ensemble", {}).get(k)
+            k: metrics.get("ensemble", {}).get(k)
             for k in (
                 "kept",
                 "reason",
@@ -272,7 +273,7 @@ def run_ours(
     }
     info["ensemble"]["candidates"] = [
         (c["estimator"], c.get("source"), None if c["oof_loss"] is None else round(c["oof_loss"], 4))
-        for c in outcome.metrics.get("ensemble", {}).get("candidates", [])
+        for c in metrics.get("ensemble", {}).get("candidates", [])
     ]
     if info["ensemble"].get("members"):
         info["ensemble"]["members"] = [(m["estimator"], m["weight"]) for m in info["ensemble"]["members"]]

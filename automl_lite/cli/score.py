@@ -75,7 +75,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         _print(
             f"local engine ready ({time.monotonic() - started:.1f}s); dropping {data.name} into s3://{engine.bucket}/score/{run_id}/"
         )
-        arn = engine.submit_score(run_id, data.read_bytes(), name=data.stem)
+        arn = engine.submit_score(run_id, data, name=data.stem)  # streamed from disk, never read whole
         _print(f"scoring {arn.rsplit(':', 1)[-1]} started")
         result = engine.wait(arn, on_event=_progress_printer(started), timeout_s=args.timeout)
         dest = None

@@ -120,7 +120,7 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     }
     artifacts["onnx_model"] = storage.write_bytes(bucket, key(layout.ONNX_MODEL), model.SerializeToString())
     artifacts["parity"] = parity_uri
-    card = render_model_card(native, metrics.dump(), parity, run_id=run_id, dataset=run.dataset_key)
+    card = render_model_card(native, metrics, parity, run_id=run_id, dataset=run.dataset_key)
     artifacts["model_card"] = storage.write_text(
         bucket, key(layout.MODEL_CARD), card, content_type="text/markdown; charset=utf-8"
     )

@@ -164,6 +164,14 @@ class LocalEngine:
         )
         return {"etag": response["ETag"], "version_id": response.get("VersionId"), "size": len(data)}
 
+    def _upload_file(self, path: Path, key: str, *, content_type: str) -> dict[str, Any]:
+        """:meth:`upload` for a local file, streamed (``upload_file`` returns no ETag or version: a HEAD does)."""
+        storage.upload(path, self.bucket, key, content_type=content_type)
+        head = storage.head(self.bucket, key)
+        if head is None:
+            raise RuntimeError(f"s3://{self.bucket}/{key} is missing right after its upload")
+        return {"etag": head["ETag"], "version_id": head.get("VersionId"), "size": head["ContentLength"]}
+
     def submit(
         self,
         manifest: dict[str, Any] | bytes,
@@ -224,11 +232,19 @@ class LocalEngine:
                 storage.upload(path, self.bucket, layout.run_key(run_id, artifact))
         return run_id
 
-    def submit_score(self, run_id: str, data: bytes, *, name: str = "data") -> str:
-        """Drop ``score/<run-id>/<name>.csv`` and deliver its "Object Created" event; the execution ARN."""
+    def submit_score(self, run_id: str, data: bytes | Path, *, name: str = "data") -> str:
+        """Drop ``score/<run-id>/<name>.csv`` and deliver its "Object Created" event; the execution ARN.
+
+        ``data`` is the file's bytes or a local file, streamed from disk in parts (multipart), never
+        read whole.
+        """
         clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "data"
         key = f"{layout.SCORE_INPUT_PREFIX}{run_id}/{clean}.csv"
-        meta = self.upload(data, key, content_type="text/csv")
+        meta = (
+            self._upload_file(data, key, content_type="text/csv")
+            if isinstance(data, Path)
+            else self.upload(data, key, content_type="text/csv")
+        )
         event = s3_object_created_event(
             bucket=self.bucket, key=key, size=meta["size"], etag=meta["etag"], version_id=meta["version_id"]
         )

@@ -177,9 +177,9 @@ def _batches(
 
 
 @functools.lru_cache(maxsize=2)
-def _profile_cached(bucket: str, run_id: str) -> Any:
-    return ProfileArtifact.load(storage.read_bytes(bucket, layout.run_key(run_id, layout.EDA_PROFILE))).dump()
+def _profile_cached(bucket: str, run_id: str) -> ProfileArtifact:
+    return ProfileArtifact.load(storage.read_bytes(bucket, layout.run_key(run_id, layout.EDA_PROFILE)))
 
 
-def _profile(context: ScoreContext) -> Any:
+def _profile(context: ScoreContext) -> ProfileArtifact:
     return _profile_cached(context.bucket, context.run_id)

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl_lite.profile.artifact import ColumnProfile, ProfileArtifact, TargetSummary
+
 #: Smallest share a bin counts with in the PSI.
 PSI_FLOOR = 1e-4
 #: Most unseen values listed per column (per chunk, and in the report).
@@ -51,11 +53,12 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float | None:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def _numeric_bins(column: dict[str, Any]) -> list[float] | None:
-    edges = (column.get("histogram") or {}).get("edges") or []
-    if len(edges) < 2 or any(e is None for e in edges):
+def _numeric_bins(column: ColumnProfile | TargetSummary) -> list[float] | None:
+    edges = column.histogram.edges if column.histogram is not None else []
+    known = [float(e) for e in edges if e is not None]
+    if len(edges) < 2 or len(known) < len(edges):
         return None
-    return [float(e) for e in edges]
+    return known
 
 
 def _bin_counts(values: np.ndarray, edges: list[float]) -> list[int]:
@@ -67,20 +70,20 @@ def _bin_counts(values: np.ndarray, edges: list[float]) -> list[int]:
     return [below, *[int(c) for c in counts], above]
 
 
-def _complete(column: dict[str, Any]) -> bool:
+def _complete(column: ColumnProfile) -> bool:
     """Whether the profile kept every value the column had in training."""
-    top = column.get("top_values") or []
-    return bool(top) and int(column.get("distinct", len(top) + 1)) <= len(top)
+    top = column.top_values or []
+    return bool(top) and column.distinct <= len(top)
 
 
 def tally_chunk(
-    frame: pd.DataFrame, predictions: pd.Series, profile: dict[str, Any], columns: Iterable[str]
+    frame: pd.DataFrame, predictions: pd.Series, profile: ProfileArtifact, columns: Iterable[str]
 ) -> dict[str, Any]:
     """Counts of one chunk on the profile's bins: ``{"columns": {...}, "predictions": {...}}``.
 
     ``predictions`` holds the scored rows' predictions (labels or values; rejected rows left out).
     """
-    by_name = {c["name"]: c for c in profile.get("columns", [])}
+    by_name = {c.name: c for c in profile.columns}
     out: dict[str, Any] = {"rows": len(frame), "columns": {}}
     for name in columns:
         column = by_name.get(name)
@@ -99,7 +102,7 @@ def tally_chunk(
                 "bins": _bin_counts(values, edges),
             }
             continue
-        top = [t["value"] for t in column.get("top_values") or []]
+        top = [t.value for t in column.top_values or []]
         if not top:
             continue
         counts = {str(k): int(v) for k, v in raw.dropna().astype(str).value_counts().items()}
@@ -114,8 +117,8 @@ def tally_chunk(
         if _complete(column):
             entry["unseen"] = dict(Counter(rest).most_common(MAX_UNSEEN_LISTED))
         out["columns"][name] = entry
-    target = profile.get("target_summary") or {}
-    if target.get("classes"):
+    target = profile.target_summary
+    if target.classes:
         labels = predictions.astype(str).value_counts()
         out["predictions"] = {"kind": "category", "values": {str(k): int(v) for k, v in labels.items()}}
     elif _numeric_bins(target) is not None:
@@ -174,40 +177,40 @@ def _share(count: float, total: float) -> float | None:
     return count / total if total > 0 else None
 
 
-def _training_bins(column: dict[str, Any], n_rows: int) -> tuple[list[str], list[float]]:
+def _training_bins(column: ColumnProfile, n_rows: int) -> tuple[list[str], list[float]]:
     """Labels and training counts of a profiled column, in the tally's bin order (missing last)."""
-    missing = float(column.get("missing", 0))
+    missing = float(column.missing)
     edges = _numeric_bins(column)
-    if edges is not None:
-        counts = [float(c or 0) for c in column["histogram"]["counts"]]
+    if edges is not None and column.histogram is not None:
+        counts = [float(c or 0) for c in column.histogram.counts]
         labels = [BELOW, *[f"{edges[i]:.4g} to {edges[i + 1]:.4g}" for i in range(len(counts))], ABOVE]
         return [*labels, MISSING], [0.0, *counts, 0.0, missing]
-    top = column.get("top_values") or []
+    top = column.top_values or []
     known = float(n_rows) - missing
-    other = max(known - sum(float(t["count"]) for t in top), 0.0)
-    return [*[str(t["value"]) for t in top], OTHER, MISSING], [
-        *[float(t["count"]) for t in top],
+    other = max(known - sum(float(t.count) for t in top), 0.0)
+    return [*[str(t.value) for t in top], OTHER, MISSING], [
+        *[float(t.count) for t in top],
         other,
         missing,
     ]
 
 
-def _scored_bins(column: dict[str, Any], entry: dict[str, Any]) -> list[float]:
+def _scored_bins(column: ColumnProfile, entry: dict[str, Any]) -> list[float]:
     if entry["kind"] == "numeric":
         return [*[float(c) for c in entry["bins"]], float(entry["missing"])]
-    top = [str(t["value"]) for t in column.get("top_values") or []]
+    top = [str(t.value) for t in column.top_values or []]
     return [*[float(entry["values"].get(v, 0)) for v in top], float(entry["other"]), float(entry["missing"])]
 
 
-def drift_report(profile: dict[str, Any], total: dict[str, Any], *, threshold: float) -> dict[str, Any]:
+def drift_report(profile: ProfileArtifact, total: dict[str, Any], *, threshold: float) -> dict[str, Any]:
     """``drift.json``: per column PSI, missing shares and unseen values (worst first); the predictions' PSI."""
-    n_train = int(profile.get("n_rows_with_target") or profile.get("n_rows") or 0)
+    n_train = int(profile.n_rows_with_target or profile.n_rows or 0)
     n_scored = int(total.get("rows", 0))
-    by_name = {c["name"]: c for c in profile.get("columns", [])}
+    by_name = {c.name: c for c in profile.columns}
     columns = []
     for name, entry in total.get("columns", {}).items():
         column = by_name[name]
-        labels, expected = _training_bins(column, int(profile.get("n_rows") or n_train))
+        labels, expected = _training_bins(column, int(profile.n_rows or n_train))
         actual = _scored_bins(column, entry)
         value = psi(expected, actual)
         item: dict[str, Any] = {
@@ -215,9 +218,7 @@ def drift_report(profile: dict[str, Any], total: dict[str, Any], *, threshold: f
             "kind": entry["kind"],
             "psi": value,
             "drifted": value is not None and value > threshold,
-            "missing_share_training": _share(
-                float(column.get("missing", 0)), float(profile.get("n_rows") or 0)
-            ),
+            "missing_share_training": _share(float(column.missing), float(profile.n_rows or 0)),
             "missing_share_scored": _share(float(entry["missing"]), float(n_scored)),
             "bins": labels,
             "training_counts": expected,
@@ -238,17 +239,17 @@ def drift_report(profile: dict[str, Any], total: dict[str, Any], *, threshold: f
         "drifted_columns": [c["column"] for c in columns if c["drifted"]],
     }
     predictions = total.get("predictions")
-    target = profile.get("target_summary") or {}
-    if predictions and predictions["kind"] == "category" and target.get("classes"):
-        classes = [str(c["value"]) for c in target["classes"]]
+    target = profile.target_summary
+    if predictions and predictions["kind"] == "category" and target.classes:
+        classes = [str(c.value) for c in target.classes]
         extra = sorted(set(predictions["values"]) - set(classes))
         labels = [*classes, *extra]
-        expected = [float(c["count"]) for c in target["classes"]] + [0.0] * len(extra)
+        expected = [float(c.count) for c in target.classes] + [0.0] * len(extra)
         actual = [float(predictions["values"].get(v, 0)) for v in labels]
         out["predictions"] = {"bins": labels, "training_counts": expected, "scored_counts": actual}
-    elif predictions and predictions["kind"] == "numeric":
+    elif predictions and predictions["kind"] == "numeric" and target.histogram is not None:
         edges = _numeric_bins(target) or []
-        counts = [float(c or 0) for c in target["histogram"]["counts"]]
+        counts = [float(c or 0) for c in target.histogram.counts]
         out["predictions"] = {
             "bins": [BELOW, *[f"{edges[i]:.4g} to {edges[i + 1]:.4g}" for i in range(len(counts))], ABOVE],
             "training_counts": [0.0, *counts, 0.0],

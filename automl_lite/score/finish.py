@@ -149,7 +149,7 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
     tallies = [storage.read_json(bucket, part_key(context, TALLY_PART, c.index)) for c in plan.chunks]
     profile = ProfileArtifact.load(
         storage.read_bytes(bucket, layout.run_key(context.run_id, layout.EDA_PROFILE))
-    ).dump()
+    )
     total = add_tallies(tallies)
     drift = drift_report(profile, total, threshold=context.settings.drift_threshold)
     storage.write_json(bucket, prefix + layout.DRIFT_JSON, drift)

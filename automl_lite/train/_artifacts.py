@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from automl_lite.dataset import neutralise_frame
-from automl_lite.train._metrics import TrainingMetrics
 from automl_lite.train._model import TrainingOutcome
 
 #: Content types of the artifacts the job uploads.
@@ -38,9 +37,7 @@ def write_artifacts(
         files[artifact] = path
         return path
 
-    target(layout.TRAINING_METRICS).write_text(
-        TrainingMetrics.load(outcome.metrics).dump_json(), encoding="utf-8"
-    )
+    target(layout.TRAINING_METRICS).write_text(outcome.metrics.dump_json(), encoding="utf-8")
     outcome.leaderboard.to_csv(target(layout.TRAINING_LEADERBOARD), index=False)
     # Raw values as read, so the parity check reads them back like a user's CSV; text a
     # spreadsheet would run as a formula is neutralised as in predictions (export restores it).

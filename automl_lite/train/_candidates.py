@@ -17,6 +17,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from automl_lite.problem import ProblemType
+from automl_lite.train._flaml_log import trial_records
 from automl_lite.train._search import HOLDOUT_RATIO, N_SPLITS
 
 #: Distinct configurations per estimator taken from the search log.
@@ -130,15 +131,7 @@ def candidates_from_log(
     by_estimator: dict[str, list[Candidate]] = {}
     seen: set[str] = set()
     best_key = json.dumps({"e": best_name, **best_config}, sort_keys=True, default=float)
-    records = []
-    if log_path.exists():
-        for line in log_path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "validation_loss" in record and "learner" in record and isinstance(record.get("config"), dict):
-                records.append(record)
+    records = [r for r in trial_records(log_path) if isinstance(r.get("config"), dict)]
     # FLAML's full sample: the training split (cv) or its fitting part (holdout), rows repeated
     # for rare classes included; smaller samples are FLAML's early, cheaper trials.
     full = max([float(r.get("sample_size") or n_train) for r in records], default=float(n_train))

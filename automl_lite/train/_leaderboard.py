@@ -13,28 +13,21 @@ import pandas as pd
 from automl_lite.artifacts import jsonable
 from automl_lite.problem import Metric
 from automl_lite.train._ensemble import EnsembleResult
+from automl_lite.train._flaml_log import trial_records
 
 
 def search_history(log_path: Path, metric: Metric) -> pd.DataFrame:
-    rows = []
-    if log_path.exists():
-        for line in log_path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "validation_loss" not in record or "learner" not in record:
-                continue
-            rows.append(
-                {
-                    "trial": record.get("record_id"),
-                    "estimator": record["learner"],
-                    "wall_clock_s": float(record.get("wall_clock_time", float("nan"))),
-                    "trial_time_s": float(record.get("trial_time", float("nan"))),
-                    "validation_loss": float(record["validation_loss"]),
-                    "config": json.dumps(record.get("config", {}), sort_keys=True),
-                }
-            )
+    rows = [
+        {
+            "trial": record.get("record_id"),
+            "estimator": record["learner"],
+            "wall_clock_s": float(record.get("wall_clock_time", float("nan"))),
+            "trial_time_s": float(record.get("trial_time", float("nan"))),
+            "validation_loss": float(record["validation_loss"]),
+            "config": json.dumps(record.get("config", {}), sort_keys=True),
+        }
+        for record in trial_records(log_path)
+    ]
     history = pd.DataFrame(
         rows, columns=["trial", "estimator", "wall_clock_s", "trial_time_s", "validation_loss", "config"]
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,9 @@ from sklearn.pipeline import Pipeline
 
 from automl_lite.features import InputSpec, prepare_frame
 from automl_lite.problem import ProblemType
+
+if TYPE_CHECKING:
+    from automl_lite.train._metrics import TrainingMetrics
 
 
 @dataclass
@@ -59,8 +62,8 @@ class TrainingOutcome:
     model: NativeModel
     #: The same configuration fitted on the training split only (what the test scores measure).
     evaluation_model: NativeModel
-    #: ``training/metrics.json`` as plain JSON values (:class:`automl_lite.train.TrainingMetrics` dumped).
-    metrics: dict[str, Any]
+    #: ``training/metrics.json``.
+    metrics: TrainingMetrics
     leaderboard: pd.DataFrame
     #: Raw rows of the test split (used columns and the target), for the parity check.
     holdout: pd.DataFrame

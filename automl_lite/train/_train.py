@@ -88,7 +88,7 @@ def train(
     --------
     >>> outcome = train(frame, target="species", problem_type="multiclass", metric="log_loss",
     ...                 decisions=decisions, time_budget_s=5)  # doctest: +SKIP
-    >>> outcome.metrics["test_scores"]["log_loss"]  # doctest: +SKIP
+    >>> outcome.metrics.test_scores["log_loss"]  # doctest: +SKIP
     """
     clock = _Clock(time.monotonic() if started_at is None else started_at)
     problem = ProblemType(problem_type)
@@ -191,7 +191,7 @@ def train(
     return TrainingOutcome(
         model=final,
         evaluation_model=evaluation,
-        metrics=metrics.dump(),
+        metrics=metrics,
         leaderboard=leaderboard,
         holdout=rows.raw_test.iloc[:HOLDOUT_SAMPLE_ROWS],
         y_test=rows.y_test,

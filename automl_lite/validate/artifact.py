@@ -84,7 +84,7 @@ class ValidationArtifact(SparseArtifact):
     dataset_key: str | None
     dataset_bytes: int | None
     dataset_version_id: str | None = Field(
-        None, description="The S3 version every later step reads (absent until the CSV is found)."
+        default=None, description="The S3 version every later step reads (absent until the CSV is found)."
     )
     limits: Limits
     checks: list[Check]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from automl_lite.validate.artifact import DatasetFacts, TargetFacts, ValueCount
 
 
 @dataclass
@@ -25,23 +26,24 @@ class CsvFacts:
     def target_known(self) -> int:
         return self.n_rows - self.target_missing
 
-    def as_dict(self) -> dict[str, Any]:
+    def artifact(self) -> DatasetFacts:
+        """The ``dataset`` part of validation.json."""
         top = sorted(self.target_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-        return {
-            "encoding": self.encoding,
-            "delimiter": self.delimiter,
-            "n_rows": self.n_rows,
-            "n_columns": len(self.columns),
-            "n_lines": self.n_lines,
-            "columns": self.columns,
-            "target": None
+        return DatasetFacts(
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            n_rows=self.n_rows,
+            n_columns=len(self.columns),
+            n_lines=self.n_lines,
+            columns=self.columns,
+            target=None
             if self.target is None
-            else {
-                "name": self.target,
-                "known": self.target_known,
-                "missing": self.target_missing,
-                "distinct": None if self.target_distinct_capped else len(self.target_counts),
-                "distinct_at_least": len(self.target_counts),
-                "top_values": [{"value": v, "count": c} for v, c in top],
-            },
-        }
+            else TargetFacts(
+                name=self.target,
+                known=self.target_known,
+                missing=self.target_missing,
+                distinct=None if self.target_distinct_capped else len(self.target_counts),
+                distinct_at_least=len(self.target_counts),
+                top_values=[ValueCount(value=v, count=c) for v, c in top],
+            ),
+        )

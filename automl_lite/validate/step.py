@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from automl_lite import claims, layout, storage
 from automl_lite.contracts import DatasetPending, DuplicateDelivery, ExecutionInfo, RunContext
@@ -18,7 +17,7 @@ from automl_lite.exceptions import (
 )
 from automl_lite.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
 from automl_lite.payload import json_size
-from automl_lite.validate.artifact import ValidationArtifact
+from automl_lite.validate.artifact import Check, ErrorInfo, Limits, ValidationArtifact
 from automl_lite.validate.checks import (
     BUDGET,
     MAX_CELLS,
@@ -40,35 +39,33 @@ class _ValidationLog:
     """Collects what was checked, to be written to validation.json whether the run passes or fails."""
 
     def __init__(self, *, bucket: str, manifest_key: str, etag: str | None, version_id: str | None) -> None:
-        self.data: dict[str, Any] = {
-            "schema_version": ValidationArtifact.SCHEMA_VERSION,
-            "status": "running",
-            "checked_at": datetime.now(UTC).isoformat(),
-            "bucket": bucket,
-            "manifest_key": manifest_key,
-            "manifest_etag": etag,
-            "manifest_version_id": version_id,
-            "manifest": None,
-            "dataset_key": None,
-            "dataset_bytes": None,
-            "limits": {
-                "max_dataset_bytes": None,
-                "max_columns": MAX_COLUMNS,
-                "max_cells": MAX_CELLS,
-                "min_rows": MIN_ROWS,
-            },
-            "checks": [],
-            "dataset": None,
-            "error": None,
-        }
+        self.artifact = ValidationArtifact(
+            schema_version=ValidationArtifact.SCHEMA_VERSION,
+            status="running",
+            checked_at=datetime.now(UTC).isoformat(),
+            bucket=bucket,
+            manifest_key=manifest_key,
+            manifest_etag=etag,
+            manifest_version_id=version_id,
+            manifest=None,
+            dataset_key=None,
+            dataset_bytes=None,
+            # dataset_version_id stays absent from the file until the CSV is found.
+            limits=Limits(
+                max_dataset_bytes=None, max_columns=MAX_COLUMNS, max_cells=MAX_CELLS, min_rows=MIN_ROWS
+            ),
+            checks=[],
+            dataset=None,
+            error=None,
+        )
 
     def passed(self, check: str, detail: str) -> None:
-        self.data["checks"].append({"check": check, "passed": True, "detail": detail})
+        self.artifact.checks.append(Check(check=check, passed=True, detail=detail))
 
     def failed(self, check: str, error: AutomlLiteError) -> None:
-        self.data["checks"].append({"check": check, "passed": False, "detail": error.cause})
-        self.data["status"] = "failed"
-        self.data["error"] = {"code": error.code, "cause": error.cause}
+        self.artifact.checks.append(Check(check=check, passed=False, detail=error.cause))
+        self.artifact.status = "failed"
+        self.artifact.error = ErrorInfo(code=error.code, cause=error.cause)
 
 
 def _read_manifest(bucket: str, key: str, version_id: str | None) -> tuple[Manifest, str]:
@@ -145,15 +142,16 @@ def validate_run(
     except ValueError as exc:
         raise InternalError(f"The execution name cannot name a run folder: {exc}") from exc
     log = _ValidationLog(bucket=bucket, manifest_key=manifest_key, etag=etag, version_id=version_id)
-    log.data["limits"]["max_dataset_bytes"] = max_dataset_bytes
-    log.data["limits"]["min_rows"] = min_rows
+    log.artifact.limits.max_dataset_bytes = max_dataset_bytes
+    log.artifact.limits.min_rows = min_rows
     check = "manifest"
     try:
         manifest, manifest_key = _read_manifest(bucket, manifest_key, version_id)
-        log.data["manifest_key"] = manifest_key
-        log.data["manifest"] = manifest.model_dump(mode="json")
+        log.artifact.manifest_key = manifest_key
+        # As validated, defaults filled in: every field marked set, so the sparse dump keeps them all.
+        log.artifact.manifest = manifest.model_copy(update=dict(manifest))
         dataset_key = manifest.dataset_key(manifest_key)
-        log.data["dataset_key"] = dataset_key
+        log.artifact.dataset_key = dataset_key
         if dataset_key == manifest_key or dataset_key.startswith(layout.RUNS_PREFIX):
             raise ManifestInvalidError(
                 f"The manifest {storage.uri(bucket, manifest_key)} names {manifest.dataset!r} as its dataset, "
@@ -177,7 +175,7 @@ def validate_run(
         if meta is None:
             pending = _dataset_pending(manifest, dataset_key, execution)
             if pending is not None:
-                log.data["status"] = "waiting_for_dataset"
+                log.artifact.status = "waiting_for_dataset"
                 log.passed(check, f"not there yet; waited {pending.waited_s} s of {pending.window_s} s")
                 _write_log(bucket, execution.run_id, log)
                 return pending
@@ -190,8 +188,8 @@ def validate_run(
         size = int(meta.get("ContentLength", 0))
         # Every later step reads this version, even if the CSV is overwritten during the run.
         version = meta.get("VersionId") or None
-        log.data["dataset_bytes"] = size
-        log.data["dataset_version_id"] = version
+        log.artifact.dataset_bytes = size
+        log.artifact.dataset_version_id = version
         log.passed(check, f"{size} bytes, version {version or 'unversioned'}")
 
         check = "dataset_size"
@@ -204,7 +202,7 @@ def validate_run(
         facts = scan_csv(
             storage.iter_chunks(bucket, dataset_key, version_id=version), target=manifest.target, name=name
         )
-        log.data["dataset"] = facts.as_dict()
+        log.artifact.dataset = facts.artifact()
         log.passed(
             check,
             f"{facts.encoding}, {_LABELS[facts.delimiter]}-separated, {facts.n_rows} rows x {len(facts.columns)} columns, "
@@ -234,7 +232,7 @@ def validate_run(
         log.failed(check, exc)
         _write_log(bucket, execution.run_id, log)
         raise
-    log.data["status"] = "passed"
+    log.artifact.status = "passed"
     _write_log(bucket, execution.run_id, log)
     return RunContext(
         run_id=execution.run_id,
@@ -280,8 +278,7 @@ def _dataset_pending(manifest: Manifest, dataset_key: str, execution: ExecutionI
 
 
 def _write_log(bucket: str, run_id: str, log: _ValidationLog) -> None:
-    artifact = ValidationArtifact.model_validate(log.data)
-    storage.write_json(bucket, layout.run_key(run_id, layout.VALIDATION), artifact.dump())
+    storage.write_json(bucket, layout.run_key(run_id, layout.VALIDATION), log.artifact.dump())
 
 
 def start_run(

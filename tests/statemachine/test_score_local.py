@@ -238,6 +238,39 @@ def test_an_unknown_run_has_no_model(engine, penguins_csv):
     _assert_failed(engine, result, "ScoreModelUnavailable")
 
 
+def test_a_file_is_streamed_to_the_input_key_in_parts_and_arrives_intact(engine, tmp_path, monkeypatch):
+    """``submit_score`` (``automl-lite score`` hands it the file) uploads a local file in 8 MiB parts
+    (multipart), never reading it whole; the event names the object as stored (size, ETag, version)."""
+    import hashlib
+
+    big = tmp_path / "big.csv"
+    row = b"Torgersen,39.1,18.7,181,3750,male,2007\n"
+    with big.open("wb") as handle:
+        handle.write(b"island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year\n")
+        for _ in range(17 * 1024**2 // (len(row) * 1000) + 1):
+            handle.write(row * 1000)
+    size = big.stat().st_size
+
+    def whole(*_a, **_k):
+        raise AssertionError("the file was read whole")
+
+    with monkeypatch.context() as patched:  # the upload may only read the file a part at a time
+        patched.setattr(Path, "read_bytes", whole)
+        patched.setattr(Path, "read_text", whole)
+        arn = engine.submit_score("no-such-run", big, name="streamed")
+    key = f"{layout.SCORE_INPUT_PREFIX}no-such-run/streamed.csv"
+    head = storage.head(engine.bucket, key)
+    assert head is not None and head["ContentLength"] == size
+    assert head["ETag"].strip('"').endswith(f"-{-(-size // (8 * 1024**2))}")  # one ETag per part
+    digest = hashlib.sha256()
+    for chunk in storage.iter_chunks(engine.bucket, key):
+        digest.update(chunk)
+    assert digest.hexdigest() == hashlib.sha256(big.read_bytes()).hexdigest()
+    # The scoring flow started on that object (and ends at once: the run has no model).
+    result = engine.wait(arn, timeout_s=120)
+    _assert_failed(engine, result, "ScoreModelUnavailable")
+
+
 def test_a_model_that_failed_parity_is_refused(engine, trained, penguins_csv):
     run_id, _ = trained
     copy_id = f"{run_id}-parity"

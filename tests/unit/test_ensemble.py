@@ -231,7 +231,7 @@ def test_training_with_an_ensemble_holds_the_budget_and_exports_with_parity(peng
         seed=0,
         log_path=tmp_path / "log.jsonl",
     )
-    metrics = outcome.metrics
+    metrics = outcome.metrics.dump()
     # Then the Train step's contract holds with the ensemble's fits, and the plan recorded its share
     assert metrics["training_time_s"] <= 12 + grace_s(12)
     assert metrics["search"]["ensemble_budget_s"] == pytest.approx(ens.ENSEMBLE_BUDGET_SHARE * 12)

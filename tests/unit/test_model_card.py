@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from modelkit import CLASSIFIERS, REGRESSORS, fit_native
+from modelkit import CLASSIFIERS, REGRESSORS, fit_native, training_metrics
 
 from automl_lite.dataset import read_csv
 from automl_lite.export import check_parity, export_onnx
 from automl_lite.model_card import render_model_card
+from automl_lite.train import TrainingMetrics
 
 RAW_KINDS = {
     "Species": "categorical",
@@ -22,12 +23,12 @@ RAW_KINDS = {
     "Comments": "text",
     "Sex": "categorical",
 }
-METRICS = {
-    "test_scores": {"log_loss": 0.1, "accuracy": 0.97},
-    "metric_direction": "lower is better",
-    "how_measured": "Scores on a test split of 86 rows.",
-    "split": {"rows_used": 344, "train_rows": 258, "test_rows": 86, "seed": 0},
-}
+METRICS = TrainingMetrics.load(
+    training_metrics(
+        test_scores={"log_loss": 0.1, "accuracy": 0.97},
+        how_measured="Scores on a test split of 86 rows.",
+    )
+)
 
 
 def _card_example(card: str) -> str:
@@ -75,7 +76,7 @@ def test_regression_card_example_is_ten_lines_and_matches(penguins_csv, tmp_path
     graph = export_onnx(model.pipeline, model.specs, class_names=None)
     parity = check_parity(model, graph, frame.drop(columns=["body_mass_g"]), "regression")
     card = render_model_card(
-        model, {**METRICS, "test_scores": {"rmse": 300.0}}, parity, run_id="r", dataset="d"
+        model, METRICS.model_copy(update={"test_scores": {"rmse": 300.0}}), parity, run_id="r", dataset="d"
     )
 
     assert len(_card_example(card).strip().splitlines()) <= 10

@@ -195,3 +195,52 @@ def test_distributed_map_internals_the_threshold_patch_hooks_are_unchanged():
         "self.tolerated_failure_percentage",
     ):
         assert attribute in record, attribute
+
+
+def _tolerated_map(percentage: object) -> str:
+    import json
+
+    child = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **child}
+    state = {"Type": "Map", "ItemProcessor": processor, "ToleratedFailurePercentage": percentage, "End": True}
+    return json.dumps({"StartAt": "M", "States": {"M": state}})
+
+
+def test_asl_parser_still_refuses_an_integer_tolerated_failure_percentage():
+    """moto 5.2.5's ASL grammar takes ``ToleratedFailurePercentage`` only as a number with a fraction.
+
+    AWS takes any JSON number from 0 to 100 (the API reference types the Map Run's
+    toleratedFailurePercentage as a Float, range 0-100), so ``50`` is valid there. Our state
+    machines never declare it (the test below holds them to that), so no patch: the day this
+    fails, moto reads integers too, and the note in test_distributed_map_failures.py can go.
+    """
+    import pytest
+    from moto.stepfunctions.parser.asl.parse.asl_parser import (
+        AmazonStateLanguageParser,
+        ASLParserException,
+    )
+
+    AmazonStateLanguageParser.parse(_tolerated_map(50.0))
+    with pytest.raises(ASLParserException, match="ToleratedFailurePercentage"):
+        AmazonStateLanguageParser.parse(_tolerated_map(50))
+
+
+def test_our_state_machines_declare_no_integer_tolerated_failure_percentage():
+    """What the canary above means for us: an integer percentage in our ASL would run on AWS and
+    fail to parse in the local engine. Write it with a fraction (``5.0``) if one is ever needed."""
+    import json
+    from pathlib import Path
+
+    def declared(node: object) -> list[object]:
+        if isinstance(node, dict):
+            own = [node["ToleratedFailurePercentage"]] if "ToleratedFailurePercentage" in node else []
+            return own + [v for child in node.values() for v in declared(child)]
+        if isinstance(node, list):
+            return [v for child in node for v in declared(child)]
+        return []
+
+    files = sorted((Path(__file__).resolve().parents[2] / "statemachine").glob("*.asl.json"))
+    assert files
+    for path in files:
+        values = declared(json.loads(path.read_text(encoding="utf-8")))
+        assert not [v for v in values if isinstance(v, int)], path.name

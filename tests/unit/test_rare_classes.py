@@ -175,11 +175,11 @@ def test_training_ends_with_a_model_and_reports_the_rare_classes(penguins, case,
     n_classes = frame["species"].nunique()
     assert len(outcome.model.class_names or []) == n_classes
     assert outcome.model.predict_proba(frame.head(3)).shape == (3, n_classes)
-    rare = outcome.metrics["rare_classes"]
+    rare = outcome.metrics.dump()["rare_classes"]
     expected = {"thirty-singletons": 30, "multiclass-2": 1, "binary-1": 1}[case]
     assert rare["n_classes"] == expected and rare["min_rows_to_test"] == MIN_CLASS_ROWS_TO_TEST
     assert "training split" in rare["rule"]
-    assert "kept in training" in outcome.metrics["split"]["how"]
+    assert "kept in training" in outcome.metrics.split.how
     assert len(outcome.importance) == len(KINDS) - 1
     # And the training report says so
     from automl_lite.training_report import render_training_report

@@ -120,7 +120,7 @@ def test_training_on_the_constants_table_ends_with_a_model(constants):
         estimators=["xgboost"],
         seed=0,
     )
-    assert np.isfinite(outcome.metrics["test_scores"]["rmse"])
+    assert np.isfinite(outcome.metrics.test_scores["rmse"])
     assert np.isfinite(outcome.model.predict(constants.head(20))).all()
 
 
@@ -258,6 +258,6 @@ def test_a_target_of_many_tiny_classes_ends_with_a_model_and_no_ensemble():
         seed=0,
         ensemble=True,
     )
-    assert outcome.metrics["ensemble"]["kept"] is False
-    assert "too few rows" in outcome.metrics["ensemble"]["reason"]
-    assert np.isfinite(outcome.metrics["test_scores"]["log_loss"])
+    assert outcome.metrics.ensemble["kept"] is False
+    assert "too few rows" in outcome.metrics.ensemble["reason"]
+    assert np.isfinite(outcome.metrics.test_scores["log_loss"])

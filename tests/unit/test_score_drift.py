@@ -8,27 +8,61 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl_lite.contracts import ColumnKind
+from automl_lite.problem import ProblemType
+from automl_lite.profile.artifact import (
+    ClassCount,
+    ColumnProfile,
+    Correlations,
+    Histogram,
+    ProfileArtifact,
+    SampleInfo,
+    TargetSummary,
+    TopValue,
+)
 from automl_lite.score.drift import PSI_FLOOR, add_tallies, drift_report, psi, tally_chunk
 
-PROFILE = {
-    "n_rows": 100,
-    "columns": [
-        {
-            "name": "x",
-            "kind": "numeric",
-            "missing": 0,
-            "histogram": {"edges": [0.0, 1.0, 2.0], "counts": [50, 50]},
-        },
-        {
-            "name": "colour",
-            "kind": "categorical",
-            "missing": 10,
-            "distinct": 2,
-            "top_values": [{"value": "red", "count": 60}, {"value": "blue", "count": 30}],
-        },
+PROFILE = ProfileArtifact(
+    target="answer",
+    problem_type=ProblemType.BINARY,
+    problem_type_reason="two classes",
+    n_rows=100,
+    n_columns=3,
+    n_rows_with_target=100,
+    duplicate_rows=0,
+    target_summary=TargetSummary(
+        name="answer",
+        missing=0,
+        classes=[ClassCount(value="yes", count=50, share=0.5), ClassCount(value="no", count=50, share=0.5)],
+    ),
+    decisions=[],
+    feature_columns=["x", "colour"],
+    columns=[
+        ColumnProfile(
+            name="x",
+            kind=ColumnKind.NUMERIC,
+            dtype="float64",
+            missing=0,
+            missing_share=0.0,
+            distinct=100,
+            histogram=Histogram(edges=[0.0, 1.0, 2.0], counts=[50, 50]),
+            is_target=False,
+        ),
+        ColumnProfile(
+            name="colour",
+            kind=ColumnKind.CATEGORICAL,
+            dtype="object",
+            missing=10,
+            missing_share=0.1,
+            distinct=2,
+            top_values=[TopValue(value="red", count=60), TopValue(value="blue", count=30)],
+            is_target=False,
+        ),
     ],
-    "target_summary": {"classes": [{"value": "yes", "count": 50}, {"value": "no", "count": 50}]},
-}
+    correlations=Correlations(columns=[], pearson=[]),
+    warnings=[],
+    sample=SampleInfo(rows=100, of_rows=100, sampled=False),
+)
 
 
 def test_psi_is_zero_for_equal_shares_and_matches_the_formula():

@@ -54,7 +54,7 @@ def species_outcome(penguins, tmp_path_factory):
 
 @pytest.mark.slow
 def test_metrics_say_how_every_number_was_measured(species_outcome, penguins):
-    metrics = species_outcome.metrics
+    metrics = species_outcome.metrics.dump()  # metrics.json as written
     split = metrics["split"]
     assert split["rows_used"] == len(penguins) == split["train_rows"] + split["test_rows"]
     assert split["test_rows"] == species_outcome.holdout.shape[0]
@@ -105,7 +105,7 @@ def test_artifacts_are_written(species_outcome, tmp_path):
         layout.NATIVE_MODEL,
     }
     board = pd.read_csv(files[layout.TRAINING_LEADERBOARD])
-    assert board.loc[0, "estimator"] == species_outcome.metrics["best_estimator"]
+    assert board.loc[0, "estimator"] == species_outcome.metrics.best_estimator
     assert {"rank", "validation_log_loss", "trials", "best_config"} <= set(board.columns)
     html = files[layout.TRAINING_REPORT].read_text()
     assert html.count("data:image/svg+xml;base64,") >= 4  # confusion, ROC, PR, importance, search
@@ -128,14 +128,10 @@ def test_regression_drops_missing_targets_and_scores_on_the_test_split(penguins)
         estimators=["rf", "lgbm"],
         seed=1,
     )
-    assert (
-        outcome.metrics["split"]["rows_dropped_missing_target"]
-        == int(penguins["body_mass_g"].isna().sum())
-        > 0
-    )
-    assert outcome.metrics["test_scores"]["r2"] > 0.5
+    assert outcome.metrics.split.rows_dropped_missing_target == int(penguins["body_mass_g"].isna().sum()) > 0
+    assert outcome.metrics.test_scores["r2"] > 0.5
     assert outcome.model.class_names is None
-    assert outcome.metrics["split"]["how"] == "random"
+    assert outcome.metrics.split.how == "random"
 
 
 def test_split_is_stratified_and_keeps_rare_classes_in_training():
@@ -171,7 +167,7 @@ def test_user_errors_are_named(penguins):
 @pytest.mark.slow
 def test_the_budget_is_honoured_and_every_phase_is_timed(species_outcome):
     # Given a 3 s budget on penguins (the fixture), the search log and metrics.json say where time went.
-    metrics = species_outcome.metrics
+    metrics = species_outcome.metrics.dump()
     search, timings = metrics["search"], metrics["timings"]
     assert search["search_budget_s"] <= 3
     # FLAML's own clock (the search log): no trial started after the search budget was spent.
@@ -272,8 +268,8 @@ def test_larger_data_searches_with_a_holdout_split(penguins, monkeypatch, metric
         seed=0,
         log_path=None,
     )
-    assert outcome.metrics["search"]["validation"].startswith("holdout")
-    assert outcome.metrics["test_scores"]["accuracy"] > 0.8
+    assert outcome.metrics.search.validation.startswith("holdout")
+    assert outcome.metrics.test_scores["accuracy"] > 0.8
 
 
 @pytest.mark.parametrize("estimator", ["rf", "extra_tree"])
@@ -298,7 +294,7 @@ def test_forests_have_enough_trees_for_probability_metrics(penguins, estimator, 
 
     trials = [json.loads(line) for line in log.read_text().splitlines() if '"config"' in line]
     assert trials
-    assert outcome.metrics["best_config"]["n_estimators"] >= FLOOR
+    assert outcome.metrics.best_config["n_estimators"] >= FLOOR
     assert outcome.model.pipeline.steps[-1][1].n_estimators >= FLOOR
 
 
