@@ -119,7 +119,7 @@ def test_large_data_is_searched_on_a_sample_and_refitted_on_every_row(penguins, 
         seed=0,
         log_path=log,
     )
-    metrics = outcome.metrics
+    metrics = outcome.metrics.dump()  # metrics.json as written
     split, search, final = metrics["split"], metrics["search"], metrics["final_model"]
     assert search["validation"].startswith("holdout")
     assert searched_rows == [120] == [search["rows_searched"]] == [final["search_rows"]]
