@@ -48,9 +48,11 @@ from automl_lite.train._budget import (
     MAX_RESERVE_SHARE,
     POST_SEARCH_FIXED_S,
     BudgetPlan,
+    SearchRows,
     ensemble_time_limit,
     grace_s,
     plan_budget,
+    plan_search_rows,
 )
 from automl_lite.train._candidates import N_SPLITS, folds
 from automl_lite.train._ensemble import ENSEMBLE_BUDGET_SHARE, EnsembleResult
@@ -76,6 +78,7 @@ from automl_lite.train._split import (
     imbalance_weights,
     rare_class_note,
     rare_classes,
+    search_sample,
     split_indexes,
 )
 from automl_lite.train._threshold import (
@@ -103,6 +106,7 @@ __all__ = [
     "EnsembleResult",
     "LinearPipeline",
     "NativeModel",
+    "SearchRows",
     "ThresholdClassifier",
     "TrainingMetrics",
     "TrainingOutcome",
@@ -122,10 +126,12 @@ __all__ = [
     "native_estimator",
     "permutation_importance",
     "plan_budget",
+    "plan_search_rows",
     "rare_class_note",
     "rare_classes",
     "score",
     "search_history",
+    "search_sample",
     "split_indexes",
     "threshold_label",
     "train",

@@ -261,11 +261,13 @@ def build(
     time_limit_s: float,
     enabled: bool = True,
     min_relative_gain: float = MIN_RELATIVE_GAIN,
+    refit_scale: float = 1.0,
 ) -> EnsembleResult:
     """Choose between the best single model and an ensemble; tune the binary threshold.
 
-    ``x`` are the inputs FLAML searched on (preprocessed training split), ``time_limit_s`` the
-    seconds this step and the later refits of the members may take. Never raises for a
+    ``x`` are the inputs FLAML searched on (preprocessed training split, or its sample on large
+    data), ``time_limit_s`` the seconds this step and the later refits of the members may take;
+    ``refit_scale`` is how many times more rows the refits fit than ``x`` holds. Never raises for a
     candidate that fails to fit (it is left out and recorded).
     """
     started = time.monotonic()
@@ -313,7 +315,7 @@ def build(
     # A search trial is N_SPLITS fits on 4/5 of the rows (cv) or one fit on 9/10 (holdout): the
     # out-of-fold fits of a candidate cost about one trial, its two refits (training split, all rows)
     # about refit_factor trials.
-    refit_factor = (1.0 / N_SPLITS if cv else 1.0) * 2.5
+    refit_factor = (1.0 / N_SPLITS if cv else 1.0) * 2.5 * refit_scale
     refits_s = 0.0
     predictions: list[np.ndarray] = []
     used: list[Candidate] = []

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from automl_lite import layout
 from automl_lite.artifacts import Artifact, jsonable
 from automl_lite.problem import Metric, ProblemType
-from automl_lite.train._budget import BudgetPlan, grace_s
+from automl_lite.train._budget import BudgetPlan, SearchRows, grace_s
 from automl_lite.train._ensemble import EnsembleResult, decision_note
 from automl_lite.train._search import CV_MAX_ROWS, HOLDOUT_RATIO, N_SPLITS, SearchResult
 
@@ -102,12 +102,29 @@ class Search(_Part):
     ensemble_budget_s: float = Field(description="Seconds taken from the search for the ensemble.")
     reserved_for_refit_s: float = Field(description="Seconds kept from the search for the refits.")
     budget_note: str = Field(description="How the budget was shared, in words.")
+    rows_searched: int = Field(
+        description="Training rows FLAML searched on (and the ensemble compared its candidates on): all of "
+        "them, or a stratified sample on large data; FLAML may start its trials on fewer (its own sampling)."
+    )
+    rows_note: str = Field(
+        description="Why the search saw all training rows or a sample, and where it started (FLAML's cheap "
+        "configurations, the libraries' defaults)."
+    )
     early_stopping: str = Field(description="When the search and its trials stop early.")
+    trimmed_rounds: str | None = Field(
+        default=None,
+        description="On large data, when FLAML stopped the best trial early (its time limit): the boosting "
+        "rounds the trial trained, which the model is refitted with; null otherwise.",
+    )
 
 
 class FinalModel(_Part):
     trained_on_rows: int = Field(
         description="Rows the exported model was refitted on (all rows with a target)."
+    )
+    search_rows: int = Field(description="Rows the search chose the configuration on (search.rows_searched).")
+    evaluation_rows: int = Field(
+        description="Rows the model behind the test scores was fitted on (the training split)."
     )
     note: str = Field(description="How the final model relates to the test scores.")
 
@@ -171,6 +188,7 @@ def metrics_document(
     choice: EnsembleResult,
     scores: dict[str, float],
     plan: BudgetPlan,
+    searched: SearchRows,
     time_budget_s: float,
     estimators: Sequence[str],
     seed: int,
@@ -250,8 +268,11 @@ def metrics_document(
                     else "."
                 )
             ),
+            "rows_searched": searched.rows,
+            "rows_note": searched.note,
             "early_stopping": "FLAML stops the search when it has converged; LightGBM and XGBoost trials "
             "stop at their time limit",
+            "trimmed_rounds": found.trimmed_note,
         },
         "class_imbalance": imbalance_note,
         "importance": {
@@ -260,7 +281,14 @@ def metrics_document(
         },
         "final_model": {
             "trained_on_rows": int(len(rows.data)),
-            "note": "same configuration refitted on all rows; the test scores above were measured before that refit",
+            "search_rows": searched.rows,
+            "evaluation_rows": int(len(rows.train_idx)),
+            "note": "same configuration refitted on all rows; the test scores above were measured before that refit"
+            + (
+                f" (on the {len(rows.train_idx)} training rows; the search chose it on a sample of {searched.rows})"
+                if searched.sampled
+                else ""
+            ),
         },
         "how_measured": (
             f"Scores are computed once on a {rows.how} test split of {len(rows.test_idx)} rows that neither the "

@@ -131,6 +131,34 @@ def fit_pipeline(
     return pipeline
 
 
+def validated_rounds(config: dict[str, Any], model: Any) -> tuple[dict[str, Any], str | None]:
+    """``config`` with the boosting rounds its trial's ``model`` (FLAML's estimator) trained, and why.
+
+    FLAML stops a boosting trial at its time limit but logs (and returns as the best) the
+    configuration it was given: refit what was validated. On letter 263 rounds were logged, fewer
+    trained; refitting all 263 on every row took 47 s on a busy machine where the plan had 30 s,
+    and the Train step ended past its contract. Unchanged (and None) when nothing was cut.
+    """
+    native: Any = getattr(model, "estimator", None)
+    try:
+        if hasattr(native, "booster_"):  # LightGBM
+            trained = int(native.booster_.current_iteration())
+        elif hasattr(native, "get_booster"):  # XGBoost
+            trained = int(native.get_booster().num_boosted_rounds())
+        else:
+            return config, None
+    except Exception:  # not fitted: nothing to compare with
+        return config, None
+    logged = int(config.get("n_estimators", 0))
+    if not 0 < trained < logged:
+        return config, None
+    note = (
+        f"FLAML stopped the best trial at {trained} of its {logged} boosting rounds (the trial's time "
+        f"limit); the model is refitted with the {trained} rounds that were validated"
+    )
+    return {**config, "n_estimators": trained}, note
+
+
 def eval_method(n_train: int) -> str:
     """FLAML's validation of its trials: ``cv`` up to :data:`CV_MAX_ROWS` training rows, ``holdout`` above."""
     return "cv" if n_train <= CV_MAX_ROWS else "holdout"
@@ -154,6 +182,18 @@ class SearchResult:
     eval_method: str
     search_s: float
     log_file: Path
+    #: Why the best configuration's rounds were cut to those its trial trained (large data), or None.
+    trimmed_note: str | None = None
+
+    def fit_seconds(self, n_rows: int) -> float | None:
+        """Seconds of one fit of the best configuration on ``n_rows`` rows, scaled (linearly in rows)
+        from the fit of its search trial; None when FLAML did not record it."""
+        seconds = getattr(self.automl, "best_config_train_time", None)
+        state = getattr(self.automl, "_search_states", {}).get(self.best_name)
+        sample = getattr(state, "best_config_sample_size", None)
+        if not seconds or not sample:
+            return None
+        return float(seconds) * n_rows / float(sample)
 
 
 def search(
@@ -167,8 +207,13 @@ def search(
     seed: int,
     time_budget_s: float,
     log_file: Path,
+    with_defaults: bool | None = None,
 ) -> SearchResult:
-    """Run FLAML on the preprocessed training split for ``time_budget_s`` seconds.
+    """Run FLAML on the preprocessed training split (or a sample of it) for ``time_budget_s`` seconds.
+
+    ``with_defaults``: whether the search also starts from the libraries' defaults
+    (:data:`STARTING_POINTS`); None decides by the budget (:data:`DEFAULTS_MIN_BUDGET_S`).
+    :func:`automl_lite.train.plan_search_rows` decides it for large data by the estimated cost.
 
     Raises
     ------
@@ -209,7 +254,7 @@ def search(
             early_stop=True,
             starting_points=(
                 {k: v for k, v in STARTING_POINTS.items() if k in estimators}
-                if time_budget_s >= DEFAULTS_MIN_BUDGET_S
+                if (time_budget_s >= DEFAULTS_MIN_BUDGET_S if with_defaults is None else with_defaults)
                 else "static"
             ),
         )
@@ -232,6 +277,9 @@ def search(
     if best_name in forest_space and best_config.get("n_estimators", 0) < FOREST_MIN_TREES_FOR_PROBABILITIES:
         # FLAML trims a forest trial's trees to what fits in the trial's time; the model keeps the floor.
         best_config["n_estimators"] = FOREST_MIN_TREES_FOR_PROBABILITIES
+    trimmed_note = None
+    if method == "holdout":
+        best_config, trimmed_note = validated_rounds(best_config, automl.model)
     return SearchResult(
         automl=automl,
         best_name=best_name,
@@ -242,4 +290,5 @@ def search(
         eval_method=method,
         search_s=search_s,
         log_file=log_file,
+        trimmed_note=trimmed_note,
     )

@@ -25,6 +25,9 @@ MIN_CLASS_ROWS_TO_TEST = rules.MIN_CLASS_ROWS
 RARE_CLASSES_LISTED = 50
 #: Raw test rows kept for the export parity check.
 HOLDOUT_SAMPLE_ROWS = 2_000
+#: A class with fewer rows than this keeps them all in the search's sample of large data
+#: (:func:`search_sample`): FLAML repeats the rows of classes under 20 rows until they have 20.
+SAMPLE_KEEP_CLASS_ROWS = 20
 #: Below this share of the rarest class among the training rows a classification problem counts as
 #: imbalanced: threshold metrics (f1, macro_f1) are then searched and fitted with balanced weights.
 IMBALANCE_SHARE = 0.2
@@ -145,6 +148,38 @@ def split_indexes(y: np.ndarray, problem_type: ProblemType, seed: int) -> tuple[
             f"{MIN_CLASS_ROWS_TO_TEST} rows kept in training (not tested)"
         )
     return np.sort(np.concatenate([train, positions[rare]])), np.sort(test), how
+
+
+def search_sample(y: np.ndarray, problem_type: ProblemType, n_rows: int, seed: int) -> np.ndarray:
+    """Positions of ``n_rows`` of the training rows ``y`` for the search (all of them when ``n_rows``
+    covers them), stratified by class for classification.
+
+    Every row of a class with fewer than :data:`SAMPLE_KEEP_CLASS_ROWS` rows is kept, so the sample
+    holds every class (and FLAML's holdout can stratify); the other rows are sampled.
+
+    Examples
+    --------
+    >>> y = np.array([0] * 900 + [1] * 90 + [2] * 10)
+    >>> rows = search_sample(y, ProblemType.MULTICLASS, 100, seed=0)
+    >>> len(rows), np.bincount(y[rows]).tolist()
+    (100, [82, 8, 10])
+    """
+    positions = np.arange(len(y))
+    if n_rows >= len(y):
+        return positions
+    if not problem_type.is_classification:
+        return np.sort(train_test_split(positions, train_size=n_rows, random_state=seed)[0])
+    classes, counts = np.unique(y, return_counts=True)
+    kept = np.isin(y, classes[counts < SAMPLE_KEEP_CLASS_ROWS])
+    rest = positions[~kept]
+    size = n_rows - int(kept.sum())
+    if size <= 0:
+        chosen = rest[:0]
+    elif len(np.unique(y[rest])) < 2:
+        chosen = np.random.default_rng(seed).choice(rest, size, replace=False)
+    else:
+        chosen = train_test_split(rest, train_size=size, random_state=seed, stratify=y[rest])[0]
+    return np.sort(np.concatenate([chosen, positions[kept]]))
 
 
 def imbalance_weights(y: np.ndarray, problem: ProblemType, metric: Metric) -> tuple[np.ndarray | None, str]:

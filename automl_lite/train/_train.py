@@ -24,7 +24,13 @@ from automl_lite.features import input_specs, prepare_frame, used_decisions
 from automl_lite.manifest import ESTIMATORS
 from automl_lite.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import METRICS, STANDARD_METRICS, Metric, ProblemType
-from automl_lite.train._budget import POST_SEARCH_FIXED_S, BudgetPlan, ensemble_time_limit, plan_budget
+from automl_lite.train._budget import (
+    POST_SEARCH_FIXED_S,
+    BudgetPlan,
+    ensemble_time_limit,
+    plan_budget,
+    plan_search_rows,
+)
 from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
 from automl_lite.train._importance import permutation_importance
@@ -32,13 +38,14 @@ from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboa
 from automl_lite.train._metrics import metrics_document
 from automl_lite.train._model import NativeModel, TrainingOutcome
 from automl_lite.train._scoring import score
-from automl_lite.train._search import SearchResult, fit_pipeline, search
+from automl_lite.train._search import SearchResult, eval_method, fit_pipeline, search
 from automl_lite.train._split import (
     HOLDOUT_SAMPLE_ROWS,
     Rows,
     encode_target,
     imbalance_weights,
     rare_class_note,
+    search_sample,
     split_indexes,
 )
 
@@ -92,34 +99,54 @@ def train(
     plan = plan_budget(
         time_budget_s, len(rows.data), m_train.shape[1], rows.n_classes, clock.elapsed(), ensemble=ensemble
     )
+    # Large data: the search may see a sample (cheaper trials); the refits below use every row.
+    searched = plan_search_rows(
+        plan.search_s,
+        len(rows.train_idx),
+        m_train.shape[1],
+        rows.n_classes,
+        large=eval_method(len(rows.train_idx)) == "holdout",
+    )
+    sample = search_sample(rows.y_train, problem, searched.rows, seed)
+    m_search = m_train[sample] if searched.sampled else m_train
+    y_search = rows.y_train[sample]
+    w_search = None if weights is None else weights[sample]
     clock.timings["before_search_s"] = round(clock.elapsed(), 3)
 
     found = search(
-        m_train,
-        rows.y_train,
-        weights,
+        m_search,
+        y_search,
+        w_search,
         problem=problem,
         metric=chosen,
         estimators=estimators,
         seed=seed,
         time_budget_s=plan.search_s,
         log_file=_fresh_log_file(log_path),
+        with_defaults=searched.defaults,
     )
     clock.timings["search_s"] = round(found.search_s, 3)
 
     with clock.phase("ensemble_s"):
         choice = choose_model(
             found,
-            m_train,
-            rows,
-            weights,
+            m_search,
+            y_search,
+            w_search,
             problem,
             chosen,
             seed,
+            n_classes=rows.n_classes,
             ensemble=ensemble,
             plan=plan,
             budget_s=time_budget_s,
             elapsed_s=clock.elapsed(),
+            refit_scale=searched.train_rows / searched.rows,
+            # Large data: the refits' cost as the search measured it (small data keeps the plan's).
+            refits_s=(found.fit_seconds(len(rows.train_idx)) or 0.0)
+            + (found.fit_seconds(len(rows.data)) or 0.0)
+            if found.eval_method == "holdout"
+            else None,
         )
 
     with clock.phase("evaluation_fit_s"):
@@ -151,6 +178,7 @@ def train(
         choice=choice,
         scores=scores,
         plan=plan,
+        searched=searched,
         time_budget_s=time_budget_s,
         estimators=estimators,
         seed=seed,
@@ -243,20 +271,28 @@ def prepare_inputs(rows: Rows) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
 
 def choose_model(
     found: SearchResult,
-    m_train: Any,
-    rows: Rows,
+    m_search: Any,
+    y_search: np.ndarray,
     weights: np.ndarray | None,
     problem: ProblemType,
     metric: Metric,
     seed: int,
     *,
+    n_classes: int,
     ensemble: bool,
     plan: BudgetPlan,
     budget_s: float,
     elapsed_s: float,
+    refit_scale: float = 1.0,
+    refits_s: float | None = None,
 ) -> EnsembleResult:
     """The search's best alone or an ensemble of its best configurations (and the binary threshold),
-    in whatever time the plan left before the refits."""
+    in whatever time the plan left before the refits.
+
+    The candidates are compared on the rows the search saw (``m_search``: the training split, or its
+    sample on large data); ``refit_scale`` is how many more rows the final refit fits (all rows);
+    ``refits_s`` the two refits of the best configuration as measured (:func:`ensemble_time_limit`).
+    """
     return build_ensemble(
         best_estimator=found.estimator,
         best_name=found.best_name,
@@ -264,16 +300,17 @@ def choose_model(
         log_path=found.log_file,
         learner_classes=found.learner_classes,
         forest_floor=found.forest_space,
-        x=m_train,
-        y=rows.y_train,
+        x=m_search,
+        y=y_search,
         weights=weights,
         problem=problem,
         metric=metric,
-        n_classes=rows.n_classes,
+        n_classes=n_classes,
         cv=found.eval_method == "cv",
         seed=seed,
-        time_limit_s=ensemble_time_limit(plan, budget_s, elapsed_s),
+        time_limit_s=ensemble_time_limit(plan, budget_s, elapsed_s, refits_s),
         enabled=ensemble and plan.ensemble_s > 0,
+        refit_scale=refit_scale,
     )
 
 
