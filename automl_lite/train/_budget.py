@@ -78,8 +78,7 @@ def plan_budget(
     With ``ensemble``, :data:`ENSEMBLE_BUDGET_SHARE` of the budget is taken
     from the search for the ensemble (none below :data:`ENSEMBLE_MIN_BUDGET_S`).
     """
-    per_tree = max(1.0, n_classes / 2) if n_classes > 2 else 1.0
-    estimate = POST_SEARCH_FIXED_S + FIT_SECONDS_PER_CELL * n_rows * max(n_inputs, 1) * per_tree
+    estimate = POST_SEARCH_FIXED_S + 2 * fit_estimate_s(n_rows, n_inputs, n_classes)
     allowance = POST_SEARCH_GRACE_SHARE * grace_s(time_budget_s)
     reserve = min(MAX_RESERVE_SHARE * time_budget_s, max(0.0, estimate - allowance))
     ensemble_s = (
