@@ -19,6 +19,7 @@ from automl_lite.charts._svg import (
     _finite,
     _fit,
     _hex,
+    _mix,
     _n,
     _no_data,
     _rect,
@@ -93,7 +94,7 @@ def diverging_color(value: Any) -> str:
     for (v0, c0), (v1, c1) in zip(_DIVERGING, _DIVERGING[1:], strict=False):
         if x <= v1:
             t = (x - v0) / (v1 - v0)
-            return _hex(tuple(round(a + (b - a) * t) for a, b in zip(c0, c1, strict=True)))
+            return _mix(c0, c1, t)
     return _hex(_DIVERGING[-1][1])  # pragma: no cover - x <= 1 always matches
 
 
@@ -169,7 +170,7 @@ def sequential_color(share: Any) -> str:
         return MISSING_COLOR
     x = min(1.0, max(0.0, x))
     lo, hi = (0xF7, 0xFB, 0xFF), (0x08, 0x30, 0x6B)
-    return _hex(tuple(round(a + (b - a) * x) for a, b in zip(lo, hi, strict=True)))
+    return _mix(lo, hi, x)
 
 
 def confusion_matrix(

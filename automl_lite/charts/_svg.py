@@ -191,6 +191,11 @@ def _hex(rgb: tuple[int, ...]) -> str:
     return "#" + "".join(f"{channel:02x}" for channel in rgb)
 
 
+def _mix(c0: tuple[int, ...], c1: tuple[int, ...], t: float) -> str:
+    """The colour ``t`` of the way from ``c0`` to ``c1`` (0 <= t <= 1), as ``#rrggbb``."""
+    return _hex(tuple(round(a + (b - a) * t) for a, b in zip(c0, c1, strict=True)))
+
+
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """About ``count`` round tick values (1, 2, 2.5 or 5 times a power of ten) covering ``[lo, hi]``.
 
