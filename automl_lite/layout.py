@@ -53,11 +53,11 @@ ARTIFACTS: tuple[str, ...] = (
     NATIVE_MODEL_DIGEST,
 )
 
-#: Claim markers (``automl_lite.claims``): the one place outside a run's folder the pipeline writes;
+#: Claim markers (``automl_lite.aws.claims``): the one place outside a run's folder the pipeline writes;
 #: no run id can take the name (run ids have no dots).
 CLAIMS_PREFIX = f"{RUNS_PREFIX}.claims/"
 
-# The steps that write to S3: the Lambda steps (as named in ``automl_lite.resources.FUNCTIONS``)
+# The steps that write to S3: the Lambda steps (as named in ``automl_lite.aws.resources.FUNCTIONS``)
 # and the Batch training job.
 VALIDATE = "Validate"
 PROFILE = "Profile"
@@ -203,10 +203,10 @@ def score_prefix(run_id: str, name: str, timestamp: str) -> str:
     return f"{SCORES_PREFIX}{run_id}/{clean}-{timestamp}/"
 
 
-#: Where a scoring's claim markers go (``automl_lite.claims`` with this prefix): outside every score folder.
+#: Where a scoring's claim markers go (``automl_lite.aws.claims`` with this prefix): outside every score folder.
 SCORE_CLAIMS_PREFIX = f"{SCORES_PREFIX}.claims/"
 
-# The scoring flow's steps (as named in ``automl_lite.resources.FUNCTIONS``).
+# The scoring flow's steps (as named in ``automl_lite.aws.resources.FUNCTIONS``).
 SCORE_CHECK = "ScoreCheck"
 SCORE_PLAN_STEP = "ScorePlan"
 SCORE_CHUNK = "ScoreChunk"

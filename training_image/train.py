@@ -19,8 +19,9 @@ import time
 import traceback
 from pathlib import Path
 
-from automl_lite import layout, storage
-from automl_lite.dataset import read_csv
+from automl_lite import layout
+from automl_lite.aws import storage
+from automl_lite.data.csv_reader import read_csv
 from automl_lite.exceptions import (
     AutomlLiteError,
     TrainingConfigError,
@@ -28,7 +29,7 @@ from automl_lite.exceptions import (
     describe_exception,
     strip_trace,
 )
-from automl_lite.integrity import write_digest
+from automl_lite.model.integrity import write_digest
 from automl_lite.settings import TrainingSettings
 from automl_lite.train import CONTENT_TYPES, train, write_artifacts
 

@@ -30,11 +30,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from automl_lite import layout, observability, resources, storage
+from automl_lite import layout
+from automl_lite.aws import observability, resources, storage
 from automl_lite.local import moto_patches
 from automl_lite.local.auth import TOKEN_HEADER, EngineKeys, GuardedMotoServer
-from automl_lite.local.deploy import ACCOUNT, BUCKET, PREFIX, REGION, deploy
+from automl_lite.local.deploy import Target, deploy
 from automl_lite.local.execution import ExecutionResult, make_run_id, s3_object_created_event
+from automl_lite.local.names import ACCOUNT, BUCKET, PREFIX, REGION
 
 #: The step each function runs (the same table the CDK app reads).
 HANDLERS = {step: spec.handler for step, spec in resources.FUNCTIONS.items()}
@@ -153,7 +155,19 @@ class LocalEngine:
     # ------------------------------------------------------------------ resources
     def _deploy(self) -> None:
         """Create what the CDK stack creates (:func:`automl_lite.local.deploy.deploy`)."""
-        deploy(self)
+        deployment = deploy(
+            Target(
+                bucket=self.bucket,
+                endpoint=self.endpoint,
+                keys=self.keys,
+                rule_name=self.rule_name,
+                score_rule_name=self.score_rule_name,
+            )
+        )
+        self.topic_arn = deployment.topic_arn
+        self.queue_url = deployment.queue_url
+        self.state_machine_arn = deployment.state_machine_arn
+        self.score_state_machine_arn = deployment.score_state_machine_arn
 
     # ------------------------------------------------------------------ runs
     def upload(
@@ -223,7 +237,7 @@ class LocalEngine:
     # ------------------------------------------------------------------ scoring
     def import_run(self, folder: Path) -> str:
         """Upload a run folder written by ``collect`` to ``runs/<run-id>/`` (scoring reads its model there)."""
-        from automl_lite.finish import RunSummary
+        from automl_lite.run_summary import RunSummary
 
         run_id = RunSummary.load((folder / layout.RUN_SUMMARY).read_bytes()).run_id
         for artifact in (layout.RUN_SUMMARY, *layout.ARTIFACTS):

@@ -21,7 +21,7 @@ loudly when an upgrade changes any internal used here:
    camelCase response. Both directions are converted with botocore's service model,
    as AWS's integration does.
 
-5. **AWS's limits** that moto does not enforce, from ``automl_lite.resources`` (scaled
+5. **AWS's limits** that moto does not enforce, from ``automl_lite.aws.resources`` (scaled
    down in tests through the engine's ``state.limits``): a function's timeout, memory and ``/tmp``
    (``automl_lite.local.lambda_runtime``); the state payload (moto checks results and
    outputs, this adds a state's input after ``Parameters``) and its ``States.DataLimitExceeded``

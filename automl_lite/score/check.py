@@ -1,11 +1,11 @@
 """Check: may this file be scored with this run's model? The first state of the scoring flow.
 
 In order: the key names a run (``score/<run-id>/<name>.csv``); the upload is claimed
-(a second delivery of the same upload ends as a duplicate, :mod:`automl_lite.claims`);
+(a second delivery of the same upload ends as a duplicate, :mod:`automl_lite.aws.claims`);
 the run exists and SUCCEEDED (its ``run.json``) and its ``model/parity.json`` passed;
 the file has a header row, its delimiter detected as Validate detects a training
-dataset's (:func:`automl_lite.dataset.detect_delimiter`), and every column the model
-reads (the ONNX metadata, :class:`automl_lite.predict.OnnxModel`). Extra columns are
+dataset's (:func:`automl_lite.data.csv_reader.detect_delimiter`), and every column the model
+reads (the ONNX metadata, :class:`automl_lite.model.predict.OnnxModel`). Extra columns are
 ignored and listed. Only the file's first bytes are read (a ranged GET).
 """
 
@@ -23,18 +23,19 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from automl_lite import claims, layout, storage
+from automl_lite import layout
+from automl_lite.aws import claims, storage
 from automl_lite.contracts import ExecutionInfo
-from automl_lite.dataset import SNIFF_LINES, detect_delimiter
+from automl_lite.data.csv_reader import SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import (
     ScoreColumnsMissingError,
     ScoreInputInvalidError,
     ScoreModelUnavailableError,
 )
-from automl_lite.features import missing_columns
-from automl_lite.finish import SUCCEEDED, RunSummary
-from automl_lite.predict import OnnxModel
-from automl_lite.score.contracts import ScoreContext, ScoreDuplicate, ScoreSettings
+from automl_lite.model.features import missing_columns
+from automl_lite.model.predict import OnnxModel
+from automl_lite.run_summary import SUCCEEDED, RunSummary
+from automl_lite.score_contracts import ScoreContext, ScoreDuplicate, ScoreSettings
 
 #: Bytes read from the start of the file to find the header and the delimiter.
 HEAD_BYTES = 1 << 20

@@ -15,10 +15,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from automl_lite import layout, storage
-from automl_lite.dataset import neutralise
+from automl_lite import layout
+from automl_lite.aws import storage
+from automl_lite.data.csv_reader import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError
-from automl_lite.notify import console_url
+from automl_lite.finish.notify import console_url
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.score.chunk import (
     PREDICTIONS_PART,
@@ -28,11 +29,11 @@ from automl_lite.score.chunk import (
     load_model,
     part_key,
 )
-from automl_lite.score.contracts import FinishResult, MergeOutput, ScoreContext
 from automl_lite.score.drift import add_tallies, drift_report
 from automl_lite.score.drift_report import render_drift_html
 from automl_lite.score.merge import merge_objects
 from automl_lite.score.plan import ScorePlan, plan_key
+from automl_lite.score_contracts import FinishResult, MergeOutput, ScoreContext
 
 #: SNS subjects: ASCII, under 100 characters.
 _SUBJECT_MAX = 99

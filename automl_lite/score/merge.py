@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from automl_lite import storage
+from automl_lite.aws import storage
 
 #: S3's smallest part (all but the last), bytes.
 MIN_PART_BYTES = 5 * 1024 * 1024

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from automl_lite import layout, storage
-from automl_lite.score.contracts import MAX_CHUNKS, PlanResult, ScoreContext
+from automl_lite import layout
+from automl_lite.aws import storage
+from automl_lite.score_contracts import MAX_CHUNKS, PlanResult, ScoreContext
 
 #: Bytes read per step of the scan.
 SCAN_BLOCK_BYTES = 8 << 20

@@ -9,9 +9,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from automl_lite import rules
-from automl_lite.dataset import NA_VALUES, SNIFF_LINES, detect_delimiter
+from automl_lite.data.csv_reader import NA_VALUES, SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import AutomlLiteError, DatasetUnreadableError, TooFewRowsError
-from automl_lite.validate.checks import _check_header
+from automl_lite.validate.checks import check_header
 from automl_lite.validate.facts import CsvFacts
 
 #: Only the first ragged rows are listed in the message; the rest are counted.
@@ -22,7 +22,7 @@ _MAX_TRACKED_TARGET_VALUES = 1_000
 _FIELD_SIZE_LIMIT = 10 * 1024**2
 _NA = frozenset(NA_VALUES)
 
-_FIX_CSV = "Export the data as a UTF-8 CSV (comma, semicolon, tab or pipe separated) with one header row and upload it again."
+FIX_CSV = "Export the data as a UTF-8 CSV (comma, semicolon, tab or pipe separated) with one header row and upload it again."
 
 
 def _sniff_binary(head: bytes, name: str) -> None:
@@ -77,7 +77,7 @@ def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator
                 f"The dataset {name} contains a NUL byte at byte offset {consumed + nul} "
                 f"(line {line}): it is a binary file or UTF-16 text, "
                 "not a UTF-8 CSV.",
-                fix=_FIX_CSV,
+                fix=FIX_CSV,
             )
         try:
             text = decoder.decode(chunk)
@@ -130,7 +130,7 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     Parameters
     ----------
     chunks:
-        The file's bytes, in chunks of any size (e.g. :func:`automl_lite.storage.iter_chunks`).
+        The file's bytes, in chunks of any size (e.g. :func:`automl_lite.aws.storage.iter_chunks`).
     target:
         The target column's name.
     name:
@@ -161,8 +161,8 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     try:
         header = next((row for row in reader if row), None)
         if header is None:
-            raise DatasetUnreadableError(f"The dataset {name} is empty (no header row).", fix=_FIX_CSV)
-        _check_header(header, name)
+            raise DatasetUnreadableError(f"The dataset {name} is empty (no header row).", fix=FIX_CSV)
+        check_header(header, name)
         facts.columns = header
         rules.require_target_column(target, header, dataset=name)
         facts.target = target

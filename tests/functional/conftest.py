@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-from automl_lite import storage
+from automl_lite.aws import storage
 
 
 @pytest.fixture

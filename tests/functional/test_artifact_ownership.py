@@ -23,13 +23,14 @@ from pathlib import Path
 import pytest
 from lambda_context import LambdaContext
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import ExportFailedError
 from automl_lite.local.engine import s3_object_created_event
 from automl_lite.score import chunk as score_chunk_module
 from automl_lite.score.chunk import failure_key
-from automl_lite.score.contracts import ScoreContext
+from automl_lite.score_contracts import ScoreContext
 from lambdas.export import handler as export_handler
 from lambdas.profile import handler as profile_handler
 from lambdas.report_failure import handler as report_failure_handler

@@ -9,10 +9,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.contracts import ExecutionInfo
-from automl_lite.score.contracts import ScoreContext, ScoreSettings
-from automl_lite.score.failure import report_score_failure
+from automl_lite.finish.score_failure import report_score_failure
+from automl_lite.score_contracts import ScoreContext, ScoreSettings
 
 BUCKET = "score-failure-test"
 EXECUTION = ExecutionInfo(

@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 
-from automl_lite import budget, definitions, layout, notify, resources, storage
+from automl_lite import layout
+from automl_lite.aws import asl, resources, size_limits, storage
 from automl_lite.contracts import ExecutionInfo, ExportResult, RunContext, RunSummary
 from automl_lite.exceptions import DatasetUnreadableError
-from automl_lite.failures import report_failure
+from automl_lite.finish import notify
+from automl_lite.finish.failure import report_failure
 from automl_lite.local.engine import s3_object_created_event
 from automl_lite.manifest import MAX_NAME_CHARS
 from automl_lite.payload import json_size
@@ -85,7 +87,7 @@ class Walk:
     """Follows states of the real ASL, recording the size of every payload."""
 
     def __init__(self) -> None:
-        self.asl = json.loads(definitions.render_asl({p: f"arn:{p}" for p in definitions.ASL_PLACEHOLDERS}))
+        self.asl = json.loads(asl.render_asl({p: f"arn:{p}" for p in asl.ASL_PLACEHOLDERS}))
         self.context = {"Execution": {"Id": ARN, "Name": RUN_ID, "StartTime": "2026-01-01T00:00:00Z"}}
         self.sizes: dict[str, int] = {}
 
@@ -134,7 +136,7 @@ def worst(tmp_path_factory):
         dataset_name = WIDE * ((1024 - len(folder.encode())) // 4 - 1) + ".csv"
         dataset_name = dataset_name[-(1024 - len(folder.encode())) // 4 :]
         target = "t" + WIDE * (MAX_NAME_CHARS - 1)
-        columns = [_name(i) for i in range(budget.MAX_COLUMNS - 1)] + [target]
+        columns = [_name(i) for i in range(size_limits.MAX_COLUMNS - 1)] + [target]
         rows = [
             ",".join(
                 ["1" if (r + i) % 3 else "0" for i in range(len(columns) - 1)] + [("A", "B")[r % 2] * 90]
@@ -251,7 +253,7 @@ def _job_description(env: dict[str, str]) -> dict[str, Any]:
 def test_every_state_of_the_worst_admitted_run_is_well_under_the_limit(worst):
     run, execution = worst["run"], worst["execution"]
     profile = worst["profile"].model_dump(mode="json")
-    assert profile["n_features"] + profile["n_dropped"] == budget.MAX_COLUMNS - 1
+    assert profile["n_features"] + profile["n_dropped"] == size_limits.MAX_COLUMNS - 1
     walk = Walk()
     huge = DatasetUnreadableError("x" + WIDE * 10**6, fix="f" * 10**5).cause
 

@@ -12,7 +12,8 @@ import pytest
 from modelkit import PENGUIN_KINDS as KINDS
 from moto import mock_aws
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.settings import TrainingSettings
 from training_image.train import main
 

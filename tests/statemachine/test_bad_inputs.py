@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from automl_lite import layout, storage
-from automl_lite.claims import CLAIMS_PREFIX
+from automl_lite import layout
+from automl_lite.aws import storage
+from automl_lite.aws.claims import CLAIMS_PREFIX
 from automl_lite.local import LocalEngine
 
 pytestmark = pytest.mark.slow

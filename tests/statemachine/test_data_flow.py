@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_lite import budget, layout, resources, storage
+from automl_lite import layout
+from automl_lite.aws import resources, size_limits, storage
 from automl_lite.local import LocalEngine
 from automl_lite.payload import json_size
 
@@ -45,12 +46,12 @@ def _state_sizes(history: list[dict]) -> dict[str, int]:
 
 
 def _wide_csv(n_rows: int = 30) -> tuple[bytes, str]:
-    """budget.MAX_COLUMNS columns with 100-character names; an informative binary target."""
+    """size_limits.MAX_COLUMNS columns with 100-character names; an informative binary target."""
     rng = np.random.default_rng(0)
-    names = [f"feature_{i:04d}_" + "x" * 87 for i in range(budget.MAX_COLUMNS)]
+    names = [f"feature_{i:04d}_" + "x" * 87 for i in range(size_limits.MAX_COLUMNS)]
     target = names[-1]
     assert all(len(n) == 100 for n in names)
-    values = rng.integers(0, 3, size=(n_rows, budget.MAX_COLUMNS - 1))
+    values = rng.integers(0, 3, size=(n_rows, size_limits.MAX_COLUMNS - 1))
     frame = pd.DataFrame(values, columns=names[:-1])
     frame[target] = np.where(values[:, 0] > 0, "yes", "no")
     frame.iloc[:6, -1] = "no"
@@ -69,7 +70,7 @@ def test_widest_admitted_file_runs_to_the_end_with_small_states(engine):
     elapsed = time.monotonic() - started
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     profile = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.EDA_PROFILE))
-    assert len(profile["decisions"]) == budget.MAX_COLUMNS - 1
+    assert len(profile["decisions"]) == size_limits.MAX_COLUMNS - 1
     sizes = _state_sizes(result.history)
     assert sizes and max(sizes.values()) < resources.STATE_PAYLOAD_LIMIT_BYTES // 4, sizes
     steps = {}

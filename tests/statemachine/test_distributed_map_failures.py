@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from automl_lite import storage
+from automl_lite.aws import storage
 from automl_lite.local import LocalEngine
 from automl_lite.local.moto_patches import EXCEEDED_THRESHOLD_CAUSE
 

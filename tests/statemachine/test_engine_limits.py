@@ -11,7 +11,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from automl_lite import batch_retry, layout, storage
+from automl_lite import layout
+from automl_lite.aws import batch_retry, storage
 from automl_lite.local import LocalEngine
 from automl_lite.local.lambda_runtime import FunctionLimits
 

@@ -18,10 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.local import LocalEngine
 from automl_lite.local.engine import make_run_id, s3_object_created_event
-from automl_lite.predict import predict_file
+from automl_lite.model.predict import predict_file
 
 pytestmark = pytest.mark.slow
 

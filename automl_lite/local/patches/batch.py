@@ -18,7 +18,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceBatch,
 )
 
-from automl_lite import batch_retry
+from automl_lite.aws import batch_retry
 from automl_lite.local.patches.engine_state import state
 
 

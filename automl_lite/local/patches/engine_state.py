@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl_lite import resources
+from automl_lite.aws import resources
 from automl_lite.local.lambda_runtime import FunctionLimits
 
 
@@ -47,7 +47,7 @@ class Faults:
 
 @dataclass
 class Limits:
-    """The AWS limits the engine enforces, from ``automl_lite.resources``; tests scale them down."""
+    """The AWS limits the engine enforces, from ``automl_lite.aws.resources``; tests scale them down."""
 
     state_payload_bytes: int = resources.STATE_PAYLOAD_LIMIT_BYTES
     sns_subject_max_chars: int = resources.SNS_SUBJECT_MAX_CHARS
