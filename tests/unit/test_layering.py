@@ -154,7 +154,13 @@ FLOORS: list[tuple[str, ...]] = [
     # How runs of both flows end.
     ("automl_lite.finish",),
     # One package per state of the two flows.
-    ("automl_lite.validate", "automl_lite.profile", "automl_lite.train", "automl_lite.export", "automl_lite.score"),
+    (
+        "automl_lite.validate",
+        "automl_lite.profile",
+        "automl_lite.train",
+        "automl_lite.export",
+        "automl_lite.score",
+    ),
     # Every artifact's model, for the JSON Schemas.
     ("automl_lite.schemas",),
     # The adapters inside the package.
@@ -236,7 +242,11 @@ def _private_imports(path: Path) -> list[str]:
     return found
 
 
-SOURCES = [p for p in ROOT.glob("*/**/*.py") if p.parts[len(ROOT.parts)] in {"automl_lite", "lambdas", "training_image", "cdk_app"}]
+SOURCES = [
+    p
+    for p in ROOT.glob("*/**/*.py")
+    if p.parts[len(ROOT.parts)] in {"automl_lite", "lambdas", "training_image", "cdk_app"}
+]
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -252,11 +262,17 @@ MAX_MODULE_LINES = 450
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_module_is_longer_than_the_house_allows(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
-    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)} has {lines} lines (at most {MAX_MODULE_LINES})"
+    assert lines <= MAX_MODULE_LINES, (
+        f"{path.relative_to(ROOT)} has {lines} lines (at most {MAX_MODULE_LINES})"
+    )
 
 
 def test_the_floor_and_private_name_checks_see_what_they_look_for(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from automl_lite.profile.problem_type import _hidden\n", encoding="utf-8")
     assert _private_imports(bad) == ["automl_lite.profile.problem_type._hidden"]
-    assert _floor("automl_lite.aws.storage") < _floor("automl_lite.finish.notify") < _floor("automl_lite.train._search")
+    assert (
+        _floor("automl_lite.aws.storage")
+        < _floor("automl_lite.finish.notify")
+        < _floor("automl_lite.train._search")
+    )

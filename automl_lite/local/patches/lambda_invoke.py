@@ -26,7 +26,7 @@ def function_limits(handler: str, *, timeout_s: float, memory_mib: int, tmp_mib:
     )
 
 
-def _invoke_function(
+def invoke_function(
     self: LambdaBackend,
     function_name: str,
     qualifier: str | None,
