@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from automl_lite import layout
-from automl_lite.aws import storage
+from automl_lite.aws import clients, storage
 from automl_lite.exceptions import InternalError
 
 CLAIMS_PREFIX = layout.CLAIMS_PREFIX
@@ -95,7 +95,7 @@ def claim_upload(
                 json.loads(storage.read_bytes(bucket, claim_key(identity, prefix=prefix)))
             )
         except Exception as exc:
-            if storage.error_code(exc) == "ConditionalRequestConflict" or storage.is_not_found(exc):
+            if clients.error_code(exc) == "ConditionalRequestConflict" or clients.is_not_found(exc):
                 continue
             raise
         # A retry of the same execution's first step must not call itself a duplicate.

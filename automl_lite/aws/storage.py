@@ -1,42 +1,18 @@
-"""The S3 adapter: the only core module that talks to boto3.
+"""The S3 adapter: reading and writing the bucket (objects, versions, ranges, prefixes).
 
-Clients are created lazily, once per process and thread-safely, never at import
-time. Endpoints and credentials come from the standard AWS environment
-(``AWS_ENDPOINT_URL`` included), which is how the local engine points the very
-same code at its in-process emulation.
+Its client comes from :mod:`automl_lite.aws.clients`, the one module that imports boto3.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-_lock = threading.Lock()
-
-
-@functools.cache
-def _client_unlocked(service: str) -> Any:
-    import boto3
-
-    return boto3.session.Session().client(service)
-
-
-def client(service: str) -> Any:
-    """A boto3 client for ``service``, created on first use."""
-    with _lock:
-        return _client_unlocked(service)
-
-
-def reset_clients() -> None:
-    """Forget cached clients (after the endpoint or credentials in the environment changed)."""
-    with _lock:
-        _client_unlocked.cache_clear()
+from automl_lite.aws.clients import client, error_code
 
 
 def uri(bucket: str, key: str) -> str:
@@ -71,25 +47,6 @@ def read_bytes(
     if max_bytes is not None:
         kwargs["Range"] = f"bytes=0-{max_bytes - 1}"
     return client("s3").get_object(**kwargs)["Body"].read()
-
-
-def error_code(exc: BaseException) -> str | None:
-    """The AWS error code of a botocore ``ClientError`` (``NoSuchKey``, ``InvalidRange``...), else None."""
-    from botocore.exceptions import ClientError
-
-    if not isinstance(exc, ClientError):
-        return None
-    return exc.response.get("Error", {}).get("Code")
-
-
-def is_not_found(exc: Exception) -> bool:
-    """True when a botocore error means the object (or its version, or the bucket) does not exist."""
-    from botocore.exceptions import ClientError
-
-    if not isinstance(exc, ClientError):
-        return False
-    code = exc.response.get("Error", {}).get("Code")
-    return code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchBucket")
 
 
 def read_range(bucket: str, key: str, start: int, end: int, *, version_id: str | None = None) -> bytes:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from automl_lite import layout
-from automl_lite.aws import storage
+from automl_lite.aws import clients, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import code_for_error_name
 from automl_lite.finish.failure import parse_json
@@ -95,7 +95,7 @@ def _remove_work(bucket: str, prefix: str) -> None:
     try:
         storage.delete_prefix(bucket, prefix + layout.SCORE_WORK)
     except Exception as exc:
-        code = storage.error_code(exc)
+        code = clients.error_code(exc)
         if code is None:
             raise
         _LOG.warning("could not remove %s%s: %s", prefix, layout.SCORE_WORK, code)

@@ -11,7 +11,7 @@ import sys
 import zipfile
 from dataclasses import dataclass
 
-from automl_lite.aws import asl, batch_retry, resources, storage
+from automl_lite.aws import asl, batch_retry, clients, resources
 from automl_lite.local.auth import EngineKeys
 from automl_lite.local.names import PREFIX, REGION
 
@@ -53,14 +53,14 @@ _IMAGE_ENV = (
 
 def deploy(engine: Target) -> Deployment:
     """Create what the CDK stack creates, with local stand-ins where AWS would build images."""
-    s3 = storage.client("s3")
+    s3 = clients.client("s3")
     s3.create_bucket(Bucket=engine.bucket)
     s3.put_bucket_versioning(Bucket=engine.bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_notification_configuration(
         Bucket=engine.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
 
-    sns, sqs = storage.client("sns"), storage.client("sqs")
+    sns, sqs = clients.client("sns"), clients.client("sqs")
     topic_arn = sns.create_topic(Name=f"{PREFIX}-notifications")["TopicArn"]
     # An inbox subscribed to the topic stands in for the user's e-mail subscription.
     queue_url = sqs.create_queue(QueueName=f"{PREFIX}-inbox")["QueueUrl"]
@@ -69,13 +69,13 @@ def deploy(engine: Target) -> Deployment:
     ]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
 
-    iam = storage.client("iam")
+    iam = clients.client("iam")
     role_arn = iam.create_role(
         RoleName=f"{PREFIX}-local",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
 
-    awslambda = storage.client("lambda")
+    awslambda = clients.client("lambda")
     function_arns = {}
     for step, spec in resources.FUNCTIONS.items():
         function_arns[step] = awslambda.create_function(
@@ -89,7 +89,7 @@ def deploy(engine: Target) -> Deployment:
             EphemeralStorage={"Size": spec.ephemeral_storage_mib},
         )["FunctionArn"]
 
-    batch = storage.client("batch")
+    batch = clients.client("batch")
     compute = batch.create_compute_environment(
         computeEnvironmentName=f"{PREFIX}-training", type="UNMANAGED", state="ENABLED", serviceRole=role_arn
     )["computeEnvironmentArn"]
@@ -127,7 +127,7 @@ def deploy(engine: Target) -> Deployment:
         },
     )["jobDefinitionArn"]
 
-    sfn = storage.client("stepfunctions")
+    sfn = clients.client("stepfunctions")
     definition = asl.render_asl(
         {
             "ValidateFunctionArn": function_arns["Validate"],
@@ -143,7 +143,7 @@ def deploy(engine: Target) -> Deployment:
         name=f"{PREFIX}-pipeline", definition=definition, roleArn=role_arn
     )["stateMachineArn"]
 
-    events = storage.client("events")
+    events = clients.client("events")
     events.put_rule(Name=engine.rule_name, EventPattern=json.dumps(asl.event_pattern(engine.bucket)))
     events.put_targets(
         Rule=engine.rule_name,

@@ -179,9 +179,9 @@ def _child(conn: Connection, invocation: Invocation, started: float) -> None:
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
     tempfile.tempdir = None  # re-read TMPDIR
-    from automl_lite.aws import storage
+    from automl_lite.aws import clients
 
-    storage.reset_clients()
+    clients.reset_clients()
     context = RuntimeContext(
         function_name=invocation.function_name,
         invoked_function_arn=invocation.function_arn,

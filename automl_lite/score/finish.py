@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from automl_lite import layout
-from automl_lite.aws import storage
+from automl_lite.aws import clients, storage
 from automl_lite.data.csv_reader import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError
 from automl_lite.finish.notify import console_url
@@ -46,7 +46,7 @@ def _header(columns: list[str]) -> bytes:
 
 
 def _sizes(bucket: str, prefix: str) -> dict[str, int]:
-    paginator = storage.client("s3").get_paginator("list_objects_v2")
+    paginator = clients.client("s3").get_paginator("list_objects_v2")
     return {
         o["Key"]: int(o["Size"])
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix)

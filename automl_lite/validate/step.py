@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from automl_lite import layout
-from automl_lite.aws import claims, storage
+from automl_lite.aws import claims, clients, storage
 from automl_lite.contracts import DatasetPending, DuplicateDelivery, ExecutionInfo, RunContext
 from automl_lite.exceptions import (
     AutomlLiteError,
@@ -79,10 +79,10 @@ def _read_manifest(bucket: str, key: str, version_id: str | None) -> tuple[Manif
     try:
         raw = storage.read_bytes(bucket, key, max_bytes=MAX_MANIFEST_BYTES + 1, version_id=version_id)
     except Exception as exc:
-        if storage.error_code(exc) == "InvalidRange":
+        if clients.error_code(exc) == "InvalidRange":
             # S3's answer to a ranged GET of an empty object (416): the manifest has no bytes.
             raw = b""
-        elif storage.is_not_found(exc):
+        elif clients.is_not_found(exc):
             raise ManifestUnreadableError(
                 f"The manifest {source} no longer exists (it was deleted or replaced before the run started).",
                 fix="Upload the manifest again to start a new run.",

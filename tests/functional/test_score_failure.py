@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from automl_lite import layout
-from automl_lite.aws import storage
+from automl_lite.aws import clients, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.finish.score_failure import report_score_failure
 from automl_lite.score_contracts import ScoreContext, ScoreSettings
@@ -26,11 +26,11 @@ EXECUTION = ExecutionInfo(
 @pytest.fixture
 def s3():
     with mock_aws():
-        storage.reset_clients()
+        clients.reset_clients()
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
         yield client
-    storage.reset_clients()
+    clients.reset_clients()
 
 
 def _context() -> ScoreContext:

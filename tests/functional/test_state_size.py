@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from automl_lite import layout
-from automl_lite.aws import asl, resources, size_limits, storage
+from automl_lite.aws import asl, clients, resources, size_limits, storage
 from automl_lite.contracts import ExecutionInfo, ExportResult, RunContext, RunSummary
 from automl_lite.exceptions import DatasetUnreadableError
 from automl_lite.finish import notify
@@ -127,8 +127,8 @@ def worst(tmp_path_factory):
     from moto import mock_aws
 
     with mock_aws():
-        storage.reset_clients()
-        s3 = storage.client("s3")
+        clients.reset_clients()
+        s3 = clients.client("s3")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         # Keys at S3's 1,024-byte limit, of 4-byte characters.
@@ -181,7 +181,7 @@ def worst(tmp_path_factory):
             bucket=BUCKET, key=manifest_key, size=10**6, etag=put["ETag"], version_id=put["VersionId"]
         )
         yield {"run": run, "profile": profile, "event": event, "execution": execution, "s3": s3}
-    storage.reset_clients()
+    clients.reset_clients()
 
 
 def _export_result(run: RunContext) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from modelkit import PENGUIN_KINDS as KINDS
 from moto import mock_aws
 
 from automl_lite import layout
-from automl_lite.aws import storage
+from automl_lite.aws import clients, storage
 from automl_lite.settings import TrainingSettings
 from training_image.train import main
 
@@ -43,14 +43,14 @@ def training_env(**overrides: str) -> dict[str, str]:
 @pytest.fixture
 def s3_with_inputs(penguins_csv, monkeypatch):
     with mock_aws():
-        storage.reset_clients()
+        clients.reset_clients()
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key=DATASET_KEY, Body=penguins_csv.read_bytes())
         decisions = [{"name": n, "kind": k, "use": n != "year", "reason": "test"} for n, k in KINDS.items()]
         s3.put_object(Bucket=BUCKET, Key=PROFILE_KEY, Body=json.dumps({"decisions": decisions}).encode())
         yield s3
-    storage.reset_clients()
+    clients.reset_clients()
 
 
 def test_refuses_to_start_naming_every_missing_variable(repo_root):

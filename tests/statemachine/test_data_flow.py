@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from automl_lite import layout
-from automl_lite.aws import resources, size_limits, storage
+from automl_lite.aws import clients, resources, size_limits, storage
 from automl_lite.local import LocalEngine
 from automl_lite.payload import json_size
 
@@ -124,14 +124,14 @@ def overwrite_after_validate(event, context):
     result = handler(event, context)
     run = result.get("run_id") and result
     if run:
-        storage.client("s3").put_object(
+        clients.client("s3").put_object(
             Bucket=run["bucket"], Key=run["dataset_key"], Body=b"species\nreplaced\n", ContentType="text/csv"
         )
     return result
 
 
 def test_csv_overwritten_mid_run_is_read_at_the_pinned_version(engine, penguins_csv):
-    awslambda = storage.client("lambda")
+    awslambda = clients.client("lambda")
     function = "automl-lite-validate"
     awslambda.update_function_configuration(
         FunctionName=function, Handler=f"{__name__}.overwrite_after_validate"
@@ -149,7 +149,7 @@ def test_csv_overwritten_mid_run_is_read_at_the_pinned_version(engine, penguins_
     validation = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.VALIDATION))
     pinned = validation["dataset_version_id"]
     key = validation["dataset_key"]
-    versions = storage.client("s3").list_object_versions(Bucket=engine.bucket, Prefix=key)["Versions"]
+    versions = clients.client("s3").list_object_versions(Bucket=engine.bucket, Prefix=key)["Versions"]
     latest = next(v["VersionId"] for v in versions if v["IsLatest"])
     assert len(versions) == 2 and pinned and pinned != latest
     # Profile and the training job read the pinned version: all 344 rows, not the 1-row replacement.
@@ -168,7 +168,7 @@ def export_with_an_unpublishable_subject(event, context):
 
 
 def test_a_success_notification_that_cannot_be_sent_goes_to_the_failure_path(engine, penguins_csv):
-    awslambda = storage.client("lambda")
+    awslambda = clients.client("lambda")
     function = "automl-lite-export"
     awslambda.update_function_configuration(
         FunctionName=function, Handler=f"{__name__}.export_with_an_unpublishable_subject"

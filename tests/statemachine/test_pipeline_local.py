@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from automl_lite import layout
-from automl_lite.aws import storage
+from automl_lite.aws import clients, storage
 from automl_lite.local import LocalEngine
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def _messages_for(engine, run_id):
 
 
 def _snapshot_inputs(engine):
-    s3 = storage.client("s3")
+    s3 = clients.client("s3")
     return {
         o["Key"]: o["ETag"]
         for o in s3.list_objects_v2(Bucket=engine.bucket, Prefix=layout.INCOMING_PREFIX).get("Contents", [])

@@ -55,13 +55,13 @@ def test_the_core_never_imports_an_adapter(path):
     assert not bad, f"{path.relative_to(ROOT)} imports adapters {bad}: the core must not depend on them"
 
 
-def test_boto3_is_imported_only_by_storage():
+def test_boto3_is_imported_only_by_the_clients_module():
     users = sorted(
         _module(p)
         for p in CORE
         if any(m.split(".")[0] in {"boto3", "botocore"} for m in _imports(p, top_level_only=False))
     )
-    assert users == ["automl_lite.aws.storage"], users
+    assert users == ["automl_lite.aws.clients"], users
 
 
 def _graph() -> dict[str, set[str]]:

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from automl_lite.aws import storage
+from automl_lite.aws import clients
 from automl_lite.score.merge import MIN_PART_BYTES, merge_objects
 
 BUCKET = "merge-test"
@@ -19,11 +19,11 @@ MiB = 1024 * 1024
 @pytest.fixture
 def s3():
     with mock_aws():
-        storage.reset_clients()
+        clients.reset_clients()
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
         yield client
-    storage.reset_clients()
+    clients.reset_clients()
 
 
 def _put(s3, key: str, size: int) -> bytes:
