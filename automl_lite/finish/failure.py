@@ -1,7 +1,7 @@
 """Turning whatever failed into a stable error code and a sentence a user can act on.
 
 Every ``Catch`` in the state machine sends the whole state to the ReportFailure
-step, which calls :func:`report_failure`. Failures arrive in three shapes:
+step, which calls :func:`report_failure`. Failures arrive in four shapes:
 
 - a Lambda step raised one of our errors: ``Error`` is the exception class name and
   ``Cause`` is Lambda's JSON (``errorMessage``, ``errorType``, ``stackTrace``);
