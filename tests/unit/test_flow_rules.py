@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from automl_lite import definitions, notify
+from automl_lite import definitions, notify, resources
 
 FLOWS = definitions.flow_files()
 #: Errors a retry must never list: a function that timed out or ran out of memory (Lambda.Unknown
@@ -134,3 +134,33 @@ def test_no_message_quotes_a_raw_error(path):
                 if ref in {"$", "$$"} or parts[-1] in {"error", "report_error", "Cause"}:
                     bad.append(f"{name}.{field}: {ref}")
     assert not bad, f"{path.name}: messages quote raw errors: {bad}"
+
+
+def _retry_wait_s(rule: dict[str, Any]) -> float:
+    """The sum of a retrier's delays before jitter (FULL jitter waits half of it on average)."""
+    interval, rate = rule.get("IntervalSeconds", 1), rule.get("BackoffRate", 2.0)
+    cap = rule.get("MaxDelaySeconds", float("inf"))
+    return sum(min(interval * rate**i, cap) for i in range(rule.get("MaxAttempts", 3)))
+
+
+@pytest.mark.parametrize(
+    ("error", "wait_s"),
+    [
+        ("Lambda.TooManyRequestsException", resources.LAMBDA_THROTTLE_RETRY_S),
+        ("Lambda.ResourceNotReadyException", resources.LAMBDA_WAKE_RETRY_S),
+        ("Lambda.ResourceConflictException", resources.LAMBDA_WAKE_RETRY_S),
+    ],
+)
+@pytest.mark.parametrize("path", FLOWS, ids=_ids(FLOWS))
+def test_every_lambda_task_outlasts_throttling_and_a_waking_function(path, error, wait_s):
+    short = []
+    for name, state, _ in definitions.iter_states(_load(path)["States"]):
+        if not state.get("Resource", "").startswith(LAMBDA):
+            continue
+        rules = [
+            r for r in state.get("Retry", []) if error in r["ErrorEquals"] or "States.ALL" in r["ErrorEquals"]
+        ]
+        waited = _retry_wait_s(rules[0]) if rules else 0.0
+        if waited < 2 * wait_s:
+            short.append(f"{name} ({waited:.0f} s)")
+    assert not short, f"{path.name}: {error} is retried for less than {wait_s} s on average: {short}"
