@@ -18,7 +18,7 @@ from typing import Any
 from automl_lite import layout, storage
 from automl_lite.dataset import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError
-from automl_lite.notify import console_url
+from automl_lite.notify import body, console_url, one_line, subject
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.score.chunk import (
     PREDICTIONS_PART,
@@ -33,9 +33,6 @@ from automl_lite.score.drift import add_tallies, drift_report
 from automl_lite.score.drift_report import render_drift_html
 from automl_lite.score.merge import merge_objects
 from automl_lite.score.plan import ScorePlan, plan_key
-
-#: SNS subjects: ASCII, under 100 characters.
-_SUBJECT_MAX = 99
 
 
 def _header(columns: list[str]) -> bytes:
@@ -100,24 +97,18 @@ def _chunk_error(context: ScoreContext, absent: list[int]) -> AutomlLiteError:
     )
 
 
-def _subject(text: str) -> str:
-    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
-    return clean if len(clean) <= _SUBJECT_MAX else clean[: _SUBJECT_MAX - 3] + "..."
-
-
 def _short(name: str, limit: int = 80) -> str:
-    """A column name for the message: one line, at most ``limit`` characters (SNS caps the message at 256 KB)."""
-    flat = " ".join(str(name).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    """A column name for the message: one line (notify.one_line), at most ``limit`` bytes."""
+    return one_line(name, limit)
 
 
 def _message(summary: dict[str, Any], drift: dict[str, Any]) -> tuple[str, str]:
     verdict = "DRIFT" if drift["drifted"] else "no drift"
     lines = [
-        f"Scoring:    {summary['score_id']}",
-        f"Status:     {summary['status']}",
-        f"File:       s3://{summary['bucket']}/{summary['input_key']}",
-        f"Model:      run {summary['run_id']} (sha256 {summary['model_sha256'][:12]})",
+        f"Scoring:    {one_line(summary['score_id'])}",
+        f"Status:     {one_line(summary['status'])}",
+        f"File:       {one_line(storage.uri(summary['bucket'], summary['input_key']))}",
+        f"Model:      run {one_line(summary['run_id'])} (sha256 {summary['model_sha256'][:12]})",
         f"Rows:       {summary['rows']} read, {summary['rows_scored']} scored, {summary['rows_rejected']} rejected",
         f"Duration:   {summary['timings']['total_s']:.1f} s",
         "",
@@ -134,11 +125,10 @@ def _message(summary: dict[str, Any], drift: dict[str, Any]) -> tuple[str, str]:
             "",
             f"Ignored columns (not read by the model): {', '.join(_short(c) for c in summary['ignored_columns'][:30])}",
         ]
-    lines += ["", "Artifacts:"] + [f"  {k}: {v}" for k, v in sorted(summary["artifacts"].items())]
-    lines += ["", f"Execution:  {console_url(summary['execution_arn'])}"]
+    lines += ["", "Artifacts:"] + [f"  {k}: {one_line(v)}" for k, v in sorted(summary["artifacts"].items())]
+    lines += ["", f"Execution:  {one_line(console_url(summary['execution_arn']), 2048)}"]
     name = summary["input_key"].rsplit("/", 1)[-1]
-    subject = _subject(f"automl-lite scoring SUCCEEDED ({verdict}): {name}")
-    return subject, "\n".join(lines) + "\n"
+    return subject(f"automl-lite scoring SUCCEEDED ({verdict}): {name}"), body(lines)
 
 
 def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
