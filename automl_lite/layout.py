@@ -167,6 +167,9 @@ SCORE_PLAN = SCORE_WORK + "plan.json"
 #: The chunk indexes as a JSON array: what the scoring Map's ItemReader reads.
 SCORE_CHUNKS = SCORE_WORK + "chunks.json"
 SCORE_PARTS = SCORE_WORK + "parts/"
+#: Check's column lists (the file's, the model's, the ignored ones): in S3, not in the state,
+#: whose 256 KB a file of thousands of columns would exceed (``ScoreContext`` keeps counts).
+SCORE_COLUMNS = SCORE_WORK + "columns.json"
 
 SCORE_ARTIFACTS: tuple[str, ...] = (PREDICTIONS, REJECTED, DRIFT_JSON, DRIFT_REPORT, SCORE_SUMMARY)
 
@@ -243,14 +246,19 @@ SCORE_STEP_READS: dict[str, tuple[str, ...]] = {
         _ANY_SCORE + SCORE_PLAN,
     ),
     SCORE_MERGE: (f"{RUNS_PREFIX}*/{ONNX_MODEL}", _ANY_SCORE + SCORE_PLAN, _ANY_SCORE + SCORE_PARTS + "*"),
-    SCORE_DRIFT: (f"{RUNS_PREFIX}*/{EDA_PROFILE}", _ANY_SCORE + SCORE_PLAN, _ANY_SCORE + SCORE_PARTS + "*"),
+    SCORE_DRIFT: (
+        f"{RUNS_PREFIX}*/{EDA_PROFILE}",
+        _ANY_SCORE + SCORE_PLAN,
+        _ANY_SCORE + SCORE_PARTS + "*",
+        _ANY_SCORE + SCORE_COLUMNS,
+    ),
     SCORE_REPORT_FAILURE: (_ANY_SCORE + SCORE_PARTS + "*",),
 }
 
 #: The scoring flow's counterpart of :data:`ARTIFACT_WRITERS`: each step creates only its own
 #: artifacts, under ``scores/`` (never under ``runs/``: a scoring cannot touch a model).
 SCORE_STEP_WRITES: dict[str, tuple[str, ...]] = {
-    SCORE_CHECK: (SCORE_CLAIMS_PREFIX + "*",),
+    SCORE_CHECK: (SCORE_CLAIMS_PREFIX + "*", _ANY_SCORE + SCORE_COLUMNS),
     SCORE_PLAN_STEP: (_ANY_SCORE + SCORE_PLAN, _ANY_SCORE + SCORE_CHUNKS),
     SCORE_CHUNK: (_ANY_SCORE + SCORE_PARTS + "*",),
     SCORE_MERGE: (_ANY_SCORE + PREDICTIONS, _ANY_SCORE + REJECTED),

@@ -34,7 +34,7 @@ from automl_lite.exceptions import (
 from automl_lite.features import missing_columns
 from automl_lite.finish import SUCCEEDED, RunSummary
 from automl_lite.predict import OnnxModel
-from automl_lite.score.contracts import ScoreContext, ScoreDuplicate, ScoreSettings
+from automl_lite.score.contracts import ScoreColumns, ScoreContext, ScoreDuplicate, ScoreSettings
 
 #: Bytes read from the start of the file to find the header and the delimiter.
 HEAD_BYTES = 1 << 20
@@ -195,6 +195,10 @@ def check_score(event: dict[str, Any], execution: ExecutionInfo) -> ScoreContext
             fix="Add the missing columns (an empty column is fine: its values count as missing) and upload again.",
         )
     started = execution.start_time or datetime.now(UTC)
+    output_prefix = layout.score_prefix(run_id, name, layout.score_timestamp(started))
+    ignored = [c for c in columns if c not in model.columns]
+    listed = ScoreColumns(columns=columns, model_columns=model.columns, ignored_columns=ignored)
+    storage.write_json(bucket, output_prefix + layout.SCORE_COLUMNS, listed.model_dump())
     return ScoreContext(
         score_id=execution.run_id,
         execution_arn=execution.execution_arn,
@@ -205,14 +209,13 @@ def check_score(event: dict[str, Any], execution: ExecutionInfo) -> ScoreContext
         input_bytes=int(meta.get("ContentLength", 0)),
         run_id=run_id,
         name=name,
-        output_prefix=layout.score_prefix(run_id, name, layout.score_timestamp(started)),
+        output_prefix=output_prefix,
         model_key=model_key,
         model_sha256=hashlib.sha256(model_bytes).hexdigest(),
         problem_type=model.problem_type,
         delimiter=delimiter,
-        columns=columns,
-        model_columns=model.columns,
-        ignored_columns=[c for c in columns if c not in model.columns],
+        n_columns=len(columns),
+        n_ignored_columns=len(ignored),
         settings=settings,
         started_at=started,
     )

@@ -19,6 +19,7 @@ from automl_lite import layout, storage
 from automl_lite.dataset import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError
 from automl_lite.notify import body, console_url, one_line, subject
+from automl_lite.payload import json_size
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.score.chunk import (
     PREDICTIONS_PART,
@@ -28,7 +29,7 @@ from automl_lite.score.chunk import (
     load_model,
     part_key,
 )
-from automl_lite.score.contracts import FinishResult, MergeOutput, ScoreContext
+from automl_lite.score.contracts import FinishResult, MergeOutput, ScoreColumns, ScoreContext
 from automl_lite.score.drift import add_tallies, drift_report
 from automl_lite.score.drift_report import render_drift_html
 from automl_lite.score.merge import merge_objects
@@ -123,12 +124,31 @@ def _message(summary: dict[str, Any], drift: dict[str, Any]) -> tuple[str, str]:
     if summary["ignored_columns"]:
         lines += [
             "",
-            f"Ignored columns (not read by the model): {', '.join(_short(c) for c in summary['ignored_columns'][:30])}",
+            f"Ignored columns ({summary['ignored_columns_count']}, not read by the model): "
+            + ", ".join(_short(c) for c in summary["ignored_columns"][:30]),
         ]
     lines += ["", "Artifacts:"] + [f"  {k}: {one_line(v)}" for k, v in sorted(summary["artifacts"].items())]
     lines += ["", f"Execution:  {one_line(console_url(summary['execution_arn']), 2048)}"]
     name = summary["input_key"].rsplit("/", 1)[-1]
     return subject(f"automl-lite scoring SUCCEEDED ({verdict}): {name}"), body(lines)
+
+
+#: The most bytes of ignored column names score.json (and so the execution's state) lists.
+MAX_IGNORED_NAMES_BYTES = 8 * 1024
+
+
+def _bounded_names(names: list[str], max_bytes: int = MAX_IGNORED_NAMES_BYTES) -> list[str]:
+    """The first names whose JSON fits in ``max_bytes``: score.json is also the execution's output
+    (``$.finish.result.summary``), under Step Functions' 256 KB for a file of any width;
+    ``ignored_columns_count`` says how many there are."""
+    kept: list[str] = []
+    size = 2
+    for name in names:
+        size += json_size(name) + 1
+        if size > max_bytes:
+            break
+        kept.append(name)
+    return kept
 
 
 def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
@@ -148,6 +168,9 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
     )
     storage.write_text(bucket, prefix + layout.DRIFT_REPORT, html, content_type="text/html; charset=utf-8")
     results = [t["result"] for t in tallies]
+    ignored = ScoreColumns.model_validate(
+        storage.read_json(bucket, prefix + layout.SCORE_COLUMNS)
+    ).ignored_columns
     finished = datetime.now(UTC)
     summary: dict[str, Any] = {
         "score_id": context.score_id,
@@ -164,7 +187,8 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
         "rows_scored": sum(r["scored"] for r in results),
         "rows_rejected": sum(r["rejected"] for r in results),
         "chunks": len(plan.chunks),
-        "ignored_columns": context.ignored_columns,
+        "ignored_columns": _bounded_names(ignored),
+        "ignored_columns_count": len(ignored),
         "drifted": drift["drifted"],
         "drift_threshold": context.settings.drift_threshold,
         "started_at": context.started_at.isoformat(),
