@@ -177,12 +177,16 @@ _SCORE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def is_score_input_key(key: str) -> bool:
-    """True for ``score/<run-id>/<name>.csv`` (the scoring trigger; mirrors score_event_pattern.json)."""
+    """True for ``score/<run-id>/<name>.csv`` (or ``.CSV``: the scoring trigger, score_event_pattern.json).
+
+    EventBridge's ``*`` also matches ``/``, so the trigger starts a scoring for a deeper key
+    (``score/<run-id>/a/b.csv``) too: Check rejects it with a message saying where to upload.
+    """
     parts = key.split("/")
     return (
         len(parts) == 3
         and parts[0] + "/" == SCORE_INPUT_PREFIX
-        and parts[2].endswith(".csv")
+        and parts[2].lower().endswith(".csv")
         and bool(parts[1])
     )
 
