@@ -68,6 +68,7 @@ def _score_success(key: str) -> tuple[str, str]:
         "rows_rejected": 0,
         "timings": {"total_s": 1.0},
         "ignored_columns": [key, key],
+        "ignored_columns_count": 2,
         "artifacts": {"predictions.csv": f"s3://bucket/{key}"},
         "execution_arn": EXECUTION.execution_arn,
     }
