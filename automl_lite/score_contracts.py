@@ -66,11 +66,20 @@ class ScoreContext(_Contract):
     model_sha256: str
     problem_type: str
     delimiter: str
+    #: Counts only: the lists are in ``<output_prefix>work/columns.json`` (:class:`ScoreColumns`),
+    #: so the state (copied into every Map child) stays small for any number of columns.
+    n_columns: int
+    n_ignored_columns: int
+    settings: ScoreSettings
+    started_at: datetime
+
+
+class ScoreColumns(_Contract):
+    """``work/columns.json``: the file's columns, the model's, and those the model does not read."""
+
     columns: list[str]
     model_columns: list[str]
     ignored_columns: list[str]
-    settings: ScoreSettings
-    started_at: datetime
 
 
 class ScoreDuplicate(_Contract):

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-STATEMACHINE_DIR = Path(__file__).resolve().parents[1] / "statemachine"
+STATEMACHINE_DIR = Path(__file__).resolve().parents[2] / "statemachine"
 ASL_FILE = STATEMACHINE_DIR / "pipeline.asl.json"
 EVENT_PATTERN_FILE = STATEMACHINE_DIR / "event_pattern.json"
 #: The scoring flow: its own definition and trigger (``score/<run-id>/<name>.csv``).
@@ -87,3 +87,25 @@ def score_event_pattern(bucket_name: str) -> dict[str, Any]:
     """The EventBridge pattern that starts a scoring, for one bucket."""
     text = SCORE_EVENT_PATTERN_FILE.read_text(encoding="utf-8")
     return json.loads(_substitute(text, {"BucketName": bucket_name}))
+
+
+def flow_files() -> list[Path]:
+    """Every state machine of the project (``statemachine/*.asl.json``): the rules hold over all of them."""
+    return sorted(STATEMACHINE_DIR.glob("*.asl.json"))
+
+
+def iter_states(states: dict[str, Any], parent: str = "") -> list[tuple[str, dict[str, Any], str]]:
+    """Every state of a definition, nested ones (a Map's processor, a Parallel's branches) included.
+
+    Each entry is ``(name, state, enclosing)``: ``enclosing`` names the Map or Parallel whose Catch
+    sees a nested state's failure (``""`` at the top level).
+    """
+    out: list[tuple[str, dict[str, Any], str]] = []
+    for name, state in states.items():
+        out.append((name, state, parent))
+        inner = state.get("ItemProcessor") or state.get("Iterator")
+        if inner:
+            out += iter_states(inner["States"], parent or name)
+        for branch in state.get("Branches", []):
+            out += iter_states(branch["States"], parent or name)
+    return out

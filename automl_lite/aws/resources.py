@@ -81,3 +81,12 @@ SNS_SUBJECT_MAX_CHARS = 99
 SNS_MESSAGE_MAX_BYTES = 256 * 1024
 #: Lambda: the largest synchronous invocation payload (request and response), bytes.
 LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+
+# How long a Lambda task of any flow keeps retrying what is not its own fault (tests/unit/test_flow_rules.py).
+#: A throttled invocation (Lambda.TooManyRequestsException: the account's or the function's
+#: concurrency is used up, e.g. a new account's low quota, or another scoring's chunks):
+#: the retries wait at least this long in total (their delays before jitter sum to twice it).
+LAMBDA_THROTTLE_RETRY_S = 300
+#: A function idle for weeks becomes Inactive and its first invocation fails while it wakes
+#: (Lambda.ResourceNotReadyException, or ResourceConflictException while Pending): likewise.
+LAMBDA_WAKE_RETRY_S = 300

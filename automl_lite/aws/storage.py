@@ -26,12 +26,10 @@ def _version(version_id: str | None) -> dict[str, str]:
 
 def head(bucket: str, key: str, *, version_id: str | None = None) -> dict[str, Any] | None:
     """The object's metadata (``VersionId`` included in a versioned bucket), or None when it does not exist."""
-    from botocore.exceptions import ClientError
-
     try:
         return dict(client("s3").head_object(Bucket=bucket, Key=key, **_version(version_id)))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+    except Exception as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
 

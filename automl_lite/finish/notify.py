@@ -88,7 +88,7 @@ def _links(summary: RunSummary) -> list[str]:
     return lines
 
 
-def _body(lines: list[str]) -> str:
+def body(lines: list[str]) -> str:
     """The lines as the message text, within :data:`MAX_MESSAGE_BYTES` (whole lines are dropped from the end)."""
     kept: list[str] = []
     size = 0
@@ -117,7 +117,7 @@ def success_message(summary: RunSummary) -> tuple[str, str]:
     metric_value = summary.scores.get(summary.metric or "", None)
     score = f" {summary.metric}={metric_value:.4g}" if metric_value is not None else ""
     title = subject(f"automl-lite run SUCCEEDED: {summary.dataset or summary.run_id}{score}")
-    return title, _body(lines)
+    return title, body(lines)
 
 
 def failure_message(summary: RunSummary) -> tuple[str, str]:
@@ -131,4 +131,4 @@ def failure_message(summary: RunSummary) -> tuple[str, str]:
     ]
     lines += _links(summary)
     title = subject(f"automl-lite run FAILED ({summary.error}): {summary.dataset or summary.run_id}")
-    return title, _body(lines)
+    return title, body(lines)

@@ -20,10 +20,10 @@ from automl_lite.aws import clients, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import code_for_error_name
 from automl_lite.finish.failure import parse_json
-from automl_lite.finish.notify import console_url
+from automl_lite.finish.notify import body, console_url, one_line, subject
+from automl_lite.payload import MAX_CAUSE_BYTES
 from automl_lite.score_contracts import ScoreContext, ScoreFailureResult
 
-_SUBJECT_MAX = 99
 _LOG = logging.getLogger(__name__)
 
 
@@ -135,24 +135,18 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
         storage.write_json(bucket, prefix + layout.SCORE_SUMMARY, summary)
         _remove_work(bucket, prefix)
     name = (key or execution.run_id).rsplit("/", 1)[-1]
-    subject = "".join(
-        ch if 32 <= ord(ch) < 127 else "?" for ch in f"automl-lite scoring FAILED ({code}): {name}"
+    message = body(
+        [
+            f"Scoring:    {one_line(execution.run_id)}",
+            "Status:     FAILED",
+            f"File:       {one_line(f's3://{bucket}/{key}')}",
+            f"Error:      {one_line(code, 128)}",
+            "",
+            "What went wrong and how to fix it:",
+            f"  {one_line(cause, MAX_CAUSE_BYTES)}",
+            "",
+            f"Execution:  {one_line(console_url(execution.execution_arn), 2048)}",
+        ]
     )
-    subject = subject if len(subject) <= _SUBJECT_MAX else subject[: _SUBJECT_MAX - 3] + "..."
-    message = (
-        "\n".join(
-            [
-                f"Scoring:    {execution.run_id}",
-                "Status:     FAILED",
-                f"File:       s3://{bucket}/{key}",
-                f"Error:      {code}",
-                "",
-                "What went wrong and how to fix it:",
-                f"  {cause}",
-                "",
-                f"Execution:  {console_url(execution.execution_arn)}",
-            ]
-        )
-        + "\n"
-    )
-    return ScoreFailureResult(code=code, cause=cause, subject=subject, message=message)
+    title = subject(f"automl-lite scoring FAILED ({code}): {name}")
+    return ScoreFailureResult(code=code, cause=cause, subject=title, message=message)

@@ -47,9 +47,8 @@ def _context() -> ScoreContext:
         model_sha256="0" * 64,
         problem_type="multiclass",
         delimiter=",",
-        columns=["a"],
-        model_columns=["a"],
-        ignored_columns=[],
+        n_columns=1,
+        n_ignored_columns=0,
         settings=ScoreSettings(),
         started_at=EXECUTION.start_time,
     )

@@ -29,6 +29,12 @@ class Faults:
     lambda_errors: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     #: handler path -> how many invocations fail with Lambda's own ServiceException (HTTP 500).
     lambda_service_errors: dict[str, int] = field(default_factory=dict)
+    #: handler path -> how many invocations Lambda throttles (TooManyRequestsException, HTTP 429:
+    #: the account's or the function's concurrency is used up).
+    lambda_throttles: dict[str, int] = field(default_factory=dict)
+    #: handler path -> how many invocations fail while the function wakes from Inactive
+    #: (ResourceNotReadyException, HTTP 502: a function idle for weeks).
+    lambda_inactive: dict[str, int] = field(default_factory=dict)
     #: handler path -> what the function does before its handler: sleep_s, allocate_mib, tmp_write_mib.
     lambda_hogs: dict[str, dict[str, float]] = field(default_factory=dict)
     job_command: list[str] | None = None
