@@ -156,12 +156,30 @@ def _layout(definition: dict[str, Any]) -> tuple[list[Node], list[Edge], float, 
         rows.setdefault(layer[name], []).append(nodes[name])
     row_width = {i: sum(n.w for n in row) + GAP_X * (len(row) - 1) for i, row in rows.items()}
     width = max(row_width.values(), default=NODE_W)
+    predecessors: dict[str, list[str]] = {name: [] for name in order}
+    for name in order:
+        for target, _ in _targets(states[name]):
+            if (name, target) not in back and target in predecessors:
+                predecessors[target].append(name)
+    centre: dict[str, float] = {}
     y = 0.0
     for i in sorted(rows):
+        # Each row ordered by where the states leading to it stand (fewer crossing edges).
+        rank = {n.name: k for k, n in enumerate(rows[i])}
+        rows[i].sort(
+            key=lambda n: (
+                sum(centre[p] for p in predecessors[n.name] if p in centre)
+                / max(1, sum(1 for p in predecessors[n.name] if p in centre))
+                if any(p in centre for p in predecessors[n.name])
+                else width / 2,
+                rank[n.name],
+            )
+        )
         x = (width - row_width[i]) / 2
         height = max(n.h for n in rows[i])
         for node in rows[i]:
             _shift(node, x, y)
+            centre[node.name] = node.x + node.w / 2
             x += node.w + GAP_X
         y += height + GAP_Y
     edges: list[Edge] = []
