@@ -141,13 +141,13 @@ def _layout(definition: dict[str, Any]) -> tuple[list[Node], list[Edge], float, 
         node = Node(name=name, type=str(state.get("Type", "")))
         inner = state.get("ItemProcessor") or state.get("Iterator")
         if node.type == "Map" and isinstance(inner, dict):
-            children, edges, width, height = _layout(inner)
+            children, inner_edges, inner_w, inner_h = _layout(inner)
             for child in children:
                 _shift(child, PAD, PAD + HEAD)
-            for edge in edges:
+            for edge in inner_edges:
                 edge.points = [(x + PAD, y + PAD + HEAD) for x, y in edge.points]
-            node.children, node.edges = children, edges
-            node.w, node.h = max(NODE_W, width + 2 * PAD), height + 2 * PAD + HEAD
+            node.children, node.edges = children, inner_edges
+            node.w, node.h = max(NODE_W, inner_w + 2 * PAD), inner_h + 2 * PAD + HEAD
         nodes[name] = node
 
     # Rows: each layer's states side by side, centred on the widest layer.
@@ -191,7 +191,12 @@ def _layout(definition: dict[str, Any]) -> tuple[list[Node], list[Edge], float, 
             dest = nodes[target]
             if (name, target) in back:
                 edges.append(
-                    Edge(name, target, "back", [(source.x, source.y + source.h / 2), (dest.x, dest.y + dest.h / 2)])
+                    Edge(
+                        name,
+                        target,
+                        "back",
+                        [(source.x, source.y + source.h / 2), (dest.x, dest.y + dest.h / 2)],
+                    )
                 )
             else:
                 edges.append(

@@ -139,7 +139,9 @@ class LiveRuns:
 
         engine = self.engine()
         try:
-            result = engine.wait(run.execution_arn, on_event=run.events.append, timeout_s=4 * 3600, poll_s=0.5)
+            result = engine.wait(
+                run.execution_arn, on_event=run.events.append, timeout_s=4 * 3600, poll_s=0.5
+            )
             run.error, run.cause, run.output = result.error, result.cause, result.output
             if run.kind == "training":
                 dest = self.runs_dir / result.run_id
@@ -177,4 +179,6 @@ def _int_or_none(text: str | None) -> int | None:
     try:
         return int(text.strip())
     except ValueError as exc:
-        raise CliError(f"{text!r} is not a whole number.", fix="Give the time budget and seed in whole numbers.") from exc
+        raise CliError(
+            f"{text!r} is not a whole number.", fix="Give the time budget and seed in whole numbers."
+        ) from exc

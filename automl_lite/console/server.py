@@ -51,7 +51,9 @@ REFRESH_S = 2
 class ConsoleServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, runs_dir: Path, host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> None:
+    def __init__(
+        self, runs_dir: Path, host: str = "127.0.0.1", port: int = 0, token: str | None = None
+    ) -> None:
         super().__init__((host, port), ConsoleHandler)
         self.store = RunStore(runs_dir)
         self.live = LiveRuns(runs_dir)
@@ -108,7 +110,11 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         """A bug of ours: the page says so, the terminal gets the traceback (never the browser)."""
         traceback.print_exception(exc, file=sys.stderr)
         with contextlib.suppress(Exception):
-            self._message(500, "Internal error", f"The console failed on this page ({type(exc).__name__}); the terminal shows where.")
+            self._message(
+                500,
+                "Internal error",
+                f"The console failed on this page ({type(exc).__name__}); the terminal shows where.",
+            )
 
     def _redirect(self, location: str, headers: dict[str, str] | None = None) -> None:
         self._send(HTTPStatus.SEE_OTHER, b"", "text/plain", {"Location": location, **(headers or {})})
@@ -119,7 +125,7 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         if not guard.host_ok(self.headers.get("Host")):
             self._send(HTTPStatus.FORBIDDEN, b"Host not allowed", "text/plain")
             return False
-        token = (query.get("token") or [None])[0]
+        token = query["token"][0] if query.get("token") else None
         if token is not None and guard.token_ok(token) and self.command == "GET":
             self._redirect(path or "/", {"Set-Cookie": guard.set_cookie()})
             return False
@@ -221,12 +227,14 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         for row in shown:  # a live scoring's page is /live/<execution> until its folder exists
             if row.kind == "scoring" and row.score_name in self.server.live.runs:
                 row.extra["url"] = f"/live/{row.score_name}"
-        compare = []
+        compare: list[dict[str, Any]] = []
         if dataset:
             training = [r for r in shown if r.kind == "training"][:12]
             for row in training:
                 folder = self.server.store.folder(row.run_id)
-                compare.append({"row": row, "info": comparison(folder) if folder else {"features": [], "warnings": []}})
+                compare.append(
+                    {"row": row, "info": comparison(folder) if folder else {"features": [], "warnings": []}}
+                )
             for here, before in zip(compare, [*compare[1:], None], strict=False):
                 now, then = set(here["info"]["features"]), set(before["info"]["features"]) if before else None
                 here["added"] = sorted(now - then) if then is not None and now and then else []
@@ -263,7 +271,10 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             summary, events, status, dataset = {}, list(live.events), live.status, live.dataset
         view = execution_view("training", events, status)
         facts = [
-            ("Started", str(summary.get("started_at") or (events[0].get("timestamp") if events else ""))[:19]),
+            (
+                "Started",
+                str(summary.get("started_at") or (events[0].get("timestamp") if events else ""))[:19],
+            ),
             ("Ended", str(summary.get("finished_at") or "")[:19]),
             ("Duration", f"{summary['duration_s']:.1f} s" if summary.get("duration_s") is not None else ""),
             ("Problem type", summary.get("problem_type") or ""),
@@ -330,7 +341,9 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         if run.kind == "training":
             self._redirect(f"/runs/{run.run_id}")
             return
-        self._scoring_page(run.run_id, execution, {}, list(run.events), run.status, None, run.error, run.cause, live=True)
+        self._scoring_page(
+            run.run_id, execution, {}, list(run.events), run.status, None, run.error, run.cause, live=True
+        )
 
     def _scoring_page(
         self,
@@ -347,8 +360,18 @@ class ConsoleHandler(BaseHTTPRequestHandler):
     ) -> None:
         view = execution_view("scoring", events, status)
         facts = [
-            ("Rows", f"{summary.get('rows')} read, {summary.get('rows_scored')} scored, {summary.get('rows_rejected')} not scored" if summary.get("rows") is not None else ""),
-            ("Drift", ("DRIFT" if summary.get("drifted") else "none") + f" (PSI > {summary.get('drift_threshold')})" if "drifted" in summary else ""),
+            (
+                "Rows",
+                f"{summary.get('rows')} read, {summary.get('rows_scored')} scored, {summary.get('rows_rejected')} not scored"
+                if summary.get("rows") is not None
+                else "",
+            ),
+            (
+                "Drift",
+                ("DRIFT" if summary.get("drifted") else "none") + f" (PSI > {summary.get('drift_threshold')})"
+                if "drifted" in summary
+                else "",
+            ),
             ("Ignored columns", ", ".join(summary.get("ignored_columns") or [])),
             ("Started", str(summary.get("started_at") or "")[:19]),
             ("Ended", str(summary.get("finished_at") or "")[:19]),
@@ -392,10 +415,10 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             return
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if content_type.startswith("text/") or content_type == "application/json":
-            content_type = "text/plain; charset=utf-8" if content_type != "text/csv" else "text/csv; charset=utf-8"
-        self._send(
-            200, body, content_type, {"Content-Disposition": f'attachment; filename="{path.name}"'}
-        )
+            content_type = (
+                "text/plain; charset=utf-8" if content_type != "text/csv" else "text/csv; charset=utf-8"
+            )
+        self._send(200, body, content_type, {"Content-Disposition": f'attachment; filename="{path.name}"'})
 
     # ------------------------------------------------------------------ POST
     def do_POST(self) -> None:
@@ -411,7 +434,7 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         if not self._authorised({}, parts.path):
             return
         guard = self.server.guard
-        if not guard.same_origin(self.headers):
+        if not guard.same_origin(dict(self.headers.items())):
             self._message(HTTPStatus.FORBIDDEN, "Refused", "A form of another site cannot drop files here.")
             return
         length = int(self.headers.get("Content-Length") or 0)
@@ -424,7 +447,9 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             return
         fields, files = parse_form(self.headers.get("Content-Type", ""), self.rfile.read(length))
         if not guard.csrf_ok(fields.get("csrf_token")):
-            self._message(HTTPStatus.FORBIDDEN, "Refused", "The form's token is missing or stale: reload the page.")
+            self._message(
+                HTTPStatus.FORBIDDEN, "Refused", "The form's token is missing or stale: reload the page."
+            )
             return
         segments = [s for s in parts.path.split("/") if s]
         if segments == ["drop"]:

@@ -42,6 +42,8 @@ class RunRow:
 
     @property
     def url(self) -> str:
+        if self.extra.get("url"):
+            return str(self.extra["url"])
         if self.kind == "scoring":
             return f"/runs/{self.run_id}/scores/{self.score_name}"
         return f"/runs/{self.run_id}"

@@ -3,6 +3,7 @@ the templates escape every string)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -62,10 +63,8 @@ def bounded(text: Any, limit: int = MAX_PAYLOAD_CHARS) -> str:
     if text is None:
         return ""
     raw = str(text)
-    try:
+    with contextlib.suppress(ValueError):
         raw = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-    except ValueError:
-        pass
     if len(raw) > limit:
         return raw[:limit] + f"\n... ({len(raw) - limit:,} more characters not shown)"
     return raw
@@ -103,7 +102,10 @@ def execution_view(kind: str, events: list[dict[str, Any]], status: str) -> Exec
             order.append(name)
             current.append(name)
         elif kind_.endswith("StateExited") and name and name in states:
-            states[name].exited, states[name].output = str(event.get("timestamp", "")), bounded(details.get("output"))
+            states[name].exited, states[name].output = (
+                str(event.get("timestamp", "")),
+                bounded(details.get("output")),
+            )
             if name in current:
                 current.remove(name)
         elif "error" in details and current:
@@ -132,7 +134,9 @@ def leaderboard(folder: Path) -> tuple[list[str], list[list[str]]]:
         return [], []
     header = rows[0]
     keep = [i for i, name in enumerate(header) if name != "best_config"]
-    body = [[_short(row[i]) if i < len(row) else "" for i in keep] for row in rows[1 : MAX_LEADERBOARD_ROWS + 1]]
+    body = [
+        [_short(row[i]) if i < len(row) else "" for i in keep] for row in rows[1 : MAX_LEADERBOARD_ROWS + 1]
+    ]
     return [header[i] for i in keep], body
 
 
@@ -184,7 +188,8 @@ def comparison(folder: Path) -> dict[str, Any]:
     profile = read_json(folder / layout.EDA_PROFILE)
     metrics = read_json(folder / layout.TRAINING_METRICS)
     used = [d.get("name") for d in profile.get("decisions") or [] if isinstance(d, dict) and d.get("use")]
-    search = metrics.get("search") if isinstance(metrics.get("search"), dict) else {}
+    found = metrics.get("search")
+    search: dict[str, Any] = found if isinstance(found, dict) else {}
     return {
         "rows": profile.get("n_rows"),
         "columns": profile.get("n_columns"),
