@@ -64,7 +64,7 @@ class ConsoleServer(ThreadingHTTPServer):
         return self.guard.url
 
     def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, daemon=True, name="console")
+        thread = threading.Thread(target=self.serve_forever, args=(0.1,), daemon=True, name="console")
         thread.start()
         return thread
 
