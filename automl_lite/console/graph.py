@@ -268,6 +268,13 @@ def state_statuses(events: list[dict[str, Any]], execution_status: str) -> dict[
 
 
 def colour(graph: Graph, statuses: dict[str, str]) -> Graph:
-    for node in graph.all_nodes():
-        node.status = statuses.get(node.name, "Not reached")
+    """Each state's status; a distributed Map's states take their Map's (their events are in the
+    Map Run's child executions, not in this history)."""
+
+    def paint(nodes: list[Node], inherited: str | None) -> None:
+        for node in nodes:
+            node.status = statuses.get(node.name) or inherited or "Not reached"
+            paint(node.children, node.status if node.status != "Not reached" else None)
+
+    paint(graph.nodes, None)
     return graph
