@@ -58,6 +58,9 @@ class Edge:
     target: str
     kind: str  # "next", "choice", "catch", "back"
     points: list[tuple[float, float]] = field(default_factory=list)
+    taken: bool = False  # the execution went along it
+    #: A Catch that skips layers runs down the left gutter at this x, not through the states between.
+    lane: float | None = None
 
     @property
     def path(self) -> str:
@@ -65,6 +68,8 @@ class Edge:
         if self.kind == "back":
             side = max(x1, x2) + NODE_W / 2 + 18
             return f"M{x1 + NODE_W / 2:.1f},{y1 - NODE_H / 2:.1f} C{side:.1f},{y1:.1f} {side:.1f},{y2:.1f} {x2 + NODE_W / 2:.1f},{y2 + NODE_H / 2:.1f}"
+        if self.lane is not None:
+            return f"M{x1:.1f},{y1:.1f} H{self.lane:.1f} V{y2 - 10:.1f} H{x2:.1f} V{y2:.1f}"
         mid = (y1 + y2) / 2
         return f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2:.1f}"
 
@@ -189,7 +194,13 @@ def _layout(definition: dict[str, Any]) -> tuple[list[Node], list[Edge], float, 
             if target not in nodes:
                 continue
             dest = nodes[target]
-            if (name, target) in back:
+            if kind == "catch" and layer[target] - layer[name] > 1:
+                edge = Edge(
+                    name, target, kind, [(source.x, source.y + source.h / 2), (dest.x + dest.w / 2, dest.y)]
+                )
+                edge.lane = 0.0
+                edges.append(edge)
+            elif (name, target) in back:
                 edges.append(
                     Edge(
                         name,
@@ -221,12 +232,14 @@ def _shift(node: Node, dx: float, dy: float) -> None:
 
 def build_graph(definition: dict[str, Any]) -> Graph:
     nodes, edges, width, height = _layout(definition)
-    margin = 10.0
+    margin, gutter = 10.0, 24.0
     for node in nodes:
-        _shift(node, margin, margin)
+        _shift(node, margin + gutter, margin)
     for edge in edges:
-        edge.points = [(x + margin, y + margin) for x, y in edge.points]
-    return Graph(nodes=nodes, edges=edges, width=width + 2 * margin + 60, height=height + 2 * margin)
+        edge.points = [(x + margin + gutter, y + margin) for x, y in edge.points]
+        if edge.lane is not None:
+            edge.lane = margin + 4
+    return Graph(nodes=nodes, edges=edges, width=width + 2 * margin + gutter + 60, height=height + 2 * margin)
 
 
 def load_definition(path: Path) -> dict[str, Any]:
@@ -267,7 +280,21 @@ def state_statuses(events: list[dict[str, Any]], execution_status: str) -> dict[
     return status
 
 
-def colour(graph: Graph, statuses: dict[str, str]) -> Graph:
+def transitions(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The (from, to) pairs of states the execution went along, in the order it entered them."""
+    taken: set[tuple[str, str]] = set()
+    previous: str | None = None
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if str(event.get("type", "")).endswith("StateEntered") and isinstance(details, dict):
+            name = str(details.get("name"))
+            if previous is not None:
+                taken.add((previous, name))
+            previous = name
+    return taken
+
+
+def colour(graph: Graph, statuses: dict[str, str], taken: set[tuple[str, str]] | None = None) -> Graph:
     """Each state's status; a distributed Map's states take their Map's (their events are in the
     Map Run's child executions, not in this history)."""
 
@@ -277,4 +304,6 @@ def colour(graph: Graph, statuses: dict[str, str]) -> Graph:
             paint(node.children, node.status if node.status != "Not reached" else None)
 
     paint(graph.nodes, None)
+    for edge in graph.edges:
+        edge.taken = (edge.source, edge.target) in (taken or set())
     return graph

@@ -26,7 +26,8 @@ td.num { text-align:right; font-variant-numeric:tabular-nums; }
 .s-FAILED, .s-TIMED_OUT, .s-ABORTED { color:#d91515; border-color:#d91515; background:#fdeaea; }
 .s-RUNNING { color:#0972d3; border-color:#0972d3; background:#e8f2fd; }
 .muted { color:var(--muted); }
-.grid { display:grid; grid-template-columns: minmax(420px, auto) 1fr; gap:16px; align-items:start; }
+.grid { display:grid; grid-template-columns: minmax(0, 1.15fr) minmax(0, 1fr); gap:16px; align-items:start; }
+svg.graph { max-width:100%; height:auto; display:block; margin:0 auto; }
 .kv { display:grid; grid-template-columns: 150px 1fr; gap:4px 12px; }
 .kv dt { color:var(--muted); } .kv dd { margin:0; word-break:break-word; }
 pre { background:#f7f7f8; border:1px solid #e9ebed; border-radius:6px; padding:8px; max-height:320px; overflow:auto; white-space:pre-wrap; word-break:break-word; font-size:12px; margin:4px 0; }
@@ -119,20 +120,21 @@ RUNS = """{% extends "base.html" %}{% from "status.html" import badge %}
 
 GRAPH = """{% macro graph_svg(view, base) %}
 <svg class="graph" id="graph" xmlns="http://www.w3.org/2000/svg" width="{{ view.graph.width|round|int }}" height="{{ view.graph.height|round|int }}" viewBox="0 0 {{ view.graph.width|round|int }} {{ view.graph.height|round|int }}" role="img" aria-label="state machine graph">
-<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#8c8c94"/></marker></defs>
+<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b4b9c0"/></marker><marker id="arrow-taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#414d5c"/></marker></defs>
 {% for node in view.graph.all_nodes() %}{% if node.children %}
 <g class="state map" data-state="{{ node.name }}" data-status="{{ node.status }}"><a href="#state-{{ node.name }}">
 <rect x="{{ node.x }}" y="{{ node.y }}" width="{{ node.w }}" height="{{ node.h }}" rx="8" fill="{{ node.fill }}" fill-opacity="0.35" stroke="{{ node.stroke }}" stroke-width="2" stroke-dasharray="{{ '5 3' if node.status == 'Not reached' else '' }}"/>
 <text x="{{ node.x + 8 }}" y="{{ node.y + 15 }}" fill="#16191f">{{ node.name }} (Map)</text><title>{{ node.name }}: {{ node.status }}</title></a></g>
 {% for e in node.edges %}<path d="{{ e.path }}" fill="none" stroke="#8c8c94" stroke-width="1.4" marker-end="url(#arrow)"/>{% endfor %}
 {% endif %}{% endfor %}
-{% for e in view.graph.edges %}<path class="edge {{ e.kind }}" d="{{ e.path }}" fill="none" stroke="{{ '#d86613' if e.kind == 'catch' else '#8c8c94' }}" stroke-width="1.4" {% if e.kind in ('catch', 'back') %}stroke-dasharray="4 3"{% endif %} marker-end="url(#arrow)"/>{% endfor %}
+{% for e in view.graph.edges %}<path class="edge {{ e.kind }}{{ ' taken' if e.taken else '' }}" d="{{ e.path }}" fill="none" stroke="{{ '#414d5c' if e.taken else '#b4b9c0' }}" stroke-width="{{ 2 if e.taken else 1.2 }}" {% if e.kind in ('catch', 'back') %}stroke-dasharray="4 3"{% endif %} marker-end="url(#{{ 'arrow-taken' if e.taken else 'arrow' }})"/>{% endfor %}
 {% for node in view.graph.all_nodes() %}{% if not node.children %}
 <g class="state" data-state="{{ node.name }}" data-status="{{ node.status }}"><a href="#state-{{ node.name }}">
 <rect x="{{ node.x }}" y="{{ node.y }}" width="{{ node.w }}" height="{{ node.h }}" rx="{{ 17 if node.type in ('Succeed', 'Fail') else 5 }}" fill="{{ node.fill }}" stroke="{{ node.stroke }}" stroke-width="2" {% if node.status == 'Not reached' %}stroke-dasharray="5 3"{% endif %}/>
 <text x="{{ node.x + node.w / 2 }}" y="{{ node.y + 21 }}" text-anchor="middle" fill="#16191f">{{ node.name|truncate(24, True, "...") }}</text><title>{{ node.name }} ({{ node.type }}): {{ node.status }}</title></a></g>
 {% endif %}{% endfor %}
 </svg>
+<div class="legend muted">Solid dark arrows: the way this execution went; dashed: a Catch or a loop. </div>
 <div class="legend">{% for word, fill, stroke in view.legend %}<span><i style="background:{{ fill }};border-color:{{ stroke }}"></i>{{ word }}</span>{% endfor %}</div>
 {% endmacro %}
 
@@ -160,7 +162,7 @@ RUN = """{% extends "base.html" %}{% from "status.html" import badge %}{% from "
 {% if view.failed_state %}<p>Failed in state <a href="#state-{{ view.failed_state }}"><b>{{ view.failed_state }}</b></a>.</p>{% endif %}
 <p><b>Cause and fix:</b> {{ cause or "" }}</p>{% if about %}<p class="muted">{{ about }}</p>{% endif %}</div>{% endif %}
 <div class="grid">
-<div class="panel"><h2>Graph view</h2>{{ graph_svg(view) }}</div>
+<div class="panel"><h2>Graph view</h2>{% if not view.events %}<p class="muted" id="no-history">No execution history was kept for this run{% if kind == "scoring" %} (a scoring made with <code>automl-lite score</code>; the console keeps it for the files dropped from its pages){% endif %}: the graph shows the state machine only.</p>{% endif %}{{ graph_svg(view) }}</div>
 <div>
 <div class="panel"><h2>Summary</h2><dl class="kv">
 <dt>Kind</dt><dd>{{ kind }} run</dd>

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from automl_lite import layout
-from automl_lite.console.graph import Graph, build_graph, colour, load_definition, state_statuses
+from automl_lite.console.graph import (
+    Graph,
+    build_graph,
+    colour,
+    load_definition,
+    state_statuses,
+    transitions,
+)
 
 #: The most of a state's input or output a page shows (the history holds up to 256 KB each).
 MAX_PAYLOAD_CHARS = 4000
@@ -84,7 +91,7 @@ def execution_view(kind: str, events: list[dict[str, Any]], status: str) -> Exec
     asl = "score.asl.json" if kind == "scoring" else "pipeline.asl.json"
     graph = build_graph(load_definition(_statemachine_dir() / asl))
     statuses = state_statuses(events, status)
-    colour(graph, statuses)
+    colour(graph, statuses, transitions(events))
     types = {n.name: n.type for n in graph.all_nodes()}
     states: dict[str, StateRow] = {}
     order: list[str] = []
