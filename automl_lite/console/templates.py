@@ -120,7 +120,7 @@ RUNS = """{% extends "base.html" %}{% from "status.html" import badge %}
 
 GRAPH = """{% macro graph_svg(view, base) %}
 <svg class="graph" id="graph" xmlns="http://www.w3.org/2000/svg" width="{{ view.graph.width|round|int }}" height="{{ view.graph.height|round|int }}" viewBox="0 0 {{ view.graph.width|round|int }} {{ view.graph.height|round|int }}" role="img" aria-label="state machine graph">
-<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b4b9c0"/></marker><marker id="arrow-taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#414d5c"/></marker></defs>
+<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b4b9c0"/></marker><marker id="arrow-taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="4.5" markerHeight="4.5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#414d5c"/></marker></defs>
 {% for node in view.graph.all_nodes() %}{% if node.children %}
 <g class="state map" data-state="{{ node.name }}" data-status="{{ node.status }}"><a href="#state-{{ node.name }}">
 <rect x="{{ node.x }}" y="{{ node.y }}" width="{{ node.w }}" height="{{ node.h }}" rx="8" fill="{{ node.fill }}" fill-opacity="0.35" stroke="{{ node.stroke }}" stroke-width="2" stroke-dasharray="{{ '5 3' if node.status == 'Not reached' else '' }}"/>

@@ -88,10 +88,12 @@ def page(browser, console):
     context.close()
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, *, height: int = 1000) -> None:
+    """docs/images/console-<name>.png, the top ``height`` pixels of the page (unless AUTOML_LITE_NO_SCREENSHOTS)."""
     if os.environ.get("AUTOML_LITE_NO_SCREENSHOTS"):
         return
     IMAGES.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": height})
     page.screenshot(path=str(IMAGES / f"console-{name}.png"))
 
 
@@ -139,7 +141,7 @@ def test_a_run_dropped_from_the_form_is_followed_live_to_succeeded(page, shared)
     assert download.value.suggested_filename == "model.onnx"
     page.goto(shared["run_url"])
     page.wait_for_timeout(300)
-    _shot(page, "succeeded-run")
+    _shot(page, "succeeded-run", height=1250)
 
 
 def test_a_failed_run_marks_its_failed_state_and_shows_code_cause_and_fix(page, shared, tmp_path):
@@ -168,7 +170,7 @@ def test_a_failed_run_marks_its_failed_state_and_shows_code_cause_and_fix(page, 
     assert HOSTILE in text, "the hostile names show as text"
     assert page.locator("script", has_text="alert").count() == 0
     shared["failed_url"] = page.url
-    _shot(page, "failed-run")
+    _shot(page, "failed-run", height=1400)
 
 
 def test_a_scoring_run_from_a_run_page(page, shared):
