@@ -65,7 +65,8 @@ class LiveRuns:
             if self._engine is None:
                 from automl_lite.local import LocalEngine
 
-                self._tmp = tempfile.TemporaryDirectory(prefix="automl-lite-console-")
+                if self._tmp is None:
+                    self._tmp = tempfile.TemporaryDirectory(prefix="automl-lite-console-")
                 self._engine = LocalEngine(work_dir=Path(self._tmp.name) / "engine").start()
             return self._engine
 
@@ -79,10 +80,11 @@ class LiveRuns:
                 self._tmp = None
 
     def _upload_dir(self) -> Path:
-        self.engine()
-        assert self._tmp is not None
-        folder = Path(tempfile.mkdtemp(prefix="upload-", dir=self._tmp.name))
-        return folder
+        """A fresh folder for one upload (the form is checked before the engine starts)."""
+        with self._lock:
+            if self._tmp is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="automl-lite-console-")
+            return Path(tempfile.mkdtemp(prefix="upload-", dir=self._tmp.name))
 
     # ------------------------------------------------------------------ training
     def drop_training(self, file_name: str, data: bytes, fields: dict[str, str]) -> LiveRun:

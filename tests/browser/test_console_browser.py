@@ -110,6 +110,8 @@ def test_a_run_dropped_from_the_form_is_followed_live_to_succeeded(page, shared)
     page.wait_for_url(re.compile(r"/runs/penguins_raw-"))
     assert page.locator("h1 .badge").inner_text() == "RUNNING"
     assert page.locator("body").get_attribute("data-refresh") != "0"
+    # Followed live: the page reloads itself and shows the state the run is in.
+    page.wait_for_selector('g.state[data-status="In progress"]', timeout=120_000)
     page.wait_for_selector("h1 .badge.s-SUCCEEDED", timeout=240_000)
     shared["run_id"] = page.url.rsplit("/", 1)[-1]
     shared["run_url"] = page.url

@@ -152,6 +152,28 @@ def test_a_cross_site_or_tokenless_post_is_refused_before_anything_is_dropped(se
     assert server.live.runs == {} and server.live._engine is None  # nothing started, nothing dropped
 
 
+def test_a_form_a_run_cannot_start_from_is_shown_again_with_code_and_fix_and_nothing_starts(server):
+    # Given a same-origin form with its CSRF token, a CSV, but no target
+    boundary = "XyZ"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{server.guard.csrf_token}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="metric"\r\n\r\n{HOSTILE}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="../../a.csv"\r\n\r\nx,y\n1,2\n'
+        f"\r\n--{boundary}--\r\n"
+    ).encode()
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Origin": f"http://127.0.0.1:{server.server_address[1]}",
+    }
+    # When it is posted
+    status, _, page = _get(server, "/drop", headers=headers, data=body)
+    # Then the form comes back with the CLI's own error, the fields escaped, and no engine started
+    assert status == 400
+    assert "UsageError" in page and "--target" in page
+    assert HOSTILE not in page and "&lt;script&gt;" in page
+    assert server.live.runs == {} and server.live._engine is None
+
+
 def test_the_guard_compares_tokens_and_origins_exactly():
     guard = Guard("127.0.0.1", 8000, token="t0ken")
     assert guard.token_ok("t0ken") and not guard.token_ok("t0ke") and not guard.token_ok(None)
