@@ -47,6 +47,7 @@ svg.graph a:hover rect { stroke-width:3; }
 details summary { cursor:pointer; }
 .error { color:#d91515; }
 .compare td, .compare th { white-space:nowrap; }
+.scroll { overflow-x:auto; }
 .tabs a { margin-right:14px; }
 """
 
@@ -180,8 +181,8 @@ RUN = """{% extends "base.html" %}{% from "status.html" import badge %}{% from "
 <p><button type="submit" id="score-submit">Drop into score/{{ run_id }}/</button></p></form>
 {% if scorings %}<h2>Scorings</h2><ul id="scorings">{% for s in scorings %}<li><a href="{{ s.url }}">{{ s.score_name }}</a> {{ badge(s.status) }}</li>{% endfor %}</ul>{% endif %}
 </div>{% endif %}
-{% if leaderboard[0] %}<div class="panel"><h2>Leaderboard</h2><table id="leaderboard"><thead><tr>{% for h in leaderboard[0] %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody>
-{% for row in leaderboard[1] %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>{% endif %}
+{% if leaderboard[0] %}<div class="panel"><h2>Leaderboard</h2><div class="scroll"><table id="leaderboard"><thead><tr>{% for h in leaderboard[0] %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody>
+{% for row in leaderboard[1] %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div></div>{% endif %}
 </div></div>
 {% for path, title in reports %}<div class="panel"><h2>{{ title }} <a class="muted" style="font-size:12px" href="{{ base }}/files/{{ path }}" target="_blank" rel="noopener">open alone</a></h2>
 <iframe class="report" sandbox="" title="{{ title }}" src="{{ base }}/files/{{ path }}"></iframe></div>{% endfor %}

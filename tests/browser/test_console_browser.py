@@ -112,6 +112,10 @@ def test_a_run_dropped_from_the_form_is_followed_live_to_succeeded(page, shared)
     assert page.locator("body").get_attribute("data-refresh") != "0"
     # Followed live: the page reloads itself and shows the state the run is in.
     page.wait_for_selector('g.state[data-status="In progress"]', timeout=120_000)
+    run_url = page.url
+    page.goto(page.base + "/")
+    assert page.locator("#runs tbody tr .badge.s-RUNNING").count() == 1
+    page.goto(run_url)
     page.wait_for_selector("h1 .badge.s-SUCCEEDED", timeout=240_000)
     shared["run_id"] = page.url.rsplit("/", 1)[-1]
     shared["run_url"] = page.url
