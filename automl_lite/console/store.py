@@ -96,7 +96,10 @@ def scoring_row(run_id: str, folder: Path, summary: dict[str, Any]) -> RunRow:
         status=str(execution.get("status") or status),
         dataset=dataset_name(summary.get("input_key") or summary.get("input") or folder.name),
         started_at=str(summary.get("started_at") or _started_from_name(folder.name)),
-        duration_s=summary.get("duration_s"),
+        duration_s=(summary.get("timings") or {}).get("total_s")
+        if isinstance(summary.get("timings"), dict)
+        else None,
+        problem_type=summary.get("problem_type"),
         error=execution.get("error"),
         cause=execution.get("cause"),
         score_name=folder.name,
