@@ -287,3 +287,17 @@ def test_the_cli_has_a_console_command():
     assert args.no_browser and args.port == 0 and args.host == "127.0.0.1"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["console", "--host", "0.0.0.0"])
+
+
+def test_a_port_in_use_is_a_usage_error(tmp_path, capsys):
+    import socket
+
+    from automl_lite.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = main(["--runs-dir", str(tmp_path), "console", "--no-browser", "--port", str(port)])
+    assert status == 2
+    assert "--port" in capsys.readouterr().err
