@@ -53,9 +53,10 @@ test-fast: $(STAMP)
 test-images: $(STAMP)
 	$(BIN)/python -m pytest -q -m registry tests/infra/test_image_wheels.py
 
-# The console in a real Chromium (Debian's package: apt-get install chromium; skipped without it).
+# The console in a real Chromium (Debian's package: apt-get install chromium; skipped without it);
+# refreshes the screenshots in docs/images/ (make test runs the same tests and leaves them alone).
 test-browser: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:xdist -m browser tests/browser
+	AUTOML_LITE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:xdist -m browser tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check automl_lite lambdas training_image cdk_app tests benchmarks scripts
