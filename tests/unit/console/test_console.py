@@ -16,7 +16,7 @@ from automl_lite.console.security import Guard
 from automl_lite.console.server import parse_form
 from automl_lite.console.store import RunStore
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HOSTILE = "<script>alert(1)</script>"
 #: A file name can hold no "/": the hostile name a dataset can have.
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
