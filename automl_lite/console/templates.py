@@ -56,6 +56,16 @@ JS = """
 (function () {
   var seconds = Number(document.body.getAttribute("data-refresh") || 0);
   if (seconds > 0) { setTimeout(function () { window.location.reload(); }, seconds * 1000); }
+  // The event list is searchable, as in the Step Functions console (text only: textContent).
+  var search = document.getElementById("event-search");
+  if (search) {
+    search.addEventListener("input", function () {
+      var words = search.value.toLowerCase();
+      document.querySelectorAll("#events tbody tr").forEach(function (row) {
+        row.hidden = words !== "" && row.textContent.toLowerCase().indexOf(words) < 0;
+      });
+    });
+  }
 })();
 """
 
@@ -148,6 +158,7 @@ GRAPH = """{% macro graph_svg(view, base) %}
 {% else %}<tr><td colspan="6" class="muted">No state entered yet.</td></tr>{% endfor %}
 </tbody></table></div>
 <div class="panel"><h2>Events</h2>
+<p><label for="event-search">Search the events</label><input id="event-search" type="search" placeholder="TaskFailed, Train, error..." autocomplete="off"></p>
 <table id="events"><thead><tr><th>ID</th><th>Type</th><th>Step</th><th>Timestamp</th><th>Details</th></tr></thead><tbody>
 {% for e in view.events %}<tr><td class="num">{{ e.id }}</td><td>{{ e.type }}</td><td>{{ e.step }}</td><td>{{ e.timestamp }}</td><td>{{ e.detail }}</td></tr>
 {% else %}<tr><td colspan="5" class="muted">No history recorded for this run.</td></tr>{% endfor %}

@@ -88,6 +88,7 @@ def execution_view(kind: str, events: list[dict[str, Any]], status: str) -> Exec
     """The graph coloured by ``events``, the table of states and the event list."""
     from automl_lite.console.graph import STATUS_STYLE
 
+    events = [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
     asl = "score.asl.json" if kind == "scoring" else "pipeline.asl.json"
     graph = build_graph(load_definition(_statemachine_dir() / asl))
     statuses = state_statuses(events, status)

@@ -132,6 +132,9 @@ def test_a_run_dropped_from_the_form_is_followed_live_to_succeeded(page, shared)
     # Events, states with their input and output, scores, leaderboard, model card, downloads.
     assert page.locator("#events tbody tr").count() > 20
     assert page.locator("#events").inner_text().count("ExecutionSucceeded") == 1
+    page.fill("#event-search", "ExecutionSucceeded")
+    assert page.locator("#events tbody tr:visible").count() == 1
+    page.fill("#event-search", "")
     page.locator("#state-Train summary").click()
     assert "training" in page.locator("#state-Train").inner_text().lower()
     assert page.locator("#scores").inner_text().count("log_loss") == 1
