@@ -11,7 +11,12 @@ from pathlib import Path
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     console = sub.add_parser("console", help="a local web page over the runs (127.0.0.1, with a token)")
     console.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    console.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1"], help=argparse.SUPPRESS)
+    console.add_argument(
+        "--host",
+        default="127.0.0.1",
+        choices=["127.0.0.1"],
+        help="the loopback address, the only one allowed",
+    )
     console.add_argument("--no-browser", action="store_true", help="print the URL only")
     console.set_defaults(func=cmd_console)
 
