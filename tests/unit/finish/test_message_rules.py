@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from automl_lite.contracts import ExecutionInfo
-from automl_lite.finish import notify
+from automl_lite.finish import notify, score_failure
 from automl_lite.payload import json_size
 from automl_lite.run_summary import RunSummary
-from automl_lite.finish import score_failure
 from automl_lite.score import finish as score_finish
 
 FORGED = "Forged:     a line a user wrote"
