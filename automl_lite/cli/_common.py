@@ -4,9 +4,13 @@ and the progress printed while the engine runs."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
+import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,12 +59,106 @@ class CliError(UsageError):
         super().__init__(message, fix=fix)
 
 
+#: What a terminal would act on rather than show (escape sequences, carriage returns, bidi
+#: overrides...): file-derived text is printed with these escaped, never raw. Line breaks and tabs stay.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+#: Set once the reader of stdout went away (``| head``): the rest of the output is dropped, the work goes on.
+_STDOUT_CLOSED = False
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every terminal control character written as an escape (``\\x1b``), readable and inert."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def configure_streams() -> None:
+    """A terminal that cannot show a character gets its escape (``\\xe9``), never an encoding error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def _print(text: str = "") -> None:
-    print(text, flush=True)
+    global _STDOUT_CLOSED
+    if _STDOUT_CLOSED:
+        return
+    try:
+        print(safe_text(text), flush=True)
+    except BrokenPipeError:
+        # The reader closed the pipe (``show | head``): not a fault. Later output goes nowhere, and
+        # stdout is pointed at /dev/null so the interpreter's last flush does not fail either.
+        _STDOUT_CLOSED = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    try:
+        print(safe_text(text), file=sys.stderr, flush=True)
+    except BrokenPipeError:
+        pass
+
+
+def check_out_folder(out: Path, *, inputs: tuple[Path, ...] = ()) -> None:
+    """``--out`` of ``run`` and ``score``: refused before the engine starts if the artifacts could not go there.
+
+    It must be a new or empty folder (never an existing file, never a folder holding anything:
+    the user's files there would be mixed in or replaced), hold none of ``inputs``, and be creatable.
+    """
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise CliError(
+            f"--out {out} is an existing file.", fix="Give a new folder name (the artifacts go in it)."
+        )
+    resolved = out.resolve()
+    for path in inputs:
+        if resolved == path.resolve() or resolved in path.resolve().parents:
+            raise CliError(
+                f"--out {out} holds the input {path}: writing there could destroy it.",
+                fix="Give a new folder name for --out, outside your input's folder.",
+            )
+    if out.is_dir() and any(out.iterdir()):
+        raise CliError(
+            f"--out {out} is a folder that already holds files.",
+            fix="Give a new or empty folder, so no file already there is mixed in or replaced.",
+        )
+    parent = resolved.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise CliError(
+            f"--out {out} cannot be created: {parent} is not a writable folder.", fix="Give another --out."
+        )
+
+
+def place_folder(collect: Callable[[Path], object], dest: Path, fallback: Path) -> Path:
+    """Fill a temporary folder beside ``dest`` with ``collect``, then rename it: no half-written folder.
+
+    If ``dest`` cannot be written after all (removed or made read-only meanwhile, or filled by
+    another command at the same moment), the folder goes to ``fallback`` instead of being lost.
+    """
+    for where in dict.fromkeys([dest, fallback]):
+        staging = where.parent / f".{where.name[:200]}.{secrets.token_hex(3)}.partial"
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            collect(staging)
+            if where.is_dir() and not where.is_symlink() and not any(where.iterdir()):
+                where.rmdir()
+            if where.exists() or where.is_symlink():
+                # os.replace would put a folder onto an empty one another command just made: never.
+                raise FileExistsError(17, "it was created by something else meanwhile")
+            os.replace(staging, where)
+            return where
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            _err(f"could not write the artifacts to {where}/ ({exc.strerror or exc})")
+    raise CliError(
+        f"The artifacts could not be written to {dest}/ nor {fallback}/.",
+        fix="Free some disk space or fix the folders' permissions, and run again.",
+    )
 
 
 def _read_summary(folder: Path) -> RunSummary:

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
-import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    pass
 from automl_lite.cli._common import (
     _CONTROL,
     EXIT_INTERNAL,
@@ -26,6 +21,8 @@ from automl_lite.cli._common import (
     _read_summary,
     _report_hint,
     _summary_text,
+    check_out_folder,
+    place_folder,
     run_exit_status,
 )
 
@@ -93,48 +90,9 @@ def _read_local(path: Path) -> bytes:
         ) from exc
 
 
-def _check_run_out(out: Path) -> None:
-    """``run --out``: refused before the run starts if the artifacts could not be put there."""
-    if out.exists() and not out.is_dir():
-        raise CliError(
-            f"--out {out} is an existing file.", fix="Give a new folder name (the run's artifacts go in it)."
-        )
-    if out.is_dir() and any(out.iterdir()):
-        raise CliError(
-            f"--out {out} is a folder that already holds files.",
-            fix="Give a new or empty folder, so no artifact of another run is mixed in or replaced.",
-        )
-    parent = out.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise CliError(
-            f"--out {out} cannot be created: {parent} is not a writable folder.", fix="Give another --out."
-        )
-
-
 def _place_artifacts(engine: Any, result: Any, dest: Path, fallback: Path) -> Path:
-    """Collect into a temporary folder beside ``dest``, then rename: no half-written folder.
-
-    If ``dest`` cannot be written after all (removed, made read-only during the run), the
-    artifacts go to ``fallback`` (``runs/<run-id>/``) instead of being lost.
-    """
-    for where in dict.fromkeys([dest, fallback]):
-        staging = where.parent / f".{where.name}.{secrets.token_hex(3)}.partial"
-        try:
-            where.parent.mkdir(parents=True, exist_ok=True)
-            engine.collect(result, staging)
-            if where.is_dir() and not any(where.iterdir()):
-                where.rmdir()
-            os.replace(staging, where)
-            return where
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            _err(f"could not write the artifacts to {where}/ ({exc.strerror or exc})")
-    raise CliError(
-        f"The run ended but its artifacts could not be written to {dest}/ nor {fallback}/.",
-        fix="Free some disk space or fix the folders' permissions, and run again.",
-    )
+    """The run's artifacts into ``dest`` (or ``fallback``, ``runs/<run-id>/``), whole or not at all."""
+    return place_folder(lambda staging: engine.collect(result, staging), dest, fallback)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -147,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_dataset_size(path.stat().st_size, str(path))
     runs_dir = Path(args.runs_dir)
     if args.out:
-        _check_run_out(Path(args.out))
+        check_out_folder(Path(args.out), inputs=(Path(args.source), *files.values()))
     elif runs_dir.exists() and not runs_dir.is_dir():
         raise CliError(
             f"--runs-dir {runs_dir} is a file.", fix="Give a folder for the run folders with --runs-dir."
