@@ -163,11 +163,11 @@ def parse_manifest(raw: bytes, *, source: str = "manifest.json", size_bytes: int
             fix="Keep one of them and upload the manifest again.",
         ) from exc
     except RecursionError as exc:
-        raise ManifestUnreadableError(
-            f"{source} is nested too deeply to be a manifest", fix=fix
-        ) from exc
+        raise ManifestUnreadableError(f"{source} is nested too deeply to be a manifest", fix=fix) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestUnreadableError(f"{source} is not valid UTF-8 JSON ({_short(str(exc), 200)})", fix=fix) from exc
+        raise ManifestUnreadableError(
+            f"{source} is not valid UTF-8 JSON ({_short(str(exc), 200)})", fix=fix
+        ) from exc
     if not isinstance(data, dict):
         raise ManifestUnreadableError(f"{source} must hold a JSON object, not {type(data).__name__}", fix=fix)
     try:

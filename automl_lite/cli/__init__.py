@@ -36,6 +36,7 @@ from automl_lite.cli._common import (
     CliError,
     _err,
     _report_hint,
+    configure_streams,
     run_exit_status,
 )
 from automl_lite.cli.run import _files_for_run, _place_artifacts, cmd_run
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit status follows the contract in the module docstring (and ``--help``)."""
+    configure_streams()
     parser = build_parser()
     args = parser.parse_args(argv)  # a bad option: argparse prints the usage and exits 2
     try:

@@ -3,6 +3,7 @@ and the progress printed while the engine runs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -97,10 +98,8 @@ def _print(text: str = "") -> None:
 
 
 def _err(text: str) -> None:
-    try:
+    with contextlib.suppress(BrokenPipeError):
         print(safe_text(text), file=sys.stderr, flush=True)
-    except BrokenPipeError:
-        pass
 
 
 def check_out_folder(out: Path, *, inputs: tuple[Path, ...] = ()) -> None:
@@ -171,7 +170,7 @@ def _read_summary(folder: Path) -> RunSummary:
     path = folder / layout.RUN_SUMMARY
     try:
         summary = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise RunFolderInvalidError(
             f"{path} is not readable JSON ({type(exc).__name__}: {exc}).",
             fix="The run folder was damaged after the run: restore it, or run again.",

@@ -4,11 +4,10 @@ artifacts copied to the run folder or ``--out``."""
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from automl_lite.cli._common import (
     _CONTROL,
@@ -54,31 +53,48 @@ def _files_for_run(args: argparse.Namespace) -> tuple[bytes | dict[str, Any], di
     if source.suffix.lower() == ".json":
         if args.target:
             raise CliError("--target applies to a CSV; a manifest names its own target. Drop --target.")
+        manifest = _read_manifest(source)
+        dataset = manifest.dataset
+        if _CONTROL.search(dataset):
+            raise CliError(
+                f"The manifest {source} names the dataset {dataset!r}, whose name holds a control character "
+                "(a line break or tab).",
+                fix="Rename the file without it and set 'dataset' in the manifest to the new name.",
+            )
+        folder = source.resolve().parent
+        local = (folder / dataset).resolve()
+        if folder not in local.parents or not local.is_file():
+            # The engine would wait its whole window for a file nobody will upload: say so now.
+            raise CliError(
+                f"The manifest {source} names the dataset {dataset!r}, but {folder / dataset} "
+                + ("is not a file." if (folder / dataset).exists() else "does not exist."),
+                fix="Put the CSV beside the manifest, or set 'dataset' to its path relative to the manifest's folder.",
+            )
+        files: dict[str, Path] = {dataset: local}
         raw = _read_local(source)
-        try:
-            dataset = json.loads(raw).get("dataset")
-        except (ValueError, AttributeError):
-            dataset = None  # the pipeline reports the malformed manifest, as it would on AWS
-        files: dict[str, Path] = {}
-        if isinstance(dataset, str):
-            if _CONTROL.search(dataset):
-                raise CliError(
-                    f"The manifest {source} names the dataset {dataset!r}, whose name holds a control character "
-                    "(a line break or tab).",
-                    fix="Rename the file without it and set 'dataset' in the manifest to the new name.",
-                )
-            folder = source.resolve().parent
-            local = (folder / dataset).resolve()
-            if folder in local.parents and local.is_file():
-                files[dataset] = local
         # Named after the dataset (or else the manifest's folder), wherever the command is started.
-        name = Path(dataset).stem if isinstance(dataset, str) and dataset else source.resolve().parent.name
+        name = Path(dataset).stem or source.resolve().parent.name
         return raw, files, name or source.stem
     if not args.target:
         raise CliError(f"{source} is a data file: say which column to predict with --target COLUMN.")
     upload_name = _CONTROL.sub("_", source.name)
     manifest = _manifest_from_args(args, upload_name)
     return manifest, {upload_name: source}, Path(upload_name).stem
+
+
+def _read_manifest(source: Path) -> Any:
+    """The manifest, parsed and validated as Validate will (same code, same error codes), before any upload."""
+    from automl_lite.manifest import MAX_MANIFEST_BYTES, parse_manifest
+
+    try:
+        size = source.stat().st_size
+        with source.open("rb") as handle:
+            head = handle.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as exc:
+        raise CliError(
+            f"{source} cannot be read ({exc.strerror or exc}).", fix="Check the file's permissions."
+        ) from exc
+    return parse_manifest(head, source=str(source), size_bytes=size)
 
 
 def _read_local(path: Path) -> bytes:

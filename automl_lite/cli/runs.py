@@ -21,27 +21,29 @@ from automl_lite.cli._common import (
 )
 
 
-def _load_runs(runs_dir: Path) -> list[RunSummary]:
-    from automl_lite.finish import RunSummary
+def _load_runs(runs_dir: Path) -> tuple[list[RunSummary], list[tuple[Path, str]]]:
+    """The run folders' summaries, newest first, and the folders whose run.json is damaged (with why).
 
-    runs = []
+    One damaged folder never hides the others: it is listed apart, with what is wrong.
+    """
+    from automl_lite.exceptions import RunFolderInvalidError
+
+    runs, bad = [], []
     for path in sorted(runs_dir.glob(f"*/{layout.RUN_SUMMARY}")):
         try:
-            summary = json.loads(path.read_bytes().decode("utf-8"))
-        except (OSError, ValueError):
-            _err(f"skipped {path}: not readable JSON")
-            continue
-        if isinstance(summary, dict):
-            try:
-                runs.append(RunSummary.load(summary))
-            except ValueError as exc:  # pydantic's ValidationError is a ValueError
-                _err(f"skipped {path}: not a run summary ({str(exc).splitlines()[0]})")
-    return sorted(runs, key=lambda r: r.started_at.isoformat() if r.started_at else "", reverse=True)
+            runs.append(_read_summary(path.parent))
+        except RunFolderInvalidError as exc:
+            bad.append((path.parent, exc.cause.split(" (")[0]))
+    runs.sort(key=lambda r: r.started_at.isoformat() if r.started_at else "", reverse=True)
+    return runs, bad
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    runs = _load_runs(Path(args.runs_dir))
-    if not runs:
+    runs_dir = Path(args.runs_dir)
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise CliError(f"--runs-dir {runs_dir} is a file.", fix="Give the folder that holds the run folders.")
+    runs, bad = _load_runs(runs_dir)
+    if not runs and not bad:
         _print(f"no runs in {args.runs_dir}/ yet: start one with `automl-lite run DATA.csv --target COLUMN`")
         return 0
     _print(f"{'RUN':<44} {'STATUS':<10} {'PROBLEM':<11} {'METRIC':<12} {'SCORE':>10}  BEST / ERROR")
@@ -53,6 +55,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
         _print(
             f"{run.run_id:<44} {run.status:<10} {run.problem_type or '':<11} "
             f"{metric:<12} {score_text:>10}  {last or ''}"
+        )
+    for folder, why in bad:
+        _print(f"{folder.name:<44} {'DAMAGED':<10} {why}")
+    if bad:
+        _err(
+            f"{len(bad)} run folder(s) marked DAMAGED could not be read: restore them, or remove them "
+            "if the run is not needed."
         )
     return 0
 
@@ -80,7 +89,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         for event in history:
             kind = event["type"]
             if kind.endswith("StateEntered"):
-                _print(f"  {event['timestamp']}  {event['stateEnteredEventDetails']['name']}")
+                _print(f"  {event['timestamp']}  {event.get('stateEnteredEventDetails', {}).get('name')}")
             elif kind in ("TaskFailed", "ExecutionFailed"):
                 details = (
                     event.get("taskFailedEventDetails") or event.get("executionFailedEventDetails") or {}
@@ -93,12 +102,31 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _read_history(path: Path) -> list[dict[str, Any]] | None:
-    """The execution history's events, or None (with a note) when the file is absent or damaged."""
+    """The execution history's events, or None (with a note) when the file is absent or damaged.
+
+    Only well-formed events are kept (an object with a string ``type`` and ``timestamp``, its
+    details an object): a damaged event is left out, never a reason to fail.
+    """
     if not path.is_file():
         return None
     try:
-        events = json.loads(path.read_bytes().decode("utf-8")).get("events", [])
-        return [e for e in events if isinstance(e.get("type"), str) and isinstance(e.get("timestamp"), str)]
-    except (OSError, ValueError, AttributeError):
-        _err(f"skipped {path}: not readable JSON")
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        _err(f"skipped {path}: not readable JSON (restore the run folder to see its states)")
         return None
+    events = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(events, list):
+        _err(f"skipped {path}: not an execution history (restore the run folder to see its states)")
+        return None
+    kept = []
+    for event in events:
+        if not isinstance(event, dict) or not all(
+            isinstance(event.get(k), str) for k in ("type", "timestamp")
+        ):
+            continue
+        details = [v for k, v in event.items() if k.endswith("EventDetails")]
+        if all(isinstance(v, dict) for v in details):
+            kept.append(event)
+    if len(kept) < len(events):
+        _err(f"{path}: {len(events) - len(kept)} damaged event(s) left out")
+    return kept
