@@ -10,6 +10,7 @@ import re
 import secrets
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -127,10 +128,14 @@ def check_out_folder(out: Path, *, inputs: tuple[Path, ...] = ()) -> None:
     parent = resolved.parent
     while not parent.exists():
         parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    try:
+        # Tried, not inferred from permission bits (root passes os.access; /proc refuses anyway).
+        shutil.rmtree(tempfile.mkdtemp(prefix=".automl-lite-probe-", dir=parent))
+    except OSError as exc:
         raise CliError(
-            f"--out {out} cannot be created: {parent} is not a writable folder.", fix="Give another --out."
-        )
+            f"--out {out} cannot be created: {parent} is not a writable folder ({exc.strerror or exc}).",
+            fix="Give another --out.",
+        ) from exc
 
 
 def place_folder(collect: Callable[[Path], object], dest: Path, fallback: Path) -> Path:

@@ -225,7 +225,7 @@ def _corpus(penguins: bytes) -> list[Case]:
             ["run", "m/manifest.json"],
             1,
             "ManifestUnreadable",
-            "100,05",
+            "100,083 bytes;",
         ),
         Case(
             "run-manifest-dataset-not-beside-it",
