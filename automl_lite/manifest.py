@@ -154,6 +154,12 @@ def parse_manifest(raw: bytes, *, source: str = "manifest.json", size_bytes: int
         raise ManifestUnreadableError(
             f"{source} is {size}; a manifest may be at most {MAX_MANIFEST_BYTES:,} bytes", fix=fix
         )
+    if not raw.strip():
+        raise ManifestUnreadableError(
+            f"The manifest {source} is empty ({len(raw)} bytes).",
+            fix='Write the run\'s settings into it as JSON, e.g. {"dataset": "data.csv", "target": "price"}, '
+            "and upload it again.",
+        )
     try:
         data = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_refuse_duplicates)
     except _DuplicateKeyError as exc:

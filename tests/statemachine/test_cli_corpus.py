@@ -436,7 +436,7 @@ def _corpus(penguins_csv: Path) -> list[Case]:
             ["runs"],
             0,
             None,
-            "skipped",
+            "DAMAGED",
         ),
         Case(
             "run-out-is-a-file",
