@@ -4,6 +4,7 @@
                     [--exclude COL ...] [--out DIR]
     automl-lite run MANIFEST.json [--out DIR]
     automl-lite predict MODEL_OR_RUN DATA.csv [--out FILE]
+    automl-lite score RUN DATA.csv [--out DIR] [--drift-threshold PSI] [--chunk-bytes N]
     automl-lite runs
     automl-lite show RUN
 
@@ -14,7 +15,7 @@ Exit status:
   1  the run or its input failed: the error code (TargetMissing, ModelInvalid...) and
      what to change are printed
   2  usage error: the command line is wrong (a missing file, an output path that would
-     overwrite data); nothing was started or written
+     overwrite data, a manifest's dataset not beside it); nothing was started or written
   3  a fault in automl-lite itself (a bug): it prints where to report it
 """
 
