@@ -168,8 +168,9 @@ def parse_manifest(raw: bytes, *, source: str = "manifest.json", size_bytes: int
             "(which one is meant is ambiguous)",
             fix="Keep one of them and upload the manifest again.",
         ) from exc
-    except RecursionError as exc:
-        raise ManifestUnreadableError(f"{source} is nested too deeply to be a manifest", fix=fix) from exc
+    except RecursionError:
+        # Not chained: the traceback of a RecursionError is a thousand frames long.
+        raise ManifestUnreadableError(f"{source} is nested too deeply to be a manifest", fix=fix) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestUnreadableError(
             f"{source} is not valid UTF-8 JSON ({_short(str(exc), 200)})", fix=fix
@@ -178,7 +179,10 @@ def parse_manifest(raw: bytes, *, source: str = "manifest.json", size_bytes: int
         raise ManifestUnreadableError(f"{source} must hold a JSON object, not {type(data).__name__}", fix=fix)
     try:
         return Manifest.model_validate(data)
-    except RecursionError as exc:
-        raise ManifestUnreadableError(f"{source} is nested too deeply to be a manifest", fix=fix) from exc
+    except RecursionError:
+        # Not chained: the traceback of a RecursionError is a thousand frames long.
+        raise ManifestUnreadableError(f"{source} is nested too deeply to be a manifest", fix=fix) from None
     except ValidationError as exc:
-        raise ManifestInvalidError(f"{source} is invalid: {format_validation_error(exc)}", fix=fix) from exc
+        # Not chained: the ValidationError's text lists every problem (5,000 unknown keys: ~900 KB), and
+        # a Lambda's error carries its stack trace in the state, whose payload is limited to 256 KB.
+        raise ManifestInvalidError(f"{source} is invalid: {format_validation_error(exc)}", fix=fix) from None

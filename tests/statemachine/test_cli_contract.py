@@ -743,3 +743,21 @@ def test_concurrent_outs_to_one_folder_lose_nothing(tmp_path):
     assert (dest / "predictions.csv").read_text() == "first\n"
     assert (where / "predictions.csv").read_text() == "second\n"
     assert not list(tmp_path.glob("**/*.partial"))
+
+
+def test_a_manifest_of_5000_unknown_keys_fails_by_code_with_a_run_json(tmp_path, penguins_csv):
+    """Dropped without the CLI (as on AWS): ManifestInvalid with a bounded cause, and a run.json
+    (so ``show`` and ``runs`` see the run), not States.DataLimitExceeded."""
+    from automl_lite.local import LocalEngine
+
+    manifest = {"dataset": "data.csv", "target": "species", **{f"k{i:05d}": 1 for i in range(5000)}}
+    while len(json.dumps(manifest)) > 64 * 1024:
+        manifest.popitem()
+    with LocalEngine(work_dir=tmp_path / "engine") as engine:
+        arn = engine.submit(json.dumps(manifest).encode(), {"data.csv": penguins_csv}, name="data")
+        result = engine.wait(arn, timeout_s=300)
+        folder = engine.collect(result, tmp_path / "run")
+    assert (result.status, result.error) == ("FAILED", "ManifestInvalid")
+    assert len(result.cause or "") < 2000 and "more are not manifest fields" in (result.cause or "")
+    summary = json.loads((folder / "run.json").read_text())
+    assert summary["error"] == "ManifestInvalid"
