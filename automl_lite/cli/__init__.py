@@ -25,6 +25,7 @@ Exit status:
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 
 from automl_lite.cli._common import (
@@ -138,11 +139,24 @@ def main(argv: list[str] | None = None) -> int:
         if status == EXIT_INTERNAL:
             _err(_report_hint())
         return status
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            return _internal(exc)
+        # A name the user chose (a file, --out) that the file system cannot hold: theirs to change.
+        _err(
+            f"Error: {UsageError.code}\n{exc.filename}: the name is too long for the file system. Give a shorter one."
+        )
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - a user never gets a stack trace as an error message
-        if os.environ.get("AUTOML_LITE_DEBUG"):
-            raise
-        _err(f"automl-lite: internal error ({type(exc).__name__}: {exc}).\n{_report_hint()}")
-        return EXIT_INTERNAL
+        return _internal(exc)
+
+
+def _internal(exc: Exception) -> int:
+    """A fault in automl-lite: where to report it (the traceback with ``AUTOML_LITE_DEBUG=1``)."""
+    if os.environ.get("AUTOML_LITE_DEBUG"):
+        raise exc
+    _err(f"automl-lite: internal error ({type(exc).__name__}: {exc}).\n{_report_hint()}")
+    return EXIT_INTERNAL

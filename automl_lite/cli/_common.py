@@ -103,6 +103,16 @@ def _err(text: str) -> None:
         print(safe_text(text), file=sys.stderr, flush=True)
 
 
+#: The longest file name most file systems take, in bytes (ext4, APFS, NTFS: 255).
+MAX_NAME_BYTES = 255
+
+
+def fit_name(stem: str, suffix: str) -> str:
+    """``stem + suffix``, the stem cut so the name fits :data:`MAX_NAME_BYTES` (a 254-character input name)."""
+    room = MAX_NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:room].decode("utf-8", "ignore") + suffix
+
+
 def check_out_folder(out: Path, *, inputs: tuple[Path, ...] = ()) -> None:
     """``--out`` of ``run`` and ``score``: refused before the engine starts if the artifacts could not go there.
 

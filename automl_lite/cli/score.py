@@ -18,6 +18,7 @@ from automl_lite.cli._common import (
     _progress_printer,
     _read_summary,
     check_out_folder,
+    fit_name,
     place_folder,
     run_exit_status,
 )
@@ -32,7 +33,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise CliError(f"{model} does not exist. Give a model.onnx file or a run folder (runs/<run-id>).")
     if not data.is_file():
         raise CliError(f"{data} does not exist or is not a file.")
-    out = Path(args.out) if args.out else data.with_name(data.stem + ".predictions.csv")
+    out = Path(args.out) if args.out else data.with_name(fit_name(data.stem, ".predictions.csv"))
     report = predict_file(model, data, out, overwrite=args.overwrite)
     _print(f"model:       {report.model_path} ({report.problem_type})")
     _print(

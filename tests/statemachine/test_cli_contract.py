@@ -316,6 +316,23 @@ def _corpus(penguins: bytes) -> list[Case]:
             outputs=("p.csv",),
         ),
         Case(
+            "predict-254-character-file-name-default-out",
+            _files(**{LONG: features}),
+            ["predict", "runs/r", LONG],
+            0,
+            None,
+            "344 scored",
+            outputs=("a" * 239 + ".predictions.csv",),
+        ),
+        Case(
+            "predict-out-name-too-long",
+            new,
+            ["predict", "runs/r", "new.csv", "--out", "b" * 300 + ".csv"],
+            2,
+            "UsageError",
+            "shorter",
+        ),
+        Case(
             "predict-out-is-the-input",
             new,
             ["predict", "runs/r", "new.csv", "--out", "new.csv"],
@@ -713,6 +730,14 @@ def test_a_pipe_closed_early_ends_quietly(user_folder, command):
     done = _cli(user_folder, f"CLI {command} | true; exit ${{PIPESTATUS[0]}}")
     assert (done.returncode, done.stderr) == (0, "")
     assert _snapshot(user_folder) == before
+
+
+def test_score_into_a_pipe_closed_early_still_scores(user_folder):
+    """``score ... | head -c 1``: the scoring goes on to the end, its artifacts are written, exit 0."""
+    (user_folder / "new.csv").write_bytes(b"island,bill_length_mm,sex\nDream,39.1,male\nBiscoe,45.0,female\n")
+    done = _cli(user_folder, "CLI score r new.csv --out o | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}")
+    assert done.returncode == 0, done.stderr[-800:]
+    assert (user_folder / "o" / "predictions.csv").is_file() and (user_folder / "o" / "score.json").is_file()
 
 
 @pytest.mark.parametrize("command", ["show r", "runs", "show nope"])
