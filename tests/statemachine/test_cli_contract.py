@@ -732,9 +732,10 @@ def test_a_pipe_closed_early_ends_quietly(user_folder, command):
     assert _snapshot(user_folder) == before
 
 
-def test_score_into_a_pipe_closed_early_still_scores(user_folder):
+def test_score_into_a_pipe_closed_early_still_scores(user_folder, penguins_csv):
     """``score ... | head -c 1``: the scoring goes on to the end, its artifacts are written, exit 0."""
-    (user_folder / "new.csv").write_bytes(b"island,bill_length_mm,sex\nDream,39.1,male\nBiscoe,45.0,female\n")
+    rows = penguins_csv.read_bytes().splitlines()[:20]
+    (user_folder / "new.csv").write_bytes(b"\n".join(b",".join(r.split(b",")[1:]) for r in rows) + b"\n")
     done = _cli(user_folder, "CLI score r new.csv --out o | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}")
     assert done.returncode == 0, done.stderr[-800:]
     assert (user_folder / "o" / "predictions.csv").is_file() and (user_folder / "o" / "score.json").is_file()
