@@ -506,6 +506,23 @@ def _corpus(penguins: bytes) -> list[Case]:
             check=_lists_good_and_damaged,
         ),
         Case(
+            "runs-one-folder-nested-too-deeply",
+            _files(**{"runs__bad__run.json": "[" * 100_000 + "]" * 100_000}),
+            ["runs"],
+            0,
+            None,
+            "DAMAGED",
+            check=_lists_good_and_damaged,
+        ),
+        Case(
+            "show-run-json-nested-too-deeply",
+            _files(**{"runs__r__run.json": "[" * 100_000 + "]" * 100_000}),
+            ["show", "r"],
+            1,
+            "RunFolderInvalid",
+            "restore",
+        ),
+        Case(
             "runs-dir-is-a-file",
             _files(),
             ["--runs-dir", "runs/r/run.json", "runs"],
