@@ -14,6 +14,8 @@ from pathlib import Path
 from automl_lite.artifacts import Artifact, json_schema
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.run_summary import RunSummary
+from automl_lite.score.artifact import DriftArtifact
+from automl_lite.score_summary import ScoreSummary
 from automl_lite.train._metrics import TrainingMetrics
 from automl_lite.validate.artifact import ValidationArtifact
 
@@ -23,6 +25,8 @@ ARTIFACT_MODELS: tuple[type[Artifact], ...] = (
     ProfileArtifact,
     TrainingMetrics,
     RunSummary,
+    DriftArtifact,
+    ScoreSummary,
 )
 #: Where the schemas are committed, relative to the repository's root.
 SCHEMA_DIR = Path("docs") / "schemas"

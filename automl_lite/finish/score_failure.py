@@ -23,6 +23,7 @@ from automl_lite.finish.failure import parse_json
 from automl_lite.finish.notify import body, console_url, one_line, subject
 from automl_lite.payload import MAX_CAUSE_BYTES
 from automl_lite.score_contracts import ScoreContext, ScoreFailureResult
+from automl_lite.score_summary import ScoreSummary
 
 _LOG = logging.getLogger(__name__)
 
@@ -121,18 +122,20 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
             prefix = layout.score_prefix(run_id, filename[:-4], layout.score_timestamp(started))
         except ValueError:
             prefix = None
-    summary = {
-        "score_id": execution.run_id,
-        "status": "FAILED",
-        "error": code,
-        "cause": cause,
-        "bucket": bucket,
-        "input_key": key,
-        "execution_arn": execution.execution_arn,
-        "finished_at": datetime.now(UTC).isoformat(),
-    }
+    summary = ScoreSummary(
+        score_id=execution.run_id,
+        status="FAILED",
+        error=code,
+        cause=cause,
+        bucket=bucket,
+        input_key=key,
+        execution_arn=execution.execution_arn,
+        finished_at=datetime.now(UTC).isoformat(),
+    )
     if bucket and prefix:
-        storage.write_json(bucket, prefix + layout.SCORE_SUMMARY, summary)
+        storage.write_text(
+            bucket, prefix + layout.SCORE_SUMMARY, summary.dump_json(), content_type="application/json"
+        )
         _remove_work(bucket, prefix)
     name = (key or execution.run_id).rsplit("/", 1)[-1]
     message = body(

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from automl_lite.profile.artifact import ColumnProfile, ProfileArtifact, TargetSummary
+from automl_lite.score.artifact import DriftArtifact
 
 #: Smallest share a bin counts with in the PSI.
 PSI_FLOOR = 1e-4
@@ -203,7 +204,7 @@ def _scored_bins(column: ColumnProfile, entry: dict[str, Any]) -> list[float]:
     return [*[float(entry["values"].get(v, 0)) for v in top], float(entry["other"]), float(entry["missing"])]
 
 
-def drift_report(profile: ProfileArtifact, total: dict[str, Any], *, threshold: float) -> dict[str, Any]:
+def drift_report(profile: ProfileArtifact, total: dict[str, Any], *, threshold: float) -> DriftArtifact:
     """``drift.json``: per column PSI, missing shares and unseen values (worst first); the predictions' PSI."""
     n_train = int(profile.n_rows_with_target or profile.n_rows or 0)
     n_scored = int(total.get("rows", 0))
@@ -267,4 +268,4 @@ def drift_report(profile: ProfileArtifact, total: dict[str, Any], *, threshold: 
     out["max_psi"] = max((c["psi"] for c in columns if c["psi"] is not None), default=None)
     if out["max_psi"] is not None and not math.isfinite(out["max_psi"]):
         out["max_psi"] = None
-    return out
+    return DriftArtifact.model_validate(out)

@@ -35,6 +35,7 @@ from automl_lite.score.drift_report import render_drift_html
 from automl_lite.score.merge import merge_objects
 from automl_lite.score.plan import ScorePlan, plan_key
 from automl_lite.score_contracts import FinishResult, MergeOutput, ScoreColumns, ScoreContext
+from automl_lite.score_summary import ScoreSummary
 
 
 def _header(columns: list[str]) -> bytes:
@@ -162,8 +163,11 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
         storage.read_bytes(bucket, layout.run_key(context.run_id, layout.EDA_PROFILE))
     )
     total = add_tallies(tallies)
-    drift = drift_report(profile, total, threshold=context.settings.drift_threshold)
-    storage.write_json(bucket, prefix + layout.DRIFT_JSON, drift)
+    report = drift_report(profile, total, threshold=context.settings.drift_threshold)
+    storage.write_text(
+        bucket, prefix + layout.DRIFT_JSON, report.dump_json(), content_type="application/json"
+    )
+    drift = report.dump()
     html = render_drift_html(
         drift, score_id=context.score_id, run_id=context.run_id, input_key=context.input_key
     )
@@ -173,42 +177,46 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
         storage.read_json(bucket, prefix + layout.SCORE_COLUMNS)
     ).ignored_columns
     finished = datetime.now(UTC)
-    summary: dict[str, Any] = {
-        "score_id": context.score_id,
-        "status": "SUCCEEDED",
-        "bucket": bucket,
-        "input_key": context.input_key,
-        "input_bytes": context.input_bytes,
-        "run_id": context.run_id,
-        "model_key": context.model_key,
-        "model_sha256": context.model_sha256,
-        "problem_type": context.problem_type,
-        "execution_arn": context.execution_arn,
-        "rows": plan.rows,
-        "rows_scored": sum(r["scored"] for r in results),
-        "rows_rejected": sum(r["rejected"] for r in results),
-        "chunks": len(plan.chunks),
-        "ignored_columns": _bounded_names(ignored),
-        "ignored_columns_count": len(ignored),
-        "drifted": drift["drifted"],
-        "drift_threshold": context.settings.drift_threshold,
-        "started_at": context.started_at.isoformat(),
-        "finished_at": finished.isoformat(),
-        "timings": {
-            "total_s": round((finished - context.started_at).total_seconds(), 3),
-            "chunks_s": round(sum(r["seconds"] for r in results), 3),
-            "slowest_chunk_s": max((r["seconds"] for r in results), default=0.0),
-            "merge_s": merge.seconds,
-            "drift_s": round(time.perf_counter() - started, 3),
-        },
-        "merge": merge.model_dump(),
-        "artifacts": {name: storage.uri(bucket, prefix + name) for name in layout.SCORE_ARTIFACTS},
-    }
-    storage.write_json(bucket, prefix + layout.SCORE_SUMMARY, summary)
+    summary = ScoreSummary.model_validate(
+        {
+            "score_id": context.score_id,
+            "status": "SUCCEEDED",
+            "bucket": bucket,
+            "input_key": context.input_key,
+            "input_bytes": context.input_bytes,
+            "run_id": context.run_id,
+            "model_key": context.model_key,
+            "model_sha256": context.model_sha256,
+            "problem_type": context.problem_type,
+            "execution_arn": context.execution_arn,
+            "rows": plan.rows,
+            "rows_scored": sum(r["scored"] for r in results),
+            "rows_rejected": sum(r["rejected"] for r in results),
+            "chunks": len(plan.chunks),
+            "ignored_columns": _bounded_names(ignored),
+            "ignored_columns_count": len(ignored),
+            "drifted": drift["drifted"],
+            "drift_threshold": context.settings.drift_threshold,
+            "started_at": context.started_at.isoformat(),
+            "finished_at": finished.isoformat(),
+            "timings": {
+                "total_s": round((finished - context.started_at).total_seconds(), 3),
+                "chunks_s": round(sum(r["seconds"] for r in results), 3),
+                "slowest_chunk_s": max((r["seconds"] for r in results), default=0.0),
+                "merge_s": merge.seconds,
+                "drift_s": round(time.perf_counter() - started, 3),
+            },
+            "merge": merge,
+            "artifacts": {name: storage.uri(bucket, prefix + name) for name in layout.SCORE_ARTIFACTS},
+        }
+    )
+    storage.write_text(
+        bucket, prefix + layout.SCORE_SUMMARY, summary.dump_json(), content_type="application/json"
+    )
     storage.delete_prefix(bucket, prefix + layout.SCORE_WORK)
-    subject, message = _message(summary, drift)
+    subject, message = _message(summary.dump(), drift)
     return FinishResult(
-        summary=summary,
+        summary=summary.dump(),
         subject=subject,
         message=message,
         drifted=drift["drifted"],

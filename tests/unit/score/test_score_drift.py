@@ -116,12 +116,12 @@ def test_report_puts_the_drifted_column_first_and_flags_it():
         [tally_chunk(shifted, pd.Series(["yes"] * 50 + ["no"] * 50), PROFILE, ["x", "colour"])]
     )
     report = drift_report(PROFILE, total, threshold=0.2)
-    assert [c["column"] for c in report["columns"]] == ["x", "colour"]
-    assert report["drifted_columns"] == ["x"] and report["drifted"]
-    assert report["columns"][1]["psi"] == pytest.approx(0.0, abs=1e-9)
-    assert report["predictions"]["psi"] == pytest.approx(0.0, abs=1e-9)
+    assert [c.column for c in report.columns] == ["x", "colour"]
+    assert report.drifted_columns == ["x"] and report.drifted
+    assert report.columns[1].psi == pytest.approx(0.0, abs=1e-9)
+    assert report.predictions is not None and report.predictions.psi == pytest.approx(0.0, abs=1e-9)
     stable = add_tallies([tally_chunk(same, pd.Series(["yes"] * 50 + ["no"] * 50), PROFILE, ["x", "colour"])])
-    assert not drift_report(PROFILE, stable, threshold=0.2)["drifted"]
+    assert not drift_report(PROFILE, stable, threshold=0.2).drifted
 
 
 def test_a_regression_models_predictions_never_decide_drift():
@@ -142,5 +142,5 @@ def test_a_regression_models_predictions_never_decide_drift():
     report = drift_report(
         regression, add_tallies([tally_chunk(same, narrow, regression, ["x", "colour"])]), threshold=0.2
     )
-    assert report["predictions"]["psi"] > 1 and not report["predictions"]["drifted"]
-    assert report["drifted_columns"] == [] and not report["drifted"]
+    assert report.predictions is not None and report.predictions.psi > 1 and not report.predictions.drifted
+    assert report.drifted_columns == [] and not report.drifted
