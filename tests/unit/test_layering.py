@@ -154,6 +154,7 @@ FLOORS: list[tuple[str, ...]] = [
         "automl_lite.problem",
         "automl_lite.rules",
         "automl_lite.run_summary",
+        "automl_lite.score_summary",
         "automl_lite.settings",
     ),
     # What talks to AWS or describes it; the HTML kit.
