@@ -38,10 +38,14 @@ class ScoreSummary(SparseArtifact):
 
     score_id: str = Field(description="The scoring's id (the execution name).")
     status: str = Field(description="SUCCEEDED or FAILED.")
-    error: str | None = Field(default=None, description="A failed scoring's error code (automl_lite/exceptions.py).")
+    error: str | None = Field(
+        default=None, description="A failed scoring's error code (automl_lite/exceptions.py)."
+    )
     cause: str | None = Field(default=None, description="What was wrong and how to fix it.")
     bucket: str | None = None
-    input_key: str | None = Field(default=None, description="The scored file's key, score/<run-id>/<name>.csv.")
+    input_key: str | None = Field(
+        default=None, description="The scored file's key, score/<run-id>/<name>.csv."
+    )
     input_bytes: int | None = None
     run_id: str | None = Field(default=None, description="The run whose model scored the file.")
     model_key: str | None = None
@@ -55,7 +59,8 @@ class ScoreSummary(SparseArtifact):
     )
     chunks: int | None = None
     ignored_columns: list[str] | None = Field(
-        default=None, description="Columns of the file the model does not use (the first names, bounded in bytes)."
+        default=None,
+        description="Columns of the file the model does not use (the first names, bounded in bytes).",
     )
     ignored_columns_count: int | None = None
     drifted: bool | None = Field(default=None, description="Whether drift.json found drift.")
