@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import tempfile
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from automl_lite import claims, layout, storage
+from automl_lite import claims, csv_rows, layout, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.dataset import SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import (
@@ -38,6 +38,8 @@ from automl_lite.score.contracts import ScoreContext, ScoreDuplicate, ScoreSetti
 
 #: Bytes read from the start of the file to find the header and the delimiter.
 HEAD_BYTES = 1 << 20
+#: The longest header row read (5,000 columns of 200-character names are 1 MB).
+MAX_HEADER_BYTES = 64 << 20
 SCORE_CLAIMS_PREFIX = layout.SCORE_CLAIMS_PREFIX
 
 
@@ -103,28 +105,62 @@ def check_run(bucket: str, run_id: str) -> None:
         )
 
 
-def read_header(head: bytes, name: str) -> tuple[list[str], str]:
-    """The header row and the delimiter of a CSV from its first bytes."""
-    if not head.strip():
+def read_header(head: bytes, name: str, *, complete: bool = True) -> tuple[list[str], str] | None:
+    """The header row and the delimiter of a CSV from its first bytes.
+
+    Lines and rows are the project's (:mod:`automl_lite.csv_rows`): any line end, blank
+    lines skipped. With ``complete=False`` the bytes are a prefix of the file: its last
+    line may be cut (it is left out), and ``None`` means the header does not end in them.
+    """
+    if complete and not head.strip():
         raise ScoreInputInvalidError(f"{name} is empty", fix="Upload a CSV with a header row and data rows.")
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        # The head may end inside a multi-byte character: decode up to it.
-        if exc.start < len(head) - 4:
+        # A prefix may end inside a multi-byte character: decode up to it.
+        if complete or exc.start < len(head) - 4:
             raise ScoreInputInvalidError(
                 f"{name} is not UTF-8 text (byte {exc.start})", fix="Save the file as UTF-8 CSV."
             ) from exc
         text = head[: exc.start].decode("utf-8-sig")
-    lines = io.StringIO(text, newline="").readlines()[:SNIFF_LINES]
-    delimiter = detect_delimiter(lines)
+    lines = list(csv_rows.text_lines([text]))
+    if not complete and lines and not lines[-1].endswith(("\n", "\r")):
+        lines.pop()  # cut by the prefix
+    delimiter = detect_delimiter(lines[:SNIFF_LINES])
+    reader = csv_rows.reader(lines, delimiter, strict=True)
     try:
-        header = next(csv.reader(lines, delimiter=delimiter))
+        header = next(
+            row for row in reader if row and not csv_rows.is_blank_line(lines[reader.line_num - 1], delimiter)
+        )
     except (StopIteration, csv.Error) as exc:
+        if not complete:
+            return None
         raise ScoreInputInvalidError(
             f"{name} has no readable header row", fix="Put the column names in the first line."
         ) from exc
     return header, delimiter
+
+
+def read_head(chunks: Iterable[bytes], name: str) -> tuple[list[str], str]:
+    """The header and delimiter of a CSV streamed as ``chunks``: at least :data:`HEAD_BYTES` are
+    read (the delimiter is detected from the first lines), more when the header is longer, up to
+    :data:`MAX_HEADER_BYTES`."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if len(head) < HEAD_BYTES:
+            continue
+        found = read_header(head, name, complete=False)
+        if found is not None:
+            return found
+        if len(head) > MAX_HEADER_BYTES:
+            raise ScoreInputInvalidError(
+                f"The header row of {name} is longer than {MAX_HEADER_BYTES >> 20} MiB",
+                fix="Drop columns the model does not read, or shorten the column names, and upload again.",
+            )
+    found = read_header(head, name)
+    assert found is not None  # a complete file gives a header or raises
+    return found
 
 
 def _claim(event: dict[str, Any], bucket: str, key: str, score_id: str) -> str | None:
@@ -161,7 +197,9 @@ def check_score(event: dict[str, Any], execution: ExecutionInfo) -> ScoreContext
         raise ScoreInputInvalidError(f"s3://{bucket}/{key} no longer exists", fix="Upload the file again.")
     if int(meta.get("ContentLength", 0)) == 0:  # S3 refuses any range of an empty object (InvalidRange)
         raise ScoreInputInvalidError(f"{key} is empty", fix="Upload a CSV with a header row and data rows.")
-    columns, delimiter = read_header(storage.read_bytes(bucket, key, max_bytes=HEAD_BYTES), key)
+    columns, delimiter = read_head(
+        storage.iter_chunks(bucket, key, chunk_size=HEAD_BYTES, version_id=meta.get("VersionId")), key
+    )
 
     model_key = layout.run_key(run_id, layout.ONNX_MODEL)
     model_bytes = storage.read_bytes(bucket, model_key)

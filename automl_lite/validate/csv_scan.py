@@ -8,7 +8,8 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from automl_lite import rules
+from automl_lite import csv_rows, rules
+from automl_lite.csv_rows import text_lines
 from automl_lite.dataset import NA_VALUES, SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import AutomlLiteError, DatasetUnreadableError, TooFewRowsError
 from automl_lite.validate.checks import _check_header
@@ -50,16 +51,21 @@ def _sniff_binary(head: bytes, name: str) -> None:
 
 
 def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[str]:
-    """Decode byte chunks as UTF-8 and yield lines with their ``\\n`` (as ``csv`` wants them).
+    """Decode byte chunks as UTF-8 and yield lines with their line ends (as ``csv`` wants them).
 
-    Splits on ``\\n`` only: ``str.splitlines`` would also split inside fields on
-    characters like U+2028, which the csv module must see as data.
+    Lines end as :func:`automl_lite.csv_rows.text_lines` splits them (``\\n``, ``\\r\\n``
+    or a lone ``\\r``, as pandas reads them), never at characters like U+2028, which the
+    csv module must see as data.
     """
+    return text_lines(_decoded(chunks, name, facts))
+
+
+def _decoded(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[str]:
+    """The text of byte chunks decoded as UTF-8 (a BOM dropped), refusing binary files and NUL bytes."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
     consumed = 0
     newlines = 0
     first = True
-    pending = ""
     for chunk in chunks:
         if not chunk:
             continue
@@ -85,21 +91,29 @@ def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator
             raise _decode_error(exc, chunk, consumed, newlines, name) from exc
         consumed += len(chunk)
         newlines += chunk.count(b"\n")
-        pending += text
-        start = 0
-        while (end := pending.find("\n", start)) != -1:
-            yield pending[start : end + 1]
-            start = end + 1
-        pending = pending[start:]
+        yield text
     try:
-        pending += decoder.decode(b"", final=True)
+        yield decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise DatasetUnreadableError(
             f"The dataset {name} ends in the middle of a UTF-8 character (the file looks truncated).",
             fix="Upload the complete file.",
         ) from exc
-    if pending:
-        yield pending
+
+
+class _LastLine:
+    """The lines, remembering the last one handed out (to tell a blank line from a quoted blank)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.last = ""
+
+    def __iter__(self) -> _LastLine:
+        return self
+
+    def __next__(self) -> str:
+        self.last = next(self._lines)
+        return self.last
 
 
 def _decode_error(
@@ -157,9 +171,15 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     lines = _iter_lines(chunks, name, facts)
     head = list(itertools.islice(lines, SNIFF_LINES))
     facts.delimiter = detect_delimiter(head)
-    reader = csv.reader(itertools.chain(head, lines), delimiter=facts.delimiter, strict=True)
+    delimiter = facts.delimiter
+    source = _LastLine(itertools.chain(head, lines))
+    reader = csv_rows.reader(source, delimiter, strict=True)
+
+    def blank(row: list[str]) -> bool:  # skipped, as pandas skips it (automl_lite.csv_rows)
+        return not row or (len(row) == 1 and csv_rows.is_blank_line(source.last, delimiter))
+
     try:
-        header = next((row for row in reader if row), None)
+        header = next((row for row in reader if not blank(row)), None)
         if header is None:
             raise DatasetUnreadableError(f"The dataset {name} is empty (no header row).", fix=_FIX_CSV)
         _check_header(header, name)
@@ -172,7 +192,7 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
         ragged: list[str] = []
         n_ragged = 0
         for row in reader:
-            if not row:
+            if blank(row):
                 continue  # blank lines are skipped, as pandas does
             if len(row) != width:
                 n_ragged += 1
