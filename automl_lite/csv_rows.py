@@ -112,6 +112,8 @@ class RecordScanner:
         self.open_quote_at = -1
         #: The first pending byte is the second quote of a ``""`` seen at the end of the last stretch.
         self._skip_first = False
+        #: The byte before ``_pending`` is a quote that closed a quoted field.
+        self._prev_closed = False
 
     def feed(self, block: bytes) -> tuple[np.ndarray, np.ndarray]:
         self._pending += block
@@ -186,8 +188,59 @@ class RecordScanner:
         return ends, blank
 
     def _quotes(self, data: bytes, arr: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Walk the quotes among the first ``n`` bytes: the quoted regions as (opens, closes) arrays."""
-        positions = np.flatnonzero(arr[:n] == _Q).tolist()
+        """The quoted regions among the first ``n`` bytes, as (opens, closes) arrays of positions.
+
+        Fast path: the quotes alternate open/close (their parity), which is exact when every
+        opening quote starts a field (or is the second of a ``""``) and every closing quote
+        ends one (or is the first of a ``""``). A stretch where that fails (a stray quote)
+        is walked quote by quote.
+        """
+        positions = np.flatnonzero(arr[:n] == _Q)
+        if not self._skip_first:
+            found = self._quotes_by_parity(data, arr, n, positions)
+            if found is not None:
+                return found
+        return self._quotes_walked(data, n, positions.tolist())
+
+    def _quotes_by_parity(
+        self, data: bytes, arr: np.ndarray, n: int, positions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        count = len(positions)
+        if not count:
+            self._prev_closed = self._prev_closed and n == 0
+            opens = np.asarray([-1] if self.in_quotes else [], dtype=np.int64)
+            closes = np.asarray([len(data) + 1] if self.in_quotes else [], dtype=np.int64)
+            return opens, closes
+        opening = (np.arange(count) + self.in_quotes) % 2 == 0
+        prev = np.where(positions > 0, arr[np.maximum(positions - 1, 0)], self._prev)
+        after = positions + 1
+        nxt = np.where(after < len(data), arr[np.minimum(after, len(data) - 1)], -1)
+        ends = (nxt == self._delim) | (nxt == _LF) | (nxt == _CR) | (nxt == -1)
+        starts = (prev == self._delim) | (prev == _LF) | (prev == _CR)
+        # The second quote of a "" (a closing quote just before it): part of the quoted field.
+        follows_close = np.zeros(count, dtype=bool)
+        follows_close[1:] = (positions[1:] == positions[:-1] + 1) & ~opening[:-1]
+        follows_close[0] = positions[0] == 0 and self._prev_closed
+        precedes_open = np.zeros(count, dtype=bool)
+        precedes_open[:-1] = (positions[1:] == positions[:-1] + 1) & opening[1:]
+        precedes_open[-1] = nxt[-1] == _Q and after[-1] == n  # the held-back byte: checked next stretch
+        valid = np.where(opening, starts | follows_close, ends | precedes_open)
+        if not valid.all():
+            return None
+        opens = positions[opening].astype(np.int64)
+        closes = positions[~opening].astype(np.int64)
+        if self.in_quotes:
+            opens = np.concatenate(([-1], opens))
+        in_quotes = bool((count + self.in_quotes) % 2)
+        if in_quotes:
+            closes = np.append(closes, len(data) + 1)
+            self.open_quote_at = self._offset + int(opens[-1])
+        self.in_quotes = in_quotes
+        self._prev_closed = bool(positions[-1] == n - 1 and not opening[-1])
+        return opens, closes
+
+    def _quotes_walked(self, data: bytes, n: int, positions: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The quoted regions found by following the parser's states from quote to quote."""
         opens: list[int] = []
         closes: list[int] = []
         if self.in_quotes:
@@ -196,6 +249,7 @@ class RecordScanner:
         in_quotes = self.in_quotes
         skip = 0 if self._skip_first else -1
         self._skip_first = False
+        last_closed = -1
         for p in positions:
             if p == skip:
                 continue
@@ -206,9 +260,11 @@ class RecordScanner:
                     continue
                 in_quotes = False
                 closes.append(p)
+                last_closed = p
             else:
                 before = data[p - 1] if p else prev_default
-                if before in (delim, _LF, _CR):
+                # After a field closed by the last byte of the previous stretch, a quote makes it a "".
+                if before in (delim, _LF, _CR) or (p == 0 and self._prev_closed):
                     in_quotes = True
                     opens.append(p)
                     self.open_quote_at = self._offset + p
@@ -217,6 +273,7 @@ class RecordScanner:
         if in_quotes:
             closes.append(len(data) + 1)
         self.in_quotes = in_quotes
+        self._prev_closed = last_closed == n - 1
         return np.asarray(opens, dtype=np.int64), np.asarray(closes, dtype=np.int64)
 
 

@@ -440,3 +440,30 @@ def test_a_semicolon_file_is_read_with_the_detected_delimiter(engine, trained, p
     assert result.succeeded, (result.error, result.cause)
     assert result.output["rows_scored"] == 344
     assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
+
+
+def _stray_quotes(frame: pd.DataFrame) -> bytes:
+    """Issue 20: an unquoted ``"`` inside a field (``27" monitor``), which pandas reads as text."""
+    lines = [",".join([*frame.columns, "item"])]
+    lines += [",".join([*map(str, row), f'{i % 40}" monitor']) for i, row in enumerate(frame.to_numpy())]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda f: _csv(f).replace(b"\n", b"\r"), id="cr-only"),  # issue 21: 0 read, 0 scored
+        pytest.param(_stray_quotes, id="stray-quote"),  # issue 20: one chunk of a few rows, InternalError
+    ],
+)
+def test_every_row_predict_reads_is_scored_in_chunks(
+    engine, trained, penguins_csv, settings_manifest, tmp_path, make
+):
+    run_id, folder = trained
+    data = make(_penguins(penguins_csv))
+    settings_manifest(chunk_bytes=4096)
+    result = _score(engine, run_id, data, "rows")
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["rows"] == result.output["rows_scored"] == 344
+    assert result.output["chunks"] > 3
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
