@@ -205,5 +205,6 @@ def test_the_scanner_counts_pandas_rows_in_any_bytes_pandas_reads(body, delimite
     try:
         expected = len(pd.read_csv(io.BytesIO(data), sep=delimiter, **READ_OPTIONS))
     except (ValueError, pd.errors.ParserError):
-        return  # not a table pandas reads: nothing to agree with
+        expected = -1
+    assume(expected >= 0)  # else not a table pandas reads: nothing to agree with
     assert count_rows(_blocks(data, block), delimiter) == (count_rows([data], delimiter)[0], expected)
