@@ -101,21 +101,6 @@ def _decoded(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[st
         ) from exc
 
 
-class _LastLine:
-    """The lines, remembering the last one handed out (to tell a blank line from a quoted blank)."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._lines = iter(lines)
-        self.last = ""
-
-    def __iter__(self) -> _LastLine:
-        return self
-
-    def __next__(self) -> str:
-        self.last = next(self._lines)
-        return self.last
-
-
 def _decode_error(
     exc: UnicodeDecodeError, chunk: bytes, consumed: int, newlines: int, name: str
 ) -> AutomlLiteError:
@@ -171,15 +156,11 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     lines = _iter_lines(chunks, name, facts)
     head = list(itertools.islice(lines, SNIFF_LINES))
     facts.delimiter = detect_delimiter(head)
-    delimiter = facts.delimiter
-    source = _LastLine(itertools.chain(head, lines))
-    reader = csv_rows.reader(source, delimiter, strict=True)
-
-    def blank(row: list[str]) -> bool:  # skipped, as pandas skips it (automl_lite.csv_rows)
-        return not row or (len(row) == 1 and csv_rows.is_blank_line(source.last, delimiter))
-
+    # Rows as automl_lite.csv_rows defines them, but stricter: a line of spaces, which pandas skips,
+    # is refused as a short row (the profile's reader, pyarrow, would refuse it after Validate).
+    reader = csv_rows.reader(itertools.chain(head, lines), facts.delimiter, strict=True)
     try:
-        header = next((row for row in reader if not blank(row)), None)
+        header = next((row for row in reader if row), None)
         if header is None:
             raise DatasetUnreadableError(f"The dataset {name} is empty (no header row).", fix=_FIX_CSV)
         _check_header(header, name)
@@ -192,7 +173,7 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
         ragged: list[str] = []
         n_ragged = 0
         for row in reader:
-            if blank(row):
+            if not row:
                 continue  # blank lines are skipped, as pandas does
             if len(row) != width:
                 n_ragged += 1

@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 from modelkit import fit_native
 from xgboost import XGBClassifier
 
+from automl_lite.columnar import scan_csv_file
 from automl_lite.csv_rows import RecordScanner, blank_chars, count_rows, text_lines
 from automl_lite.dataset import read_csv, sniff_delimiter
+from automl_lite.exceptions import DatasetUnreadableError
 from automl_lite.export import export_onnx
 from automl_lite.predict import (
     READ_OPTIONS,
@@ -85,25 +87,29 @@ _NOTE = st.text(alphabet=st.sampled_from(list('ab ,;|\t"\r\n1é日\u2028')), max
 
 
 @st.composite
-def csv_files(draw, rows: list[list[str]]) -> tuple[bytes, str]:
+def csv_files(draw, rows: list[list[str]]) -> tuple[bytes, str, bool]:
+    """A file, its delimiter, and whether it has a line of spaces (pandas skips it; Validate refuses it)."""
     delimiter = draw(st.sampled_from(DELIMITERS))
     end = draw(st.sampled_from(LINE_ENDS))
     quote_all = draw(st.booleans())
     n = draw(st.integers(min_value=1, max_value=len(rows) - 1))
     notes = draw(st.lists(_NOTE, min_size=n, max_size=n))
     blank_after = draw(st.sets(st.integers(min_value=0, max_value=n), max_size=3))
+    spaces = False
     lines = []
     for i, row in enumerate(rows[: n + 1]):
         note = "note" if i == 0 else notes[i - 1]
         fields = [_field(v, delimiter, quote_all=quote_all) for v in [*row, note]]
         lines.append(delimiter.join(fields) + end)
         if i in blank_after:
-            lines.append(draw(st.sampled_from(["", " ", "  "])) + end)
+            blank = draw(st.sampled_from(["", " ", "  "]))
+            spaces = spaces or bool(blank)
+            lines.append(blank + end)
     text = "".join(lines)
     if draw(st.booleans()):
         text = text.removesuffix(end)
     bom = draw(st.booleans())
-    return ("\ufeff" if bom else "").encode() + text.encode("utf-8"), delimiter
+    return ("\ufeff" if bom else "").encode() + text.encode("utf-8"), delimiter, spaces
 
 
 def _blocks(data: bytes, size: int) -> list[bytes]:
@@ -115,7 +121,7 @@ def _blocks(data: bytes, size: int) -> list[bytes]:
 def test_every_reader_counts_the_rows_pandas_reads_and_score_equals_predict(
     penguin_rows, model, tmp_path, data, chunk_bytes, block
 ):
-    raw, delimiter = data.draw(csv_files(penguin_rows))
+    raw, delimiter, spaces = data.draw(csv_files(penguin_rows))
     model_path, onnx = model
     source = tmp_path / "in.csv"
     source.write_bytes(raw)
@@ -129,7 +135,12 @@ def test_every_reader_counts_the_rows_pandas_reads_and_score_equals_predict(
     plan = plan_chunks(_blocks(raw, block), chunk_bytes=chunk_bytes, delimiter=delimiter)
     assert plan.rows == sum(c.rows for c in plan.chunks) == len(frame)
     assert b"".join(raw[c.start : c.end] for c in plan.chunks) == raw[plan.header_end :]
-    assert scan_csv(_blocks(raw, block), target="species").n_rows == len(frame)
+    if spaces:  # Validate refuses a line of spaces (the profile's reader would fail on it)
+        with pytest.raises(DatasetUnreadableError, match="number of fields differs"):
+            scan_csv(_blocks(raw, block), target="species")
+    else:  # Validate and the profile (pyarrow) read pandas' rows
+        assert scan_csv(_blocks(raw, block), target="species").n_rows == len(frame)
+        assert scan_csv_file(source, target="species", delimiter=delimiter).n_rows == len(frame)
     # Score (each chunk read and scored as the Lambda does) equals predict, byte for byte.
     out = tmp_path / "out.csv"
     report = predict_file(model_path, source, out, overwrite=True)
