@@ -6,7 +6,8 @@ the run exists and SUCCEEDED (its ``run.json``) and its ``model/parity.json`` pa
 the file has a header row, its delimiter detected as Validate detects a training
 dataset's (:func:`automl_lite.dataset.detect_delimiter`), and every column the model
 reads (the ONNX metadata, :class:`automl_lite.predict.OnnxModel`). Extra columns are
-ignored and listed. Only the file's first bytes are read (a ranged GET).
+ignored and listed. Only the file's first bytes are read: :data:`HEAD_BYTES`, or up to
+the end of a longer header row (:data:`MAX_HEADER_BYTES`).
 """
 
 from __future__ import annotations
