@@ -98,6 +98,8 @@ class RecordScanner:
         if len(delimiter) != 1 or delimiter in '"\r\n':
             raise ValueError(f"unsupported delimiter {delimiter!r}")
         self._delim = ord(delimiter)
+        #: The bytes a blank line may hold (line ends included).
+        self._blank_bytes = (blank_chars(delimiter) + "\r\n").encode()
         #: Bytes not yet scanned, and the absolute offset of their first byte.
         self._pending = b""
         self._offset = 0
@@ -162,25 +164,26 @@ class RecordScanner:
             inside = (k >= 0) & (closes[np.maximum(k, 0)] > candidates)
             candidates = candidates[~inside]
         # Blank records: no byte but spaces, tabs (not the delimiter) and line ends between start and end.
-        filled = ~(lf | cr | (((view == _SPACE) | (view == _TAB)) & (view != self._delim)))
-        seen = np.cumsum(filled, dtype=np.int64)
+        # A record whose first byte is none of those is not blank: only the others are looked at.
+        empty = self._blank_bytes
         ends = candidates + base + 1
-        starts = np.empty(len(ends), dtype=np.int64)
         if len(ends):
-            starts[0] = self.record_start
-            starts[1:] = ends[:-1]
-            rel_start = starts - base  # may be negative for the first (a record begun in an earlier stretch)
-            before = np.where(rel_start > 0, seen[np.clip(rel_start - 1, 0, None)], 0)
-            count = seen[candidates] - before
-            blank = count == 0
-            if rel_start[0] < 0 and self._record_filled:
+            rel = np.empty(len(ends), dtype=np.int64)  # each record's start in this stretch
+            rel[0] = self.record_start - base  # negative: a record begun in an earlier stretch
+            rel[1:] = candidates[:-1] + 1
+            first = view[np.clip(rel, 0, n - 1)]
+            suspect = (first == _SPACE) | (first == _TAB) | (first == _CR) | (first == _LF) | (rel < 0)
+            blank = np.zeros(len(ends), dtype=bool)
+            for i in np.flatnonzero(suspect).tolist():
+                start = max(int(rel[i]), 0)
+                blank[i] = not data[start : int(candidates[i]) + 1].strip(empty)
+            if rel[0] < 0 and self._record_filled:
                 blank[0] = False
             self.record_start = int(ends[-1])
-            tail = seen[-1] - seen[candidates[-1]] if n else 0
-            self._record_filled = bool(tail)
+            self._record_filled = bool(data[int(candidates[-1]) + 1 : n].strip(empty))
         else:
             blank = np.zeros(0, dtype=bool)
-            self._record_filled = self._record_filled or bool(n and seen[-1])
+            self._record_filled = self._record_filled or bool(data[:n].strip(empty))
         if n:
             self._prev = data[n - 1]
         self._pending = data[n:]
