@@ -23,7 +23,7 @@ UV := $(BIN)/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test test-fast test-images lint setup lock upgrade clean
+.PHONY: demo test test-fast test-images test-browser lint setup lock upgrade clean
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,7 @@ setup: $(STAMP) $(NPM_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/automl-lite run examples/penguins/manifest.json
+	@echo "see it in your browser: $(BIN)/automl-lite console"
 
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not registry"
@@ -51,6 +52,11 @@ test-fast: $(STAMP)
 # downloads the pins from the package index (cached in .cache/image-wheels).
 test-images: $(STAMP)
 	$(BIN)/python -m pytest -q -m registry tests/infra/test_image_wheels.py
+
+# The console in a real Chromium (Debian's package: apt-get install chromium; skipped without it);
+# refreshes the screenshots in docs/images/ (make test runs the same tests and leaves them alone).
+test-browser: $(STAMP)
+	AUTOML_LITE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:xdist -m browser tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check automl_lite lambdas training_image cdk_app tests benchmarks scripts

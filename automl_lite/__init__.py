@@ -7,11 +7,11 @@ and the CLI. Nothing here knows whether it runs on AWS or locally.
 
 import os
 
-from automl_lite.onnx_runtime import disable_telemetry
+from automl_lite.model.onnx_runtime import disable_telemetry
 
 __version__ = "0.1.0"
 
-# Before anything imports onnxruntime, whose telemetry starts on import (automl_lite/onnx_runtime.py).
+# Before anything imports onnxruntime, whose telemetry starts on import (automl_lite/model/onnx_runtime.py).
 disable_telemetry()
 
 #: LightGBM, XGBoost and scikit-learn's HistGradientBoosting parallelise with OpenMP, whose threads

@@ -16,7 +16,7 @@ never a per-column list (Step Functions refuses a state over 256 KiB with
 ``States.DataLimitExceeded``, which no ``Catch`` sees). The detail (every column
 decision, every warning) is in the S3 objects the keys point to. Text that may quote
 user data is cut with :func:`automl_lite.payload.clip_text` (the :data:`Cause` and
-:data:`Summary` types). ``tests/unit/test_state_size.py`` computes the largest state.
+:data:`Summary` types). ``tests/functional/test_state_size.py`` computes the largest state.
 """
 
 from __future__ import annotations

@@ -53,11 +53,11 @@ ARTIFACTS: tuple[str, ...] = (
     NATIVE_MODEL_DIGEST,
 )
 
-#: Claim markers (``automl_lite.claims``): the one place outside a run's folder the pipeline writes;
+#: Claim markers (``automl_lite.aws.claims``): the one place outside a run's folder the pipeline writes;
 #: no run id can take the name (run ids have no dots).
 CLAIMS_PREFIX = f"{RUNS_PREFIX}.claims/"
 
-# The steps that write to S3: the Lambda steps (as named in ``automl_lite.resources.FUNCTIONS``)
+# The steps that write to S3: the Lambda steps (as named in ``automl_lite.aws.resources.FUNCTIONS``)
 # and the Batch training job.
 VALIDATE = "Validate"
 PROFILE = "Profile"
@@ -167,6 +167,9 @@ SCORE_PLAN = SCORE_WORK + "plan.json"
 #: The chunk indexes as a JSON array: what the scoring Map's ItemReader reads.
 SCORE_CHUNKS = SCORE_WORK + "chunks.json"
 SCORE_PARTS = SCORE_WORK + "parts/"
+#: Check's column lists (the file's, the model's, the ignored ones): in S3, not in the state,
+#: whose 256 KB a file of thousands of columns would exceed (``ScoreContext`` keeps counts).
+SCORE_COLUMNS = SCORE_WORK + "columns.json"
 
 SCORE_ARTIFACTS: tuple[str, ...] = (PREDICTIONS, REJECTED, DRIFT_JSON, DRIFT_REPORT, SCORE_SUMMARY)
 
@@ -174,12 +177,16 @@ _SCORE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def is_score_input_key(key: str) -> bool:
-    """True for ``score/<run-id>/<name>.csv`` (the scoring trigger; mirrors score_event_pattern.json)."""
+    """True for ``score/<run-id>/<name>.csv`` (or ``.CSV``: the scoring trigger, score_event_pattern.json).
+
+    EventBridge's ``*`` also matches ``/``, so the trigger starts a scoring for a deeper key
+    (``score/<run-id>/a/b.csv``) too: Check rejects it with a message saying where to upload.
+    """
     parts = key.split("/")
     return (
         len(parts) == 3
         and parts[0] + "/" == SCORE_INPUT_PREFIX
-        and parts[2].endswith(".csv")
+        and parts[2].lower().endswith(".csv")
         and bool(parts[1])
     )
 
@@ -203,10 +210,10 @@ def score_prefix(run_id: str, name: str, timestamp: str) -> str:
     return f"{SCORES_PREFIX}{run_id}/{clean}-{timestamp}/"
 
 
-#: Where a scoring's claim markers go (``automl_lite.claims`` with this prefix): outside every score folder.
+#: Where a scoring's claim markers go (``automl_lite.aws.claims`` with this prefix): outside every score folder.
 SCORE_CLAIMS_PREFIX = f"{SCORES_PREFIX}.claims/"
 
-# The scoring flow's steps (as named in ``automl_lite.resources.FUNCTIONS``).
+# The scoring flow's steps (as named in ``automl_lite.aws.resources.FUNCTIONS``).
 SCORE_CHECK = "ScoreCheck"
 SCORE_PLAN_STEP = "ScorePlan"
 SCORE_CHUNK = "ScoreChunk"
@@ -243,14 +250,19 @@ SCORE_STEP_READS: dict[str, tuple[str, ...]] = {
         _ANY_SCORE + SCORE_PLAN,
     ),
     SCORE_MERGE: (f"{RUNS_PREFIX}*/{ONNX_MODEL}", _ANY_SCORE + SCORE_PLAN, _ANY_SCORE + SCORE_PARTS + "*"),
-    SCORE_DRIFT: (f"{RUNS_PREFIX}*/{EDA_PROFILE}", _ANY_SCORE + SCORE_PLAN, _ANY_SCORE + SCORE_PARTS + "*"),
+    SCORE_DRIFT: (
+        f"{RUNS_PREFIX}*/{EDA_PROFILE}",
+        _ANY_SCORE + SCORE_PLAN,
+        _ANY_SCORE + SCORE_PARTS + "*",
+        _ANY_SCORE + SCORE_COLUMNS,
+    ),
     SCORE_REPORT_FAILURE: (_ANY_SCORE + SCORE_PARTS + "*",),
 }
 
 #: The scoring flow's counterpart of :data:`ARTIFACT_WRITERS`: each step creates only its own
 #: artifacts, under ``scores/`` (never under ``runs/``: a scoring cannot touch a model).
 SCORE_STEP_WRITES: dict[str, tuple[str, ...]] = {
-    SCORE_CHECK: (SCORE_CLAIMS_PREFIX + "*",),
+    SCORE_CHECK: (SCORE_CLAIMS_PREFIX + "*", _ANY_SCORE + SCORE_COLUMNS),
     SCORE_PLAN_STEP: (_ANY_SCORE + SCORE_PLAN, _ANY_SCORE + SCORE_CHUNKS),
     SCORE_CHUNK: (_ANY_SCORE + SCORE_PARTS + "*",),
     SCORE_MERGE: (_ANY_SCORE + PREDICTIONS, _ANY_SCORE + REJECTED),

@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from automl_lite.dataset import NA_VALUES
+from automl_lite.data.csv_reader import NA_VALUES
 from automl_lite.exceptions import (
     SingleClassTargetError,
     TargetInvalidError,

@@ -1,7 +1,7 @@
 """``run.json``: one run at a glance (:class:`RunSummary`, ``docs/schemas/run.schema.json``).
 
 Written by :func:`automl_lite.finish.finish_run`, for success and failure alike; read by the CLI,
-the engine and scoring. Its own module so that the message builders (:mod:`automl_lite.notify`)
+the engine and scoring. Its own module so that the message builders (:mod:`automl_lite.finish.notify`)
 and the step payloads (:mod:`automl_lite.contracts`) can name it without importing the step that
 writes it.
 """

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 from automl_lite.artifacts import Artifact, json_schema
-from automl_lite.finish import RunSummary
 from automl_lite.profile.artifact import ProfileArtifact
+from automl_lite.run_summary import RunSummary
 from automl_lite.train._metrics import TrainingMetrics
 from automl_lite.validate.artifact import ValidationArtifact
 

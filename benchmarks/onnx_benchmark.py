@@ -1,8 +1,8 @@
 """ONNX benchmark: the exported graph (onnxruntime) against the native scikit-learn pipeline.
 
 For each (dataset, estimator) pair, one model is trained the way the Train step builds
-it (the project's own column screening, :func:`automl_lite.features.prepare_frame`,
-:func:`automl_lite.preprocessing.build_preprocessor`, float32 cast, then the estimator
+it (the project's own column screening, :func:`automl_lite.model.features.prepare_frame`,
+:func:`automl_lite.model.preprocessing.build_preprocessor`, float32 cast, then the estimator
 with fixed, reasonable hyper-parameters instead of a FLAML search so runs are
 repeatable), exported with :func:`automl_lite.export.export_onnx` and checked with the
 parity gate. Then, side by side in the same process:
@@ -12,7 +12,7 @@ parity gate. Then, side by side in the same process:
   *model*: ``session.run`` on a one-row feed vs the native ``Pipeline.predict`` (regression)
   or ``predict_proba`` (classification: the graph returns labels *and* probabilities)
   on a one-row prepared DataFrame. *raw row*: from a one-row DataFrame of raw CSV
-  values, i.e. including :func:`~automl_lite.features.prepare_frame` on both sides
+  values, i.e. including :func:`~automl_lite.model.features.prepare_frame` on both sides
   (``OnnxModel.predict_frame`` vs ``NativeModel.predict``/``predict_proba``).
 - **batch throughput**: rows per second on ``--batch-rows`` (default 100,000) rows
   resampled with replacement from the dataset, model only and from raw rows.
@@ -50,9 +50,9 @@ sys.path.insert(0, str(REPO))
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 from automl_lite.export import export_onnx, measure_parity, onnx_session  # noqa: E402
-from automl_lite.features import category_strings, input_specs, onnx_feed, prepare_frame  # noqa: E402
-from automl_lite.predict import OnnxModel  # noqa: E402
-from automl_lite.preprocessing import Float32Cast, build_preprocessor  # noqa: E402
+from automl_lite.model.features import category_strings, input_specs, onnx_feed, prepare_frame  # noqa: E402
+from automl_lite.model.predict import OnnxModel  # noqa: E402
+from automl_lite.model.preprocessing import Float32Cast, build_preprocessor  # noqa: E402
 from automl_lite.problem import ProblemType  # noqa: E402
 from automl_lite.profile import screen_columns  # noqa: E402
 from automl_lite.train import NativeModel, split_indexes  # noqa: E402

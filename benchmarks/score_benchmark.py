@@ -41,7 +41,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from automl_lite.score.contracts import DEFAULT_CHUNK_BYTES, MAP_MAX_CONCURRENCY  # noqa: E402
+from automl_lite.score_contracts import DEFAULT_CHUNK_BYTES, MAP_MAX_CONCURRENCY  # noqa: E402
 
 PENGUINS = REPO / "examples" / "penguins" / "penguins.csv"
 
@@ -143,7 +143,7 @@ def main() -> None:
         "--chunk-mib",
         type=float,
         default=DEFAULT_CHUNK_BYTES / 2**20,
-        help="chunk size (default: the stack's, automl_lite.score.contracts.DEFAULT_CHUNK_BYTES)",
+        help="chunk size (default: the stack's, automl_lite.score_contracts.DEFAULT_CHUNK_BYTES)",
     )
     parser.add_argument("--run", type=Path, help="a run folder to score with (default: train a tiny one)")
     parser.add_argument(

@@ -80,9 +80,9 @@ if not BENCH_DIR.is_dir():  # a worktree: the shared folder sits beside the main
     BENCH_DIR = Path("/work/shared/bench")
 sys.path.insert(0, str(REPO))
 
-from automl_lite.dataset import read_csv  # noqa: E402
-from automl_lite.features import category_strings  # noqa: E402
+from automl_lite.data.csv_reader import read_csv  # noqa: E402
 from automl_lite.manifest import ESTIMATORS  # noqa: E402
+from automl_lite.model.features import category_strings  # noqa: E402
 from automl_lite.problem import DEFAULT_METRIC, METRICS, ProblemType  # noqa: E402
 
 SUITE = (

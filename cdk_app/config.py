@@ -17,7 +17,7 @@ from typing import Any
 
 from constructs import Node
 
-from automl_lite.resources import TRAINING_JOB
+from automl_lite.aws.resources import TRAINING_JOB
 
 
 class TrainingCompute(StrEnum):
@@ -71,7 +71,7 @@ class DeploymentConfig:
     log_retention_days: int = 90
     training_compute: TrainingCompute = TrainingCompute.FARGATE
     #: vCPUs and memory of one training job (Fargate allows 0.25-16 vCPU, 0.5-120 GiB in fixed pairs);
-    #: the defaults are the resource table's (``automl_lite.resources.TRAINING_JOB``).
+    #: the defaults are the resource table's (``automl_lite.aws.resources.TRAINING_JOB``).
     training_vcpus: float = TRAINING_JOB.vcpus
     training_memory_mib: int = TRAINING_JOB.memory_mib
     #: The most vCPUs all running training jobs may use at once (caps cost and concurrency).

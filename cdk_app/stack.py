@@ -7,7 +7,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from automl_lite import definitions
+from automl_lite.aws import asl
 from automl_lite.layout import (
     INCOMING_PREFIX,
     SCORE_INPUT_PREFIX,
@@ -127,8 +127,8 @@ class AutomlLiteStack(Stack):
             },
             logs_key=logs_key,
             log_retention=retention,
-            definition_text=definitions.load_score_asl_text(),
-            placeholders=definitions.SCORE_ASL_PLACEHOLDERS,
+            definition_text=asl.load_score_asl_text(),
+            placeholders=asl.SCORE_ASL_PLACEHOLDERS,
             flow="score",
             state_machine_id="Score",
             # Fixed, so the Distributed Map's grants can name it without a circular reference.
@@ -152,7 +152,7 @@ class AutomlLiteStack(Stack):
             )
         )
 
-        # The runs at a glance: the metrics the steps emit (automl_lite.observability.METRICS).
+        # The runs at a glance: the metrics the steps emit (automl_lite.aws.observability.METRICS).
         self.dashboard = RunsDashboard(
             self,
             "Dashboard",

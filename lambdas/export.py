@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from automl_lite.aws.observability import logger, observed, record
 from automl_lite.contracts import StepInput
 from automl_lite.export import export_run
-from automl_lite.observability import logger, observed, record
 
 
 @observed

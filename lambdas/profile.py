@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from automl_lite.aws.observability import logger, observed
 from automl_lite.contracts import StepInput
-from automl_lite.observability import logger, observed
 from automl_lite.profile import profile_run
 
 

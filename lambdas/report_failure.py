@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from automl_lite.aws.observability import logger, observed, record
 from automl_lite.contracts import FailureInput
-from automl_lite.failures import report_failure
-from automl_lite.observability import logger, observed, record
+from automl_lite.finish.failure import report_failure
 
 
 @observed

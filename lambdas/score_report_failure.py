@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from automl_lite.observability import logger, observed, record
+from automl_lite.aws.observability import logger, observed, record
 from automl_lite.score import report_score_failure
-from automl_lite.score.contracts import ScoreFailureInput
+from automl_lite.score_contracts import ScoreFailureInput
 
 
 @observed

@@ -9,9 +9,9 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from automl_lite.aws.observability import logger, observed, record
 from automl_lite.contracts import DatasetPending, DuplicateDelivery, ValidateInput
 from automl_lite.exceptions import ManifestUnreadableError
-from automl_lite.observability import logger, observed, record
 from automl_lite.validate import start_run
 
 

@@ -6,7 +6,7 @@ are summed. This is the unzipped size a zip package would need (Lambda's limit: 
 layers included). The whole image (``lambdas/requirements.txt``) is measured too, against
 the 10 GB container-image limit. Sizes are those of the venv's wheels (manylinux x86_64,
 the platform the functions run on), byte code included; the venv may run CPython 3.11 while
-the image runs 3.12 (``automl_lite.resources.PYTHON_VERSION``): the same pins, builds for
+the image runs 3.12 (``automl_lite.aws.resources.PYTHON_VERSION``): the same pins, builds for
 another interpreter, of nearly the same size. boto3/botocore are listed apart since the zip
 runtime ships them.
 

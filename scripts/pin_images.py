@@ -116,7 +116,7 @@ def render(python: str | None = None) -> dict[Path, str]:
     """The two requirements files as the lock gives them."""
     if python is None:
         sys.path.insert(0, str(REPO))
-        from automl_lite.resources import PYTHON_VERSION as python
+        from automl_lite.aws.resources import PYTHON_VERSION as python
     lock = tomllib.loads(LOCK.read_text())
     project_deps = _project(lock)["dependencies"]
     lambda_pins = closure(lock, project_deps, python)

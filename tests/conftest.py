@@ -16,7 +16,7 @@ EVENTS_DIR = REPO / "tests" / "events"
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-# What the CDK app sets on every function (automl_lite.observability.function_environment), before any
+# What the CDK app sets on every function (automl_lite.aws.observability.function_environment), before any
 # handler module builds its Powertools Logger and Metrics: Powertools' documented way to test handlers.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "automl-lite")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "automl-lite")

@@ -14,8 +14,8 @@ from sklearn.ensemble import (
 from xgboost import XGBClassifier, XGBRegressor
 
 from automl_lite.contracts import ColumnDecision
-from automl_lite.features import category_strings, input_specs, prepare_frame
-from automl_lite.preprocessing import build_preprocessor
+from automl_lite.model.features import category_strings, input_specs, prepare_frame
+from automl_lite.model.preprocessing import build_preprocessor
 from automl_lite.train import NativeModel, fit_pipeline
 
 PENGUIN_KINDS = {

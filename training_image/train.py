@@ -19,8 +19,9 @@ import time
 import traceback
 from pathlib import Path
 
-from automl_lite import layout, storage
-from automl_lite.dataset import read_csv
+from automl_lite import layout
+from automl_lite.aws import storage
+from automl_lite.data.csv_reader import read_csv
 from automl_lite.exceptions import (
     AutomlLiteError,
     TrainingConfigError,
@@ -28,7 +29,8 @@ from automl_lite.exceptions import (
     describe_exception,
     strip_trace,
 )
-from automl_lite.integrity import write_digest
+from automl_lite.model.integrity import write_digest
+from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.settings import TrainingSettings
 from automl_lite.train import CONTENT_TYPES, train, write_artifacts
 
@@ -50,19 +52,21 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
                 work / "dataset.csv",
                 version_id=settings.dataset_version or None,
             )
-            profile = storage.read_json(settings.bucket, settings.profile_key)
+            profile_bytes = storage.read_bytes(settings.bucket, settings.profile_key)
         except Exception as exc:
             raise TrainingFailedError(
                 f"The training job could not read s3://{settings.bucket}/{settings.dataset_key} or "
                 f"s3://{settings.bucket}/{settings.profile_key} ({describe_exception(exc)})",
                 fix="Check that the dataset is still in the bucket and that the Profile step finished.",
             ) from exc
-        decisions = profile.get("decisions") if isinstance(profile, dict) else None
-        if not isinstance(decisions, list):
+        try:
+            decisions = ProfileArtifact.load(profile_bytes).decisions
+        except ValueError as exc:  # not JSON, another schema version, or a field that does not validate
             raise TrainingFailedError(
-                f"{settings.profile_key} has no 'decisions' list",
+                f"{settings.profile_key} is not a profile this version of automl-lite reads "
+                f"({describe_exception(exc)})",
                 fix="Run the pipeline again from the start.",
-            )
+            ) from exc
         frame = read_csv(csv_path, sep=settings.delimiter)
         log_path = work / "search_log.jsonl"
         outcome = train(

@@ -6,6 +6,7 @@
     automl-lite predict MODEL_OR_RUN DATA.csv [--out FILE]
     automl-lite runs
     automl-lite show RUN
+    automl-lite console [--port N] [--no-browser]
 
 Errors a user can fix are printed as their code and cause, without a traceback.
 
@@ -117,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="one run's states, scores and artifacts")
     show.add_argument("run", help="run id or run folder")
     show.set_defaults(func=cmd_show)
+
+    from automl_lite.console.cli import add_parser as add_console_parser
+
+    add_console_parser(sub)
     return parser
 
 

@@ -14,7 +14,7 @@ from automl_lite import layout
 from automl_lite.exceptions import InternalError, UsageError, code_for_error_name
 
 if TYPE_CHECKING:
-    from automl_lite.finish import RunSummary
+    from automl_lite.run_summary import RunSummary
 
 
 DEFAULT_RUNS_DIR = Path("runs")
@@ -68,7 +68,7 @@ def _read_summary(folder: Path) -> RunSummary:
     from pydantic import ValidationError
 
     from automl_lite.exceptions import RunFolderInvalidError
-    from automl_lite.finish import RunSummary
+    from automl_lite.run_summary import RunSummary
 
     path = folder / layout.RUN_SUMMARY
     try:

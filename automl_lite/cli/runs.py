@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from automl_lite import layout
 
 if TYPE_CHECKING:
-    from automl_lite.finish import RunSummary
+    from automl_lite.run_summary import RunSummary
 from automl_lite.cli._common import (
     CliError,
     _err,
@@ -22,7 +22,7 @@ from automl_lite.cli._common import (
 
 
 def _load_runs(runs_dir: Path) -> list[RunSummary]:
-    from automl_lite.finish import RunSummary
+    from automl_lite.run_summary import RunSummary
 
     runs = []
     for path in sorted(runs_dir.glob(f"*/{layout.RUN_SUMMARY}")):

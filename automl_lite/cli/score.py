@@ -24,7 +24,7 @@ from automl_lite.cli._common import (
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from automl_lite.predict import predict_file
+    from automl_lite.model.predict import predict_file
 
     model = Path(args.model)
     data = Path(args.data)

@@ -1,6 +1,6 @@
 """Export: the whole fitted pipeline as one ONNX graph, gated by a parity check.
 
-The graph has one input per model input (:class:`automl_lite.features.InputSpec`:
+The graph has one input per model input (:class:`automl_lite.model.features.InputSpec`:
 one per original column, named after it, plus the derived parts of datetime and
 text columns), string tensors for categorical columns and float32 for the rest.
 Outputs:

@@ -1,5 +1,5 @@
-"""skl2onnx converters for automl-lite's own transformers (:class:`~automl_lite.preprocessing.Float32Cast`,
-:class:`~automl_lite.preprocessing.MedianImputer`), registered once per process."""
+"""skl2onnx converters for automl-lite's own transformers (:class:`~automl_lite.model.preprocessing.Float32Cast`,
+:class:`~automl_lite.model.preprocessing.MedianImputer`), registered once per process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from onnx import TensorProto
 
-from automl_lite.preprocessing import Float32Cast, MedianImputer
+from automl_lite.model.preprocessing import Float32Cast, MedianImputer
 
 
 def _cast_shape(operator: Any) -> None:

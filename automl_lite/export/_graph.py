@@ -15,8 +15,8 @@ from automl_lite.exceptions import (
     describe_exception,
 )
 from automl_lite.export._converters import register_converters
-from automl_lite.features import MISSING_TOKEN, InputSpec, as_specs
-from automl_lite.train import threshold_label, unwrap_threshold
+from automl_lite.export._threshold import threshold_label, unwrap_threshold
+from automl_lite.model.features import MISSING_TOKEN, InputSpec, as_specs
 
 #: Opsets every onnxruntime >= 1.15 runs.
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -38,7 +38,7 @@ def _most_probable_label(model: onnx.ModelProto) -> None:
     label is left unconnected: onnxruntime's binary TreeEnsembleClassifier thresholds the raw
     score at 0.5 instead of 0 when every leaf weight is positive (a LightGBM model without
     splits, common on wide files with few rows), so its label contradicted its own
-    probabilities on every row. (A tuned threshold: :func:`automl_lite.train.threshold_label`.)
+    probabilities on every row. (A tuned threshold: :func:`automl_lite.export._threshold.threshold_label`.)
     """
     graph = model.graph
     label = next(o for o in graph.output if o.name == "label")
@@ -141,7 +141,7 @@ def export_onnx(
     ----------
     pipeline:
         A fitted ``Pipeline([preprocess, float32, model])`` as built by :mod:`automl_lite.train`,
-        taking the frame of :func:`automl_lite.features.prepare_frame`.
+        taking the frame of :func:`automl_lite.model.features.prepare_frame`.
     decisions:
         The column decisions (or input specs) the pipeline was trained with.
     class_names:

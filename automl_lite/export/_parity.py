@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from automl_lite.exceptions import (
     ExportParityFailedError,
 )
-from automl_lite.features import InputSpec, onnx_feed, prepare_frame
-from automl_lite.onnx_runtime import load_onnxruntime, make_session
+from automl_lite.model.features import InputSpec, onnx_feed, prepare_frame
+from automl_lite.model.onnx_runtime import load_onnxruntime, make_session
 from automl_lite.problem import ProblemType
 
 #: The gate: share of rows whose labels must agree (classification)...

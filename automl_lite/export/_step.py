@@ -15,7 +15,8 @@ from automl_lite.exceptions import (
 )
 from automl_lite.export._graph import export_onnx, set_metadata
 from automl_lite.export._parity import measure_parity, parity_error, parity_summary
-from automl_lite.finish import SUCCEEDED, RunSummary, finish_run
+from automl_lite.finish import finish_run
+from automl_lite.run_summary import SUCCEEDED, RunSummary
 from automl_lite.train import TrainingMetrics
 
 
@@ -25,21 +26,18 @@ def _load_native(bucket: str, model_key: str, digest_key: str) -> Any:
     Unpickling runs code. Only the training job's role may write ``model_key`` and ``digest_key``
     (``layout.ARTIFACT_WRITERS``); the digest check refuses a model written by anything else.
     """
-    import joblib
-
-    from automl_lite import storage
-    from automl_lite.integrity import check_model
+    from automl_lite.aws import storage
+    from automl_lite.model.integrity import load_model
 
     recorded = storage.read_bytes(bucket, digest_key)
     data = storage.read_bytes(bucket, model_key)
-    check_model(data, recorded, model_uri=storage.uri(bucket, model_key))
-    return joblib.load(io.BytesIO(data))
+    return load_model(data, recorded, model_uri=storage.uri(bucket, model_key))
 
 
 def _check_model_size(bucket: str, model_key: str, run_id: str) -> None:
-    """Refuse a model too large for Export's memory before loading it (the budget in automl_lite.budget)."""
-    from automl_lite import storage
-    from automl_lite.budget import dataset_budget, human_bytes
+    """Refuse a model too large for Export's memory before loading it (the budget in automl_lite.aws.size_limits)."""
+    from automl_lite.aws import storage
+    from automl_lite.aws.size_limits import dataset_budget, human_bytes
 
     meta = storage.head(bucket, model_key)
     limit = dataset_budget()
@@ -48,7 +46,7 @@ def _check_model_size(bucket: str, model_key: str, run_id: str) -> None:
             f"The trained model of run {run_id} is {human_bytes(int(meta['ContentLength']))}; Export can convert "
             f"at most {human_bytes(limit.max_model_bytes)} (limit: model bytes; {limit.backed_by['model_bytes']}).",
             fix="Use fewer rows, or estimators with smaller models (e.g. 'estimators': ['lgbm']), "
-            "or raise the Export function's memory in automl_lite/resources.py.",
+            "or raise the Export function's memory in automl_lite/aws/resources.py.",
         )
 
 
@@ -61,9 +59,11 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     and ``run.json``; returns the :class:`~automl_lite.contracts.ExportResult` whose
     subject and message the success notification publishes.
     """
-    from automl_lite import layout, notify, storage
-    from automl_lite.dataset import read_csv, restore_frame
-    from automl_lite.model_card import render_model_card
+    from automl_lite import layout
+    from automl_lite.aws import storage
+    from automl_lite.data.csv_reader import read_csv, restore_frame
+    from automl_lite.export._model_card import render_model_card
+    from automl_lite.finish import notify
 
     bucket, run_id = run.bucket, run.run_id
 

@@ -9,17 +9,33 @@ import json
 import os
 import sys
 import zipfile
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from automl_lite import batch_retry, definitions, resources, storage
+from automl_lite.aws import asl, batch_retry, clients, resources
+from automl_lite.local.auth import EngineKeys
+from automl_lite.local.names import PREFIX, REGION
 
-if TYPE_CHECKING:
-    from automl_lite.local.engine import LocalEngine
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-BUCKET = "automl-lite-local"
-PREFIX = "automl-lite"
+@dataclass(frozen=True)
+class Target:
+    """Where to deploy: the engine's bucket, endpoint, keys and rule names."""
+
+    bucket: str
+    endpoint: str | None
+    keys: EngineKeys
+    rule_name: str
+    score_rule_name: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What the deployment created, as the CDK stack's outputs name it."""
+
+    topic_arn: str
+    queue_url: str
+    state_machine_arn: str
+    score_state_machine_arn: str
+
 
 #: Host variables a container image would also define; the training subprocess gets
 #: these (through the job definition) and nothing else from this process.
@@ -35,31 +51,31 @@ _IMAGE_ENV = (
 )
 
 
-def deploy(engine: LocalEngine) -> None:
+def deploy(engine: Target) -> Deployment:
     """Create what the CDK stack creates, with local stand-ins where AWS would build images."""
-    s3 = storage.client("s3")
+    s3 = clients.client("s3")
     s3.create_bucket(Bucket=engine.bucket)
     s3.put_bucket_versioning(Bucket=engine.bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_notification_configuration(
         Bucket=engine.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
 
-    sns, sqs = storage.client("sns"), storage.client("sqs")
-    engine.topic_arn = sns.create_topic(Name=f"{PREFIX}-notifications")["TopicArn"]
+    sns, sqs = clients.client("sns"), clients.client("sqs")
+    topic_arn = sns.create_topic(Name=f"{PREFIX}-notifications")["TopicArn"]
     # An inbox subscribed to the topic stands in for the user's e-mail subscription.
-    engine.queue_url = sqs.create_queue(QueueName=f"{PREFIX}-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=engine.queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(TopicArn=engine.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    queue_url = sqs.create_queue(QueueName=f"{PREFIX}-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
 
-    iam = storage.client("iam")
+    iam = clients.client("iam")
     role_arn = iam.create_role(
         RoleName=f"{PREFIX}-local",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
 
-    awslambda = storage.client("lambda")
+    awslambda = clients.client("lambda")
     function_arns = {}
     for step, spec in resources.FUNCTIONS.items():
         function_arns[step] = awslambda.create_function(
@@ -73,7 +89,7 @@ def deploy(engine: LocalEngine) -> None:
             EphemeralStorage={"Size": spec.ephemeral_storage_mib},
         )["FunctionArn"]
 
-    batch = storage.client("batch")
+    batch = clients.client("batch")
     compute = batch.create_compute_environment(
         computeEnvironmentName=f"{PREFIX}-training", type="UNMANAGED", state="ENABLED", serviceRole=role_arn
     )["computeEnvironmentArn"]
@@ -111,8 +127,8 @@ def deploy(engine: LocalEngine) -> None:
         },
     )["jobDefinitionArn"]
 
-    sfn = storage.client("stepfunctions")
-    definition = definitions.render_asl(
+    sfn = clients.client("stepfunctions")
+    definition = asl.render_asl(
         {
             "ValidateFunctionArn": function_arns["Validate"],
             "ProfileFunctionArn": function_arns["Profile"],
@@ -120,34 +136,40 @@ def deploy(engine: LocalEngine) -> None:
             "ReportFailureFunctionArn": function_arns["ReportFailure"],
             "TrainingJobQueueArn": queue_arn_batch,
             "TrainingJobDefinitionArn": job_definition_arn,
-            "NotificationTopicArn": engine.topic_arn,
+            "NotificationTopicArn": topic_arn,
         }
     )
-    engine.state_machine_arn = sfn.create_state_machine(
+    state_machine_arn = sfn.create_state_machine(
         name=f"{PREFIX}-pipeline", definition=definition, roleArn=role_arn
     )["stateMachineArn"]
 
-    events = storage.client("events")
-    events.put_rule(Name=engine.rule_name, EventPattern=json.dumps(definitions.event_pattern(engine.bucket)))
+    events = clients.client("events")
+    events.put_rule(Name=engine.rule_name, EventPattern=json.dumps(asl.event_pattern(engine.bucket)))
     events.put_targets(
         Rule=engine.rule_name,
-        Targets=[{"Id": "pipeline", "Arn": engine.state_machine_arn, "RoleArn": role_arn}],
+        Targets=[{"Id": "pipeline", "Arn": state_machine_arn, "RoleArn": role_arn}],
     )
 
     # The scoring flow: its own definition, rule and functions (statemachine/score*.json).
-    score_definition = definitions.render_score_asl(
+    score_definition = asl.render_score_asl(
         {f"{step}FunctionArn": function_arns[step] for step in resources.SCORE_FUNCTIONS}
-        | {"NotificationTopicArn": engine.topic_arn}
+        | {"NotificationTopicArn": topic_arn}
     )
-    engine.score_state_machine_arn = sfn.create_state_machine(
+    score_state_machine_arn = sfn.create_state_machine(
         name=f"{PREFIX}-score", definition=score_definition, roleArn=role_arn
     )["stateMachineArn"]
     events.put_rule(
-        Name=engine.score_rule_name, EventPattern=json.dumps(definitions.score_event_pattern(engine.bucket))
+        Name=engine.score_rule_name, EventPattern=json.dumps(asl.score_event_pattern(engine.bucket))
     )
     events.put_targets(
         Rule=engine.score_rule_name,
-        Targets=[{"Id": "score", "Arn": engine.score_state_machine_arn, "RoleArn": role_arn}],
+        Targets=[{"Id": "score", "Arn": score_state_machine_arn, "RoleArn": role_arn}],
+    )
+    return Deployment(
+        topic_arn=topic_arn,
+        queue_url=queue_url,
+        state_machine_arn=state_machine_arn,
+        score_state_machine_arn=score_state_machine_arn,
     )
 
 

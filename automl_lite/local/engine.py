@@ -30,11 +30,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from automl_lite import layout, observability, resources, storage
+from automl_lite import layout
+from automl_lite.aws import clients, observability, resources, storage
 from automl_lite.local import moto_patches
 from automl_lite.local.auth import TOKEN_HEADER, EngineKeys, GuardedMotoServer
-from automl_lite.local.deploy import ACCOUNT, BUCKET, PREFIX, REGION, deploy
+from automl_lite.local.deploy import Target, deploy
 from automl_lite.local.execution import ExecutionResult, make_run_id, s3_object_created_event
+from automl_lite.local.names import ACCOUNT, BUCKET, PREFIX, REGION
 
 #: The step each function runs (the same table the CDK app reads).
 HANDLERS = {step: spec.handler for step, spec in resources.FUNCTIONS.items()}
@@ -125,7 +127,7 @@ class LocalEngine:
                 "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
-        storage.reset_clients()
+        clients.reset_clients()
         self._deploy()
         return self
 
@@ -140,7 +142,7 @@ class LocalEngine:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-        storage.reset_clients()
+        clients.reset_clients()
 
     def _set_env(self, values: dict[str, str | None]) -> None:
         for name, value in values.items():
@@ -153,13 +155,25 @@ class LocalEngine:
     # ------------------------------------------------------------------ resources
     def _deploy(self) -> None:
         """Create what the CDK stack creates (:func:`automl_lite.local.deploy.deploy`)."""
-        deploy(self)
+        deployment = deploy(
+            Target(
+                bucket=self.bucket,
+                endpoint=self.endpoint,
+                keys=self.keys,
+                rule_name=self.rule_name,
+                score_rule_name=self.score_rule_name,
+            )
+        )
+        self.topic_arn = deployment.topic_arn
+        self.queue_url = deployment.queue_url
+        self.state_machine_arn = deployment.state_machine_arn
+        self.score_state_machine_arn = deployment.score_state_machine_arn
 
     # ------------------------------------------------------------------ runs
     def upload(
         self, data: bytes, key: str, *, content_type: str = "application/octet-stream"
     ) -> dict[str, Any]:
-        response = storage.client("s3").put_object(
+        response = clients.client("s3").put_object(
             Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
         )
         return {"etag": response["ETag"], "version_id": response.get("VersionId"), "size": len(data)}
@@ -208,14 +222,14 @@ class LocalEngine:
 
     def deliver(self, event: dict[str, Any], *, run_id: str) -> str | None:
         """Start an execution for ``event`` on the state machine whose rule matches it (None if none does)."""
-        events = storage.client("events")
+        events = clients.client("events")
         for rule, state_machine_arn in (
             (self.rule_name, self.state_machine_arn),
             (self.score_rule_name, self.score_state_machine_arn),
         ):
             pattern = events.describe_rule(Name=rule)["EventPattern"]
             if events.test_event_pattern(EventPattern=pattern, Event=json.dumps(event))["Result"]:
-                return storage.client("stepfunctions").start_execution(
+                return clients.client("stepfunctions").start_execution(
                     stateMachineArn=state_machine_arn, name=run_id, input=json.dumps(event)
                 )["executionArn"]
         return None
@@ -223,7 +237,7 @@ class LocalEngine:
     # ------------------------------------------------------------------ scoring
     def import_run(self, folder: Path) -> str:
         """Upload a run folder written by ``collect`` to ``runs/<run-id>/`` (scoring reads its model there)."""
-        from automl_lite.finish import RunSummary
+        from automl_lite.run_summary import RunSummary
 
         run_id = RunSummary.load((folder / layout.RUN_SUMMARY).read_bytes()).run_id
         for artifact in (layout.RUN_SUMMARY, *layout.ARTIFACTS):
@@ -265,7 +279,7 @@ class LocalEngine:
         return dest
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        sfn = storage.client("stepfunctions")
+        sfn = clients.client("stepfunctions")
         events: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
         while True:
@@ -284,7 +298,7 @@ class LocalEngine:
         poll_s: float = 0.25,
     ) -> ExecutionResult:
         """Follow an execution to its end, calling ``on_event`` for each new history event."""
-        sfn = storage.client("stepfunctions")
+        sfn = clients.client("stepfunctions")
         seen = 0
         deadline = time.monotonic() + timeout_s
         while True:
@@ -312,7 +326,7 @@ class LocalEngine:
 
     def notifications(self) -> list[dict[str, Any]]:
         """Every SNS message published so far (subject, message, attributes)."""
-        sqs = storage.client("sqs")
+        sqs = clients.client("sqs")
         while True:
             received = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
             batch = received.get("Messages", [])

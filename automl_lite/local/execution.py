@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from automl_lite.local.deploy import ACCOUNT, REGION
+from automl_lite.local.names import ACCOUNT, REGION
 
 
 @dataclass

@@ -43,7 +43,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from automl_lite import resources
+from automl_lite.aws import resources
 
 #: How often the parent looks at the child's memory and /tmp, seconds.
 POLL_S = 0.05
@@ -54,7 +54,7 @@ _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(
     sorted(
         {spec.handler.rpartition(".")[0] for spec in resources.FUNCTIONS.values()}
-        | {"automl_lite.storage", "automl_lite.local.lambda_runtime"}
+        | {"automl_lite.aws.storage", "automl_lite.local.lambda_runtime"}
     )
 )
 
@@ -179,9 +179,9 @@ def _child(conn: Connection, invocation: Invocation, started: float) -> None:
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
     tempfile.tempdir = None  # re-read TMPDIR
-    from automl_lite import storage
+    from automl_lite.aws import clients
 
-    storage.reset_clients()
+    clients.reset_clients()
     context = RuntimeContext(
         function_name=invocation.function_name,
         invoked_function_arn=invocation.function_arn,

@@ -21,7 +21,7 @@ loudly when an upgrade changes any internal used here:
    camelCase response. Both directions are converted with botocore's service model,
    as AWS's integration does.
 
-5. **AWS's limits** that moto does not enforce, from ``automl_lite.resources`` (scaled
+5. **AWS's limits** that moto does not enforce, from ``automl_lite.aws.resources`` (scaled
    down in tests through the engine's ``state.limits``): a function's timeout, memory and ``/tmp``
    (``automl_lite.local.lambda_runtime``); the state payload (moto checks results and
    outputs, this adds a state's input after ``Parameters``) and its ``States.DataLimitExceeded``
@@ -75,26 +75,26 @@ from moto.stepfunctions.parser.asl.utils import boto_client as _boto_client_modu
 from automl_lite.local.lambda_runtime import FunctionLimits
 from automl_lite.local.patches import ORIGINAL as _ORIGINAL
 from automl_lite.local.patches.batch import (
-    _batch_normalise_parameters,
-    _batch_normalise_response,
-    _run_job_as_subprocess,
+    batch_normalise_parameters,
+    batch_normalise_response,
+    run_job_as_subprocess,
 )
-from automl_lite.local.patches.credentials import BOTO_CLIENT_IMPORTERS, _boto_client_for
+from automl_lite.local.patches.credentials import BOTO_CLIENT_IMPORTERS, credentials_boto_client_for
 from automl_lite.local.patches.distributed_map import (
     EXCEEDED_THRESHOLD_CAUSE,
-    _distributed_eval_job,
-    _distributed_map_run,
-    _map_from_state_props,
+    distributed_eval_job,
+    distributed_map_run,
+    map_from_state_props,
 )
 from automl_lite.local.patches.engine_state import Credentials, EngineState, Faults, Limits, install, state
-from automl_lite.local.patches.events import _test_event_pattern
-from automl_lite.local.patches.lambda_invoke import _invoke_function, function_limits
+from automl_lite.local.patches.events import events_test_event_pattern
+from automl_lite.local.patches.lambda_invoke import function_limits, invoke_function
 from automl_lite.local.patches.limits import (
     QUOTA_IMPORTERS,
-    _error_equals,
-    _eval_parameters_within_quota,
-    _is_within_size_quota,
-    _sns_publish,
+    error_equals,
+    eval_parameters_within_quota,
+    limits_is_within_size_quota,
+    sns_publish,
 )
 
 MOTO_VERSION = "5.2.5"
@@ -118,22 +118,22 @@ def apply() -> None:
         _ORIGINAL["map_from_state_props"] = StateMap.from_state_props
         _ORIGINAL["distributed_map_run"] = DistributedIterationComponent._map_run
         _ORIGINAL["distributed_eval_job"] = DistributedItemProcessorWorker._eval_job
-        StateMap.from_state_props = _map_from_state_props  # type: ignore[method-assign]
-        DistributedIterationComponent._map_run = _distributed_map_run  # type: ignore[method-assign]
-        DistributedItemProcessorWorker._eval_job = _distributed_eval_job  # type: ignore[method-assign]
-        LambdaBackend.invoke = _invoke_function  # type: ignore[method-assign]
-        StateTask._eval_parameters = _eval_parameters_within_quota  # type: ignore[method-assign]
-        ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
-        SNSBackend.publish = _sns_publish  # type: ignore[method-assign]
+        StateMap.from_state_props = map_from_state_props  # type: ignore[method-assign]
+        DistributedIterationComponent._map_run = distributed_map_run  # type: ignore[method-assign]
+        DistributedItemProcessorWorker._eval_job = distributed_eval_job  # type: ignore[method-assign]
+        LambdaBackend.invoke = invoke_function  # type: ignore[method-assign]
+        StateTask._eval_parameters = eval_parameters_within_quota  # type: ignore[method-assign]
+        ErrorEqualsDecl._eval_body = error_equals  # type: ignore[method-assign]
+        SNSBackend.publish = sns_publish  # type: ignore[method-assign]
         for name in QUOTA_IMPORTERS:
-            importlib.import_module(name).is_within_size_quota = _is_within_size_quota  # type: ignore[attr-defined]
-        _boto_client_module.boto_client_for = _boto_client_for
+            importlib.import_module(name).is_within_size_quota = limits_is_within_size_quota  # type: ignore[attr-defined]
+        _boto_client_module.boto_client_for = credentials_boto_client_for
         for name in BOTO_CLIENT_IMPORTERS:
-            importlib.import_module(name).boto_client_for = _boto_client_for  # type: ignore[attr-defined]
-        Job.run = _run_job_as_subprocess  # type: ignore[method-assign]
-        EventsHandler.test_event_pattern = _test_event_pattern  # type: ignore[assignment]
-        StateTaskServiceBatch._normalise_parameters = _batch_normalise_parameters  # type: ignore[method-assign,assignment]
-        StateTaskServiceBatch._normalise_response = _batch_normalise_response  # type: ignore[method-assign,assignment]
+            importlib.import_module(name).boto_client_for = credentials_boto_client_for  # type: ignore[attr-defined]
+        Job.run = run_job_as_subprocess  # type: ignore[method-assign]
+        EventsHandler.test_event_pattern = events_test_event_pattern  # type: ignore[assignment]
+        StateTaskServiceBatch._normalise_parameters = batch_normalise_parameters  # type: ignore[method-assign,assignment]
+        StateTaskServiceBatch._normalise_response = batch_normalise_response  # type: ignore[method-assign,assignment]
         _applied = True
 
 

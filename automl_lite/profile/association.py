@@ -10,16 +10,16 @@ import pandas as pd
 
 from automl_lite.contracts import ColumnDecision, ColumnKind
 from automl_lite.problem import ProblemType
-from automl_lite.profile.codes import _numeric_codes
-from automl_lite.profile.problem_type import _is_numeric
+from automl_lite.profile.codes import numeric_codes
+from automl_lite.profile.problem_type import is_numeric
 from automl_lite.profile.screening import MIN_ROWS_FOR_JUDGEMENT
-from automl_lite.profile.statistics import _num
+from automl_lite.profile.statistics import num
 
 #: Most numeric columns in the correlation matrix (the ones with fewest missing values).
 MAX_CORRELATION_COLUMNS = 30
 
 
-def _correlations(
+def correlations(
     frame: pd.DataFrame, decisions: Sequence[ColumnDecision], target: str, problem_type: ProblemType
 ) -> dict[str, Any]:
     numeric = [d.name for d in decisions if d.use and d.kind is ColumnKind.NUMERIC]
@@ -30,7 +30,7 @@ def _correlations(
     if len(cols) < 2:
         return {"columns": cols, "pearson": []}
     matrix = frame[cols].astype(float).corr(method="pearson", min_periods=MIN_ROWS_FOR_JUDGEMENT)
-    return {"columns": cols, "pearson": [[_num(v) for v in row] for row in matrix.to_numpy()]}
+    return {"columns": cols, "pearson": [[num(v) for v in row] for row in matrix.to_numpy()]}
 
 
 #: Rows used for mutual information (a random subset of the profile's rows beyond this).
@@ -39,9 +39,9 @@ MI_MAX_ROWS = 50_000
 MI_BINS = 20
 
 
-def _discrete(series: pd.Series, kind: ColumnKind) -> np.ndarray:
+def discrete(series: pd.Series, kind: ColumnKind) -> np.ndarray:
     """Codes for mutual information: numbers in quantile bins, other values by their most frequent."""
-    if kind is ColumnKind.NUMERIC and _is_numeric(series) and series.nunique() > MI_BINS:
+    if kind is ColumnKind.NUMERIC and is_numeric(series) and series.nunique() > MI_BINS:
         # Quantile bins (right-closed, as pd.qcut's), from the distinct edges: pd.qcut fails on
         # edges that differ only below float precision (subnormal numbers), found by a property test.
         values = series.to_numpy(dtype=float, na_value=np.nan)
@@ -108,21 +108,21 @@ def target_association(
     if len(known) < MIN_ROWS_FOR_JUDGEMENT:
         return {}
     target_kind = ColumnKind.CATEGORICAL if problem_type.is_classification else ColumnKind.NUMERIC
-    y = _discrete(known[target], target_kind)
+    y = discrete(known[target], target_kind)
     entropy = mutual_information(y, y)
     out: dict[str, dict[str, float | None]] = {}
     kinds = {d.name: d.kind for d in decisions if d.kind is not ColumnKind.IDENTIFIER}
     has_values = known[list(kinds)].notna().any() if kinds else pd.Series(dtype=bool)
     kinds = {name: kind for name, kind in kinds.items() if has_values[name]}
-    # The same codes as _discrete's, numeric columns a batch at a time (its text path, per column, beyond).
-    codes = _numeric_codes(known, kinds, bins=MI_BINS, as_qcut=False, max_values=4 * MI_BINS)
+    # The same codes as discrete's, numeric columns a batch at a time (its text path, per column, beyond).
+    codes = numeric_codes(known, kinds, bins=MI_BINS, as_qcut=False, max_values=4 * MI_BINS)
     for decision in decisions:
         if decision.name not in kinds:
             continue
-        x = codes[decision.name] if decision.name in codes else _discrete(known[decision.name], decision.kind)
+        x = codes[decision.name] if decision.name in codes else discrete(known[decision.name], decision.kind)
         mi = mutual_information(y, x)
         out[decision.name] = {
-            "mi": _num(round(mi, 6)),
-            "normalized": _num(round(min(1.0, mi / entropy), 6)) if entropy > 0 else None,
+            "mi": num(round(mi, 6)),
+            "normalized": num(round(min(1.0, mi / entropy), 6)) if entropy > 0 else None,
         }
     return out

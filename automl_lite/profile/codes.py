@@ -17,7 +17,7 @@ from automl_lite.contracts import ColumnKind
 _MATRIX_CELLS = 4_000_000
 
 
-def _numeric_names(frame: pd.DataFrame, names: Sequence[str]) -> list[str]:
+def numeric_names(frame: pd.DataFrame, names: Sequence[str]) -> list[str]:
     dtypes = frame.dtypes  # one call: frame[name] costs ~0.2 ms a column
     return [
         n
@@ -26,7 +26,7 @@ def _numeric_names(frame: pd.DataFrame, names: Sequence[str]) -> list[str]:
     ]
 
 
-def _column_batches(frame: pd.DataFrame, names: Sequence[str]) -> Any:
+def column_batches(frame: pd.DataFrame, names: Sequence[str]) -> Any:
     """(names, float matrix) in batches of columns, NaN for missing values."""
     step = max(1, _MATRIX_CELLS // max(len(frame), 1))
     for start in range(0, len(names), step):
@@ -57,7 +57,7 @@ def _quantile_codes(matrix: np.ndarray, bins: int, *, as_qcut: bool) -> np.ndarr
     """Per column, the quantile bin (right-closed) of each value; -1 for missing.
 
     ``as_qcut``: the bins of ``pd.qcut(q=bins, duplicates="drop")`` (the lowest value joins
-    the first bin when it equals an inner edge); otherwise those of :func:`_discrete`.
+    the first bin when it equals an inner edge); otherwise those of :func:`discrete`.
     """
     with np.errstate(invalid="ignore"):
         if as_qcut:  # pandas' quantile is np.percentile on q * 100
@@ -71,12 +71,12 @@ def _quantile_codes(matrix: np.ndarray, bins: int, *, as_qcut: bool) -> np.ndarr
     return np.where(np.isnan(matrix), -1, codes)
 
 
-def _partition_codes(series: pd.Series) -> np.ndarray:
+def partition_codes(series: pd.Series) -> np.ndarray:
     """One code per distinct value (as its text), -1 for missing: the partition by value."""
     return np.asarray(pd.factorize(series, use_na_sentinel=True)[0], dtype=np.int64)
 
 
-def _numeric_codes(
+def numeric_codes(
     frame: pd.DataFrame,
     kinds: Mapping[str, ColumnKind],
     *,
@@ -88,7 +88,7 @@ def _numeric_codes(
     than ``bins`` distinct values in quantile bins, the others one code per value (those with
     more than ``max_values`` values are left out). Missing is -1. Other columns are left out."""
     out: dict[str, np.ndarray] = {}
-    for chunk, matrix in _column_batches(frame, _numeric_names(frame, list(kinds))):
+    for chunk, matrix in column_batches(frame, numeric_names(frame, list(kinds))):
         distinct = _distinct_counts(matrix)
         binned = np.array([kinds[n] is ColumnKind.NUMERIC for n in chunk]) & (distinct > bins)
         codes = _value_codes(matrix)
@@ -102,7 +102,7 @@ def _numeric_codes(
     return out
 
 
-def _contingency(codes: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+def contingency(codes: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     """Counts of (code, class) pairs: rows are codes (missing, -1, as the last), columns classes."""
     shifted = np.where(codes < 0, codes.max(initial=0) + 1, codes)
     _, compact = np.unique(shifted, return_inverse=True)

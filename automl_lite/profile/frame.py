@@ -8,14 +8,14 @@ from typing import Any
 import pandas as pd
 
 from automl_lite import rules
-from automl_lite.columnar import Scan
 from automl_lite.contracts import ColumnKind
+from automl_lite.data.columnar import Scan
 from automl_lite.profile.artifact import ProfileArtifact
-from automl_lite.profile.association import _correlations, target_association
+from automl_lite.profile.association import correlations, target_association
 from automl_lite.profile.leakage import leakage_warnings
-from automl_lite.profile.problem_type import _fmt_values, detect_problem_type
+from automl_lite.profile.problem_type import detect_problem_type, fmt_values
 from automl_lite.profile.screening import infer_kind, screen_columns
-from automl_lite.profile.statistics import _numeric_summaries, _target_summary, profile_column
+from automl_lite.profile.statistics import numeric_summaries, profile_column, target_summary
 
 #: eda/profile.json's schema version (its home: ProfileArtifact).
 PROFILE_SCHEMA_VERSION = ProfileArtifact.SCHEMA_VERSION
@@ -34,7 +34,7 @@ def profile_frame(
     Pure (no I/O). Returns the body of ``eda/profile.json`` without the metric and
     run facts (see :func:`profile_run`).
 
-    With ``scan`` (one streaming pass over a file, :func:`automl_lite.columnar.scan_csv_file`),
+    With ``scan`` (one streaming pass over a file, :func:`automl_lite.data.columnar.scan_csv_file`),
     ``frame`` is ``scan.sample``: the problem type, the target summary, row counts,
     duplicate rows and the per-column counts are the whole file's; value shapes,
     quantiles, mutual information, correlations and leakage are judged on the sample.
@@ -54,7 +54,7 @@ def profile_frame(
     kinds = {d.name: d.kind for d in decisions}
     target_kind = infer_kind(full_target)[0] if full_target.notna().any() else ColumnKind.CATEGORICAL
     association = target_association(frame, target, decisions, problem_type)
-    numbers = _numeric_summaries(frame, list(frame.columns))
+    numbers = numeric_summaries(frame, list(frame.columns))
     columns = [
         profile_column(
             frame[name],
@@ -79,7 +79,7 @@ def profile_frame(
             f"{duplicate_rows} rows are exact duplicates of earlier rows; they may repeat across the "
             "training and holdout splits and flatter the holdout score."
         )
-    summary = _target_summary(full_target, problem_type)
+    summary = target_summary(full_target, problem_type)
     if problem_type.is_classification:
         classes = summary["classes"]
         smallest = classes[-1]
@@ -91,7 +91,7 @@ def profile_frame(
         tiny = [c["value"] for c in classes if c["count"] < 2]
         if tiny:
             warnings.append(
-                f"Class(es) {_fmt_values(tiny)} occur only once; a model cannot be evaluated on them."
+                f"Class(es) {fmt_values(tiny)} occur only once; a model cannot be evaluated on them."
             )
     used = {d.name for d in decisions if d.use}
     for col in columns:
@@ -110,7 +110,7 @@ def profile_frame(
         "decisions": [d.model_dump(mode="json") for d in decisions],
         "feature_columns": [d.name for d in decisions if d.use],
         "columns": columns,
-        "correlations": _correlations(frame, decisions, target, problem_type),
+        "correlations": correlations(frame, decisions, target, problem_type),
         "warnings": warnings,
         # Which facts rest on a sample (see docs/profile.md, "Scale").
         "sample": {"rows": len(frame), "of_rows": n_rows, "sampled": len(frame) < n_rows},

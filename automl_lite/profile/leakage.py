@@ -10,13 +10,13 @@ import pandas as pd
 from automl_lite.contracts import ColumnDecision, ColumnKind
 from automl_lite.problem import ProblemType
 from automl_lite.profile.codes import (
-    _column_batches,
-    _contingency,
-    _numeric_codes,
-    _numeric_names,
-    _partition_codes,
+    column_batches,
+    contingency,
+    numeric_codes,
+    numeric_names,
+    partition_codes,
 )
-from automl_lite.profile.problem_type import _is_numeric
+from automl_lite.profile.problem_type import is_numeric
 from automl_lite.profile.screening import MIN_ROWS_FOR_JUDGEMENT
 
 #: Normalised single-column skill (1 = perfect) above which a leakage warning is raised.
@@ -66,7 +66,7 @@ def column_skills(
     if not problem_type.is_classification:
         values = y.astype(float).to_numpy()
         total = float(((values - values.mean()) ** 2).sum())
-        for chunk, matrix in _column_batches(known, _numeric_names(known, list(numeric_kind))):
+        for chunk, matrix in column_batches(known, numeric_names(known, list(numeric_kind))):
             both = ~np.isnan(matrix) & ~np.isnan(values)[:, None]
             count = both.sum(axis=0)
             with np.errstate(all="ignore"):
@@ -77,14 +77,14 @@ def column_skills(
                 r2 = (dx * dy).sum(axis=0) ** 2 / (sxx * syy)
             flat = (count < MIN_ROWS_FOR_JUDGEMENT) | (sxx == 0) | (syy == 0) | ~np.isfinite(r2)
             out |= {name: 0.0 if flat[i] else float(r2[i]) for i, name in enumerate(chunk)}
-    codes = _numeric_codes(known, {k: v for k, v in kinds.items() if k not in out}, bins=20, as_qcut=True)
+    codes = numeric_codes(known, {k: v for k, v in kinds.items() if k not in out}, bins=20, as_qcut=True)
     if problem_type.is_classification:
-        classes = _partition_codes(y.astype(str))
+        classes = partition_codes(y.astype(str))
         n_classes = int(classes.max()) + 1
         baseline = float(np.bincount(classes).max()) / n
         for name in kinds:
-            group = codes[name] if name in codes else _partition_codes(known[name])
-            table = _contingency(group, classes, n_classes)
+            group = codes[name] if name in codes else partition_codes(known[name])
+            table = contingency(group, classes, n_classes)
             hit = float(table.max(axis=1).sum()) / n
             out[name] = 0.0 if baseline >= 1 else max(0.0, (hit - baseline) / (1 - baseline))
         return out
@@ -94,7 +94,7 @@ def column_skills(
         if total == 0 or name in numeric_kind:  # a NUMERIC column that is not numbers
             out[name] = 0.0
             continue
-        group = codes[name] if name in codes else _partition_codes(known[name])
+        group = codes[name] if name in codes else partition_codes(known[name])
         _, group = np.unique(group, return_inverse=True)
         means = np.bincount(group, weights=values) / np.bincount(group)
         within = float(((values - means[group]) ** 2).sum())
@@ -220,7 +220,7 @@ def ratio_leaks(
     used = [d for d in decisions if d.use and d.name not in leaking and d.name != target]
     logs: dict[str, np.ndarray] = {}
     for d in used:
-        if d.kind is not ColumnKind.NUMERIC or not _is_numeric(known[d.name]):
+        if d.kind is not ColumnKind.NUMERIC or not is_numeric(known[d.name]):
             continue
         values = known[d.name].to_numpy(dtype=float)
         positive = values > 0

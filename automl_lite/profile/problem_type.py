@@ -20,11 +20,11 @@ MIN_NUMERIC_CLASS_COUNT = 5
 MAX_CLASSES = 200
 
 
-def _is_numeric(series: pd.Series) -> bool:
+def is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def _integer_valued(values: pd.Series) -> bool:
+def integer_valued(values: pd.Series) -> bool:
     if pd.api.types.is_integer_dtype(values):
         return True
     arr = values.to_numpy(dtype=float, na_value=np.nan)
@@ -32,7 +32,7 @@ def _integer_valued(values: pd.Series) -> bool:
     return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
 
 
-def _fmt_values(values: Sequence[Any], limit: int = 5) -> str:
+def fmt_values(values: Sequence[Any], limit: int = 5) -> str:
     shown = ", ".join(rules.show_value(v) for v in list(values)[:limit])
     return shown + (", ..." if len(values) > limit else "")
 
@@ -61,7 +61,7 @@ def detect_problem_type(target: pd.Series, requested: str = "auto") -> tuple[Pro
     Parameters
     ----------
     target:
-        The target column as read by :func:`automl_lite.dataset.read_csv`.
+        The target column as read by :func:`automl_lite.data.csv_reader.read_csv`.
     requested:
         The manifest's ``problem_type``: ``auto``, ``binary``, ``multiclass`` or ``regression``.
 
@@ -83,7 +83,7 @@ def detect_problem_type(target: pd.Series, requested: str = "auto") -> tuple[Pro
     rules.require_target_values(len(known), len(target), target=name)
     counts = known.value_counts()
     n_distinct = len(counts)
-    numeric = _is_numeric(known)
+    numeric = is_numeric(known)
     dropped = f" {n_missing} row(s) with a missing target are dropped for training." if n_missing else ""
     rules.require_two_values(
         n_distinct,
@@ -100,7 +100,7 @@ def detect_problem_type(target: pd.Series, requested: str = "auto") -> tuple[Pro
         if n_distinct > MAX_CLASSES:
             raise TargetInvalidError(
                 f"The target column {name!r} is {kind} with {n_distinct} distinct values "
-                f"(e.g. {_fmt_values(list(counts.index))}): too many classes to learn (at most {MAX_CLASSES}).",
+                f"(e.g. {fmt_values(list(counts.index))}): too many classes to learn (at most {MAX_CLASSES}).",
                 fix="If it holds numbers written with symbols or units (e.g. '$1,200'), write plain numbers; "
                 "otherwise choose another target or group its values.",
             )
@@ -112,11 +112,11 @@ def detect_problem_type(target: pd.Series, requested: str = "auto") -> tuple[Pro
     if n_distinct == 2:
         return (
             ProblemType.BINARY,
-            f"The target is numeric with exactly 2 distinct values ({_fmt_values(sorted(counts.index))}), "
+            f"The target is numeric with exactly 2 distinct values ({fmt_values(sorted(counts.index))}), "
             f"so the problem is binary.{dropped}",
         )
     rarest = int(counts.min())
-    if _integer_valued(known) and n_distinct <= MAX_NUMERIC_CLASSES and rarest >= MIN_NUMERIC_CLASS_COUNT:
+    if integer_valued(known) and n_distinct <= MAX_NUMERIC_CLASSES and rarest >= MIN_NUMERIC_CLASS_COUNT:
         return (
             ProblemType.MULTICLASS,
             f"The target holds {n_distinct} distinct whole numbers (at most {MAX_NUMERIC_CLASSES}), each seen at "
@@ -125,7 +125,7 @@ def detect_problem_type(target: pd.Series, requested: str = "auto") -> tuple[Pro
         )
     why = (
         "has non-integer values"
-        if not _integer_valued(known)
+        if not integer_valued(known)
         else f"has {n_distinct} distinct values (over {MAX_NUMERIC_CLASSES})"
         if n_distinct > MAX_NUMERIC_CLASSES
         else f"has a value seen only {rarest} time(s) (fewer than {MIN_NUMERIC_CLASS_COUNT})"
@@ -151,13 +151,13 @@ def _check_override(
         bad = [v for v in counts.index if pd.isna(pd.to_numeric(pd.Series([v]), errors="coerce")[0])]
         raise TargetInvalidError(
             f"The manifest asks for regression, but the target column {name!r} is not numeric "
-            f"(values such as {_fmt_values(bad or list(counts.index))}).",
+            f"(values such as {fmt_values(bad or list(counts.index))}).",
             fix=fix + " Regression needs plain numbers in every row with a target.",
         )
     if ptype is ProblemType.BINARY and n_distinct != 2:
         raise TargetInvalidError(
             f"The manifest asks for binary classification, but the target column {name!r} has {n_distinct} "
-            f"distinct values ({_fmt_values(list(counts.index))}); binary needs exactly 2.",
+            f"distinct values ({fmt_values(list(counts.index))}); binary needs exactly 2.",
             fix=fix,
         )
     if ptype is ProblemType.MULTICLASS and not 3 <= n_distinct <= MAX_CLASSES:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from automl_lite.html import charts
+from automl_lite.html.page import Figure, Section, Table, render_page
+
 #: Most columns drawn as small multiples (the tables list them all).
 MAX_PLOTTED_COLUMNS = 24
 
 
-# The pictures are hand-built SVG (automl_lite.charts): matplotlib's import and savefig
-# took ~3 s of a 1M-row profile, so the Profile step never imports it.
 def _target_figure(summary: dict[str, Any], problem_type: str) -> str:
-    from automl_lite import charts
-
     title = f"{summary['name']} ({problem_type})"
     if "classes" in summary:
         classes = summary["classes"][:30]
@@ -27,8 +26,6 @@ def _target_figure(summary: dict[str, Any], problem_type: str) -> str:
 
 
 def _numeric_figure(columns: list[dict[str, Any]]) -> str:
-    from automl_lite import charts
-
     panels = [
         charts.HistogramPanel(col["name"], col["histogram"]["edges"], col["histogram"]["counts"])
         for col in columns
@@ -37,8 +34,6 @@ def _numeric_figure(columns: list[dict[str, Any]]) -> str:
 
 
 def _categorical_figure(columns: list[dict[str, Any]]) -> str:
-    from automl_lite import charts
-
     panels = []
     for col in columns:
         top = col.get("top_values", [])[:8]
@@ -49,8 +44,6 @@ def _categorical_figure(columns: list[dict[str, Any]]) -> str:
 
 
 def _heatmap_figure(correlations: dict[str, Any]) -> str:
-    from automl_lite import charts
-
     return charts.heatmap(correlations["columns"], correlations["pearson"], title="Pearson correlation")
 
 
@@ -58,10 +51,8 @@ def render_eda_report(profile: dict[str, Any], *, title: str, subtitle: str | No
     """The self-contained EDA report (``eda/report.html``) for a profile from :func:`profile_frame`.
 
     Every string from the data (column names, values) is HTML-escaped by
-    :func:`automl_lite.reports.render_page`.
+    :func:`automl_lite.html.page.render_page`.
     """
-    from automl_lite.reports import Figure, Section, Table, render_page
-
     sections: list[Section] = []
     decisions = profile["decisions"]
     kept = [d for d in decisions if d["use"]]
@@ -166,8 +157,6 @@ def render_eda_report(profile: dict[str, Any], *, title: str, subtitle: str | No
         key=lambda item: -item[1],
     )
     if association:
-        from automl_lite import charts
-
         shown = association[:MAX_PLOTTED_COLUMNS]
         sections.append(
             Section(

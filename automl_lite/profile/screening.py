@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_lite.columnar import ColumnStats
 from automl_lite.contracts import ColumnDecision, ColumnKind
-from automl_lite.profile.problem_type import MAX_NUMERIC_CLASSES, _fmt_values, _integer_valued, _is_numeric
+from automl_lite.data.columnar import ColumnStats
+from automl_lite.profile.problem_type import MAX_NUMERIC_CLASSES, fmt_values, integer_valued, is_numeric
 
 #: Share of consecutive rows stepping by exactly +1 that marks a row counter.
 ID_SEQUENCE_SHARE = 0.9
@@ -43,6 +43,7 @@ _BOOL_TOKENS = {
 _DATE_LIKE = re.compile(
     r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 )
+
 _CODE_LIKE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-:.#/]+$|^[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}$")
 _SAMPLE = 2_000
 
@@ -75,7 +76,7 @@ def infer_kind(series: pd.Series, distinct: int | None = None) -> tuple[ColumnKi
     known = series.dropna()
     if pd.api.types.is_bool_dtype(known):
         return ColumnKind.BOOLEAN, "true/false values"
-    if _is_numeric(known):
+    if is_numeric(known):
         uniques = set(pd.unique(known).tolist())
         if uniques and uniques <= {0, 1} and len(uniques) == 2:
             return ColumnKind.BOOLEAN, "only the values 0 and 1"
@@ -85,7 +86,7 @@ def infer_kind(series: pd.Series, distinct: int | None = None) -> tuple[ColumnKi
     text = known.astype(str)
     uniques_str = pd.unique(text)
     if 0 < len(uniques_str) <= 2 and frozenset(v.strip().lower() for v in uniques_str) in _BOOL_TOKENS:
-        return ColumnKind.BOOLEAN, f"only the values {_fmt_values(sorted(uniques_str))}"
+        return ColumnKind.BOOLEAN, f"only the values {fmt_values(sorted(uniques_str))}"
     sample = _sample(text)
     if len(sample) and sample.str.match(_DATE_LIKE).all():
         parsed = pd.to_datetime(
@@ -120,7 +121,7 @@ def identifier_reason(series: pd.Series, kind: ColumnKind, stats: ColumnStats | 
 
     Floats with a fractional part are never identifiers: unique measurements are normal.
 
-    With ``stats`` (the whole file's facts from :mod:`automl_lite.columnar`), counts,
+    With ``stats`` (the whole file's facts from :mod:`automl_lite.data.columnar`), counts,
     steps and ranges are the file's and ``series`` (a sample) only shows what the
     values look like.
     """
@@ -130,7 +131,7 @@ def identifier_reason(series: pd.Series, kind: ColumnKind, stats: ColumnStats | 
         return None
     distinct = int(known.nunique()) if stats is None else stats.distinct
     if kind is ColumnKind.NUMERIC:
-        if not (_integer_valued(known) if stats is None else stats.integer):
+        if not (integer_valued(known) if stats is None else stats.integer):
             return None
         if stats is None:
             values = known.to_numpy(dtype=float)
@@ -153,7 +154,7 @@ def identifier_reason(series: pd.Series, kind: ColumnKind, stats: ColumnStats | 
     if distinct >= unique_share * n:
         return f"identifier: every value is different ({distinct} distinct in {n} rows)"
     if distinct >= CODE_ID_DISTINCT_SHARE * n and text.str.match(_CODE_LIKE).mean() >= 0.99:
-        return f"identifier: letter+digit codes with {distinct} distinct values in {n} rows (e.g. {_fmt_values(list(text.iloc[:3]), 3)})"
+        return f"identifier: letter+digit codes with {distinct} distinct values in {n} rows (e.g. {fmt_values(list(text.iloc[:3]), 3)})"
     return None
 
 
@@ -189,7 +190,7 @@ def rare_values_inform(series: pd.Series, target: pd.Series, dominant: Any) -> f
     if int(mask.sum()) < MIN_ROWS_FOR_JUDGEMENT:
         return None
     y = target[mask]
-    if _is_numeric(y) and y.nunique() > MAX_NUMERIC_CLASSES:
+    if is_numeric(y) and y.nunique() > MAX_NUMERIC_CLASSES:
         y = pd.qcut(y, 5, duplicates="drop").astype(str)
     values = series[mask]
     off = ~(values.astype(str) == str(dominant)) | values.isna()
@@ -226,7 +227,7 @@ def screen_columns(
     Names never decide anything: ``product_width`` or ``user_valid`` are judged by their values.
 
     ``frame`` is the data or a sample of it; with ``stats`` (the whole file's facts from
-    :func:`automl_lite.columnar.scan_csv_file`) counts, identifiers and duplicates are
+    :func:`automl_lite.data.columnar.scan_csv_file`) counts, identifiers and duplicates are
     judged on the whole file, and the values' look (kind) on the sample.
 
     Examples
@@ -268,7 +269,7 @@ def screen_columns(
                     name=name,
                     kind=kind,
                     use=False,
-                    reason=f"constant: the single value {_fmt_values([value])}{missing}",
+                    reason=f"constant: the single value {fmt_values([value])}{missing}",
                 )
             )
             continue
@@ -294,7 +295,7 @@ def screen_columns(
         if (quasi := _quasi_constant(series, frame[target], column_stats)) is not None:
             value, share = quasi
             p_value = rare_values_inform(series, frame[target], value)
-            what = f"quasi-constant: {_fmt_values([value])} in {share:.1%} of the rows"
+            what = f"quasi-constant: {fmt_values([value])} in {share:.1%} of the rows"
             if p_value is None or p_value >= QUASI_CONSTANT_P:
                 shown = "" if p_value is None else f" (chi-square p = {p_value:.2g})"
                 decisions.append(

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from automl_lite.artifacts import jsonable
-from automl_lite.columnar import ColumnStats
 from automl_lite.contracts import ColumnKind
+from automl_lite.data.columnar import ColumnStats
 from automl_lite.problem import ProblemType
-from automl_lite.profile.codes import _column_batches, _numeric_names
-from automl_lite.profile.problem_type import _is_numeric
+from automl_lite.profile.codes import column_batches, numeric_names
+from automl_lite.profile.problem_type import is_numeric
 
 #: Histogram bins for numeric columns and the target.
 HISTOGRAM_BINS = 20
@@ -23,7 +23,7 @@ HISTOGRAM_BINS = 20
 TOP_VALUES = 10
 
 
-def _num(value: Any) -> float | int | None:
+def num(value: Any) -> float | int | None:
     """A JSON-safe number (NaN and infinities become None)."""
     if value is None:
         return None
@@ -45,7 +45,7 @@ def _histogram_of(arr: np.ndarray) -> dict[str, list[float | int | None]]:
     if arr.size == 0:
         return {"edges": [], "counts": []}
     counts, edges = np.histogram(arr, bins=HISTOGRAM_BINS)
-    return {"edges": [_num(e) for e in edges], "counts": [int(c) for c in counts]}
+    return {"edges": [num(e) for e in edges], "counts": [int(c) for c in counts]}
 
 
 def _top_values(values: pd.Series) -> list[dict[str, Any]]:
@@ -53,14 +53,14 @@ def _top_values(values: pd.Series) -> list[dict[str, Any]]:
     return [{"value": str(v), "count": int(c)} for v, c in counts.items()]
 
 
-def _numeric_summaries(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+def numeric_summaries(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """``stats`` and ``histogram`` of :func:`profile_column` for numeric columns, a batch of columns at a time.
 
     The same formulas as pandas' (mean, sample std, linear quantiles; skew by pandas itself),
     on each column's known values.
     """
     out: dict[str, dict[str, Any]] = {}
-    for chunk, matrix in _column_batches(frame, _numeric_names(frame, names)):
+    for chunk, matrix in column_batches(frame, numeric_names(frame, names)):
         known = ~np.isnan(matrix)
         count = known.sum(axis=0)
         with np.errstate(all="ignore"), catch_warnings():
@@ -77,17 +77,17 @@ def _numeric_summaries(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, d
             has = count[i] > 0
             out[name] = {
                 "stats": {
-                    "mean": _num(mean[i]),
-                    "std": _num(std[i]) if count[i] > 1 else None,
-                    "min": _num(low[i]),
-                    "p05": _num(quantiles[0, i]) if has else None,
-                    "p25": _num(quantiles[1, i]) if has else None,
-                    "median": _num(quantiles[2, i]) if has else None,
-                    "p75": _num(quantiles[3, i]) if has else None,
-                    "p95": _num(quantiles[4, i]) if has else None,
-                    "max": _num(high[i]),
+                    "mean": num(mean[i]),
+                    "std": num(std[i]) if count[i] > 1 else None,
+                    "min": num(low[i]),
+                    "p05": num(quantiles[0, i]) if has else None,
+                    "p25": num(quantiles[1, i]) if has else None,
+                    "median": num(quantiles[2, i]) if has else None,
+                    "p75": num(quantiles[3, i]) if has else None,
+                    "p95": num(quantiles[4, i]) if has else None,
+                    "max": num(high[i]),
                     "zeros": int(zeros[i]),
-                    "skew": _num(skew[i]) if count[i] > 2 else None,
+                    "skew": num(skew[i]) if count[i] > 2 else None,
                 },
                 "histogram": _histogram_of(matrix[:, i]),
                 "count": int(count[i]),
@@ -106,7 +106,7 @@ def profile_column(
     With ``stats`` (the whole file's facts), ``series`` is a sample: missing values,
     distinct values, mean, std, min, max and zeros are the file's (exact), quantiles,
     skew and histogram shape come from the sample, histogram counts scaled to the file.
-    ``numbers`` is the column's entry of :func:`_numeric_summaries`, when the caller
+    ``numbers`` is the column's entry of :func:`numeric_summaries`, when the caller
     computed many columns at once.
     """
     n = len(series)
@@ -114,7 +114,7 @@ def profile_column(
     if stats is not None:
         out |= {
             "missing": stats.missing,
-            "missing_share": _num(stats.missing / stats.n) if stats.n else 0.0,
+            "missing_share": num(stats.missing / stats.n) if stats.n else 0.0,
             "distinct": stats.distinct,
             "distinct_exact": stats.distinct_exact,
         }
@@ -122,21 +122,21 @@ def profile_column(
         missing = int(series.isna().sum())
         out |= {
             "missing": missing,
-            "missing_share": _num(missing / n) if n else 0.0,
+            "missing_share": num(missing / n) if n else 0.0,
             "distinct": int(series.nunique()),
         }
     if kind is ColumnKind.NUMERIC or (
-        kind in (ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER) and _is_numeric(series)
+        kind in (ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER) and is_numeric(series)
     ):
         if numbers is None:
-            numbers = _numeric_summaries(series.to_frame("column"), ["column"])["column"]
+            numbers = numeric_summaries(series.to_frame("column"), ["column"])["column"]
         out["stats"] = dict(numbers["stats"])
         if stats is not None and stats.numeric and stats.count:
             out["stats"] |= {
-                "mean": _num(stats.mean),
-                "std": _num(stats.std),
-                "min": _num(stats.min),
-                "max": _num(stats.max),
+                "mean": num(stats.mean),
+                "std": num(stats.std),
+                "min": num(stats.min),
+                "max": num(stats.max),
                 "zeros": stats.zeros,
             }
         if kind is ColumnKind.NUMERIC:
@@ -158,7 +158,7 @@ def profile_column(
         }
     if kind is ColumnKind.TEXT:
         lengths = known.astype(str).str.len()
-        out["text"] = {"mean_length": _num(lengths.mean()), "max_length": _num(lengths.max())}
+        out["text"] = {"mean_length": num(lengths.mean()), "max_length": num(lengths.max())}
     if kind is not ColumnKind.NUMERIC:
         if stats is not None and stats.counts is not None:
             top = sorted(stats.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
@@ -173,22 +173,22 @@ def profile_column(
     return out
 
 
-def _target_summary(target: pd.Series, problem_type: ProblemType) -> dict[str, Any]:
+def target_summary(target: pd.Series, problem_type: ProblemType) -> dict[str, Any]:
     known = target.dropna()
     out: dict[str, Any] = {"name": str(target.name), "missing": int(len(target) - len(known))}
     if problem_type.is_classification:
         counts = known.astype(str).value_counts()
         out["classes"] = [
-            {"value": str(v), "count": int(c), "share": _num(c / len(known))} for v, c in counts.items()
+            {"value": str(v), "count": int(c), "share": num(c / len(known))} for v, c in counts.items()
         ]
     else:
         arr = known.astype(float)
         out["stats"] = {
-            "mean": _num(arr.mean()),
-            "std": _num(arr.std()),
-            "min": _num(arr.min()),
-            "median": _num(arr.median()),
-            "max": _num(arr.max()),
+            "mean": num(arr.mean()),
+            "std": num(arr.std()),
+            "min": num(arr.min()),
+            "median": num(arr.median()),
+            "max": num(arr.max()),
         }
         out["histogram"] = _histogram(arr)
     return out

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from automl_lite import layout, storage
-from automl_lite.columnar import SAMPLE_ROWS, scan_csv_file
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.contracts import ProfileResult, RunContext
+from automl_lite.data.columnar import SAMPLE_ROWS, scan_csv_file
 from automl_lite.exceptions import ManifestInvalidError, NoUsableFeaturesError
 from automl_lite.problem import ProblemType, metrics_for, resolve_metric
 from automl_lite.profile.artifact import ProfileArtifact
@@ -41,7 +42,7 @@ def profile_file(
     """Profile a CSV file in bounded memory: one streaming pass, then :func:`profile_frame` on its sample.
 
     Memory grows with ``sample_rows``, the target column and 8 bytes per row, not with
-    the file (see :mod:`automl_lite.columnar`).
+    the file (see :mod:`automl_lite.data.columnar`).
     """
     scan = scan_csv_file(path, target=target, delimiter=delimiter, sample_rows=sample_rows)
     return profile_frame(

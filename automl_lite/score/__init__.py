@@ -4,9 +4,14 @@ The flow (``statemachine/score.asl.json``): Check -> Plan -> Score (a Map over t
 chunks) -> Merge -> Drift -> Notify. One module per step; see ``docs/scoring.md``.
 """
 
+from automl_lite.finish.score_failure import report_score_failure
 from automl_lite.score.check import check_score
 from automl_lite.score.chunk import score_chunk
-from automl_lite.score.contracts import (
+from automl_lite.score.drift import add_tallies, drift_report, psi, tally_chunk
+from automl_lite.score.finish import finish_score, merge_score
+from automl_lite.score.merge import MIN_PART_BYTES, merge_objects
+from automl_lite.score.plan import Chunk, ScorePlan, plan_chunks, plan_score
+from automl_lite.score_contracts import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_DRIFT_THRESHOLD,
     MAP_MAX_CONCURRENCY,
@@ -15,11 +20,6 @@ from automl_lite.score.contracts import (
     ScoreDuplicate,
     ScoreSettings,
 )
-from automl_lite.score.drift import add_tallies, drift_report, psi, tally_chunk
-from automl_lite.score.failure import report_score_failure
-from automl_lite.score.finish import finish_score, merge_score
-from automl_lite.score.merge import MIN_PART_BYTES, merge_objects
-from automl_lite.score.plan import Chunk, ScorePlan, plan_chunks, plan_score
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",

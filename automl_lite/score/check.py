@@ -1,11 +1,11 @@
 """Check: may this file be scored with this run's model? The first state of the scoring flow.
 
 In order: the key names a run (``score/<run-id>/<name>.csv``); the upload is claimed
-(a second delivery of the same upload ends as a duplicate, :mod:`automl_lite.claims`);
+(a second delivery of the same upload ends as a duplicate, :mod:`automl_lite.aws.claims`);
 the run exists and SUCCEEDED (its ``run.json``) and its ``model/parity.json`` passed;
 the file has a header row, its delimiter detected as Validate detects a training
-dataset's (:func:`automl_lite.dataset.detect_delimiter`), and every column the model
-reads (the ONNX metadata, :class:`automl_lite.predict.OnnxModel`). Extra columns are
+dataset's (:func:`automl_lite.data.csv_reader.detect_delimiter`), and every column the model
+reads (the ONNX metadata, :class:`automl_lite.model.predict.OnnxModel`). Extra columns are
 ignored and listed. Only the file's first bytes are read: :data:`HEAD_BYTES`, or up to
 the end of a longer header row (:data:`MAX_HEADER_BYTES`).
 """
@@ -24,18 +24,20 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from automl_lite import claims, csv_rows, layout, storage
+from automl_lite import layout
+from automl_lite.aws import claims, storage
 from automl_lite.contracts import ExecutionInfo
-from automl_lite.dataset import SNIFF_LINES, detect_delimiter
+from automl_lite.data import csv_rows
+from automl_lite.data.csv_reader import SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import (
     ScoreColumnsMissingError,
     ScoreInputInvalidError,
     ScoreModelUnavailableError,
 )
-from automl_lite.features import missing_columns
-from automl_lite.finish import SUCCEEDED, RunSummary
-from automl_lite.predict import OnnxModel
-from automl_lite.score.contracts import ScoreContext, ScoreDuplicate, ScoreSettings
+from automl_lite.model.features import missing_columns
+from automl_lite.model.predict import OnnxModel
+from automl_lite.run_summary import SUCCEEDED, RunSummary
+from automl_lite.score_contracts import ScoreColumns, ScoreContext, ScoreDuplicate, ScoreSettings
 
 #: Bytes read from the start of the file to find the header and the delimiter.
 HEAD_BYTES = 1 << 20
@@ -109,7 +111,7 @@ def check_run(bucket: str, run_id: str) -> None:
 def read_header(head: bytes, name: str, *, complete: bool = True) -> tuple[list[str], str] | None:
     """The header row and the delimiter of a CSV from its first bytes.
 
-    Lines and rows are the project's (:mod:`automl_lite.csv_rows`): any line end, blank
+    Lines and rows are the project's (:mod:`automl_lite.data.csv_rows`): any line end, blank
     lines skipped. With ``complete=False`` the bytes are a prefix of the file: its last
     line may be cut (it is left out), and ``None`` means the header does not end in them.
     """
@@ -164,6 +166,29 @@ def read_head(chunks: Iterable[bytes], name: str) -> tuple[list[str], str]:
     return found
 
 
+def _event_version(event: dict[str, Any]) -> str | None:
+    """The version of the upload the event announces (absent in an unversioned bucket)."""
+    version = event.get("detail", {}).get("object", {}).get("version-id")
+    return str(version) if version else None
+
+
+def read_input_head(bucket: str, key: str, version_id: str | None) -> tuple[dict[str, Any], list[str], str]:
+    """The upload's metadata, header and delimiter, of the version the event announced.
+
+    Every later state reads the file at ``ScoreContext.input_version_id``: pinning it here to
+    the event's version (not to whatever is newest when Check runs) means a file overwritten
+    while its first upload is being scored is scored as it was uploaded, by each state alike.
+    """
+    meta = storage.head(bucket, key, version_id=version_id)
+    if meta is None:
+        raise ScoreInputInvalidError(f"s3://{bucket}/{key} no longer exists", fix="Upload the file again.")
+    if int(meta.get("ContentLength", 0)) == 0:  # S3 refuses any range of an empty object (InvalidRange)
+        raise ScoreInputInvalidError(f"{key} is empty", fix="Upload a CSV with a header row and data rows.")
+    chunks = storage.iter_chunks(bucket, key, chunk_size=HEAD_BYTES, version_id=version_id)
+    columns, delimiter = read_head(chunks, key)
+    return meta, columns, delimiter
+
+
 def _claim(event: dict[str, Any], bucket: str, key: str, score_id: str) -> str | None:
     obj = event.get("detail", {}).get("object", {})
     return claims.claim_upload(
@@ -193,14 +218,7 @@ def check_score(event: dict[str, Any], execution: ExecutionInfo) -> ScoreContext
         return ScoreDuplicate(duplicate_of=holder, bucket=bucket, input_key=key)
     settings = read_settings(bucket, run_id)
     check_run(bucket, run_id)
-    meta = storage.head(bucket, key)
-    if meta is None:
-        raise ScoreInputInvalidError(f"s3://{bucket}/{key} no longer exists", fix="Upload the file again.")
-    if int(meta.get("ContentLength", 0)) == 0:  # S3 refuses any range of an empty object (InvalidRange)
-        raise ScoreInputInvalidError(f"{key} is empty", fix="Upload a CSV with a header row and data rows.")
-    columns, delimiter = read_head(
-        storage.iter_chunks(bucket, key, chunk_size=HEAD_BYTES, version_id=meta.get("VersionId")), key
-    )
+    meta, columns, delimiter = read_input_head(bucket, key, _event_version(event))
 
     model_key = layout.run_key(run_id, layout.ONNX_MODEL)
     model_bytes = storage.read_bytes(bucket, model_key)
@@ -216,24 +234,27 @@ def check_score(event: dict[str, Any], execution: ExecutionInfo) -> ScoreContext
             fix="Add the missing columns (an empty column is fine: its values count as missing) and upload again.",
         )
     started = execution.start_time or datetime.now(UTC)
+    output_prefix = layout.score_prefix(run_id, name, layout.score_timestamp(started))
+    ignored = [c for c in columns if c not in model.columns]
+    listed = ScoreColumns(columns=columns, model_columns=model.columns, ignored_columns=ignored)
+    storage.write_json(bucket, output_prefix + layout.SCORE_COLUMNS, listed.model_dump())
     return ScoreContext(
         score_id=execution.run_id,
         execution_arn=execution.execution_arn,
         bucket=bucket,
         input_key=key,
         input_etag=str(meta.get("ETag", "")).strip('"') or None,
-        input_version_id=meta.get("VersionId"),
+        input_version_id=_event_version(event) or meta.get("VersionId"),
         input_bytes=int(meta.get("ContentLength", 0)),
         run_id=run_id,
         name=name,
-        output_prefix=layout.score_prefix(run_id, name, layout.score_timestamp(started)),
+        output_prefix=output_prefix,
         model_key=model_key,
         model_sha256=hashlib.sha256(model_bytes).hexdigest(),
         problem_type=model.problem_type,
         delimiter=delimiter,
-        columns=columns,
-        model_columns=model.columns,
-        ignored_columns=[c for c in columns if c not in model.columns],
+        n_columns=len(columns),
+        n_ignored_columns=len(ignored),
         settings=settings,
         started_at=started,
     )

@@ -1,9 +1,9 @@
 """Score one chunk: a ranged read of its bytes, the same scoring as ``automl-lite predict``.
 
 The chunk's byte range (from the plan) is read with the header's bytes in front and
-parsed with the options ``predict`` uses (:data:`automl_lite.predict.READ_OPTIONS`), a
-batch of :data:`automl_lite.predict.BATCH_ROWS` rows at a time, scored by
-:func:`automl_lite.predict.score_frame` and written by :func:`automl_lite.predict.write_scored`,
+parsed with the options ``predict`` uses (:data:`automl_lite.model.predict.READ_OPTIONS`), a
+batch of :data:`automl_lite.model.predict.BATCH_ROWS` rows at a time, scored by
+:func:`automl_lite.model.predict.score_frame` and written by :func:`automl_lite.model.predict.write_scored`,
 so its lines are byte for byte the lines ``predict`` writes for those rows. Three parts go
 to ``work/parts/``: the predictions and the rejected rows with their reason (each streamed
 to S3 as it is produced, :class:`automl_lite.score.merge.PartWriter`), and the drift tally
@@ -23,10 +23,11 @@ from typing import Any
 
 import pandas as pd
 
-from automl_lite import layout, storage
-from automl_lite.dataset import neutralise
+from automl_lite import layout
+from automl_lite.aws import storage
+from automl_lite.data.csv_reader import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError, ScoreInputInvalidError
-from automl_lite.predict import (
+from automl_lite.model.predict import (
     BATCH_ROWS,
     READ_OPTIONS,
     SCORING_THREADS,
@@ -35,10 +36,10 @@ from automl_lite.predict import (
     write_scored,
 )
 from automl_lite.profile.artifact import ProfileArtifact
-from automl_lite.score.contracts import ChunkResult, ScoreContext
 from automl_lite.score.drift import add_tallies, tally_chunk
 from automl_lite.score.merge import PartWriter
 from automl_lite.score.plan import Chunk, ScorePlan, plan_key
+from automl_lite.score_contracts import ChunkResult, ScoreContext
 
 PREDICTIONS_PART = "predictions-{:05d}.csv"
 REJECTED_PART = "rejected-{:05d}.csv"

@@ -1,7 +1,7 @@
-"""``drift.html``: the drift report as a self-contained page (rendered by :mod:`automl_lite.reports`).
+"""``drift.html``: the drift report as a self-contained page (rendered by :mod:`automl_lite.html.page`).
 
 Per column, worst PSI first: the training distribution and the scored one side by side
-as bar charts (:mod:`automl_lite.charts`, inline SVG, every label escaped), the
+as bar charts (:mod:`automl_lite.html.charts`, inline SVG, every label escaped), the
 missing shares, and the values never seen in training.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from automl_lite import charts
-from automl_lite.reports import Figure, Section, Table, format_value, render_page
+from automl_lite.html import charts
+from automl_lite.html.page import Figure, Section, Table, format_value, render_page
 
 #: Columns drawn (the worst ones; drift.json has them all).
 MAX_COLUMNS_DRAWN = 30

@@ -15,10 +15,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from automl_lite import layout, storage
-from automl_lite.dataset import neutralise
+from automl_lite import layout
+from automl_lite.aws import clients, storage
+from automl_lite.data.csv_reader import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError
-from automl_lite.notify import console_url
+from automl_lite.finish.notify import body, console_url, one_line, subject
+from automl_lite.payload import json_size
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.score.chunk import (
     PREDICTIONS_PART,
@@ -28,14 +30,11 @@ from automl_lite.score.chunk import (
     load_model,
     part_key,
 )
-from automl_lite.score.contracts import FinishResult, MergeOutput, ScoreContext
 from automl_lite.score.drift import add_tallies, drift_report
 from automl_lite.score.drift_report import render_drift_html
 from automl_lite.score.merge import merge_objects
 from automl_lite.score.plan import ScorePlan, plan_key
-
-#: SNS subjects: ASCII, under 100 characters.
-_SUBJECT_MAX = 99
+from automl_lite.score_contracts import FinishResult, MergeOutput, ScoreColumns, ScoreContext
 
 
 def _header(columns: list[str]) -> bytes:
@@ -45,7 +44,7 @@ def _header(columns: list[str]) -> bytes:
 
 
 def _sizes(bucket: str, prefix: str) -> dict[str, int]:
-    paginator = storage.client("s3").get_paginator("list_objects_v2")
+    paginator = clients.client("s3").get_paginator("list_objects_v2")
     return {
         o["Key"]: int(o["Size"])
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
@@ -100,24 +99,18 @@ def _chunk_error(context: ScoreContext, absent: list[int]) -> AutomlLiteError:
     )
 
 
-def _subject(text: str) -> str:
-    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
-    return clean if len(clean) <= _SUBJECT_MAX else clean[: _SUBJECT_MAX - 3] + "..."
-
-
 def _short(name: str, limit: int = 80) -> str:
-    """A column name for the message: one line, at most ``limit`` characters (SNS caps the message at 256 KB)."""
-    flat = " ".join(str(name).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    """A column name for the message: one line (notify.one_line), at most ``limit`` bytes."""
+    return one_line(name, limit)
 
 
 def _message(summary: dict[str, Any], drift: dict[str, Any]) -> tuple[str, str]:
     verdict = "DRIFT" if drift["drifted"] else "no drift"
     lines = [
-        f"Scoring:    {summary['score_id']}",
-        f"Status:     {summary['status']}",
-        f"File:       s3://{summary['bucket']}/{summary['input_key']}",
-        f"Model:      run {summary['run_id']} (sha256 {summary['model_sha256'][:12]})",
+        f"Scoring:    {one_line(summary['score_id'])}",
+        f"Status:     {one_line(summary['status'])}",
+        f"File:       {one_line(storage.uri(summary['bucket'], summary['input_key']))}",
+        f"Model:      run {one_line(summary['run_id'])} (sha256 {summary['model_sha256'][:12]})",
         f"Rows:       {summary['rows']} read, {summary['rows_scored']} scored, {summary['rows_rejected']} rejected",
         f"Duration:   {summary['timings']['total_s']:.1f} s",
         "",
@@ -132,13 +125,31 @@ def _message(summary: dict[str, Any], drift: dict[str, Any]) -> tuple[str, str]:
     if summary["ignored_columns"]:
         lines += [
             "",
-            f"Ignored columns (not read by the model): {', '.join(_short(c) for c in summary['ignored_columns'][:30])}",
+            f"Ignored columns ({summary['ignored_columns_count']}, not read by the model): "
+            + ", ".join(_short(c) for c in summary["ignored_columns"][:30]),
         ]
-    lines += ["", "Artifacts:"] + [f"  {k}: {v}" for k, v in sorted(summary["artifacts"].items())]
-    lines += ["", f"Execution:  {console_url(summary['execution_arn'])}"]
+    lines += ["", "Artifacts:"] + [f"  {k}: {one_line(v)}" for k, v in sorted(summary["artifacts"].items())]
+    lines += ["", f"Execution:  {one_line(console_url(summary['execution_arn']), 2048)}"]
     name = summary["input_key"].rsplit("/", 1)[-1]
-    subject = _subject(f"automl-lite scoring SUCCEEDED ({verdict}): {name}")
-    return subject, "\n".join(lines) + "\n"
+    return subject(f"automl-lite scoring SUCCEEDED ({verdict}): {name}"), body(lines)
+
+
+#: The most bytes of ignored column names score.json (and so the execution's state) lists.
+MAX_IGNORED_NAMES_BYTES = 8 * 1024
+
+
+def _bounded_names(names: list[str], max_bytes: int = MAX_IGNORED_NAMES_BYTES) -> list[str]:
+    """The first names whose JSON fits in ``max_bytes``: score.json is also the execution's output
+    (``$.finish.result.summary``), under Step Functions' 256 KB for a file of any width;
+    ``ignored_columns_count`` says how many there are."""
+    kept: list[str] = []
+    size = 2
+    for name in names:
+        size += json_size(name) + 1
+        if size > max_bytes:
+            break
+        kept.append(name)
+    return kept
 
 
 def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
@@ -158,6 +169,9 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
     )
     storage.write_text(bucket, prefix + layout.DRIFT_REPORT, html, content_type="text/html; charset=utf-8")
     results = [t["result"] for t in tallies]
+    ignored = ScoreColumns.model_validate(
+        storage.read_json(bucket, prefix + layout.SCORE_COLUMNS)
+    ).ignored_columns
     finished = datetime.now(UTC)
     summary: dict[str, Any] = {
         "score_id": context.score_id,
@@ -174,7 +188,8 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
         "rows_scored": sum(r["scored"] for r in results),
         "rows_rejected": sum(r["rejected"] for r in results),
         "chunks": len(plan.chunks),
-        "ignored_columns": context.ignored_columns,
+        "ignored_columns": _bounded_names(ignored),
+        "ignored_columns_count": len(ignored),
         "drifted": drift["drifted"],
         "drift_threshold": context.settings.drift_threshold,
         "started_at": context.started_at.isoformat(),

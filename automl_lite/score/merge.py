@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from automl_lite import storage
+from automl_lite.aws import clients, storage
 
 #: S3's smallest part (all but the last), bytes.
 MIN_PART_BYTES = 5 * 1024 * 1024
@@ -34,7 +34,7 @@ class _Upload:
 
     def _start(self) -> str:
         if self.upload_id is None:
-            self.upload_id = storage.client("s3").create_multipart_upload(
+            self.upload_id = clients.client("s3").create_multipart_upload(
                 Bucket=self.bucket, Key=self.key, ContentType=self.content_type
             )["UploadId"]
         return self.upload_id
@@ -49,7 +49,7 @@ class _Upload:
         if not self.buffer:
             return
         number = self._next_number()
-        etag = storage.client("s3").upload_part(
+        etag = clients.client("s3").upload_part(
             Bucket=self.bucket,
             Key=self.key,
             UploadId=self._start(),
@@ -61,7 +61,7 @@ class _Upload:
 
     def copy(self, key: str, start: int, end: int) -> None:
         number = self._next_number()
-        response = storage.client("s3").upload_part_copy(
+        response = clients.client("s3").upload_part_copy(
             Bucket=self.bucket,
             Key=self.key,
             UploadId=self._start(),
@@ -90,13 +90,13 @@ class _Upload:
             storage.write_bytes(self.bucket, self.key, bytes(self.buffer), content_type=self.content_type)
             return
         self.flush()
-        storage.client("s3").complete_multipart_upload(
+        clients.client("s3").complete_multipart_upload(
             Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
         )
 
     def abort(self) -> None:
         if self.upload_id is not None:
-            storage.client("s3").abort_multipart_upload(
+            clients.client("s3").abort_multipart_upload(
                 Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
             )
 

@@ -4,7 +4,7 @@ How chunk boundaries are found
 ------------------------------
 One sequential pass streams the object in blocks (:data:`SCAN_BLOCK_BYTES`, a plain
 S3 GET read piece by piece, so memory is one block whatever the file's size) through
-:class:`automl_lite.csv_rows.RecordScanner`, the project's one definition of a row
+:class:`automl_lite.data.csv_rows.RecordScanner`, the project's one definition of a row
 (the rows pandas reads, which training, ``predict``, Validate and Score read too):
 records end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` outside quotes, a ``"`` opens a
 quoted field only at a field's start (``27" monitor`` is plain text), and blank lines
@@ -24,9 +24,10 @@ from collections.abc import Iterable
 import numpy as np
 from pydantic import BaseModel
 
-from automl_lite import layout, storage
-from automl_lite.csv_rows import RecordScanner
-from automl_lite.score.contracts import MAX_CHUNKS, PlanResult, ScoreContext
+from automl_lite import layout
+from automl_lite.aws import storage
+from automl_lite.data.csv_rows import RecordScanner
+from automl_lite.score_contracts import MAX_CHUNKS, PlanResult, ScoreContext
 
 #: Bytes read per step of the scan.
 SCAN_BLOCK_BYTES = 8 << 20

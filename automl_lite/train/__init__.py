@@ -11,7 +11,7 @@ How every number is measured (and written to ``training/metrics.json``):
    under 20 rows until they have 20 (FLAML's rule), so its stratified folds hold them too.
    Every score and the permutation importance are computed against the whole label set
    (:func:`score`).
-3. The preprocessor (:func:`automl_lite.preprocessing.build_preprocessor`) is fitted
+3. The preprocessor (:func:`automl_lite.model.preprocessing.build_preprocessor`) is fitted
    on the training split only, and FLAML searches on the transformed training split
    with its own validation (cross-validation on small data, a holdout on large data).
 4. The best configuration is fitted on the whole training split and scored once on the
@@ -45,6 +45,7 @@ image's adapter, ``training_image/train.py``.
 
 from automl_lite.train._artifacts import CONTENT_TYPES, write_artifacts
 from automl_lite.train._budget import (
+    ENSEMBLE_BUDGET_SHARE,
     MAX_RESERVE_SHARE,
     POST_SEARCH_FIXED_S,
     BudgetPlan,
@@ -55,13 +56,13 @@ from automl_lite.train._budget import (
     plan_search_rows,
 )
 from automl_lite.train._candidates import N_SPLITS, folds
-from automl_lite.train._ensemble import ENSEMBLE_BUDGET_SHARE, EnsembleResult
+from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
 from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
 from automl_lite.train._linear import LINEAR, LinearPipeline
-from automl_lite.train._metrics import TrainingMetrics
-from automl_lite.train._model import NativeModel, TrainingOutcome
+from automl_lite.train._metrics import TrainingMetrics, TrainingOutcome
+from automl_lite.train._model import NativeModel
 from automl_lite.train._scoring import model_score, score
 from automl_lite.train._search import (
     CV_MAX_ROWS,
@@ -85,8 +86,6 @@ from automl_lite.train._threshold import (
     ThresholdClassifier,
     decide,
     members_of,
-    threshold_label,
-    unwrap_threshold,
 )
 from automl_lite.train._train import train
 
@@ -133,8 +132,6 @@ __all__ = [
     "search_history",
     "search_sample",
     "split_indexes",
-    "threshold_label",
     "train",
-    "unwrap_threshold",
     "write_artifacts",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automl_lite.dataset import neutralise_frame
-from automl_lite.train._model import TrainingOutcome
+from automl_lite.data.csv_reader import neutralise_frame
+from automl_lite.train._metrics import TrainingOutcome
 
 #: Content types of the artifacts the job uploads.
 CONTENT_TYPES = {
@@ -27,7 +27,7 @@ def write_artifacts(
     import joblib
 
     from automl_lite import layout
-    from automl_lite.training_report import render_training_report
+    from automl_lite.train._report import render_training_report
 
     files: dict[str, Path] = {}
 

@@ -47,7 +47,7 @@ def _model_weights(model: NativeModel, groups: dict[str, list[str]]) -> dict[str
     """
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-    from automl_lite.preprocessing import MedianImputer
+    from automl_lite.model.preprocessing import MedianImputer
 
     weights = getattr(model.pipeline.steps[-1][1], "feature_importances_", None)
     owners: list[str] = []

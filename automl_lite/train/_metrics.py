@@ -8,10 +8,12 @@ job writes it with :meth:`~automl_lite.artifacts.Artifact.dump_json` and Export 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from automl_lite import layout
@@ -19,6 +21,7 @@ from automl_lite.artifacts import Artifact, jsonable
 from automl_lite.problem import Metric, ProblemType
 from automl_lite.train._budget import BudgetPlan, SearchRows, grace_s
 from automl_lite.train._ensemble import EnsembleResult, decision_note
+from automl_lite.train._model import NativeModel
 from automl_lite.train._search import CV_MAX_ROWS, HOLDOUT_RATIO, N_SPLITS, SearchResult
 
 if TYPE_CHECKING:
@@ -299,3 +302,23 @@ def metrics_document(
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return TrainingMetrics.model_validate(jsonable(doc))
+
+
+@dataclass
+class TrainingOutcome:
+    """Everything a training run produces, before it is written anywhere."""
+
+    model: NativeModel
+    #: The same configuration fitted on the training split only (what the test scores measure).
+    evaluation_model: NativeModel
+    #: ``training/metrics.json``.
+    metrics: TrainingMetrics
+    leaderboard: pd.DataFrame
+    #: Raw rows of the test split (used columns and the target), for the parity check.
+    holdout: pd.DataFrame
+    #: Test-split truth and predictions, encoded (class indexes) for classification.
+    y_test: np.ndarray
+    test_prediction: np.ndarray
+    test_proba: np.ndarray | None
+    importance: pd.DataFrame
+    search_history: pd.DataFrame

@@ -1,20 +1,17 @@
-"""The fitted model and everything a training run produces (no import of the search or the report)."""
+"""The fitted model: :class:`NativeModel`, what ``model/model.joblib`` holds (no import of the search or the report)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from automl_lite.features import InputSpec, prepare_frame
+from automl_lite.model.features import InputSpec, prepare_frame
 from automl_lite.problem import ProblemType
-
-if TYPE_CHECKING:
-    from automl_lite.train._metrics import TrainingMetrics
 
 
 @dataclass
@@ -40,7 +37,7 @@ class NativeModel:
         return ProblemType(self.problem_type).is_classification
 
     def prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
-        """Raw rows -> model inputs (:func:`automl_lite.features.prepare_frame`)."""
+        """Raw rows -> model inputs (:func:`automl_lite.model.features.prepare_frame`)."""
         return prepare_frame(raw, self.specs)
 
     def predict(self, raw: pd.DataFrame) -> np.ndarray:
@@ -53,26 +50,6 @@ class NativeModel:
     def predict_proba(self, raw: pd.DataFrame) -> np.ndarray:
         """Class probabilities, columns in the order of ``class_names``."""
         return np.asarray(self.pipeline.predict_proba(self.prepare(raw)), dtype=np.float64)
-
-
-@dataclass
-class TrainingOutcome:
-    """Everything a training run produces, before it is written anywhere."""
-
-    model: NativeModel
-    #: The same configuration fitted on the training split only (what the test scores measure).
-    evaluation_model: NativeModel
-    #: ``training/metrics.json``.
-    metrics: TrainingMetrics
-    leaderboard: pd.DataFrame
-    #: Raw rows of the test split (used columns and the target), for the parity check.
-    holdout: pd.DataFrame
-    #: Test-split truth and predictions, encoded (class indexes) for classification.
-    y_test: np.ndarray
-    test_prediction: np.ndarray
-    test_proba: np.ndarray | None
-    importance: pd.DataFrame
-    search_history: pd.DataFrame
 
 
 # ``model/model.joblib`` pickles the class by its public path, so moving it between private modules

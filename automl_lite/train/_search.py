@@ -15,8 +15,9 @@ from sklearn.pipeline import Pipeline
 
 from automl_lite.artifacts import jsonable
 from automl_lite.exceptions import AutomlLiteError, TrainingFailedError, describe_exception
-from automl_lite.preprocessing import Float32Cast, float32_thresholds
+from automl_lite.model.preprocessing import Float32Cast
 from automl_lite.problem import Metric, ProblemType
+from automl_lite.train._float32 import float32_thresholds
 
 #: Up to this many training rows FLAML cross-validates; above, it uses a holdout.
 CV_MAX_ROWS = 10_000
@@ -124,7 +125,7 @@ def fit_pipeline(
     preprocessor: Any, estimator: Any, x: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None = None
 ) -> Pipeline:
     """``Pipeline([preprocess, float32, model])`` fitted on prepared rows, its split thresholds made
-    float32 values (:func:`automl_lite.preprocessing.float32_thresholds`), as the graph stores them."""
+    float32 values (:func:`automl_lite.train._float32.float32_thresholds`), as the graph stores them."""
     pipeline = Pipeline([("preprocess", preprocessor), ("float32", Float32Cast()), ("model", estimator)])
     pipeline.fit(x, y, **({} if weights is None else {"model__sample_weight": weights}))
     float32_thresholds(pipeline.steps[-1][1])

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from automl_lite import rules
 from automl_lite.contracts import ColumnDecision
 from automl_lite.exceptions import TargetInvalidError
-from automl_lite.features import FLOAT32_MAX, InputSpec, category_strings
+from automl_lite.model.features import FLOAT32_MAX, InputSpec, category_strings
 from automl_lite.problem import Metric, ProblemType
 
 #: Below this many rows no model is trained (the rule's home: automl_lite.rules; Validate stops such runs first).

@@ -20,9 +20,9 @@ from automl_lite.exceptions import (
     NoUsableFeaturesError,
     TrainingFailedError,
 )
-from automl_lite.features import input_specs, prepare_frame, used_decisions
 from automl_lite.manifest import ESTIMATORS
-from automl_lite.preprocessing import Float32Cast, build_preprocessor
+from automl_lite.model.features import input_specs, prepare_frame, used_decisions
+from automl_lite.model.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import METRICS, STANDARD_METRICS, Metric, ProblemType
 from automl_lite.train._budget import (
     POST_SEARCH_FIXED_S,
@@ -35,8 +35,8 @@ from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
 from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
-from automl_lite.train._metrics import metrics_document
-from automl_lite.train._model import NativeModel, TrainingOutcome
+from automl_lite.train._metrics import TrainingOutcome, metrics_document
+from automl_lite.train._model import NativeModel
 from automl_lite.train._scoring import score
 from automl_lite.train._search import SearchResult, eval_method, fit_pipeline, search
 from automl_lite.train._split import (
@@ -69,7 +69,7 @@ def train(
     Parameters
     ----------
     frame:
-        The raw dataset as :func:`automl_lite.dataset.read_csv` reads it.
+        The raw dataset as :func:`automl_lite.data.csv_reader.read_csv` reads it.
     decisions:
         Column decisions from the profile; only ``use: true`` columns are features.
     metric:

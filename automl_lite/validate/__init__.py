@@ -9,11 +9,11 @@ holding the file in memory) to check, in order:
    the state machine waits and asks again (a CSV uploaded in parallel may land after the
    manifest); after that, ``DatasetNotFound``. Its S3 version is pinned in
    ``RunContext.dataset_version_id``: every later step reads that version. It is not larger
-   than the size budget (:mod:`automl_lite.budget`, ``DatasetTooLarge``);
+   than the size budget (:mod:`automl_lite.aws.size_limits`, ``DatasetTooLarge``);
 2. it is UTF-8 text (a UTF-8 BOM is fine); gzip, ZIP/Excel, Parquet, UTF-16 or
    Latin-1 bytes are ``DatasetUnreadable`` with the reason and the byte/line;
 3. its delimiter (comma, semicolon, tab or pipe) is detected from its first lines
-   (:func:`~automl_lite.dataset.detect_delimiter`, recorded in ``RunContext.delimiter``); it
+   (:func:`~automl_lite.data.csv_reader.detect_delimiter`, recorded in ``RunContext.delimiter``); it
    has a header row: no empty or duplicate column names, no header made only of numbers
    (a file without a header);
 4. every row has as many fields as the header (ragged rows are reported with their

@@ -7,7 +7,8 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from automl_lite import budget, rules
+from automl_lite import rules
+from automl_lite.aws import size_limits
 from automl_lite.exceptions import (
     DatasetTooLargeError,
     DatasetUnreadableError,
@@ -18,9 +19,9 @@ from automl_lite.manifest import Manifest
 if TYPE_CHECKING:
     from automl_lite.validate.facts import CsvFacts
 
-#: The size budget every later step can handle with its resources (automl_lite.budget).
-BUDGET = budget.dataset_budget()
-#: Largest CSV a run accepts (Profile's /tmp and the training job's memory; see automl_lite.budget).
+#: The size budget every later step can handle with its resources (automl_lite.aws.size_limits).
+BUDGET = size_limits.dataset_budget()
+#: Largest CSV a run accepts (Profile's /tmp and the training job's memory; see automl_lite.aws.size_limits).
 MAX_DATASET_BYTES = BUDGET.max_bytes
 #: Most columns a run accepts (profiling and the ONNX graph grow with the width).
 MAX_COLUMNS = BUDGET.max_columns
@@ -41,13 +42,13 @@ def check_dataset_size(size: int, name: str, limit: int = MAX_DATASET_BYTES) -> 
     """
     if size > limit:
         raise DatasetTooLargeError(
-            f"The dataset {name} is {budget.human_bytes(size)}; the limit is {budget.human_bytes(limit)} "
+            f"The dataset {name} is {size_limits.human_bytes(size)}; the limit is {size_limits.human_bytes(limit)} "
             f"(limit: bytes; {BUDGET.backed_by['bytes']}).",
             fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
         )
 
 
-def _check_header(header: list[str], name: str) -> None:
+def check_header(header: list[str], name: str) -> None:
     named = [col.strip() for col in header if col.strip()]
     if named and all(_NUMBER.match(col) for col in named):
         raise DatasetUnreadableError(
@@ -119,7 +120,7 @@ def _will_classify(facts: CsvFacts, manifest: Manifest) -> bool:
     return not numeric or len(facts.target_counts) == 2
 
 
-def _check_excluded(manifest: Manifest, columns: list[str]) -> None:
+def check_excluded(manifest: Manifest, columns: list[str]) -> None:
     """An excluded column must exist: a typo would silently keep a column the user meant to drop."""
     if manifest.target in manifest.exclude_columns:
         raise ManifestInvalidError(

@@ -8,11 +8,12 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from automl_lite import csv_rows, rules
-from automl_lite.csv_rows import text_lines
-from automl_lite.dataset import NA_VALUES, SNIFF_LINES, detect_delimiter
+from automl_lite import rules
+from automl_lite.data import csv_rows
+from automl_lite.data.csv_reader import NA_VALUES, SNIFF_LINES, detect_delimiter
+from automl_lite.data.csv_rows import text_lines
 from automl_lite.exceptions import AutomlLiteError, DatasetUnreadableError, TooFewRowsError
-from automl_lite.validate.checks import _check_header
+from automl_lite.validate.checks import check_header
 from automl_lite.validate.facts import CsvFacts
 
 #: Only the first ragged rows are listed in the message; the rest are counted.
@@ -23,7 +24,7 @@ _MAX_TRACKED_TARGET_VALUES = 1_000
 _FIELD_SIZE_LIMIT = 10 * 1024**2
 _NA = frozenset(NA_VALUES)
 
-_FIX_CSV = "Export the data as a UTF-8 CSV (comma, semicolon, tab or pipe separated) with one header row and upload it again."
+FIX_CSV = "Export the data as a UTF-8 CSV (comma, semicolon, tab or pipe separated) with one header row and upload it again."
 
 
 def _sniff_binary(head: bytes, name: str) -> None:
@@ -53,7 +54,7 @@ def _sniff_binary(head: bytes, name: str) -> None:
 def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[str]:
     """Decode byte chunks as UTF-8 and yield lines with their line ends (as ``csv`` wants them).
 
-    Lines end as :func:`automl_lite.csv_rows.text_lines` splits them (``\\n``, ``\\r\\n``
+    Lines end as :func:`automl_lite.data.csv_rows.text_lines` splits them (``\\n``, ``\\r\\n``
     or a lone ``\\r``, as pandas reads them), never at characters like U+2028, which the
     csv module must see as data.
     """
@@ -83,7 +84,7 @@ def _decoded(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[st
                 f"The dataset {name} contains a NUL byte at byte offset {consumed + nul} "
                 f"(line {line}): it is a binary file or UTF-16 text, "
                 "not a UTF-8 CSV.",
-                fix=_FIX_CSV,
+                fix=FIX_CSV,
             )
         try:
             text = decoder.decode(chunk)
@@ -129,7 +130,7 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     Parameters
     ----------
     chunks:
-        The file's bytes, in chunks of any size (e.g. :func:`automl_lite.storage.iter_chunks`).
+        The file's bytes, in chunks of any size (e.g. :func:`automl_lite.aws.storage.iter_chunks`).
     target:
         The target column's name.
     name:
@@ -156,14 +157,14 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     lines = _iter_lines(chunks, name, facts)
     head = list(itertools.islice(lines, SNIFF_LINES))
     facts.delimiter = detect_delimiter(head)
-    # Rows as automl_lite.csv_rows defines them, but stricter: a line of spaces, which pandas skips,
+    # Rows as automl_lite.data.csv_rows defines them, but stricter: a line of spaces, which pandas skips,
     # is refused as a short row (the profile's reader, pyarrow, would refuse it after Validate).
     reader = csv_rows.reader(itertools.chain(head, lines), facts.delimiter, strict=True)
     try:
         header = next((row for row in reader if row), None)
         if header is None:
-            raise DatasetUnreadableError(f"The dataset {name} is empty (no header row).", fix=_FIX_CSV)
-        _check_header(header, name)
+            raise DatasetUnreadableError(f"The dataset {name} is empty (no header row).", fix=FIX_CSV)
+        check_header(header, name)
         facts.columns = header
         rules.require_target_column(target, header, dataset=name)
         facts.target = target

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from automl_lite import claims, layout, storage
+from automl_lite import layout
+from automl_lite.aws import claims, clients, storage
 from automl_lite.contracts import DatasetPending, DuplicateDelivery, ExecutionInfo, RunContext
 from automl_lite.exceptions import (
     AutomlLiteError,
@@ -24,11 +25,11 @@ from automl_lite.validate.checks import (
     MAX_COLUMNS,
     MAX_DATASET_BYTES,
     MIN_ROWS,
-    _check_excluded,
     check_dataset_size,
+    check_excluded,
     check_target,
 )
-from automl_lite.validate.csv_scan import _FIX_CSV, scan_csv
+from automl_lite.validate.csv_scan import FIX_CSV, scan_csv
 
 #: Most bytes the manifest may take in the state (JSON, non-ASCII escaped): it travels with every step.
 MAX_MANIFEST_STATE_BYTES = 32 * 1024
@@ -78,10 +79,10 @@ def _read_manifest(bucket: str, key: str, version_id: str | None) -> tuple[Manif
     try:
         raw = storage.read_bytes(bucket, key, max_bytes=MAX_MANIFEST_BYTES + 1, version_id=version_id)
     except Exception as exc:
-        if storage.error_code(exc) == "InvalidRange":
+        if clients.error_code(exc) == "InvalidRange":
             # S3's answer to a ranged GET of an empty object (416): the manifest has no bytes.
             raw = b""
-        elif storage.is_not_found(exc):
+        elif clients.is_not_found(exc):
             raise ManifestUnreadableError(
                 f"The manifest {source} no longer exists (it was deleted or replaced before the run started).",
                 fix="Upload the manifest again to start a new run.",
@@ -195,7 +196,7 @@ def validate_run(
         check = "dataset_size"
         check_dataset_size(size, name, max_dataset_bytes)
         if size == 0:
-            raise DatasetUnreadableError(f"The dataset {name} is empty (0 bytes).", fix=_FIX_CSV)
+            raise DatasetUnreadableError(f"The dataset {name} is empty (0 bytes).", fix=FIX_CSV)
         log.passed(check, f"{size} <= {max_dataset_bytes} bytes")
 
         check = "csv_structure"
@@ -225,7 +226,7 @@ def validate_run(
         )
 
         check = "exclude_columns"
-        _check_excluded(manifest, facts.columns)
+        check_excluded(manifest, facts.columns)
         if manifest.exclude_columns:
             log.passed(check, f"excluded columns exist: {manifest.exclude_columns}")
     except AutomlLiteError as exc:

@@ -1,7 +1,7 @@
 """Dashboard: a CloudWatch dashboard of the runs, drawn from the metrics the steps emit.
 
 The Lambda steps write their run metrics as embedded metric format
-(``automl_lite.observability``); this dashboard reads the same table
+(``automl_lite.aws.observability``); this dashboard reads the same table
 (``observability.METRICS``): names, units, dimensions and statistics. A metric with a
 dimension whose values are not known at deployment (an error code, the run's metric) is
 drawn with a CloudWatch ``SEARCH`` expression, one line per value seen; ``StepDuration``
@@ -18,8 +18,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from automl_lite.observability import METRICS, METRICS_NAMESPACE, SERVICE_NAME
-from automl_lite.resources import FUNCTIONS, SCORE_FUNCTIONS
+from automl_lite.aws.observability import METRICS, METRICS_NAMESPACE, SERVICE_NAME
+from automl_lite.aws.resources import FUNCTIONS, SCORE_FUNCTIONS
 
 #: Each graph: its title, the metrics of the table it draws, and whether a metric with a dimension
 #: of unknown values (error code, metric name) is split into one line per value or summed.

@@ -22,7 +22,7 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import RegexAppliesTo
 from constructs import Construct
 
-from automl_lite import definitions
+from automl_lite.aws import asl
 from automl_lite.layout import INCOMING_PREFIX, RUNS_PREFIX, SCORE_INPUT_PREFIX, SCORES_PREFIX
 from cdk_app.units.common import acknowledge
 
@@ -171,13 +171,13 @@ class Ingest(Construct):
             self,
             "ManifestCreatedRule",
             description="Start an automl-lite run when incoming/<name>/manifest.json is created.",
-            event_pattern=_event_pattern(definitions.event_pattern(self.bucket.bucket_name)),
+            event_pattern=_event_pattern(asl.event_pattern(self.bucket.bucket_name)),
         )
         self.score_rule = events.Rule(
             self,
             "ScoreInputCreatedRule",
             description="Start an automl-lite scoring when score/<run-id>/<name>.csv is created.",
-            event_pattern=_event_pattern(definitions.score_event_pattern(self.bucket.bucket_name)),
+            event_pattern=_event_pattern(asl.score_event_pattern(self.bucket.bucket_name)),
         )
 
     #: Matches the data bucket's logical id in cdk-nag's finding text (the id carries a hash suffix).

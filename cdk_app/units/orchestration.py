@@ -25,7 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from automl_lite import definitions
+from automl_lite.aws import asl
 from cdk_app.units.common import acknowledge
 
 #: The EventBridge rule Step Functions manages for ``batch:submitJob.sync`` (AWS-defined name).
@@ -52,7 +52,7 @@ class Orchestration(Construct):
         logs_key: kms.IKey,
         log_retention: logs.RetentionDays,
         definition_text: str | None = None,
-        placeholders: Sequence[str] = definitions.ASL_PLACEHOLDERS,
+        placeholders: Sequence[str] = asl.ASL_PLACEHOLDERS,
         flow: str = "pipeline",
         state_machine_id: str = "Pipeline",
         state_machine_name: str | None = None,
@@ -80,7 +80,7 @@ class Orchestration(Construct):
             state_machine_name=state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(
-                definitions.load_asl_text() if definition_text is None else definition_text
+                asl.load_asl_text() if definition_text is None else definition_text
             ),
             definition_substitutions=dict(definition_substitutions),
             logs=sfn.LogOptions(

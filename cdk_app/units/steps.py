@@ -19,8 +19,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from automl_lite.observability import function_environment
-from automl_lite.resources import FUNCTIONS, SCORE_FUNCTIONS
+from automl_lite.aws.observability import function_environment
+from automl_lite.aws.resources import FUNCTIONS, SCORE_FUNCTIONS
 from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, image_build_excludes
 
 #: Each step's handler, memory, timeout and /tmp: one table shared with the local engine.
@@ -93,7 +93,7 @@ class Steps(Construct):
                 role=role,
                 log_group=log_group,
                 tracing=lambda_.Tracing.ACTIVE,
-                # Powertools' service name, metrics namespace and log level (automl_lite.observability).
+                # Powertools' service name, metrics namespace and log level (automl_lite.aws.observability).
                 environment=function_environment(log_level),
             )
             self.functions[name] = function

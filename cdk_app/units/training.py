@@ -18,8 +18,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from automl_lite import batch_retry
-from automl_lite.resources import TRAINING_JOB
+from automl_lite.aws import batch_retry
+from automl_lite.aws.resources import TRAINING_JOB
 from automl_lite.settings import ENV_PREFIX, MAX_JOB_TIMEOUT_S
 from cdk_app.config import TrainingCompute
 from cdk_app.units.common import IMAGE_IGNORE_MODE, REPO_ROOT, acknowledge, image_build_excludes
@@ -32,7 +32,7 @@ JOB_DEFINITION_TIMEOUT = Duration.seconds(MAX_JOB_TIMEOUT_S + 15 * 60)
 def runnable_time_limits() -> list[batch.JobStateTimeLimitAction]:
     """Cancel a job that has waited RUNNABLE for ``TRAINING_JOB.max_runnable_s`` for a reason Batch can act on.
 
-    Built from :func:`automl_lite.batch_retry.job_state_time_limit_actions`, the definition the
+    Built from :func:`automl_lite.aws.batch_retry.job_state_time_limit_actions`, the definition the
     local engine's queue uses too. The reasons Batch cannot act on (SERVICE_ROLE_PERMISSIONS,
     ACTION_REQUIRED, UNDETERMINED) are bounded by the Train state's own timeout. Without these a job
     that can never be placed stays RUNNABLE (and the run open) indefinitely.
@@ -54,7 +54,7 @@ def retry_strategies() -> list[batch.RetryStrategy]:
 
     Retry what the infrastructure broke (Spot reclaims, image pulls); exit on whatever
     the container exited with, since the same search on the same data fails the same way
-    (see :mod:`automl_lite.batch_retry`).
+    (see :mod:`automl_lite.aws.batch_retry`).
     """
     return [
         batch.RetryStrategy.of(

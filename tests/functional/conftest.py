@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-from automl_lite import storage
+from automl_lite.aws import clients
 
 
 @pytest.fixture
 def s3(request):
     """A moto S3 with the test module's ``BUCKET`` created; the storage adapter points at it."""
     with mock_aws():
-        storage.reset_clients()
-        client = storage.client("s3")
+        clients.reset_clients()
+        client = clients.client("s3")
         client.create_bucket(Bucket=request.module.BUCKET)
         yield client
-    storage.reset_clients()
+    clients.reset_clients()

@@ -23,13 +23,14 @@ from pathlib import Path
 import pytest
 from lambda_context import LambdaContext
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import clients, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import ExportFailedError
 from automl_lite.local.engine import s3_object_created_event
 from automl_lite.score import chunk as score_chunk_module
 from automl_lite.score.chunk import failure_key
-from automl_lite.score.contracts import ScoreContext
+from automl_lite.score_contracts import ScoreContext
 from lambdas.export import handler as export_handler
 from lambdas.profile import handler as profile_handler
 from lambdas.report_failure import handler as report_failure_handler
@@ -89,7 +90,7 @@ class Access:
         self.deleted: dict[str, set[str]] = {}
         self._step: str | None = None
         # The adapter's client is the one every step uses (downloads and uploads included).
-        storage.client("s3").meta.events.register("provide-client-params.s3", self._record)
+        clients.client("s3").meta.events.register("provide-client-params.s3", self._record)
 
     def _record(self, params, model, **_) -> None:
         if self._step is None:
@@ -350,7 +351,7 @@ def test_a_large_merge_and_its_abort_stay_within_the_merge_grants(s3):
             Bucket=BUCKET, Key=f"{prefix}{layout.SCORE_PARTS}predictions-{i:05d}.csv", Body=b"x" * size
         )
     parts = [(f"{prefix}{layout.SCORE_PARTS}predictions-{i:05d}.csv", s) for i, s in enumerate(sizes)]
-    storage.client("s3").meta.events.register("provide-client-params.s3", record)
+    clients.client("s3").meta.events.register("provide-client-params.s3", record)
 
     result = merge_objects(BUCKET, prefix + layout.PREDICTIONS, b"h\r\n", parts)
     assert result.copied_bytes > 0 and result.parts > 1

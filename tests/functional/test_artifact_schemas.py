@@ -7,7 +7,8 @@ import json
 import jsonschema
 import pytest
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import TargetMissingError
 from automl_lite.profile import ProfileArtifact, profile_run

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from automl_lite.claims import claim_upload
+from automl_lite.aws import clients
+from automl_lite.aws.claims import claim_upload
 
 BUCKET = "claims-bucket"
 
@@ -94,16 +95,16 @@ def _conflicts(s3, times: int, before=None):
 
 @pytest.fixture
 def fast_backoff(monkeypatch):
-    import automl_lite.claims as claims
+    import automl_lite.aws.claims as claims
 
     monkeypatch.setattr(claims, "CLAIM_BACKOFF_S", 0.001)
 
 
 def test_a_409_is_retried_not_taken_for_a_claim(bucket, s3, fast_backoff):
-    from automl_lite import storage
-    from automl_lite.claims import CLAIMS_PREFIX
+    from automl_lite.aws import storage
+    from automl_lite.aws.claims import CLAIMS_PREFIX
 
-    left = _conflicts(storage.client("s3"), times=2)
+    left = _conflicts(clients.client("s3"), times=2)
     assert _claim("run-1") is None  # the conflicting write failed: this run holds the upload
     assert left["n"] == 0
     markers = storage.list_keys(BUCKET, CLAIMS_PREFIX)
@@ -112,13 +113,12 @@ def test_a_409_is_retried_not_taken_for_a_claim(bucket, s3, fast_backoff):
 
 
 def test_a_409_whose_other_writer_succeeds_reports_that_writer(bucket, s3, fast_backoff):
-    from automl_lite import storage
 
-    client = storage.client("s3")
+    client = clients.client("s3")
 
     def other_writer_lands():
         # The concurrent delivery's write completes (without our hook: a plain PUT of its marker).
-        from automl_lite.claims import Claim, claim_key, upload_identity
+        from automl_lite.aws.claims import Claim, claim_key, upload_identity
 
         identity = upload_identity(
             bucket=BUCKET, key="incoming/a/manifest.json", etag='"e1"', version_id="v1", sequencer="01"
@@ -138,9 +138,8 @@ def test_a_409_whose_other_writer_succeeds_reports_that_writer(bucket, s3, fast_
 
 
 def test_endless_409s_end_in_an_error_not_a_false_duplicate(bucket, s3, fast_backoff):
-    from automl_lite import storage
     from automl_lite.exceptions import InternalError
 
-    _conflicts(storage.client("s3"), times=100)
+    _conflicts(clients.client("s3"), times=100)
     with pytest.raises(InternalError, match="ConditionalRequestConflict"):
         _claim("run-1")

@@ -13,13 +13,14 @@ from modelkit import PENGUIN_KINDS as KINDS
 from modelkit import fit_native, training_metrics
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.contracts import ExportResult, RunSummary
-from automl_lite.dataset import read_csv
+from automl_lite.data.csv_reader import read_csv
 from automl_lite.exceptions import ExportFailedError, ExportParityFailedError
 from automl_lite.export import _step as export
 from automl_lite.export import model_metadata
-from automl_lite.integrity import digest_line
+from automl_lite.model.integrity import digest_line
 from automl_lite.settings import TrainingSettings
 from automl_lite.train import NativeModel
 from lambdas.export import handler
@@ -226,7 +227,7 @@ def test_export_handler_needs_no_matplotlib(s3, penguins_csv, monkeypatch):
 
 def test_a_model_over_the_export_budget_is_refused_before_it_is_loaded(s3, monkeypatch):
     # A model larger than Export's memory can convert (here: the budget shrunk to 1 KiB).
-    monkeypatch.setattr("automl_lite.budget.EXPORT_MEMORY_PER_MODEL_BYTE", 3008 * 1024)
+    monkeypatch.setattr("automl_lite.aws.size_limits.EXPORT_MEMORY_PER_MODEL_BYTE", 3008 * 1024)
     s3.put_object(
         Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.NATIVE_MODEL), Body=b"not unpickled" * 1000
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from automl_lite import storage
+from automl_lite.aws import storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import DatasetUnreadableError, ManifestUnreadableError
 from automl_lite.validate import validate_run

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from lambda_context import LambdaContext
 
-from automl_lite import observability
+from automl_lite.aws import observability
+from automl_lite.aws.observability import METRICS, METRICS_NAMESPACE, SERVICE_NAME
 from automl_lite.contracts import ExecutionInfo
-from automl_lite.observability import METRICS, METRICS_NAMESPACE, SERVICE_NAME
 from lambdas.report_failure import handler as report_failure_handler
 from lambdas.score_report_failure import handler as score_report_failure_handler
 from lambdas.validate import handler as validate_handler
@@ -155,7 +155,7 @@ def test_a_metric_is_recorded_only_with_the_dimensions_of_the_table():
 
 
 def test_every_handler_is_a_step_of_the_function_table():
-    from automl_lite.resources import FUNCTIONS
+    from automl_lite.aws.resources import FUNCTIONS
 
     for spec in FUNCTIONS.values():
         module, _, name = spec.handler.rpartition(".")

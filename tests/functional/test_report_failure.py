@@ -7,9 +7,10 @@ import json
 import pytest
 from lambda_context import LambdaContext
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.contracts import ExecutionInfo
-from automl_lite.failures import classify, failed_step, report_failure
+from automl_lite.finish.failure import classify, failed_step, report_failure
 from lambdas.report_failure import handler
 
 BUCKET = "data-bucket"

@@ -9,10 +9,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import clients, storage
 from automl_lite.contracts import ExecutionInfo
-from automl_lite.score.contracts import ScoreContext, ScoreSettings
-from automl_lite.score.failure import report_score_failure
+from automl_lite.finish.score_failure import report_score_failure
+from automl_lite.score_contracts import ScoreContext, ScoreSettings
 
 BUCKET = "score-failure-test"
 EXECUTION = ExecutionInfo(
@@ -25,11 +26,11 @@ EXECUTION = ExecutionInfo(
 @pytest.fixture
 def s3():
     with mock_aws():
-        storage.reset_clients()
+        clients.reset_clients()
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
         yield client
-    storage.reset_clients()
+    clients.reset_clients()
 
 
 def _context() -> ScoreContext:
@@ -46,9 +47,8 @@ def _context() -> ScoreContext:
         model_sha256="0" * 64,
         problem_type="multiclass",
         delimiter=",",
-        columns=["a"],
-        model_columns=["a"],
-        ignored_columns=[],
+        n_columns=1,
+        n_ignored_columns=0,
         settings=ScoreSettings(),
         started_at=EXECUTION.start_time,
     )

@@ -1,4 +1,9 @@
-"""The largest state the pipeline can produce stays well under Step Functions' 256 KiB.
+"""The largest state any flow can produce stays well under Step Functions' 256 KiB.
+
+A rule over every flow: each ``statemachine/*.asl.json`` has a worst-case walk
+(:data:`FLOW_WALKS`; a new flow fails ``test_every_flow_has_a_worst_case_state_size_walk``
+until it has one). The scoring flow's walk takes the widest scored file (100 model columns
+and 7,000 more) and keys at S3's limit. The training pipeline's:
 
 The worst admitted input is built (5,000 columns with 100-character names, non-ASCII so
 every character escapes to 12 bytes; the longest target name, keys, manifest and tags
@@ -18,10 +23,12 @@ from typing import Any
 
 import pytest
 
-from automl_lite import budget, definitions, layout, notify, resources, storage
+from automl_lite import layout
+from automl_lite.aws import asl, clients, resources, size_limits, storage
 from automl_lite.contracts import ExecutionInfo, ExportResult, RunContext, RunSummary
 from automl_lite.exceptions import DatasetUnreadableError
-from automl_lite.failures import report_failure
+from automl_lite.finish import notify
+from automl_lite.finish.failure import report_failure
 from automl_lite.local.engine import s3_object_created_event
 from automl_lite.manifest import MAX_NAME_CHARS
 from automl_lite.payload import json_size
@@ -82,18 +89,22 @@ def _set(data: dict[str, Any], path: str | None, value: Any) -> Any:
 
 
 class Walk:
-    """Follows states of the real ASL, recording the size of every payload."""
+    """Follows states of a real ASL file (any flow), recording the size of every payload."""
 
-    def __init__(self) -> None:
-        self.asl = json.loads(definitions.render_asl({p: f"arn:{p}" for p in definitions.ASL_PLACEHOLDERS}))
-        self.context = {"Execution": {"Id": ARN, "Name": RUN_ID, "StartTime": "2026-01-01T00:00:00Z"}}
+    def __init__(self, flow: str = "pipeline.asl.json") -> None:
+        text = (asl.STATEMACHINE_DIR / flow).read_text(encoding="utf-8")
+        self.asl = json.loads(text)
+        self.states = {name: state for name, state, _ in asl.iter_states(self.asl["States"])}
+        self.context: dict[str, Any] = {
+            "Execution": {"Id": ARN, "Name": RUN_ID, "StartTime": "2026-01-01T00:00:00Z"}
+        }
         self.sizes: dict[str, int] = {}
 
     def _record(self, what: str, value: Any) -> None:
         self.sizes[what] = max(self.sizes.get(what, 0), json_size(value))
 
     def task(self, name: str, state: dict[str, Any], raw_result: Any) -> tuple[dict[str, Any], Any]:
-        spec = self.asl["States"][name]
+        spec = self.states[name]
         request = _params(spec.get("Parameters", {}), state, self.context)
         self._record(f"{name} input", request)
         self._record(f"{name} result", raw_result)
@@ -107,14 +118,15 @@ class Walk:
         return out, request
 
     def catch(self, name: str, state: dict[str, Any], error: dict[str, str]) -> dict[str, Any]:
-        (handler,) = [c for c in self.asl["States"][name]["Catch"] if "States.ALL" in c["ErrorEquals"]]
+        (handler,) = [c for c in self.states[name]["Catch"] if "States.ALL" in c["ErrorEquals"]]
         out = _set(state, handler["ResultPath"], error)
         self._record(f"{name} caught", out)
         return out
 
     def passing(self, name: str, state: dict[str, Any]) -> dict[str, Any]:
-        spec = self.asl["States"][name]
-        out = _params(spec["Parameters"], state, self.context) if "Parameters" in spec else state
+        spec = self.states[name]
+        template = spec.get("Parameters") or spec.get("ItemSelector")
+        out = _params(template, state, self.context) if template else state
         self._record(f"after {name}", out)
         return out
 
@@ -125,8 +137,8 @@ def worst(tmp_path_factory):
     from moto import mock_aws
 
     with mock_aws():
-        storage.reset_clients()
-        s3 = storage.client("s3")
+        clients.reset_clients()
+        s3 = clients.client("s3")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         # Keys at S3's 1,024-byte limit, of 4-byte characters.
@@ -134,7 +146,7 @@ def worst(tmp_path_factory):
         dataset_name = WIDE * ((1024 - len(folder.encode())) // 4 - 1) + ".csv"
         dataset_name = dataset_name[-(1024 - len(folder.encode())) // 4 :]
         target = "t" + WIDE * (MAX_NAME_CHARS - 1)
-        columns = [_name(i) for i in range(budget.MAX_COLUMNS - 1)] + [target]
+        columns = [_name(i) for i in range(size_limits.MAX_COLUMNS - 1)] + [target]
         rows = [
             ",".join(
                 ["1" if (r + i) % 3 else "0" for i in range(len(columns) - 1)] + [("A", "B")[r % 2] * 90]
@@ -179,7 +191,7 @@ def worst(tmp_path_factory):
             bucket=BUCKET, key=manifest_key, size=10**6, etag=put["ETag"], version_id=put["VersionId"]
         )
         yield {"run": run, "profile": profile, "event": event, "execution": execution, "s3": s3}
-    storage.reset_clients()
+    clients.reset_clients()
 
 
 def _export_result(run: RunContext) -> dict[str, Any]:
@@ -251,7 +263,7 @@ def _job_description(env: dict[str, str]) -> dict[str, Any]:
 def test_every_state_of_the_worst_admitted_run_is_well_under_the_limit(worst):
     run, execution = worst["run"], worst["execution"]
     profile = worst["profile"].model_dump(mode="json")
-    assert profile["n_features"] + profile["n_dropped"] == budget.MAX_COLUMNS - 1
+    assert profile["n_features"] + profile["n_dropped"] == size_limits.MAX_COLUMNS - 1
     walk = Walk()
     huge = DatasetUnreadableError("x" + WIDE * 10**6, fix="f" * 10**5).cause
 
@@ -314,3 +326,178 @@ def test_a_cause_quoting_user_data_is_bounded():
     error = DatasetUnreadableError("bad value " + "\n" * 10**6, fix="Fix it.")
     assert json_size(error.cause) <= 4096 + 2
     assert error.cause.endswith("Fix it.")
+
+
+# ------------------------------------------------------------------ the scoring flow
+#: The widest scored file (issue 20): 100 model columns and 7,000 more the model does not read.
+WIDEST_FILE_COLUMNS = [f"model_column_{i:05d}_abcdefgh" for i in range(100)] + [
+    f"extra_column_{i:05d}_abcdefgh" for i in range(7000)
+]
+
+
+def _worst_score_context() -> dict[str, Any]:
+    """A ScoreContext at its largest: keys at S3's 1,024 bytes, every list (if any) the widest file's."""
+    from automl_lite.score_contracts import ScoreContext, ScoreSettings
+
+    run_id = "r" * 80
+    input_key = f"score/{run_id}/" + WIDE * ((1024 - 88) // 4 - 1) + ".csv"
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    values: dict[str, Any] = {
+        "score_id": RUN_ID,
+        "execution_arn": ARN,
+        "bucket": BUCKET,
+        "input_key": input_key,
+        "input_etag": "e" * 34,
+        "input_version_id": "v" * 32,
+        "input_bytes": 5 * 1024**4,
+        "run_id": run_id,
+        "name": input_key.rsplit("/", 1)[-1][:-4],
+        "output_prefix": layout.score_prefix(run_id, "n" * 80, layout.score_timestamp(started)),
+        "model_key": layout.run_key(run_id, layout.ONNX_MODEL),
+        "model_sha256": "0" * 64,
+        "problem_type": "multiclass",
+        "delimiter": ",",
+        "n_columns": len(WIDEST_FILE_COLUMNS),
+        "n_ignored_columns": 7000,
+        "settings": ScoreSettings(),
+        "started_at": started,
+    }
+    fields = ScoreContext.model_fields
+    for name, field in fields.items():
+        if name not in values and field.annotation == list[str]:
+            values[name] = WIDEST_FILE_COLUMNS
+    context = ScoreContext(**{k: v for k, v in values.items() if k in fields})
+    return context.model_dump(mode="json")
+
+
+def _worst_finish(context: dict[str, Any]) -> dict[str, Any]:
+    from automl_lite.score import finish
+    from automl_lite.score_contracts import FinishResult
+
+    key = context["input_key"]
+    summary: dict[str, Any] = {
+        "score_id": context["score_id"],
+        "status": "SUCCEEDED",
+        "bucket": BUCKET,
+        "input_key": key,
+        "input_bytes": context["input_bytes"],
+        "run_id": context["run_id"],
+        "model_key": context["model_key"],
+        "model_sha256": context["model_sha256"],
+        "problem_type": "multiclass",
+        "execution_arn": ARN,
+        "rows": 10**12,
+        "rows_scored": 10**12,
+        "rows_rejected": 10**12,
+        "chunks": 1000,
+        "ignored_columns": getattr(finish, "_bounded_names", list)(WIDEST_FILE_COLUMNS[100:]),
+        "ignored_columns_count": 7000,
+        "drifted": True,
+        "drift_threshold": 0.2,
+        "started_at": context["started_at"],
+        "finished_at": context["started_at"],
+        "timings": {k: 1e9 for k in ("total_s", "chunks_s", "slowest_chunk_s", "merge_s", "drift_s")},
+        "merge": {
+            "predictions_bytes": 1,
+            "rejected_bytes": 1,
+            "parts": 10000,
+            "copied_bytes": 1,
+            "seconds": 1.0,
+        },
+        "artifacts": {n: storage.uri(BUCKET, context["output_prefix"] + n) for n in layout.SCORE_ARTIFACTS},
+    }
+    names = WIDEST_FILE_COLUMNS[:100]
+    drift = {
+        "drifted": True,
+        "threshold": 0.2,
+        "drifted_columns": names,
+        "columns": [{"column": c, "psi": 9.99} for c in names],
+        "predictions": {"psi": 9.99},
+    }
+    subject, message = finish._message(summary, drift)
+    return FinishResult(
+        summary=summary, subject=subject, message=message, drifted=True, drift_status="DRIFT"
+    ).model_dump(mode="json")
+
+
+def test_every_state_of_the_widest_scored_file_is_well_under_the_limit():
+    from moto import mock_aws
+
+    from automl_lite.finish.score_failure import report_score_failure
+
+    walk = Walk("score.asl.json")
+    walk.context["Map"] = {"Item": {"Value": 999}}
+    context = _worst_score_context()
+    key = context["input_key"]
+    event = s3_object_created_event(
+        bucket=BUCKET, key=key, size=5 * 1024**4, etag="e" * 32, version_id="v" * 32
+    )
+    execution = ExecutionInfo(execution_arn=ARN, run_id=RUN_ID, start_time=datetime(2026, 1, 1, tzinfo=UTC))
+    huge = DatasetUnreadableError("x" + WIDE * 10**6, fix="f" * 10**5).cause
+
+    state = walk.passing("Start", event)
+    started = state
+    state, _ = walk.task("Check", state, context)
+    state = walk.passing("KeepScore", state)
+    kept = state
+    state, _ = walk.task("Plan", state, {"n_chunks": 1000, "rows": 10**12, "chunks_key": "k" * 1024})
+    planned = state
+    child = walk.passing("Score", state)
+    walk.task("ScoreChunk", child, {"index": 999})
+    merge = {
+        "predictions_bytes": 5 * 1024**4,
+        "rejected_bytes": 5 * 1024**4,
+        "parts": 10000,
+        "copied_bytes": 1,
+        "seconds": 1.0,
+    }
+    state, _ = walk.task("Merge", state, merge)
+    merged = state
+    state, _ = walk.task("Drift", state, _worst_finish(context))
+    finished = state
+    walk.passing("Succeeded", state)
+
+    failures = [
+        walk.catch("Check", started, _lambda_error(huge)),
+        walk.catch("Plan", kept, _lambda_error(huge)),
+        walk.catch(
+            "Score", planned, {"Error": "States.ExceedToleratedFailureThreshold", "Cause": "c" * 30000}
+        ),
+        walk.catch("Merge", planned, _lambda_error(huge)),
+        walk.catch("Drift", merged, _lambda_error(huge)),
+        walk.catch(
+            "NotifySuccess", finished, {"Error": "SNS.InvalidParameterException", "Cause": "m" * 2000}
+        ),
+    ]
+    with mock_aws():
+        clients.reset_clients()
+        s3 = clients.client("s3")
+        if BUCKET not in {
+            b["Name"] for b in s3.list_buckets()["Buckets"]
+        }:  # the module's fixture may hold it
+            s3.create_bucket(
+                Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"}
+            )
+        for failed in failures:
+            result = report_score_failure(failed, execution).model_dump(mode="json")
+            state, _ = walk.task("ReportFailure", failed, result)
+            walk.passing("KeepFailure", state)
+            reporter_error = walk.catch("ReportFailure", failed, _lambda_error(huge))
+            walk.task("NotifyUnreportedFailure", reporter_error, {})
+    clients.reset_clients()
+
+    oversize = {what: size for what, size in walk.sizes.items() if size > CEILING}
+    largest = max(walk.sizes.items(), key=lambda kv: kv[1])
+    assert not oversize, oversize
+    print(f"largest payload: {largest[0]} = {largest[1]} bytes of {LIMIT}")  # noqa: T201 - the measurement
+
+
+#: The worst-case walk of each flow: a flow added to statemachine/ fails here until it has one.
+FLOW_WALKS = {
+    "pipeline.asl.json": test_every_state_of_the_worst_admitted_run_is_well_under_the_limit,
+    "score.asl.json": test_every_state_of_the_widest_scored_file_is_well_under_the_limit,
+}
+
+
+def test_every_flow_has_a_worst_case_state_size_walk():
+    assert {p.name for p in asl.flow_files()} == set(FLOW_WALKS)

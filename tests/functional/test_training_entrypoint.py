@@ -9,10 +9,11 @@ import sys
 
 import boto3
 import pytest
-from modelkit import PENGUIN_KINDS as KINDS
 from moto import mock_aws
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import clients, storage
+from automl_lite.profile import ProfileArtifact, profile_file
 from automl_lite.settings import TrainingSettings
 from training_image.train import main
 
@@ -42,14 +43,15 @@ def training_env(**overrides: str) -> dict[str, str]:
 @pytest.fixture
 def s3_with_inputs(penguins_csv, monkeypatch):
     with mock_aws():
-        storage.reset_clients()
+        clients.reset_clients()
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key=DATASET_KEY, Body=penguins_csv.read_bytes())
-        decisions = [{"name": n, "kind": k, "use": n != "year", "reason": "test"} for n, k in KINDS.items()]
-        s3.put_object(Bucket=BUCKET, Key=PROFILE_KEY, Body=json.dumps({"decisions": decisions}).encode())
+        # The profile as the Profile step writes it (the container reads it as a ProfileArtifact).
+        profile = ProfileArtifact.load(profile_file(penguins_csv, target="species"))
+        s3.put_object(Bucket=BUCKET, Key=PROFILE_KEY, Body=profile.dump_json().encode())
         yield s3
-    storage.reset_clients()
+    clients.reset_clients()
 
 
 def test_refuses_to_start_naming_every_missing_variable(repo_root):
@@ -91,7 +93,8 @@ def test_trains_and_uploads_every_artifact(s3_with_inputs, monkeypatch, penguins
         assert layout.run_key(RUN_ID, artifact) in keys
     assert layout.run_key(RUN_ID, layout.TRAINING_FAILURE) not in keys
     metrics = storage.read_json(BUCKET, layout.run_key(RUN_ID, layout.TRAINING_METRICS))
-    assert metrics["features"]["columns"] == [c for c in KINDS if c not in ("species", "year")]
+    profile = ProfileArtifact.load(storage.read_bytes(BUCKET, PROFILE_KEY))
+    assert metrics["features"]["columns"] == profile.feature_columns  # the profile's decisions were used
     assert metrics["search"]["estimators"] == ["lgbm", "rf"]
     # The budget counts from the job's start (download included) and the grace bounds the whole job.
     assert metrics["search"]["search_budget_s"] <= 5
@@ -116,8 +119,8 @@ def test_a_user_error_writes_failure_json_and_exits_1(s3_with_inputs, monkeypatc
     assert capsys.readouterr().err.startswith("TargetMissing: ")
 
 
-def test_an_unexpected_error_is_reported_as_training_failed(s3_with_inputs, monkeypatch, capsys):
-    # A profile that is not the expected shape: the decisions are not column decisions.
+def test_a_profile_of_another_shape_is_refused_by_name(s3_with_inputs, monkeypatch, capsys):
+    # The decisions are not column decisions: the container reads eda/profile.json as ProfileArtifact.
     s3_with_inputs.put_object(
         Bucket=BUCKET, Key=PROFILE_KEY, Body=json.dumps({"decisions": [{"oops": 1}]}).encode()
     )
@@ -128,7 +131,23 @@ def test_an_unexpected_error_is_reported_as_training_failed(s3_with_inputs, monk
 
     failure = storage.read_json(BUCKET, layout.run_key(RUN_ID, layout.TRAINING_FAILURE))
     assert failure["code"] == "TrainingFailed"
-    assert "ValidationError" in failure["cause"]
+    assert PROFILE_KEY in failure["cause"] and "is not a profile" in failure["cause"]
+    assert "Traceback" not in failure["cause"]
+
+
+def test_an_unexpected_error_is_reported_as_training_failed(s3_with_inputs, monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("an unexpected fault inside training")
+
+    monkeypatch.setattr("training_image.train.train", broken)
+    for name, value in training_env().items():
+        monkeypatch.setenv(name, value)
+
+    assert main() == 1
+
+    failure = storage.read_json(BUCKET, layout.run_key(RUN_ID, layout.TRAINING_FAILURE))
+    assert failure["code"] == "TrainingFailed"
+    assert "RuntimeError" in failure["cause"]
     assert "Traceback" not in failure["cause"]
     assert "Traceback" in capsys.readouterr().err  # the trace goes to the job's log only
 

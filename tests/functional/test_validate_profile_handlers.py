@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from lambda_context import LambdaContext
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.contracts import ExecutionInfo, ProfileResult, RunContext
 from automl_lite.exceptions import (
     AutomlLiteError,

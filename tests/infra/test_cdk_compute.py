@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from automl_lite import batch_retry
-from automl_lite.resources import TRAINING_JOB
+from automl_lite.aws import batch_retry
+from automl_lite.aws.resources import TRAINING_JOB
 from automl_lite.settings import MAX_JOB_TIMEOUT_S
 from cdk_app.units.steps import STEPS
 
@@ -103,7 +103,7 @@ def test_retry_strategy_retries_infrastructure_and_exits_on_application_errors(s
         {"Action": "RETRY", "OnReason": "ResourceInitializationError:*"},
         {"Action": "EXIT", "OnExitCode": "*"},
     ]
-    # The deployed rules are the ones the local engine evaluates (automl_lite.batch_retry).
+    # The deployed rules are the ones the local engine evaluates (automl_lite.aws.batch_retry).
     deployed = [{k[0].lower() + k[1:]: v for k, v in rule.items()} for rule in rules]
     assert deployed == [dict(rule) for rule in batch_retry.EVALUATE_ON_EXIT]
 

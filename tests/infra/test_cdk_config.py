@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aws_cdk import App
 
-from automl_lite.resources import TRAINING_JOB
+from automl_lite.aws.resources import TRAINING_JOB
 from cdk_app.config import DeploymentConfig, TrainingCompute, fargate_memory_choices
 from cdk_app.units.common import log_retention
 

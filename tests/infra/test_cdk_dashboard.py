@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from automl_lite.observability import METRICS, METRICS_NAMESPACE, SERVICE_NAME, function_environment
-from automl_lite.resources import FUNCTIONS
+from automl_lite.aws.observability import METRICS, METRICS_NAMESPACE, SERVICE_NAME, function_environment
+from automl_lite.aws.resources import FUNCTIONS
 
 
 def _body(synth: Any) -> dict[str, Any]:

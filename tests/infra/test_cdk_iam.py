@@ -104,11 +104,16 @@ SCORE_READS: dict[str, tuple[str, ...]] = {
         "scores/*/work/plan.json",
     ),
     "ScoreMerge": ("runs/*/model/model.onnx", "scores/*/work/plan.json", "scores/*/work/parts/*"),
-    "ScoreDrift": ("runs/*/eda/profile.json", "scores/*/work/plan.json", "scores/*/work/parts/*"),
+    "ScoreDrift": (
+        "runs/*/eda/profile.json",
+        "scores/*/work/plan.json",
+        "scores/*/work/parts/*",
+        "scores/*/work/columns.json",
+    ),
     "ScoreReportFailure": ("scores/*/work/parts/*",),
 }
 SCORE_WRITES: dict[str, tuple[str, ...]] = {
-    "ScoreCheck": ("scores/.claims/*",),
+    "ScoreCheck": ("scores/.claims/*", "scores/*/work/columns.json"),
     "ScorePlan": ("scores/*/work/plan.json", "scores/*/work/chunks.json"),
     "ScoreChunk": ("scores/*/work/parts/*",),
     "ScoreMerge": ("scores/*/predictions.csv", "scores/*/rejected.csv"),

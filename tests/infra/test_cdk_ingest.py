@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from automl_lite import definitions
+from automl_lite.aws import asl
 from automl_lite.layout import RUNS_PREFIX
 
 
@@ -104,7 +104,7 @@ def test_rule_uses_the_shared_event_pattern(synth: Any) -> None:
     bucket_id, _ = _data_bucket(synth)
     _, rule = synth.named("AWS::Events::Rule", "IngestManifestCreatedRule")
     # The pattern file is the source: nothing but the bucket name (a reference) differs.
-    expected = definitions.event_pattern("__bucket__")
+    expected = asl.event_pattern("__bucket__")
     expected["detail"]["bucket"]["name"] = [{"Ref": bucket_id}]
     assert rule["Properties"]["EventPattern"] == expected
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from automl_lite import definitions
+from automl_lite.aws import asl
 from automl_lite.settings import TrainingSettings
 
 
@@ -25,10 +25,10 @@ def test_deployed_definition_is_the_asl_file_after_substitution(synth: Any) -> N
     deployed = props["DefinitionString"]
     substitutions = props["DefinitionSubstitutions"]
     # Then it is the ASL file verbatim, placeholders included, and every placeholder gets a value
-    assert deployed == definitions.load_asl_text()
-    assert set(substitutions) == set(definitions.ASL_PLACEHOLDERS) == definitions.placeholders(deployed)
+    assert deployed == asl.load_asl_text()
+    assert set(substitutions) == set(asl.ASL_PLACEHOLDERS) == asl.placeholders(deployed)
     # And rendering it with the substitutions (as CloudFormation does) gives a valid definition
-    rendered = json.loads(definitions.render_asl({name: f"<{name}>" for name in substitutions}))
+    rendered = json.loads(asl.render_asl({name: f"<{name}>" for name in substitutions}))
     assert rendered["StartAt"] == "Validate"
     assert rendered["States"]["Train"]["Parameters"]["JobQueue"] == "<TrainingJobQueueArn>"
 
@@ -66,7 +66,7 @@ def test_training_environment_is_covered_by_job_definition_and_container_overrid
     # When we collect what Batch gives the container: the job definition's env and the Train state's overrides
     _, job_definition = synth.only("AWS::Batch::JobDefinition")
     static_env = {e["Name"] for e in job_definition["Properties"]["ContainerProperties"]["Environment"]}
-    deployed = json.loads(definitions.render_asl({n: n for n in definitions.ASL_PLACEHOLDERS}))
+    deployed = json.loads(asl.render_asl({n: n for n in asl.ASL_PLACEHOLDERS}))
     overrides = deployed["States"]["Train"]["Parameters"]["ContainerOverrides"]["Environment"]
     run_env = {e["Name"] for e in overrides}
     # Then every required variable is set, and the run-specific ones come from the run
@@ -123,7 +123,7 @@ def test_outputs(synth: Any) -> None:
 
 def test_definition_uses_only_the_integrations_the_role_is_granted() -> None:
     """A new service integration in the ASL needs a grant in the stack (and a line in test_cdk_iam.py)."""
-    states = json.loads(definitions.load_asl_text())["States"]
+    states = json.loads(asl.load_asl_text())["States"]
     resources = {state["Resource"] for state in states.values() if state["Type"] == "Task"}
     assert resources == {
         "arn:aws:states:::lambda:invoke",

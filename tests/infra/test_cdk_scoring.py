@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from automl_lite import definitions, layout
+from automl_lite import layout
+from automl_lite.aws import asl
+from automl_lite.aws.resources import FUNCTIONS, SCORE_FUNCTIONS
 from automl_lite.layout import RUNS_PREFIX, SCORES_PREFIX
-from automl_lite.resources import FUNCTIONS, SCORE_FUNCTIONS
 from cdk_app.config import DeploymentConfig
 
 _HASH = r"[0-9A-F]{8}"
@@ -31,14 +32,14 @@ def test_deployed_definition_is_the_score_asl_file_and_every_placeholder_gets_a_
     deployed = props["DefinitionString"]
     substitutions = props["DefinitionSubstitutions"]
     # The file verbatim: CloudFormation fills the placeholders from DefinitionSubstitutions.
-    assert deployed == definitions.load_score_asl_text()
-    assert set(substitutions) == set(definitions.SCORE_ASL_PLACEHOLDERS) == definitions.placeholders(deployed)
+    assert deployed == asl.load_score_asl_text()
+    assert set(substitutions) == set(asl.SCORE_ASL_PLACEHOLDERS) == asl.placeholders(deployed)
     # Rendered as CloudFormation does, nothing of the form ${...} is left and the JSON is the flow.
-    rendered = definitions.render_score_asl({name: f"<{name}>" for name in substitutions})
+    rendered = asl.render_score_asl({name: f"<{name}>" for name in substitutions})
     assert not re.search(r"\$\{[^}]*\}", rendered)
-    asl = json.loads(rendered)
-    assert asl["StartAt"] == "Start"
-    score = asl["States"]["Score"]
+    definition = json.loads(rendered)
+    assert definition["StartAt"] == "Start"
+    score = definition["States"]["Score"]
     assert score["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
     assert (
         score["ItemProcessor"]["States"]["ScoreChunk"]["Parameters"]["FunctionName"]
@@ -58,7 +59,7 @@ def test_score_substitutions_point_at_the_score_functions_and_the_topic(synth: A
 
 def test_score_definition_uses_only_the_integrations_the_role_is_granted() -> None:
     """Lambda, SNS, and the Distributed Map's S3 ItemReader (test_cdk_iam.py holds the grants)."""
-    asl = json.loads(definitions.load_score_asl_text())
+    definition = json.loads(asl.load_score_asl_text())
     resources: set[str] = set()
 
     def walk(states: dict[str, Any]) -> None:
@@ -69,7 +70,7 @@ def test_score_definition_uses_only_the_integrations_the_role_is_granted() -> No
                 resources.add(state["ItemReader"]["Resource"])
                 walk(state["ItemProcessor"]["States"])
 
-    walk(asl["States"])
+    walk(definition["States"])
     assert resources == {
         "arn:aws:states:::lambda:invoke",
         "arn:aws:states:::sns:publish",
@@ -94,7 +95,7 @@ def test_score_state_machine_logs_everything_to_its_own_encrypted_log_group_and_
 def test_score_rule_pattern_is_the_file_and_it_targets_the_scoring_state_machine(synth: Any) -> None:
     bucket_id, _ = synth.named("AWS::S3::Bucket", "IngestDataBucket")
     _, rule = synth.named("AWS::Events::Rule", "IngestScoreInputCreatedRule")
-    expected = definitions.score_event_pattern("__bucket__")
+    expected = asl.score_event_pattern("__bucket__")
     expected["detail"]["bucket"]["name"] = [{"Ref": bucket_id}]
     assert rule["Properties"]["EventPattern"] == expected
     state_machine_id, _ = _score_state_machine(synth)

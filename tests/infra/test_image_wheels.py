@@ -29,7 +29,7 @@ from packaging.requirements import Requirement
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from automl_lite import resources
+from automl_lite.aws import resources
 
 REPO = Path(__file__).resolve().parents[2]
 WHEEL_CACHE = REPO / ".cache" / "image-wheels"

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from automl_lite import layout, storage
-from automl_lite.claims import CLAIMS_PREFIX
+from automl_lite import layout
+from automl_lite.aws import clients, storage
+from automl_lite.aws.claims import CLAIMS_PREFIX
 from automl_lite.local import LocalEngine
 
 pytestmark = pytest.mark.slow
@@ -243,7 +244,7 @@ def outcome(tmp_path_factory, penguins_csv):
     cases = _corpus(penguins)
     with LocalEngine(work_dir=tmp_path_factory.mktemp("engine")) as engine:
         arns = {case.name: engine.submit(case.manifest, case.files, name=case.name) for case in cases}
-        s3 = storage.client("s3")
+        s3 = clients.client("s3")
         inputs_before = {
             o["Key"]: o["ETag"]
             for o in s3.list_objects_v2(Bucket=engine.bucket, Prefix="incoming/").get("Contents", [])

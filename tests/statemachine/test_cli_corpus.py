@@ -26,9 +26,9 @@ import pytest
 from modelkit import fit_native
 from xgboost import XGBClassifier
 
-from automl_lite.budget import human_bytes
+from automl_lite.aws.size_limits import human_bytes
 from automl_lite.cli import EXIT_INTERNAL, main
-from automl_lite.dataset import read_csv
+from automl_lite.data.csv_reader import read_csv
 from automl_lite.export import export_onnx, set_metadata
 from automl_lite.validate import MAX_DATASET_BYTES
 
@@ -675,7 +675,7 @@ def test_the_csv_is_streamed_from_disk_in_parts(tmp_path, penguins_csv):
     """
     import argparse
 
-    from automl_lite import storage
+    from automl_lite.aws import storage
     from automl_lite.cli import _files_for_run
     from automl_lite.local import LocalEngine
 

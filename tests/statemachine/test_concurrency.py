@@ -7,7 +7,8 @@ import io
 import pandas as pd
 import pytest
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import storage
 from automl_lite.local import LocalEngine
 
 pytestmark = pytest.mark.slow

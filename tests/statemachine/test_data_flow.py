@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_lite import budget, layout, resources, storage
+from automl_lite import layout
+from automl_lite.aws import clients, resources, size_limits, storage
 from automl_lite.local import LocalEngine
 from automl_lite.payload import json_size
 
@@ -45,12 +46,12 @@ def _state_sizes(history: list[dict]) -> dict[str, int]:
 
 
 def _wide_csv(n_rows: int = 30) -> tuple[bytes, str]:
-    """budget.MAX_COLUMNS columns with 100-character names; an informative binary target."""
+    """size_limits.MAX_COLUMNS columns with 100-character names; an informative binary target."""
     rng = np.random.default_rng(0)
-    names = [f"feature_{i:04d}_" + "x" * 87 for i in range(budget.MAX_COLUMNS)]
+    names = [f"feature_{i:04d}_" + "x" * 87 for i in range(size_limits.MAX_COLUMNS)]
     target = names[-1]
     assert all(len(n) == 100 for n in names)
-    values = rng.integers(0, 3, size=(n_rows, budget.MAX_COLUMNS - 1))
+    values = rng.integers(0, 3, size=(n_rows, size_limits.MAX_COLUMNS - 1))
     frame = pd.DataFrame(values, columns=names[:-1])
     frame[target] = np.where(values[:, 0] > 0, "yes", "no")
     frame.iloc[:6, -1] = "no"
@@ -69,7 +70,7 @@ def test_widest_admitted_file_runs_to_the_end_with_small_states(engine):
     elapsed = time.monotonic() - started
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     profile = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.EDA_PROFILE))
-    assert len(profile["decisions"]) == budget.MAX_COLUMNS - 1
+    assert len(profile["decisions"]) == size_limits.MAX_COLUMNS - 1
     sizes = _state_sizes(result.history)
     assert sizes and max(sizes.values()) < resources.STATE_PAYLOAD_LIMIT_BYTES // 4, sizes
     steps = {}
@@ -123,14 +124,14 @@ def overwrite_after_validate(event, context):
     result = handler(event, context)
     run = result.get("run_id") and result
     if run:
-        storage.client("s3").put_object(
+        clients.client("s3").put_object(
             Bucket=run["bucket"], Key=run["dataset_key"], Body=b"species\nreplaced\n", ContentType="text/csv"
         )
     return result
 
 
 def test_csv_overwritten_mid_run_is_read_at_the_pinned_version(engine, penguins_csv):
-    awslambda = storage.client("lambda")
+    awslambda = clients.client("lambda")
     function = "automl-lite-validate"
     awslambda.update_function_configuration(
         FunctionName=function, Handler=f"{__name__}.overwrite_after_validate"
@@ -148,7 +149,7 @@ def test_csv_overwritten_mid_run_is_read_at_the_pinned_version(engine, penguins_
     validation = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.VALIDATION))
     pinned = validation["dataset_version_id"]
     key = validation["dataset_key"]
-    versions = storage.client("s3").list_object_versions(Bucket=engine.bucket, Prefix=key)["Versions"]
+    versions = clients.client("s3").list_object_versions(Bucket=engine.bucket, Prefix=key)["Versions"]
     latest = next(v["VersionId"] for v in versions if v["IsLatest"])
     assert len(versions) == 2 and pinned and pinned != latest
     # Profile and the training job read the pinned version: all 344 rows, not the 1-row replacement.
@@ -167,7 +168,7 @@ def export_with_an_unpublishable_subject(event, context):
 
 
 def test_a_success_notification_that_cannot_be_sent_goes_to_the_failure_path(engine, penguins_csv):
-    awslambda = storage.client("lambda")
+    awslambda = clients.client("lambda")
     function = "automl-lite-export"
     awslambda.update_function_configuration(
         FunctionName=function, Handler=f"{__name__}.export_with_an_unpublishable_subject"

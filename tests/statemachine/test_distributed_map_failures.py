@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from automl_lite import storage
+from automl_lite.aws import clients
 from automl_lite.local import LocalEngine
 from automl_lite.local.moto_patches import EXCEEDED_THRESHOLD_CAUSE
 
@@ -64,7 +64,7 @@ def _definition(*, catch: bool, **tolerance: Any) -> str:
 
 
 def _run(engine, fails: list[bool], *, catch: bool = False, **tolerance: Any) -> tuple[dict, dict | None]:
-    sfn = storage.client("stepfunctions")
+    sfn = clients.client("stepfunctions")
     arn = sfn.create_state_machine(
         name=f"map-{uuid.uuid4().hex[:8]}", definition=_definition(catch=catch, **tolerance), roleArn=ROLE
     )["stateMachineArn"]

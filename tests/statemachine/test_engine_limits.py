@@ -11,7 +11,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from automl_lite import batch_retry, layout, storage
+from automl_lite import layout
+from automl_lite.aws import batch_retry, clients, storage
 from automl_lite.local import LocalEngine
 from automl_lite.local.lambda_runtime import FunctionLimits
 
@@ -76,7 +77,7 @@ def _payload_machine(engine, *, catch: list[str]) -> str:
             "Caught": {"Type": "Pass", "Result": {"caught": True}, "End": True},
         },
     }
-    sfn = storage.client("stepfunctions")
+    sfn = clients.client("stepfunctions")
     name = "payload-" + "-".join(c.replace(".", "") for c in catch)
     arn = sfn.create_state_machine(
         name=name, definition=json.dumps(definition), roleArn=f"arn:aws:iam::{'1' * 12}:role/x"
@@ -86,7 +87,7 @@ def _payload_machine(engine, *, catch: list[str]) -> str:
 
 def test_state_over_256kb_fails_with_data_limit_exceeded_which_states_all_does_not_catch(engine):
     machine = _payload_machine(engine, catch=["States.ALL"])
-    arn = storage.client("stepfunctions").start_execution(
+    arn = clients.client("stepfunctions").start_execution(
         stateMachineArn=machine, name="over-limit", input=json.dumps({"blob": "x" * 140_000})
     )["executionArn"]
     result = engine.wait(arn, timeout_s=60)
@@ -98,7 +99,7 @@ def test_state_over_256kb_fails_with_data_limit_exceeded_which_states_all_does_n
 def test_state_within_the_limit_passes(engine):
     # The same machine with 60 KB: the task runs, and SNS's own subject check fails it (caught).
     machine = _payload_machine(engine, catch=["States.TaskFailed"])
-    arn = storage.client("stepfunctions").start_execution(
+    arn = clients.client("stepfunctions").start_execution(
         stateMachineArn=machine, name="within-limit", input=json.dumps({"blob": "x" * 60_000})
     )["executionArn"]
     result = engine.wait(arn, timeout_s=60)
@@ -118,13 +119,13 @@ def test_state_within_the_limit_passes(engine):
 )
 def test_sns_refuses_subjects_aws_refuses(engine, subject):
     with pytest.raises(ClientError) as raised:
-        storage.client("sns").publish(TopicArn=engine.topic_arn, Subject=subject, Message="m")
+        clients.client("sns").publish(TopicArn=engine.topic_arn, Subject=subject, Message="m")
     assert raised.value.response["Error"]["Code"] == "InvalidParameter"
 
 
 def test_sns_accepts_a_99_character_subject(engine):
     message = "99-character subject " + engine.topic_arn
-    published = storage.client("sns").publish(TopicArn=engine.topic_arn, Subject="s" * 99, Message=message)
+    published = clients.client("sns").publish(TopicArn=engine.topic_arn, Subject="s" * 99, Message=message)
     assert published["MessageId"]
     assert [m["subject"] for m in engine.notifications() if m["message"] == message] == ["s" * 99]
 
@@ -132,9 +133,9 @@ def test_sns_accepts_a_99_character_subject(engine):
 def test_sns_counts_the_message_in_utf8_bytes(engine):
     # 100,000 characters, 300,000 bytes: over 256 KB although moto's own length check passes it.
     with pytest.raises(ClientError) as raised:
-        storage.client("sns").publish(TopicArn=engine.topic_arn, Subject="s", Message="\u20ac" * 100_000)
+        clients.client("sns").publish(TopicArn=engine.topic_arn, Subject="s", Message="\u20ac" * 100_000)
     assert raised.value.response["Error"]["Code"] == "InvalidParameter"
-    storage.client("sns").publish(TopicArn=engine.topic_arn, Subject="s", Message="a" * (256 * 1024))
+    clients.client("sns").publish(TopicArn=engine.topic_arn, Subject="s", Message="a" * (256 * 1024))
 
 
 # ---------------------------------------------------------------- Lambda timeout, memory, /tmp
@@ -244,13 +245,13 @@ def test_emulated_aws_refuses_other_credentials(engine):
             urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10)
         assert refused.value.code == 403
     # The engine's own clients still work: nothing was reset.
-    assert storage.client("s3").head_bucket(Bucket=engine.bucket)
+    assert clients.client("s3").head_bucket(Bucket=engine.bucket)
 
 
 def test_presigned_urls_are_judged_by_their_signing_key(engine):
     engine.upload(b"a,b\n1,2\n", "incoming/presigned/data.csv")
     params = {"Bucket": engine.bucket, "Key": "incoming/presigned/data.csv"}
-    own = storage.client("s3").generate_presigned_url("get_object", Params=params)
+    own = clients.client("s3").generate_presigned_url("get_object", Params=params)
     assert urllib.request.urlopen(own, timeout=10).read() == b"a,b\n1,2\n"
     stranger = boto3.client(
         "s3",

@@ -13,7 +13,7 @@ import pytest
 
 from automl_lite import layout
 from automl_lite.local import LocalEngine
-from automl_lite.predict import predict_file
+from automl_lite.model.predict import predict_file
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +56,7 @@ def test_reports_escape_every_hostile_value(hostile_run, report):
     for raw in (SCRIPT, IMG, "<script", "<img src=x"):
         assert raw not in html, f"{raw!r} unescaped in {report}"
     # Pictures are the only images, and they are embedded (self-contained pages): SVG charts
-    # (automl_lite/charts.py) in both reports.
+    # (automl_lite/html/charts.py) in both reports.
     embedded = "data:image/svg+xml;base64,"
     tags = _img_tags(html)
     assert tags and all(tag.startswith(f'<img src="{embedded}') for tag in tags)

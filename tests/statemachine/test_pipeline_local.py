@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import clients, storage
 from automl_lite.local import LocalEngine
 
 pytestmark = pytest.mark.slow
@@ -36,7 +37,7 @@ def _messages_for(engine, run_id):
 
 
 def _snapshot_inputs(engine):
-    s3 = storage.client("s3")
+    s3 = clients.client("s3")
     return {
         o["Key"]: o["ETag"]
         for o in s3.list_objects_v2(Bucket=engine.bucket, Prefix=layout.INCOMING_PREFIX).get("Contents", [])
@@ -293,3 +294,24 @@ def test_each_function_logs_its_metrics_as_emf_to_its_own_log(engine):
     assert directive["Namespace"] == "automl-lite" and directive["Dimensions"] == [["service", "ErrorCode"]]
     validate_log = (engine.state.lambda_log_dir / "automl-lite-validate.log").read_text()
     assert '"Step":"Validate"' in validate_log and "StepDuration" in validate_log
+
+
+def test_a_throttled_and_a_waking_function_are_retried_until_it_runs(engine):
+    """Lambda's refusals that are not the function's fault (throttling, an Inactive function waking)
+    are waited out with backoff: the real handler runs in the end (the rule over every flow's
+    retries is tests/unit/test_flow_rules.py)."""
+    engine.faults.lambda_throttles["lambdas.validate.handler"] = 1
+    engine.faults.lambda_inactive["lambdas.validate.handler"] = 1
+    result = engine.wait(
+        engine.submit(
+            {"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}, {}, name="refused"
+        ),
+        timeout_s=180,
+    )
+    refused = [
+        e["taskFailedEventDetails"]["error"]
+        for e in result.history
+        if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"].startswith("Lambda.")
+    ]
+    assert sorted(refused) == ["Lambda.ResourceNotReadyException", "Lambda.TooManyRequestsException"]
+    assert result.error == "DatasetNotFound"

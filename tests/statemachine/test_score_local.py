@@ -18,10 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from automl_lite import layout, storage
+from automl_lite import layout
+from automl_lite.aws import clients, storage
 from automl_lite.local import LocalEngine
 from automl_lite.local.engine import make_run_id, s3_object_created_event
-from automl_lite.predict import predict_file
+from automl_lite.model.predict import predict_file
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +62,7 @@ def settings_manifest(engine, trained):
         engine.upload(json.dumps(fields).encode(), key, content_type="application/json")
 
     yield write
-    storage.client("s3").delete_object(Bucket=engine.bucket, Key=key)
+    clients.client("s3").delete_object(Bucket=engine.bucket, Key=key)
 
 
 def _score(engine, run_id, data: bytes, name: str):
@@ -322,7 +323,7 @@ def test_an_unclosed_quote_fails_its_chunk_with_score_input_invalid(
 
 def _map_run(engine, result) -> dict:
     (started,) = [e for e in result.history if e["type"] == "MapRunStarted"]
-    return storage.client("stepfunctions").describe_map_run(
+    return clients.client("stepfunctions").describe_map_run(
         mapRunArn=started["mapRunStartedEventDetails"]["mapRunArn"]
     )
 
@@ -412,7 +413,8 @@ def test_cli_score_reports_a_failure_with_its_code(trained, penguins_csv, tmp_pa
         ("score/run-1/data.csv", "score"),
         ("score/run-1/manifest.json", None),
         ("scores/run-1/data-20260101T000000000Z/predictions.csv", None),
-        ("score/run-1/data.CSV", None),
+        ("score/run-1/data.CSV", "score"),
+        ("score/run-1/data.Csv", None),
         ("incoming/x/manifest.json", "pipeline"),
         ("incoming/x/data.csv", None),
     ],
@@ -420,7 +422,7 @@ def test_cli_score_reports_a_failure_with_its_code(trained, penguins_csv, tmp_pa
 def test_each_flow_starts_only_on_its_own_keys(engine, key, flow):
     """The two rules' patterns (EventBridge's matcher): outputs and the score manifest start nothing."""
     event = s3_object_created_event(bucket=engine.bucket, key=key, size=1, etag="0" * 32, version_id=None)
-    events = storage.client("events")
+    events = clients.client("events")
     matched = [
         name
         for name, rule in (("pipeline", engine.rule_name), ("score", engine.score_rule_name))

@@ -18,7 +18,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from automl_lite.resources import FUNCTIONS
+from automl_lite.aws.resources import FUNCTIONS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import pin_images  # noqa: E402
@@ -77,7 +77,9 @@ def _imported(module: str) -> set[str]:
 def test_both_images_requirements_are_generated_from_the_lock():
     # One lock for every install: the images pin what uv.lock pins, for their own platform.
     for path, text in pin_images.render().items():
-        assert path.read_text() == text, f"{path.relative_to(REPO)} is out of date with uv.lock: run make lock"
+        assert path.read_text() == text, (
+            f"{path.relative_to(REPO)} is out of date with uv.lock: run make lock"
+        )
 
 
 def test_the_venv_runs_the_locked_versions():

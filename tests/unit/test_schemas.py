@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from automl_lite.artifacts import ArtifactVersionError
-from automl_lite.dataset import read_csv
+from automl_lite.data.csv_reader import read_csv
 from automl_lite.profile import ProfileArtifact, profile_frame
 from automl_lite.schemas import ARTIFACT_MODELS, EXPORT_COMMAND, SCHEMA_DIR, schema_file, schema_text
 from automl_lite.validate import ValidationArtifact

@@ -98,6 +98,25 @@ def _own(node: ast.AST) -> list[ast.AST]:
     return out
 
 
+def _covers(path: Path, statements: list[ast.stmt]) -> bool:
+    """Whether running ``statements`` reaches an assertion whichever way each ``if`` goes."""
+    for statement in statements:
+        if _asserts(path, statement):
+            return True
+        if isinstance(statement, ast.If):
+            if _covers(path, statement.body) and _covers(path, statement.orelse):
+                return True
+        elif isinstance(statement, (ast.For, ast.While, ast.With, ast.AsyncFor, ast.AsyncWith)):
+            if _covers(path, statement.body):
+                return True
+        elif isinstance(statement, ast.Try):
+            if _covers(path, statement.body) or _covers(path, statement.finalbody):
+                return True
+        elif any(_asserts(path, n) for n in _own(statement)):
+            return True
+    return False
+
+
 def _defects(path: Path, function: ast.FunctionDef) -> list[str]:
     """What keeps ``function`` from failing, if anything."""
     nodes = _own(function)
@@ -110,12 +129,7 @@ def _defects(path: Path, function: ast.FunctionDef) -> list[str]:
     returns = [n.lineno for n in nodes if isinstance(n, ast.Return) and n.lineno < last]
     if returns:
         defects.append(f"returns (line {returns[0]}) before its assertions")
-    # An assertion is reached unconditionally when no `if` holds it.
-    guarded: set[int] = set()
-    for node in nodes:
-        if isinstance(node, ast.If):
-            guarded |= {id(n) for branch in (node.body, node.orelse) for s in branch for n in [s, *_own(s)]}
-    if all(id(n) in guarded for n in found):
+    if not _covers(path, function.body):
         defects.append("asserts only under an `if`")
     for node in nodes:
         if isinstance(node, ast.Try) and any(_asserts(path, n) for s in node.body for n in ast.walk(s)):
@@ -158,6 +172,8 @@ _SAMPLES = {
     "def test_x():\n    assert (x == 1, 'msg')\n": "asserts only a tautology",
     "def test_x():\n    if flag:\n        return\n    assert run()\n": "returns (line 3) before its assertions",
     "def test_x():\n    if flag:\n        assert run()\n": "asserts only under an `if`",
+    "def test_x():\n    for x in xs:\n        if x:\n            assert x\n": "asserts only under an `if`",
+    "def test_x():\n    if a:\n        assert x\n    elif b:\n        run()\n": "asserts only under an `if`",
     "def test_x():\n    try:\n        assert run()\n    except AssertionError:\n        pass\n": "swallows",
     "def test_x():\n    try:\n        assert run()\n    except Exception:\n        log()\n": "swallows",
 }
@@ -180,6 +196,7 @@ def test_the_checker_catches_each_kind(source, tmp_path):
         "def test_x():\n    _check(1)\n\ndef _check(v):\n    assert v\n",
         "def test_x():\n    pd.testing.assert_frame_equal(a, b)\n",
         "def test_x():\n    if flag:\n        assert a\n    else:\n        assert b\n    assert c\n",
+        "def test_x():\n    if flag:\n        assert a\n    elif other:\n        assert b\n    else:\n        assert c\n",
     ],
 )
 def test_the_checker_accepts_real_assertions(source, tmp_path):

@@ -18,7 +18,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceBatch,
 )
 
-from automl_lite import batch_retry
+from automl_lite.aws import batch_retry
 from automl_lite.local.patches.engine_state import state
 
 
@@ -141,7 +141,7 @@ def _run_attempt(self: Job, command: list[str], timeout: float | None, log_path:
     }
 
 
-def _run_job_as_subprocess(self: Job) -> None:
+def run_job_as_subprocess(self: Job) -> None:
     """Replacement for moto's Docker-based ``Job.run``: each attempt runs the command as a subprocess.
 
     The job first waits RUNNABLE for capacity that can place it (and is cancelled by the
@@ -195,7 +195,7 @@ def _run_job_as_subprocess(self: Job) -> None:
         self._mark_stopped(success=outcome.get("exit_code") == 0 and not self.stop)
 
 
-def _batch_normalise_parameters(
+def batch_normalise_parameters(
     self: StateTaskServiceBatch,
     parameters: dict,
     boto_service_name: str | None = None,
@@ -206,7 +206,7 @@ def _batch_normalise_parameters(
     self._to_boto_request(parameters, operation.input_shape)
 
 
-def _batch_normalise_response(
+def batch_normalise_response(
     self: StateTaskServiceBatch,
     response: Any,
     boto_service_name: str | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 from automl_lite.local.patches.engine_state import state
 
 
-def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+def credentials_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
     """moto's interpreter calls the services as the engine does, with the engine's credentials."""
     import boto3
     from botocore.config import Config

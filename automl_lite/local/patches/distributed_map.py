@@ -69,7 +69,7 @@ class _MapRunTolerance:
 _MAP_RUNS: weakref.WeakKeyDictionary[Any, _MapRunTolerance] = weakref.WeakKeyDictionary()
 
 
-def _map_from_state_props(self: StateMap, state_props: Any) -> None:
+def map_from_state_props(self: StateMap, state_props: Any) -> None:
     """Remember whether the thresholds were declared (moto fills in 0 for both when they are not)."""
     ORIGINAL["map_from_state_props"](self, state_props)
     declared = (
@@ -79,7 +79,7 @@ def _map_from_state_props(self: StateMap, state_props: Any) -> None:
     setattr(self.iteration_component, _DECLARED_TOLERANCE, declared)
 
 
-def _distributed_map_run(self: DistributedIterationComponent, env: Any, eval_input: Any) -> None:
+def distributed_map_run(self: DistributedIterationComponent, env: Any, eval_input: Any) -> None:
     """The Map Run, failing as AWS's does once its children's failures cross the threshold."""
     count_declared, percentage_declared = getattr(self, _DECLARED_TOLERANCE, (False, False))
     record = eval_input.map_run_record
@@ -101,7 +101,7 @@ def _distributed_map_run(self: DistributedIterationComponent, env: Any, eval_inp
         raise
 
 
-def _distributed_eval_job(self: DistributedItemProcessorWorker, env: Any, job: Any) -> None:
+def distributed_eval_job(self: DistributedItemProcessorWorker, env: Any, job: Any) -> None:
     """One child execution; the one whose failure crosses the threshold fails the Map Run."""
     record = self._map_run_record
     tolerance = _MAP_RUNS.get(record)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl_lite import resources
+from automl_lite.aws import resources
 from automl_lite.local.lambda_runtime import FunctionLimits
 
 
@@ -29,6 +29,12 @@ class Faults:
     lambda_errors: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     #: handler path -> how many invocations fail with Lambda's own ServiceException (HTTP 500).
     lambda_service_errors: dict[str, int] = field(default_factory=dict)
+    #: handler path -> how many invocations Lambda throttles (TooManyRequestsException, HTTP 429:
+    #: the account's or the function's concurrency is used up).
+    lambda_throttles: dict[str, int] = field(default_factory=dict)
+    #: handler path -> how many invocations fail while the function wakes from Inactive
+    #: (ResourceNotReadyException, HTTP 502: a function idle for weeks).
+    lambda_inactive: dict[str, int] = field(default_factory=dict)
     #: handler path -> what the function does before its handler: sleep_s, allocate_mib, tmp_write_mib.
     lambda_hogs: dict[str, dict[str, float]] = field(default_factory=dict)
     job_command: list[str] | None = None
@@ -47,7 +53,7 @@ class Faults:
 
 @dataclass
 class Limits:
-    """The AWS limits the engine enforces, from ``automl_lite.resources``; tests scale them down."""
+    """The AWS limits the engine enforces, from ``automl_lite.aws.resources``; tests scale them down."""
 
     state_payload_bytes: int = resources.STATE_PAYLOAD_LIMIT_BYTES
     sns_subject_max_chars: int = resources.SNS_SUBJECT_MAX_CHARS

@@ -8,7 +8,7 @@ from moto.events.models import EventPattern, EventPatternParser
 from moto.events.responses import EventsHandler
 
 
-def _test_event_pattern(self: EventsHandler) -> str:
+def events_test_event_pattern(self: EventsHandler) -> str:
     """TestEventPattern, answered with moto's rule matcher (moto's own handler answers nothing)."""
     pattern = EventPatternParser(self._get_param("EventPattern")).parse()
     event = json.loads(self._get_param("Event"))

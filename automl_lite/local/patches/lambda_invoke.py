@@ -19,6 +19,42 @@ class _LambdaServiceError(JsonRESTError):
     code = 500
 
 
+class _LambdaThrottled(JsonRESTError):
+    code = 429
+
+
+class _LambdaNotReady(JsonRESTError):
+    code = 502
+
+
+#: Lambda's own refusals, as its API answers them: (fault counter, error, its code and message).
+_SERVICE_FAULTS: tuple[tuple[str, type[JsonRESTError], str, str], ...] = (
+    (
+        "lambda_service_errors",
+        _LambdaServiceError,
+        "ServiceException",
+        "Lambda was unable to run the function.",
+    ),
+    ("lambda_throttles", _LambdaThrottled, "TooManyRequestsException", "Rate Exceeded."),
+    (
+        "lambda_inactive",
+        _LambdaNotReady,
+        "ResourceNotReadyException",
+        "The function is inactive and is being restored; wait and try again.",
+    ),
+)
+
+
+def _refuse_if_injected(handler_path: str) -> None:
+    """Raise the first injected Lambda service fault still pending for this function."""
+    faults = state().faults
+    for counter, error, code, message in _SERVICE_FAULTS:
+        pending: dict[str, int] = getattr(faults, counter)
+        if pending.get(handler_path, 0) > 0:
+            pending[handler_path] -= 1
+            raise error(code, f"{message} (injected fault)")
+
+
 def function_limits(handler: str, *, timeout_s: float, memory_mib: int, tmp_mib: int) -> FunctionLimits:
     """The limits an invocation runs with: the function's configuration, unless a test scaled them."""
     return state().limits.functions.get(handler) or FunctionLimits(
@@ -26,7 +62,7 @@ def function_limits(handler: str, *, timeout_s: float, memory_mib: int, tmp_mib:
     )
 
 
-def _invoke_function(
+def invoke_function(
     self: LambdaBackend,
     function_name: str,
     qualifier: str | None,
@@ -38,11 +74,7 @@ def _invoke_function(
     fn = self.get_function(function_name, qualifier)
     handler_path = str(fn.handler)
     event = json.loads(body) if body else {}
-    if state().faults.lambda_service_errors.get(handler_path, 0) > 0:
-        state().faults.lambda_service_errors[handler_path] -= 1
-        raise _LambdaServiceError(
-            "ServiceException", "Lambda was unable to run the function (injected fault)."
-        )
+    _refuse_if_injected(handler_path)
     injected = state().faults.lambda_errors.get(handler_path)
     if injected:
         error_type, message = injected.pop(0)

@@ -28,16 +28,16 @@ from automl_lite.local.patches import ORIGINAL
 from automl_lite.local.patches.engine_state import state
 
 
-def _is_within_size_quota(value: Any) -> bool:
+def limits_is_within_size_quota(value: Any) -> bool:
     """Step Functions' payload quota, from the resource table (moto's own constant otherwise)."""
     text = value if isinstance(value, str) else quotas.to_json_str(value)
     return len(text.encode("utf-8")) <= state().limits.state_payload_bytes
 
 
-def _eval_parameters_within_quota(self: StateTask, env: Any) -> dict:
+def eval_parameters_within_quota(self: StateTask, env: Any) -> dict:
     """A state's input after ``Parameters`` is held to the payload quota too (moto checks only results)."""
     parameters = ORIGINAL["eval_parameters"](self, env)
-    if not _is_within_size_quota(parameters):
+    if not limits_is_within_size_quota(parameters):
         raise FailureEventException(
             failure_event=FailureEvent(
                 env=env,
@@ -61,7 +61,7 @@ def _eval_parameters_within_quota(self: StateTask, env: Any) -> dict:
 _UNCATCHABLE_BY_ALL = {"States.DataLimitExceeded", "States.Runtime"}
 
 
-def _error_equals(self: ErrorEqualsDecl, env: Any) -> None:
+def error_equals(self: ErrorEqualsDecl, env: Any) -> None:
     """ErrorEquals as AWS evaluates it: ``States.ALL`` matches every error except the terminal ones."""
     error_name = env.stack[-1]
     if (
@@ -75,7 +75,7 @@ def _error_equals(self: ErrorEqualsDecl, env: Any) -> None:
     ORIGINAL["error_equals"](self, env)
 
 
-def _sns_publish(self: SNSBackend, message: str, arn: str | None, *args: Any, **kwargs: Any) -> str:
+def sns_publish(self: SNSBackend, message: str, arn: str | None, *args: Any, **kwargs: Any) -> str:
     """SNS Publish's checks that moto skips: the subject's form and length, the message's bytes."""
     subject = kwargs.get("subject", args[1] if len(args) > 1 else None)
     if subject is not None and (
