@@ -469,3 +469,20 @@ def test_every_row_predict_reads_is_scored_in_chunks(
     assert result.output["rows"] == result.output["rows_scored"] == 344
     assert result.output["chunks"] > 3
     assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
+
+
+def test_a_header_over_a_mib_is_read_whole(engine, trained, penguins_csv, tmp_path):
+    """Issue 21: Check read the first MiB only, so the columns after it were 'missing' (ScoreColumnsMissing
+    naming columns that are in the file). 4,000 extra 300-character names, the model's columns after them."""
+    run_id, folder = trained
+    frame = _penguins(penguins_csv)
+    extra = [f"extra_{i:04d}_" + "w" * 289 for i in range(4_000)]
+    header = ",".join([*extra, *frame.columns]) + "\n"
+    assert len(header) > 1 << 20
+    pad = "," * len(extra)
+    body = "".join(pad + ",".join(map(str, row)) + "\n" for row in frame.to_numpy())
+    data = (header + body).encode()
+    result = _score(engine, run_id, data, "wide")
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["rows_scored"] == 344
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
