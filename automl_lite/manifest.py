@@ -85,42 +85,104 @@ class Manifest(BaseModel):
         return posixpath.join(posixpath.dirname(manifest_key), self.dataset)
 
 
+#: At most this many problems are spelled out (the rest counted), and each field name is cut to
+#: ``_MAX_WHERE_CHARS``: the message travels in the state, the run summary and the SNS message,
+#: whatever the manifest holds (5,000 unknown keys give one bounded sentence, not 250 KB).
+_MAX_PROBLEMS = 10
+_MAX_WHERE_CHARS = 60
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def format_validation_error(exc: ValidationError) -> str:
-    """Every problem of a manifest, one per clause, in words a user can act on."""
+    """The manifest's problems, one per clause, in words a user can act on; bounded in length."""
     problems = []
+    unknown = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "manifest"
-        msg = err["msg"].removeprefix("Value error, ")
+        where = _short(".".join(str(p) for p in err["loc"]) or "manifest", _MAX_WHERE_CHARS)
         if err["type"] == "extra_forbidden":
-            msg = "is not a manifest field (check its spelling)"
-        elif err["type"] == "missing":
+            unknown.append(f"'{where}'")
+            continue
+        msg = _short(err["msg"].removeprefix("Value error, "), 300)
+        if err["type"] == "missing":
             msg = "is required"
         problems.append(f"'{where}' {msg}")
-    return "; ".join(problems)
+    if unknown:
+        names = ", ".join(unknown[:_MAX_PROBLEMS])
+        more = f" and {len(unknown) - _MAX_PROBLEMS:,} more" if len(unknown) > _MAX_PROBLEMS else ""
+        noun = "is not a manifest field" if len(unknown) == 1 else "are not manifest fields"
+        problems.append(f"{names}{more} {noun} (check the spelling)")
+    text = "; ".join(problems[:_MAX_PROBLEMS])
+    if len(problems) > _MAX_PROBLEMS:
+        text += f"; and {len(problems) - _MAX_PROBLEMS:,} more problems"
+    return text
 
 
-def parse_manifest(raw: bytes, *, source: str = "manifest.json") -> Manifest:
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose key appears twice is ambiguous (which ``target``?): refused, never last-wins."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
+def parse_manifest(raw: bytes, *, source: str = "manifest.json", size_bytes: int | None = None) -> Manifest:
     """Parse and validate manifest bytes, reporting every problem at once.
 
     Raises
     ------
     ManifestUnreadableError
-        The bytes are not UTF-8 JSON object text, or are too large.
+        The bytes are not UTF-8 JSON object text, are nested too deeply, or are too large
+        (``size_bytes``: the file's size when ``raw`` holds only its beginning).
     ManifestInvalidError
         The JSON does not satisfy the version 1 schema.
     """
     fix = "Fix the manifest and upload it again (see docs/manifest.md for the fields)."
     if len(raw) > MAX_MANIFEST_BYTES:
+        # ``raw`` may be only the first MAX + 1 bytes (a ranged read), so its length is not the file's size.
+        size = f"{size_bytes:,} bytes" if size_bytes is not None else f"over {MAX_MANIFEST_BYTES:,} bytes"
         raise ManifestUnreadableError(
-            f"{source} is {len(raw)} bytes; a manifest may be at most {MAX_MANIFEST_BYTES} bytes", fix=fix
+            f"{source} is {size}; a manifest may be at most {MAX_MANIFEST_BYTES:,} bytes", fix=fix
+        )
+    if not raw.strip():
+        raise ManifestUnreadableError(
+            f"The manifest {source} is empty ({len(raw)} bytes).",
+            fix='Write the run\'s settings into it as JSON, e.g. {"dataset": "data.csv", "target": "price"}, '
+            "and upload it again.",
         )
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKeyError as exc:
+        raise ManifestInvalidError(
+            f"{source} is invalid: the key '{_short(exc.key, _MAX_WHERE_CHARS)}' appears more than once "
+            "(which one is meant is ambiguous)",
+            fix="Keep one of them and upload the manifest again.",
+        ) from exc
+    except RecursionError:
+        # Not chained: the traceback of a RecursionError is a thousand frames long.
+        raise ManifestUnreadableError(f"{source} is nested too deeply to be a manifest", fix=fix) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestUnreadableError(f"{source} is not valid UTF-8 JSON ({exc})", fix=fix) from exc
+        raise ManifestUnreadableError(
+            f"{source} is not valid UTF-8 JSON ({_short(str(exc), 200)})", fix=fix
+        ) from exc
     if not isinstance(data, dict):
         raise ManifestUnreadableError(f"{source} must hold a JSON object, not {type(data).__name__}", fix=fix)
     try:
         return Manifest.model_validate(data)
+    except RecursionError:
+        # Not chained: the traceback of a RecursionError is a thousand frames long.
+        raise ManifestUnreadableError(f"{source} is nested too deeply to be a manifest", fix=fix) from None
     except ValidationError as exc:
-        raise ManifestInvalidError(f"{source} is invalid: {format_validation_error(exc)}", fix=fix) from exc
+        # Not chained: the ValidationError's text lists every problem (5,000 unknown keys: ~900 KB), and
+        # a Lambda's error carries its stack trace in the state, whose payload is limited to 256 KB.
+        raise ManifestInvalidError(f"{source} is invalid: {format_validation_error(exc)}", fix=fix) from None

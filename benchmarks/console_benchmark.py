@@ -99,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from automl_lite.cli import main as cli_main
-    from automl_lite.console import ConsoleServer
+    from automl_lite.cli.console import make_server
 
     with tempfile.TemporaryDirectory(prefix="console-bench-") as tmp:
         root = Path(tmp) / "runs"
@@ -107,7 +107,7 @@ def main() -> None:
         began = time.perf_counter()
         one = make_runs(root, args.runs, args.template)
         made = time.perf_counter() - began
-        server = ConsoleServer(root, port=0)
+        server = make_server(root, port=0)
         server.serve_in_thread()
         base = f"http://127.0.0.1:{server.server_address[1]}"
         cookie = f"automl_lite_console={server.guard.token}"

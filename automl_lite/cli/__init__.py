@@ -4,6 +4,7 @@
                     [--exclude COL ...] [--out DIR]
     automl-lite run MANIFEST.json [--out DIR]
     automl-lite predict MODEL_OR_RUN DATA.csv [--out FILE]
+    automl-lite score RUN DATA.csv [--out DIR] [--drift-threshold PSI] [--chunk-bytes N]
     automl-lite runs
     automl-lite show RUN
     automl-lite console [--port N] [--no-browser]
@@ -15,7 +16,7 @@ Exit status:
   1  the run or its input failed: the error code (TargetMissing, ModelInvalid...) and
      what to change are printed
   2  usage error: the command line is wrong (a missing file, an output path that would
-     overwrite data); nothing was started or written
+     overwrite data, a manifest's dataset not beside it); nothing was started or written
   3  a fault in automl-lite itself (a bug): it prints where to report it
 """
 
@@ -25,6 +26,7 @@ Exit status:
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 
 from automl_lite.cli._common import (
@@ -35,11 +37,12 @@ from automl_lite.cli._common import (
     EXIT_USAGE,
     REPORT_TO,
     CliError,
-    _err,
-    _report_hint,
+    configure_streams,
+    echo_error,
+    report_hint,
     run_exit_status,
 )
-from automl_lite.cli.run import _files_for_run, _place_artifacts, cmd_run
+from automl_lite.cli.run import cmd_run
 from automl_lite.cli.runs import cmd_runs, cmd_show
 from automl_lite.cli.score import cmd_predict, cmd_score
 from automl_lite.exceptions import AutomlLiteError, UsageError
@@ -60,8 +63,6 @@ __all__ = [
     "cmd_show",
     "main",
     "run_exit_status",
-    "_files_for_run",
-    "_place_artifacts",
 ]
 
 
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run", help="run id or run folder")
     show.set_defaults(func=cmd_show)
 
-    from automl_lite.console.cli import add_parser as add_console_parser
+    from automl_lite.cli.console import add_parser as add_console_parser
 
     add_console_parser(sub)
     return parser
@@ -127,24 +128,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit status follows the contract in the module docstring (and ``--help``)."""
+    configure_streams()
     parser = build_parser()
     args = parser.parse_args(argv)  # a bad option: argparse prints the usage and exits 2
     try:
         return int(args.func(args))
     except UsageError as exc:
-        _err(f"Error: {exc.code}\n{exc.cause}")
+        echo_error(f"Error: {exc.code}\n{exc.cause}")
         return EXIT_USAGE
     except AutomlLiteError as exc:
-        _err(f"Error: {exc.code}\n{exc.cause}")
+        echo_error(f"Error: {exc.code}\n{exc.cause}")
         status = run_exit_status(exc.code)
         if status == EXIT_INTERNAL:
-            _err(_report_hint())
+            echo_error(report_hint())
         return status
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            return _internal(exc)
+        # A name the user chose (a file, --out) that the file system cannot hold: theirs to change.
+        echo_error(
+            f"Error: {UsageError.code}\n{exc.filename}: the name is too long for the file system. Give a shorter one."
+        )
+        return EXIT_USAGE
     except KeyboardInterrupt:
-        _err("interrupted")
+        echo_error("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - a user never gets a stack trace as an error message
-        if os.environ.get("AUTOML_LITE_DEBUG"):
-            raise
-        _err(f"automl-lite: internal error ({type(exc).__name__}: {exc}).\n{_report_hint()}")
-        return EXIT_INTERNAL
+        return _internal(exc)
+
+
+def _internal(exc: Exception) -> int:
+    """A fault in automl-lite: where to report it (the traceback with ``AUTOML_LITE_DEBUG=1``)."""
+    if os.environ.get("AUTOML_LITE_DEBUG"):
+        raise exc
+    echo_error(f"automl-lite: internal error ({type(exc).__name__}: {exc}).\n{report_hint()}")
+    return EXIT_INTERNAL

@@ -4,29 +4,25 @@ artifacts copied to the run folder or ``--out``."""
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import secrets
-import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
 from automl_lite.cli._common import (
-    _CONTROL,
+    CONTROL,
     EXIT_INTERNAL,
     EXIT_OK,
     CliError,
-    _err,
-    _print,
-    _progress_printer,
-    _read_summary,
-    _report_hint,
-    _summary_text,
+    check_out_folder,
+    echo,
+    echo_error,
+    place_folder,
+    progress_printer,
+    read_summary,
+    report_hint,
     run_exit_status,
+    summary_text,
 )
 
 
@@ -47,7 +43,7 @@ def _manifest_from_args(args: argparse.Namespace, dataset_name: str) -> dict[str
     return manifest
 
 
-def _files_for_run(args: argparse.Namespace) -> tuple[bytes | dict[str, Any], dict[str, Path], str]:
+def files_for_run(args: argparse.Namespace) -> tuple[bytes | dict[str, Any], dict[str, Path], str]:
     """What to drop into the bucket: the manifest, the files beside it (streamed from disk), a name for the run."""
     source = Path(args.source)
     if not source.is_file():
@@ -57,31 +53,48 @@ def _files_for_run(args: argparse.Namespace) -> tuple[bytes | dict[str, Any], di
     if source.suffix.lower() == ".json":
         if args.target:
             raise CliError("--target applies to a CSV; a manifest names its own target. Drop --target.")
+        manifest = _read_manifest(source)
+        dataset = manifest.dataset
+        if CONTROL.search(dataset):
+            raise CliError(
+                f"The manifest {source} names the dataset {dataset!r}, whose name holds a control character "
+                "(a line break or tab).",
+                fix="Rename the file without it and set 'dataset' in the manifest to the new name.",
+            )
+        folder = source.resolve().parent
+        local = (folder / dataset).resolve()
+        if folder not in local.parents or not local.is_file():
+            # The engine would wait its whole window for a file nobody will upload: say so now.
+            raise CliError(
+                f"The manifest {source} names the dataset {dataset!r}, but {folder / dataset} "
+                + ("is not a file." if (folder / dataset).exists() else "does not exist."),
+                fix="Put the CSV beside the manifest, or set 'dataset' to its path relative to the manifest's folder.",
+            )
+        files: dict[str, Path] = {dataset: local}
         raw = _read_local(source)
-        try:
-            dataset = json.loads(raw).get("dataset")
-        except (ValueError, AttributeError):
-            dataset = None  # the pipeline reports the malformed manifest, as it would on AWS
-        files: dict[str, Path] = {}
-        if isinstance(dataset, str):
-            if _CONTROL.search(dataset):
-                raise CliError(
-                    f"The manifest {source} names the dataset {dataset!r}, whose name holds a control character "
-                    "(a line break or tab).",
-                    fix="Rename the file without it and set 'dataset' in the manifest to the new name.",
-                )
-            folder = source.resolve().parent
-            local = (folder / dataset).resolve()
-            if folder in local.parents and local.is_file():
-                files[dataset] = local
         # Named after the dataset (or else the manifest's folder), wherever the command is started.
-        name = Path(dataset).stem if isinstance(dataset, str) and dataset else source.resolve().parent.name
+        name = Path(dataset).stem or source.resolve().parent.name
         return raw, files, name or source.stem
     if not args.target:
         raise CliError(f"{source} is a data file: say which column to predict with --target COLUMN.")
-    upload_name = _CONTROL.sub("_", source.name)
+    upload_name = CONTROL.sub("_", source.name)
     manifest = _manifest_from_args(args, upload_name)
     return manifest, {upload_name: source}, Path(upload_name).stem
+
+
+def _read_manifest(source: Path) -> Any:
+    """The manifest, parsed and validated as Validate will (same code, same error codes), before any upload."""
+    from automl_lite.manifest import MAX_MANIFEST_BYTES, parse_manifest
+
+    try:
+        size = source.stat().st_size
+        with source.open("rb") as handle:
+            head = handle.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as exc:
+        raise CliError(
+            f"{source} cannot be read ({exc.strerror or exc}).", fix="Check the file's permissions."
+        ) from exc
+    return parse_manifest(head, source=str(source), size_bytes=size)
 
 
 def _read_local(path: Path) -> bytes:
@@ -93,82 +106,43 @@ def _read_local(path: Path) -> bytes:
         ) from exc
 
 
-def _check_run_out(out: Path) -> None:
-    """``run --out``: refused before the run starts if the artifacts could not be put there."""
-    if out.exists() and not out.is_dir():
-        raise CliError(
-            f"--out {out} is an existing file.", fix="Give a new folder name (the run's artifacts go in it)."
-        )
-    if out.is_dir() and any(out.iterdir()):
-        raise CliError(
-            f"--out {out} is a folder that already holds files.",
-            fix="Give a new or empty folder, so no artifact of another run is mixed in or replaced.",
-        )
-    parent = out.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise CliError(
-            f"--out {out} cannot be created: {parent} is not a writable folder.", fix="Give another --out."
-        )
-
-
-def _place_artifacts(engine: Any, result: Any, dest: Path, fallback: Path) -> Path:
-    """Collect into a temporary folder beside ``dest``, then rename: no half-written folder.
-
-    If ``dest`` cannot be written after all (removed, made read-only during the run), the
-    artifacts go to ``fallback`` (``runs/<run-id>/``) instead of being lost.
-    """
-    for where in dict.fromkeys([dest, fallback]):
-        staging = where.parent / f".{where.name}.{secrets.token_hex(3)}.partial"
-        try:
-            where.parent.mkdir(parents=True, exist_ok=True)
-            engine.collect(result, staging)
-            if where.is_dir() and not any(where.iterdir()):
-                where.rmdir()
-            os.replace(staging, where)
-            return where
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            _err(f"could not write the artifacts to {where}/ ({exc.strerror or exc})")
-    raise CliError(
-        f"The run ended but its artifacts could not be written to {dest}/ nor {fallback}/.",
-        fix="Free some disk space or fix the folders' permissions, and run again.",
-    )
+def place_artifacts(engine: Any, result: Any, dest: Path, fallback: Path) -> Path:
+    """The run's artifacts into ``dest`` (or ``fallback``, ``runs/<run-id>/``), whole or not at all."""
+    return place_folder(lambda staging: engine.collect(result, staging), dest, fallback)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from automl_lite.local import LocalEngine
     from automl_lite.validate import check_dataset_size
 
-    manifest, files, name = _files_for_run(args)
+    manifest, files, name = files_for_run(args)
     for path in files.values():
         # Validate's own limit, checked before the upload: a file over it is never copied anywhere.
         check_dataset_size(path.stat().st_size, str(path))
     runs_dir = Path(args.runs_dir)
     if args.out:
-        _check_run_out(Path(args.out))
+        check_out_folder(Path(args.out), inputs=(Path(args.source), *files.values()))
     elif runs_dir.exists() and not runs_dir.is_dir():
         raise CliError(
             f"--runs-dir {runs_dir} is a file.", fix="Give a folder for the run folders with --runs-dir."
         )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
-        _print(
+        echo(
             f"local engine ready ({time.monotonic() - started:.1f}s); dropping files into s3://{engine.bucket}/incoming/"
         )
         arn = engine.submit(manifest, files, name=name)
         run_id = arn.rsplit(":", 1)[-1]
-        _print(f"run {run_id} started")
-        result = engine.wait(arn, on_event=_progress_printer(started), timeout_s=args.timeout)
+        echo(f"run {run_id} started")
+        result = engine.wait(arn, on_event=progress_printer(started), timeout_s=args.timeout)
         fallback = runs_dir / result.run_id
-        dest = _place_artifacts(engine, result, Path(args.out) if args.out else fallback, fallback)
-    _print(f"artifacts: {dest}/")
+        dest = place_artifacts(engine, result, Path(args.out) if args.out else fallback, fallback)
+    echo(f"artifacts: {dest}/")
     if not result.succeeded:
-        _err(f"\nError: {result.error}\n{result.cause}")
+        echo_error(f"\nError: {result.error}\n{result.cause}")
         status = run_exit_status(result.error)
         if status == EXIT_INTERNAL:
-            _err(_report_hint())
+            echo_error(report_hint())
         return status
-    _print(_summary_text(_read_summary(dest)))
+    echo(summary_text(read_summary(dest)))
     return EXIT_OK

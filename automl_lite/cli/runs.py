@@ -14,45 +14,54 @@ if TYPE_CHECKING:
     from automl_lite.run_summary import RunSummary
 from automl_lite.cli._common import (
     CliError,
-    _err,
-    _print,
-    _read_summary,
-    _summary_text,
+    echo,
+    echo_error,
+    read_summary,
+    summary_text,
 )
 
 
-def _load_runs(runs_dir: Path) -> list[RunSummary]:
-    from automl_lite.run_summary import RunSummary
+def _load_runs(runs_dir: Path) -> tuple[list[RunSummary], list[tuple[Path, str]]]:
+    """The run folders' summaries, newest first, and the folders whose run.json is damaged (with why).
 
-    runs = []
+    One damaged folder never hides the others: it is listed apart, with what is wrong.
+    """
+    from automl_lite.exceptions import RunFolderInvalidError
+
+    runs, bad = [], []
     for path in sorted(runs_dir.glob(f"*/{layout.RUN_SUMMARY}")):
         try:
-            summary = json.loads(path.read_bytes().decode("utf-8"))
-        except (OSError, ValueError):
-            _err(f"skipped {path}: not readable JSON")
-            continue
-        if isinstance(summary, dict):
-            try:
-                runs.append(RunSummary.load(summary))
-            except ValueError as exc:  # pydantic's ValidationError is a ValueError
-                _err(f"skipped {path}: not a run summary ({str(exc).splitlines()[0]})")
-    return sorted(runs, key=lambda r: r.started_at.isoformat() if r.started_at else "", reverse=True)
+            runs.append(read_summary(path.parent))
+        except RunFolderInvalidError as exc:
+            bad.append((path.parent, exc.cause.split(" (")[0]))
+    runs.sort(key=lambda r: r.started_at.isoformat() if r.started_at else "", reverse=True)
+    return runs, bad
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    runs = _load_runs(Path(args.runs_dir))
-    if not runs:
-        _print(f"no runs in {args.runs_dir}/ yet: start one with `automl-lite run DATA.csv --target COLUMN`")
+    runs_dir = Path(args.runs_dir)
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise CliError(f"--runs-dir {runs_dir} is a file.", fix="Give the folder that holds the run folders.")
+    runs, bad = _load_runs(runs_dir)
+    if not runs and not bad:
+        echo(f"no runs in {args.runs_dir}/ yet: start one with `automl-lite run DATA.csv --target COLUMN`")
         return 0
-    _print(f"{'RUN':<44} {'STATUS':<10} {'PROBLEM':<11} {'METRIC':<12} {'SCORE':>10}  BEST / ERROR")
+    echo(f"{'RUN':<44} {'STATUS':<10} {'PROBLEM':<11} {'METRIC':<12} {'SCORE':>10}  BEST / ERROR")
     for run in runs:
         metric = run.metric or ""
         score = run.scores.get(metric)
         score_text = f"{score:.4g}" if isinstance(score, int | float) else ""
         last = run.best_estimator if run.status == "SUCCEEDED" else run.error
-        _print(
+        echo(
             f"{run.run_id:<44} {run.status:<10} {run.problem_type or '':<11} "
             f"{metric:<12} {score_text:>10}  {last or ''}"
+        )
+    for folder, why in bad:
+        echo(f"{folder.name:<44} {'DAMAGED':<10} {why}")
+    if bad:
+        echo_error(
+            f"{len(bad)} run folder(s) marked DAMAGED could not be read: restore them, or remove them "
+            "if the run is not needed."
         )
     return 0
 
@@ -63,42 +72,61 @@ def cmd_show(args: argparse.Namespace) -> int:
     summary_path = folder / layout.RUN_SUMMARY
     if not summary_path.is_file():
         raise CliError(f"no run at {folder}: `automl-lite runs` lists the runs in {runs_dir}/.")
-    summary = _read_summary(folder)
-    _print(f"run:      {summary.run_id}")
-    _print(f"status:   {summary.status}")
-    _print(f"dataset:  {summary.dataset}")
+    summary = read_summary(folder)
+    echo(f"run:      {summary.run_id}")
+    echo(f"status:   {summary.status}")
+    echo(f"dataset:  {summary.dataset}")
     if summary.duration_s is not None:
-        _print(f"duration: {summary.duration_s:.1f} s")
+        echo(f"duration: {summary.duration_s:.1f} s")
     if summary.status == "SUCCEEDED":
-        _print(_summary_text(summary))
+        echo(summary_text(summary))
     else:
-        _print(f"error:    {summary.error}\ncause:    {summary.cause}")
+        echo(f"error:    {summary.error}\ncause:    {summary.cause}")
     history_path = folder / layout.EXECUTION_HISTORY
     history = _read_history(history_path)
     if history is not None:
-        _print("\nstates:")
+        echo("\nstates:")
         for event in history:
             kind = event["type"]
             if kind.endswith("StateEntered"):
-                _print(f"  {event['timestamp']}  {event['stateEnteredEventDetails']['name']}")
+                echo(f"  {event['timestamp']}  {event.get('stateEnteredEventDetails', {}).get('name')}")
             elif kind in ("TaskFailed", "ExecutionFailed"):
                 details = (
                     event.get("taskFailedEventDetails") or event.get("executionFailedEventDetails") or {}
                 )
-                _print(f"  {event['timestamp']}    {kind}: {details.get('error')}")
-    _print("\nartifacts:")
+                echo(f"  {event['timestamp']}    {kind}: {details.get('error')}")
+    echo("\nartifacts:")
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        _print(f"  {path.relative_to(folder)}")
+        echo(f"  {path.relative_to(folder)}")
     return 0
 
 
 def _read_history(path: Path) -> list[dict[str, Any]] | None:
-    """The execution history's events, or None (with a note) when the file is absent or damaged."""
+    """The execution history's events, or None (with a note) when the file is absent or damaged.
+
+    Only well-formed events are kept (an object with a string ``type`` and ``timestamp``, its
+    details an object): a damaged event is left out, never a reason to fail.
+    """
     if not path.is_file():
         return None
     try:
-        events = json.loads(path.read_bytes().decode("utf-8")).get("events", [])
-        return [e for e in events if isinstance(e.get("type"), str) and isinstance(e.get("timestamp"), str)]
-    except (OSError, ValueError, AttributeError):
-        _err(f"skipped {path}: not readable JSON")
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        echo_error(f"skipped {path}: not readable JSON (restore the run folder to see its states)")
         return None
+    events = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(events, list):
+        echo_error(f"skipped {path}: not an execution history (restore the run folder to see its states)")
+        return None
+    kept = []
+    for event in events:
+        if not isinstance(event, dict) or not all(
+            isinstance(event.get(k), str) for k in ("type", "timestamp")
+        ):
+            continue
+        details = [v for k, v in event.items() if k.endswith("EventDetails")]
+        if all(isinstance(v, dict) for v in details):
+            kept.append(event)
+    if len(kept) < len(events):
+        echo_error(f"{path}: {len(events) - len(kept)} damaged event(s) left out")
+    return kept

@@ -13,11 +13,13 @@ import json
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from automl_lite import layout
+from automl_lite.exceptions import UsageError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -52,8 +54,14 @@ def safe_file_name(name: str, default: str = "data.csv") -> str:
 class LiveRuns:
     """The console's own engine and the executions started from its forms."""
 
-    def __init__(self, runs_dir: Path) -> None:
+    def __init__(
+        self, runs_dir: Path, *, prepare_run: Callable[..., Any], place_artifacts: Callable[..., Any]
+    ) -> None:
         self.runs_dir = runs_dir
+        # The CLI's own steps (automl_lite.cli.run), handed in by the console command: a run
+        # dropped from the form is prepared and its artifacts placed exactly as `automl-lite run` does.
+        self._prepare_run = prepare_run
+        self._place_artifacts = place_artifacts
         self._engine: Any = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.Lock()
@@ -93,7 +101,6 @@ class LiveRuns:
         Raises the CLI's own errors (``UsageError``, ``DatasetTooLarge``...) for a form a run
         cannot start from.
         """
-        from automl_lite.cli import _files_for_run
         from automl_lite.validate import check_dataset_size
 
         path = self._upload_dir() / safe_file_name(file_name)
@@ -108,7 +115,7 @@ class LiveRuns:
             seed=_int_or_none(fields.get("seed")),
             estimators=None,
         )
-        manifest, files, name = _files_for_run(args)
+        manifest, files, name = self._prepare_run(args)
         for local in files.values():
             check_dataset_size(local.stat().st_size, local.name)
         engine = self.engine()
@@ -137,8 +144,6 @@ class LiveRuns:
 
     # ------------------------------------------------------------------ following
     def _follow(self, run: LiveRun) -> None:
-        from automl_lite.cli import _place_artifacts
-
         engine = self.engine()
         try:
             result = engine.wait(
@@ -147,7 +152,7 @@ class LiveRuns:
             run.error, run.cause, run.output = result.error, result.cause, result.output
             if run.kind == "training":
                 dest = self.runs_dir / result.run_id
-                run.folder = _place_artifacts(engine, result, dest, dest)
+                run.folder = self._place_artifacts(engine, result, dest, dest)
             elif result.succeeded and result.output and "artifacts" in result.output:
                 location = result.output["artifacts"][layout.SCORE_SUMMARY]
                 name = location.rsplit("/", 2)[-2]
@@ -174,13 +179,11 @@ def _execution_record(result: Any) -> dict[str, Any]:
 
 
 def _int_or_none(text: str | None) -> int | None:
-    from automl_lite.cli import CliError
-
     if text is None or not text.strip():
         return None
     try:
         return int(text.strip())
     except ValueError as exc:
-        raise CliError(
+        raise UsageError(
             f"{text!r} is not a whole number.", fix="Give the time budget and seed in whole numbers."
         ) from exc

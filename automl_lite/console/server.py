@@ -16,20 +16,18 @@ from __future__ import annotations
 import contextlib
 import mimetypes
 import sys
-import threading
 import traceback
-from email.parser import BytesParser
-from email.policy import HTTP
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from automl_lite.console import templates
-from automl_lite.console.live import LiveRun, LiveRuns
-from automl_lite.console.security import REPORT_HEADERS, SECURITY_HEADERS, Guard
-from automl_lite.console.store import SAFE_NAME, RunRow, RunStore
+from automl_lite.console.forms import parse_form
+from automl_lite.console.live import LiveRun
+from automl_lite.console.security import REPORT_HEADERS, SECURITY_HEADERS
+from automl_lite.console.store import SAFE_NAME, RunRow
 from automl_lite.console.views import (
     DOWNLOADS,
     REPORTS,
@@ -40,6 +38,7 @@ from automl_lite.console.views import (
     leaderboard,
     model_card,
     read_json,
+    scoring_facts,
 )
 
 #: The largest upload the forms accept (the file is held in memory once, then written to disk).
@@ -48,34 +47,8 @@ MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 REFRESH_S = 2
 
 
-class ConsoleServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(
-        self, runs_dir: Path, host: str = "127.0.0.1", port: int = 0, token: str | None = None
-    ) -> None:
-        super().__init__((host, port), ConsoleHandler)
-        self.store = RunStore(runs_dir)
-        self.live = LiveRuns(runs_dir)
-        self.guard = Guard(host, self.server_address[1], token)
-
-    @property
-    def url(self) -> str:
-        return self.guard.url
-
-    def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, args=(0.1,), daemon=True, name="console")
-        thread.start()
-        return thread
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self.live.stop()
-
-
 class ConsoleHandler(BaseHTTPRequestHandler):
-    server: ConsoleServer
+    server: Any  # automl_lite.console.app.ConsoleServer (which imports this handler)
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
@@ -359,24 +332,7 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         live: bool = False,
     ) -> None:
         view = execution_view("scoring", events, status)
-        facts = [
-            (
-                "Rows",
-                f"{summary.get('rows')} read, {summary.get('rows_scored')} scored, {summary.get('rows_rejected')} not scored"
-                if summary.get("rows") is not None
-                else "",
-            ),
-            (
-                "Drift",
-                ("DRIFT" if summary.get("drifted") else "none") + f" (PSI > {summary.get('drift_threshold')})"
-                if "drifted" in summary
-                else "",
-            ),
-            ("Ignored columns", ", ".join(summary.get("ignored_columns") or [])),
-            ("Started", str(summary.get("started_at") or "")[:19]),
-            ("Ended", str(summary.get("finished_at") or "")[:19]),
-            ("Problem type", summary.get("problem_type") or ""),
-        ]
+        facts = scoring_facts(summary)
         base = f"/runs/{run_id}/scores/{name}"
         self._page(
             "run.html",
@@ -385,7 +341,7 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             status=status,
             dataset=str(summary.get("input_key") or "").rsplit("/", 1)[-1],
             parent=run_id,
-            facts=[(k, v) for k, v in facts if v],
+            facts=facts,
             scores=[],
             error=error,
             cause=cause,
@@ -460,14 +416,12 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             self._message(404, "Not found", "Nothing takes a form here.")
 
     def _drop(self, fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> None:
-        from automl_lite.exceptions import AutomlLiteError
+        from automl_lite.exceptions import AutomlLiteError, UsageError
 
         upload = files.get("file")
         try:
             if upload is None or not upload[1]:
-                from automl_lite.cli import CliError
-
-                raise CliError("No CSV file was chosen.", fix="Choose the CSV to train on.")
+                raise UsageError("No CSV file was chosen.", fix="Choose the CSV to train on.")
             run = self.server.live.drop_training(upload[0], upload[1], fields)
         except AutomlLiteError as exc:
             self._page("drop.html", 400, fields=fields, error=exc.code, cause=exc.cause)
@@ -494,32 +448,3 @@ def _dataset_of(summary: dict[str, Any]) -> str:
     from automl_lite.console.store import dataset_name
 
     return dataset_name(summary.get("dataset"))
-
-
-def parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-    """A ``multipart/form-data`` (or urlencoded) body as its fields and its files (name -> (file name, bytes))."""
-    fields: dict[str, str] = {}
-    files: dict[str, tuple[str, bytes]] = {}
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        for key, values in parse_qs(body.decode("utf-8", "replace")).items():
-            fields[key] = values[0]
-        return fields, files
-    if not content_type.startswith("multipart/form-data"):
-        return fields, files
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + body
-    )
-    if not message.is_multipart():
-        return fields, files
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        filename = part.get_filename()
-        if filename is not None:
-            files[name] = (filename, data)
-        else:
-            fields[name] = data.decode("utf-8", "replace")
-    return fields, files

@@ -207,3 +207,26 @@ def comparison(folder: Path) -> dict[str, Any]:
         "budget": search.get("time_budget_s"),
         "training_time_s": metrics.get("training_time_s"),
     }
+
+
+def scoring_facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The facts a scoring's page lists (rows, drift, ignored columns, times), those with a value."""
+    facts = [
+        (
+            "Rows",
+            f"{summary.get('rows')} read, {summary.get('rows_scored')} scored, {summary.get('rows_rejected')} not scored"
+            if summary.get("rows") is not None
+            else "",
+        ),
+        (
+            "Drift",
+            ("DRIFT" if summary.get("drifted") else "none") + f" (PSI > {summary.get('drift_threshold')})"
+            if "drifted" in summary
+            else "",
+        ),
+        ("Ignored columns", ", ".join(summary.get("ignored_columns") or [])),
+        ("Started", str(summary.get("started_at") or "")[:19]),
+        ("Ended", str(summary.get("finished_at") or "")[:19]),
+        ("Problem type", summary.get("problem_type") or ""),
+    ]
+    return [(k, v) for k, v in facts if v]

@@ -309,7 +309,8 @@ def _atomic_output(target: Path) -> Any:
     A failure at any point leaves no partial output (and an existing ``target`` as it was).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+    # The name cut so a 255-byte target name still has a temporary name the file system takes.
+    partial = target.with_name(f".{target.name[:200]}.{secrets.token_hex(4)}.partial")
     try:
         with partial.open("x", encoding="utf-8", newline="") as handle:
             yield handle

@@ -10,7 +10,8 @@ adds the tallies up (:func:`add_tallies`) and compares (:func:`drift_report`):
   When the profile lists every value the column had (``distinct`` <= the values kept),
   values outside that list are *unseen in training* and are listed with their counts;
 - predictions: the predicted labels against the training target's classes
-  (regression: the predicted values on the target's histogram bins).
+  (regression: the predicted values on the target's histogram bins, shown but not counted
+  as drift: predictions are narrower than the values they predict).
 
 The population stability index of a column is ``sum((a - e) * ln(a / e))`` over its
 bins, with ``e`` and ``a`` the training and the scored shares, each floored at
@@ -257,7 +258,11 @@ def drift_report(profile: ProfileArtifact, total: dict[str, Any], *, threshold: 
         }
     if "predictions" in out:
         value = psi(out["predictions"]["training_counts"], out["predictions"]["scored_counts"])
-        out["predictions"] |= {"psi": value, "drifted": value is not None and value > threshold}
+        # Like with like: a classifier's labels share the target's classes, but a regression model's
+        # values are narrower than the target's (they regress to the mean), so their PSI against the
+        # target's histogram is shown, never a verdict: the model's own training file would be "DRIFT".
+        like = predictions is not None and predictions["kind"] == "category"
+        out["predictions"] |= {"psi": value, "drifted": like and value is not None and value > threshold}
     out["drifted"] = bool(out["drifted_columns"]) or bool(out.get("predictions", {}).get("drifted"))
     out["max_psi"] = max((c["psi"] for c in columns if c["psi"] is not None), default=None)
     if out["max_psi"] is not None and not math.isfinite(out["max_psi"]):

@@ -89,12 +89,6 @@ def _read_manifest(bucket: str, key: str, version_id: str | None) -> tuple[Manif
             ) from exc
         else:
             raise
-    if not raw.strip():
-        raise ManifestUnreadableError(
-            f"The manifest {source} is empty ({len(raw)} bytes).",
-            fix='Write the run\'s settings into it as JSON, e.g. {"dataset": "data.csv", "target": "price"}, '
-            "and upload it again.",
-        )
     return parse_manifest(raw, source=source), key
 
 

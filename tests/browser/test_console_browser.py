@@ -46,9 +46,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
-    from automl_lite.console import ConsoleServer
+    from automl_lite.cli.console import make_server
 
-    server = ConsoleServer(tmp_path_factory.mktemp("runs"), port=0)
+    server = make_server(tmp_path_factory.mktemp("runs"), port=0)
     server.serve_in_thread()
     yield server
     server.close()

@@ -436,7 +436,7 @@ def _corpus(penguins_csv: Path) -> list[Case]:
             ["runs"],
             0,
             None,
-            "skipped",
+            "DAMAGED",
         ),
         Case(
             "run-out-is-a-file",
@@ -676,7 +676,7 @@ def test_the_csv_is_streamed_from_disk_in_parts(tmp_path, penguins_csv):
     import argparse
 
     from automl_lite.aws import storage
-    from automl_lite.cli import _files_for_run
+    from automl_lite.cli.run import files_for_run
     from automl_lite.local import LocalEngine
 
     big = tmp_path / "big.csv"
@@ -696,7 +696,7 @@ def test_the_csv_is_streamed_from_disk_in_parts(tmp_path, penguins_csv):
         seed=None,
         estimators=None,
     )
-    manifest, files, name = _files_for_run(args)
+    manifest, files, name = files_for_run(args)
     assert files == {"big.csv": big} and name == "big"
 
     with LocalEngine(work_dir=tmp_path / "engine") as engine:
@@ -713,7 +713,7 @@ def test_the_csv_is_streamed_from_disk_in_parts(tmp_path, penguins_csv):
 
 def test_artifacts_that_cannot_go_to_out_go_to_the_runs_folder(tmp_path, capsys):
     """``run --out`` checked fine before the run, then could not be written: the artifacts are kept."""
-    from automl_lite.cli import _place_artifacts
+    from automl_lite.cli.run import place_artifacts
     from automl_lite.local import LocalEngine
     from automl_lite.local.engine import ExecutionResult
 
@@ -729,7 +729,7 @@ def test_artifacts_that_cannot_go_to_out_go_to_the_runs_folder(tmp_path, capsys)
             cause="...",
             history=[],
         )
-        where = _place_artifacts(engine, result, blocked / "out", tmp_path / "runs" / result.run_id)
+        where = place_artifacts(engine, result, blocked / "out", tmp_path / "runs" / result.run_id)
     assert where == tmp_path / "runs" / result.run_id and (where / "execution.json").is_file()
     assert "could not write the artifacts to" in capsys.readouterr().err
     assert blocked.read_text().startswith("a file") and not list(tmp_path.glob("**/*.partial"))

@@ -7,10 +7,11 @@ import json
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from automl_lite.console import ConsoleServer
+from automl_lite.cli.console import make_server
 from automl_lite.console.graph import build_graph, load_definition, state_statuses
 from automl_lite.console.security import Guard
 from automl_lite.console.server import parse_form
@@ -71,13 +72,13 @@ def _write_run(root: Path, run_id: str, **fields: object) -> Path:
 @pytest.fixture
 def server(tmp_path):
     _write_run(tmp_path, "hostile-20260101-000000-abcd")
-    console = ConsoleServer(tmp_path, port=0)
+    console = make_server(tmp_path, port=0)
     console.serve_in_thread()
     yield console
     console.close()
 
 
-def _get(server: ConsoleServer, path: str, *, cookie: bool = True, headers: dict | None = None, data=None):
+def _get(server: Any, path: str, *, cookie: bool = True, headers: dict | None = None, data=None):
     """(status, headers, body) of one request; redirects are not followed."""
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):

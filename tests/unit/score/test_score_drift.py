@@ -122,3 +122,25 @@ def test_report_puts_the_drifted_column_first_and_flags_it():
     assert report["predictions"]["psi"] == pytest.approx(0.0, abs=1e-9)
     stable = add_tallies([tally_chunk(same, pd.Series(["yes"] * 50 + ["no"] * 50), PROFILE, ["x", "colour"])])
     assert not drift_report(PROFILE, stable, threshold=0.2)["drifted"]
+
+
+def test_a_regression_models_predictions_never_decide_drift():
+    """Like with like: a regression model's values are narrower than its target (regression to the
+    mean), so scoring the training file itself (every column's PSI 0) must not report DRIFT."""
+    regression = PROFILE.model_copy(
+        update={
+            "problem_type": ProblemType.REGRESSION,
+            "target_summary": TargetSummary(
+                name="answer",
+                missing=0,
+                histogram=Histogram(edges=[0.0, 10.0, 20.0, 30.0], counts=[40, 20, 40]),
+            ),
+        }
+    )
+    same = pd.DataFrame({"x": [0.5] * 50 + [1.5] * 50, "colour": ["red"] * 60 + ["blue"] * 30 + [None] * 10})
+    narrow = pd.Series([15.0] * 100)  # every prediction near the mean: a PSI far above the threshold
+    report = drift_report(
+        regression, add_tallies([tally_chunk(same, narrow, regression, ["x", "colour"])]), threshold=0.2
+    )
+    assert report["predictions"]["psi"] > 1 and not report["predictions"]["drifted"]
+    assert report["drifted_columns"] == [] and not report["drifted"]
