@@ -6,16 +6,17 @@ the run exists and SUCCEEDED (its ``run.json``) and its ``model/parity.json`` pa
 the file has a header row, its delimiter detected as Validate detects a training
 dataset's (:func:`automl_lite.data.csv_reader.detect_delimiter`), and every column the model
 reads (the ONNX metadata, :class:`automl_lite.model.predict.OnnxModel`). Extra columns are
-ignored and listed. Only the file's first bytes are read (a ranged GET).
+ignored and listed. Only the file's first bytes are read: :data:`HEAD_BYTES`, or up to
+the end of a longer header row (:data:`MAX_HEADER_BYTES`).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import tempfile
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 from automl_lite import layout
 from automl_lite.aws import claims, storage
 from automl_lite.contracts import ExecutionInfo
+from automl_lite.data import csv_rows
 from automl_lite.data.csv_reader import SNIFF_LINES, detect_delimiter
 from automl_lite.exceptions import (
     ScoreColumnsMissingError,
@@ -39,6 +41,8 @@ from automl_lite.score_contracts import ScoreColumns, ScoreContext, ScoreDuplica
 
 #: Bytes read from the start of the file to find the header and the delimiter.
 HEAD_BYTES = 1 << 20
+#: The longest header row read (5,000 columns of 200-character names are 1 MB).
+MAX_HEADER_BYTES = 64 << 20
 SCORE_CLAIMS_PREFIX = layout.SCORE_CLAIMS_PREFIX
 
 
@@ -104,28 +108,62 @@ def check_run(bucket: str, run_id: str) -> None:
         )
 
 
-def read_header(head: bytes, name: str) -> tuple[list[str], str]:
-    """The header row and the delimiter of a CSV from its first bytes."""
-    if not head.strip():
+def read_header(head: bytes, name: str, *, complete: bool = True) -> tuple[list[str], str] | None:
+    """The header row and the delimiter of a CSV from its first bytes.
+
+    Lines and rows are the project's (:mod:`automl_lite.data.csv_rows`): any line end, blank
+    lines skipped. With ``complete=False`` the bytes are a prefix of the file: its last
+    line may be cut (it is left out), and ``None`` means the header does not end in them.
+    """
+    if complete and not head.strip():
         raise ScoreInputInvalidError(f"{name} is empty", fix="Upload a CSV with a header row and data rows.")
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        # The head may end inside a multi-byte character: decode up to it.
-        if exc.start < len(head) - 4:
+        # A prefix may end inside a multi-byte character: decode up to it.
+        if complete or exc.start < len(head) - 4:
             raise ScoreInputInvalidError(
                 f"{name} is not UTF-8 text (byte {exc.start})", fix="Save the file as UTF-8 CSV."
             ) from exc
         text = head[: exc.start].decode("utf-8-sig")
-    lines = io.StringIO(text, newline="").readlines()[:SNIFF_LINES]
-    delimiter = detect_delimiter(lines)
+    lines = list(csv_rows.text_lines([text]))
+    if not complete and lines and not lines[-1].endswith(("\n", "\r")):
+        lines.pop()  # cut by the prefix
+    delimiter = detect_delimiter(lines[:SNIFF_LINES])
+    reader = csv_rows.reader(lines, delimiter, strict=True)
     try:
-        header = next(csv.reader(lines, delimiter=delimiter))
+        header = next(
+            row for row in reader if row and not csv_rows.is_blank_line(lines[reader.line_num - 1], delimiter)
+        )
     except (StopIteration, csv.Error) as exc:
+        if not complete:
+            return None
         raise ScoreInputInvalidError(
             f"{name} has no readable header row", fix="Put the column names in the first line."
         ) from exc
     return header, delimiter
+
+
+def read_head(chunks: Iterable[bytes], name: str) -> tuple[list[str], str]:
+    """The header and delimiter of a CSV streamed as ``chunks``: at least :data:`HEAD_BYTES` are
+    read (the delimiter is detected from the first lines), more when the header is longer, up to
+    :data:`MAX_HEADER_BYTES`."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if len(head) < HEAD_BYTES:
+            continue
+        found = read_header(head, name, complete=False)
+        if found is not None:
+            return found
+        if len(head) > MAX_HEADER_BYTES:
+            raise ScoreInputInvalidError(
+                f"The header row of {name} is longer than {MAX_HEADER_BYTES >> 20} MiB",
+                fix="Drop columns the model does not read, or shorten the column names, and upload again.",
+            )
+    found = read_header(head, name)
+    assert found is not None  # a complete file gives a header or raises
+    return found
 
 
 def _event_version(event: dict[str, Any]) -> str | None:
@@ -146,8 +184,8 @@ def read_input_head(bucket: str, key: str, version_id: str | None) -> tuple[dict
         raise ScoreInputInvalidError(f"s3://{bucket}/{key} no longer exists", fix="Upload the file again.")
     if int(meta.get("ContentLength", 0)) == 0:  # S3 refuses any range of an empty object (InvalidRange)
         raise ScoreInputInvalidError(f"{key} is empty", fix="Upload a CSV with a header row and data rows.")
-    head = storage.read_bytes(bucket, key, max_bytes=HEAD_BYTES, version_id=version_id)
-    columns, delimiter = read_header(head, key)
+    chunks = storage.iter_chunks(bucket, key, chunk_size=HEAD_BYTES, version_id=version_id)
+    columns, delimiter = read_head(chunks, key)
     return meta, columns, delimiter
 
 

@@ -161,14 +161,17 @@ def _score_chunk(context: ScoreContext, index: int) -> ChunkResult:
     return result
 
 
+def chunk_batches(data: io.BytesIO, delimiter: str, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """A chunk's rows (its header's bytes in front) read as ``predict`` reads a file, a batch at a time."""
+    return pd.read_csv(data, sep=delimiter, usecols=columns, chunksize=BATCH_ROWS, **READ_OPTIONS)
+
+
 def _batches(
     data: io.BytesIO, context: ScoreContext, chunk: Chunk, columns: list[str]
 ) -> Iterator[pd.DataFrame]:
     """The chunk's rows, :data:`BATCH_ROWS` at a time; a parse error (on opening or any batch) names its rows."""
     try:
-        yield from pd.read_csv(
-            data, sep=context.delimiter, usecols=columns, chunksize=BATCH_ROWS, **READ_OPTIONS
-        )
+        yield from chunk_batches(data, context.delimiter, columns)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ScoreInputInvalidError(
             f"Rows {chunk.first_row}-{chunk.first_row + chunk.rows - 1} of {context.input_key} are not readable CSV "

@@ -3,44 +3,34 @@
 How chunk boundaries are found
 ------------------------------
 One sequential pass streams the object in blocks (:data:`SCAN_BLOCK_BYTES`, a plain
-S3 GET read piece by piece, so memory is one block whatever the file's size) and keeps
-the parity of the double quotes seen so far. In an RFC 4180 CSV a line feed ends a
-record exactly when it stands outside quotes, i.e. when the number of ``"`` before it
-is even (an escaped quote ``""`` adds two, so it never changes the parity). A quoted
-field that contains a newline therefore never ends a chunk. The scan is vectorised
-with numpy (a cumulative sum of the quote mask per block, carrying the parity across
-blocks), so it runs at memory speed.
+S3 GET read piece by piece, so memory is one block whatever the file's size) through
+:class:`automl_lite.data.csv_rows.RecordScanner`, the project's one definition of a row
+(the rows pandas reads, which training, ``predict``, Validate and Score read too):
+records end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` outside quotes, a ``"`` opens a
+quoted field only at a field's start (``27" monitor`` is plain text), and blank lines
+are skipped. A quoted field that contains a newline therefore never ends a chunk.
 
 A chunk boundary is the start of the first record at or after every multiple of the
 chunk size, so every chunk is a whole number of records and the chunks laid end to end
-are the data exactly. The pass also counts the records of each chunk (blank lines
-are skipped, as pandas skips them), which gives each chunk the number of its first
-row: the scorer numbers rows as ``automl-lite predict`` does without reading the
-chunks before it.
-
-Limits: a ``"`` inside an unquoted field (``5" wide``, not RFC 4180) flips the parity
-as it would for a strict CSV reader; records end with ``\\n`` or ``\\r\\n`` (old
-Mac ``\\r``-only files are read as one line).
+are the data exactly. The pass also counts the records of each chunk, which gives each
+chunk the number of its first row: the scorer numbers rows as ``automl-lite predict``
+does without reading the chunks before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
 
 from automl_lite import layout
 from automl_lite.aws import storage
+from automl_lite.data.csv_rows import RecordScanner
 from automl_lite.score_contracts import MAX_CHUNKS, PlanResult, ScoreContext
 
 #: Bytes read per step of the scan.
 SCAN_BLOCK_BYTES = 8 << 20
-
-_QUOTE = ord('"')
-_LF = ord("\n")
-_CR = ord("\r")
 
 
 class Chunk(BaseModel):
@@ -63,21 +53,14 @@ class ScorePlan(BaseModel):
     chunks: list[Chunk]
 
 
-@dataclass
-class _Scanner:
-    """The streaming state of the quote-parity pass."""
+class _Chunker:
+    """Groups the records :class:`RecordScanner` finds into chunks of about ``chunk_bytes``."""
 
-    chunk_bytes: int
-    header_end: int = -1
-    #: Absolute offset of the byte after the previous record end (the current record's start).
-    record_start: int = 0
-    in_quotes: bool = False
-    offset: int = 0
-    chunk_start: int = -1
-    chunk_rows: int = 0
-    last_byte: int = -1
-
-    def __post_init__(self) -> None:
+    def __init__(self, chunk_bytes: int) -> None:
+        self.chunk_bytes = chunk_bytes
+        self.header_end = -1
+        self.chunk_start = -1
+        self.chunk_rows = 0
         self.chunks: list[tuple[int, int, int]] = []
 
     def _close(self, end: int) -> None:
@@ -85,71 +68,38 @@ class _Scanner:
             self.chunks.append((self.chunk_start, end, self.chunk_rows))
         self.chunk_start, self.chunk_rows = end, 0
 
-    def feed(self, block: bytes) -> None:
-        if not block:
-            return
-        arr = np.frombuffer(block, dtype=np.uint8)
-        quotes = np.cumsum(arr == _QUOTE, dtype=np.int64)
-        outside = ((quotes & 1) == 0) if not self.in_quotes else ((quotes & 1) == 1)
-        # A line feed ends a record when the quotes before it (this one is not a quote) are balanced.
-        ends = np.flatnonzero((arr == _LF) & outside) + self.offset
-        prev = np.empty(len(ends), dtype=np.int64)
-        if len(ends):
-            prev[0] = self.record_start
-            prev[1:] = ends[:-1] + 1
-        lengths = ends - prev  # bytes before the line feed
-        if len(ends):
-            # "\r\n" blank lines: one byte, a carriage return. Look it up in this block or the last byte seen.
-            before = ends - 1
-            cr = np.zeros(len(ends), dtype=bool)
-            inside = before >= self.offset
-            cr[inside] = arr[before[inside] - self.offset] == _CR
-            cr[~inside & (before == self.offset - 1)] = self.last_byte == _CR
-            blank = (lengths == 0) | ((lengths == 1) & cr)
-        else:
-            blank = np.zeros(0, dtype=bool)
-        k = 0
-        if self.header_end < 0 and len(ends):
-            self.header_end = int(ends[0]) + 1
-            self.chunk_start = self.header_end
-            k = 1
-        self._assign(ends[k:], blank[k:])
-        if len(ends):
-            self.record_start = int(ends[-1]) + 1
-        self.in_quotes = bool((int(quotes[-1]) & 1) ^ self.in_quotes)
-        self.offset += len(block)
-        self.last_byte = int(arr[-1])
-
-    def _assign(self, ends: np.ndarray, blank: np.ndarray) -> None:
+    def add(self, ends: np.ndarray, blank: np.ndarray) -> None:
         """Count the records ending at ``ends`` into chunks, closing a chunk at the first end past its size."""
+        if self.header_end < 0:
+            kept = np.flatnonzero(~blank)
+            if not len(kept):
+                return
+            first = int(kept[0])  # the header: the first record that is not blank
+            self.header_end = self.chunk_start = int(ends[first])
+            ends, blank = ends[first + 1 :], blank[first + 1 :]
         i = 0
         while i < len(ends):
-            target = (
-                self.chunk_start + self.chunk_bytes
-            )  # the chunk closes after the record reaching this offset
-            j = int(np.searchsorted(ends + 1, target, side="left"))
+            target = self.chunk_start + self.chunk_bytes  # the chunk closes at the first end reaching this
+            j = int(np.searchsorted(ends, target, side="left"))
             if j >= len(ends):
                 self.chunk_rows += int((~blank[i:]).sum())
                 return
             j = max(j, i)
             self.chunk_rows += int((~blank[i : j + 1]).sum())
-            self._close(int(ends[j]) + 1)
+            self._close(int(ends[j]))
             i = j + 1
 
-    def finish(self) -> tuple[int, list[tuple[int, int, int]]]:
-        size = self.offset
-        if self.header_end < 0:  # a header without a line feed (or an empty file): no data rows
-            return size, []
-        if self.record_start < size:  # a last record without a line feed
-            tail_blank = size - self.record_start == 1 and self.last_byte == _CR
-            if not tail_blank:
-                self.chunk_rows += 1
+    def finish(self, size: int) -> list[tuple[int, int, int]]:
+        if self.header_end < 0:  # no header (an empty or blank file): no data rows
+            return []
         self._close(size)
-        return size, self.chunks
+        return self.chunks
 
 
-def plan_chunks(blocks: Iterable[bytes], *, chunk_bytes: int) -> ScorePlan:
+def plan_chunks(blocks: Iterable[bytes], *, chunk_bytes: int, delimiter: str = ",") -> ScorePlan:
     """The chunks of a CSV streamed as ``blocks`` (any sizes), each about ``chunk_bytes`` long.
+
+    ``delimiter`` is the file's (Check detects it): a ``"`` after it opens a quoted field.
 
     >>> plan = plan_chunks([b'a,b\\n1,"x\\ny"\\n2,z\\n'], chunk_bytes=4)
     >>> [(c.start, c.end, c.rows, c.first_row) for c in plan.chunks]
@@ -157,15 +107,19 @@ def plan_chunks(blocks: Iterable[bytes], *, chunk_bytes: int) -> ScorePlan:
     """
     if chunk_bytes < 1:
         raise ValueError("chunk_bytes must be positive")
-    scanner = _Scanner(chunk_bytes=chunk_bytes)
+    scanner = RecordScanner(delimiter)
+    chunker = _Chunker(chunk_bytes)
+    size = 0
     for block in blocks:
-        scanner.feed(block)
-    size, spans = scanner.finish()
+        size += len(block)
+        chunker.add(*scanner.feed(block))
+    chunker.add(*scanner.finish())
+    spans = chunker.finish(size)
     chunks, first = [], 1
     for index, (start, end, rows) in enumerate(spans):
         chunks.append(Chunk(index=index, start=start, end=end, rows=rows, first_row=first))
         first += rows
-    header_end = scanner.header_end if scanner.header_end >= 0 else size
+    header_end = chunker.header_end if chunker.header_end >= 0 else size
     return ScorePlan(header_end=header_end, size=size, rows=first - 1, chunks=chunks)
 
 
@@ -174,7 +128,14 @@ def plan_key(output_prefix: str) -> str:
 
 
 def plan_file(
-    bucket: str, key: str, *, size: int, chunk_bytes: int, max_chunks: int, version_id: str | None = None
+    bucket: str,
+    key: str,
+    *,
+    size: int,
+    chunk_bytes: int,
+    max_chunks: int,
+    version_id: str | None = None,
+    delimiter: str = ",",
 ) -> ScorePlan:
     """Plan an S3 object: one streamed pass, ``SCAN_BLOCK_BYTES`` in memory at a time.
 
@@ -182,7 +143,7 @@ def plan_file(
     """
     effective = max(chunk_bytes, -(-size // max_chunks))
     blocks = storage.iter_chunks(bucket, key, chunk_size=SCAN_BLOCK_BYTES, version_id=version_id)
-    return plan_chunks(blocks, chunk_bytes=effective)
+    return plan_chunks(blocks, chunk_bytes=effective, delimiter=delimiter)
 
 
 def plan_score(context: ScoreContext) -> PlanResult:
@@ -194,6 +155,7 @@ def plan_score(context: ScoreContext) -> PlanResult:
         chunk_bytes=context.settings.chunk_bytes,
         max_chunks=MAX_CHUNKS,
         version_id=context.input_version_id,
+        delimiter=context.delimiter,
     )
     storage.write_json(context.bucket, plan_key(context.output_prefix), plan)
     chunks_key = context.output_prefix + layout.SCORE_CHUNKS

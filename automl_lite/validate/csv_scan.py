@@ -9,7 +9,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from automl_lite import rules
+from automl_lite.data import csv_rows
 from automl_lite.data.csv_reader import NA_VALUES, SNIFF_LINES, detect_delimiter
+from automl_lite.data.csv_rows import text_lines
 from automl_lite.exceptions import AutomlLiteError, DatasetUnreadableError, TooFewRowsError
 from automl_lite.validate.checks import check_header
 from automl_lite.validate.facts import CsvFacts
@@ -50,16 +52,21 @@ def _sniff_binary(head: bytes, name: str) -> None:
 
 
 def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[str]:
-    """Decode byte chunks as UTF-8 and yield lines with their ``\\n`` (as ``csv`` wants them).
+    """Decode byte chunks as UTF-8 and yield lines with their line ends (as ``csv`` wants them).
 
-    Splits on ``\\n`` only: ``str.splitlines`` would also split inside fields on
-    characters like U+2028, which the csv module must see as data.
+    Lines end as :func:`automl_lite.data.csv_rows.text_lines` splits them (``\\n``, ``\\r\\n``
+    or a lone ``\\r``, as pandas reads them), never at characters like U+2028, which the
+    csv module must see as data.
     """
+    return text_lines(_decoded(chunks, name, facts))
+
+
+def _decoded(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator[str]:
+    """The text of byte chunks decoded as UTF-8 (a BOM dropped), refusing binary files and NUL bytes."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
     consumed = 0
     newlines = 0
     first = True
-    pending = ""
     for chunk in chunks:
         if not chunk:
             continue
@@ -85,21 +92,14 @@ def _iter_lines(chunks: Iterable[bytes], name: str, facts: CsvFacts) -> Iterator
             raise _decode_error(exc, chunk, consumed, newlines, name) from exc
         consumed += len(chunk)
         newlines += chunk.count(b"\n")
-        pending += text
-        start = 0
-        while (end := pending.find("\n", start)) != -1:
-            yield pending[start : end + 1]
-            start = end + 1
-        pending = pending[start:]
+        yield text
     try:
-        pending += decoder.decode(b"", final=True)
+        yield decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise DatasetUnreadableError(
             f"The dataset {name} ends in the middle of a UTF-8 character (the file looks truncated).",
             fix="Upload the complete file.",
         ) from exc
-    if pending:
-        yield pending
 
 
 def _decode_error(
@@ -157,7 +157,9 @@ def scan_csv(chunks: Iterable[bytes], *, target: str, name: str = "the dataset")
     lines = _iter_lines(chunks, name, facts)
     head = list(itertools.islice(lines, SNIFF_LINES))
     facts.delimiter = detect_delimiter(head)
-    reader = csv.reader(itertools.chain(head, lines), delimiter=facts.delimiter, strict=True)
+    # Rows as automl_lite.data.csv_rows defines them, but stricter: a line of spaces, which pandas skips,
+    # is refused as a short row (the profile's reader, pyarrow, would refuse it after Validate).
+    reader = csv_rows.reader(itertools.chain(head, lines), facts.delimiter, strict=True)
     try:
         header = next((row for row in reader if row), None)
         if header is None:

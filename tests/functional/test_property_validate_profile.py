@@ -230,8 +230,11 @@ def test_validate_and_profile_end_in_success_or_a_catalogue_code(s3, bucket, upl
             version_id=None,
             execution=execution,
         )
-        profile_run(run)
+        profiled = profile_run(run)
         event("success")
+        # A success is a profile written where the result says.
+        written = json.loads(s3.get_object(Bucket=BUCKET, Key=profiled.profile_key)["Body"].read())
+        assert written and profiled.n_features >= 1
     except AutomlLiteError as exc:
         event(exc.code)
         assert not isinstance(exc, InternalError), exc.cause

@@ -185,7 +185,7 @@ def installed_packages(dockerfile_text: str, installer: str) -> set[str]:
                 for word in words[i + len(verb) :]:
                     if word.startswith("-"):
                         continue
-                    word = word.split("=", 1)[0]  # apt: name=version
+                    word = word.strip("\"'").split("=", 1)[0]  # apt: name=version (or "name=X.Y.*")
                     packages.add(re.sub(r"-\d[\w.+~:-]*$", "", word))  # rpm: name-version
     return packages
 
@@ -315,6 +315,9 @@ def test_installed_packages_reads_apt_and_microdnf_lines() -> None:
         "FROM x\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends libgomp1=12.2.0-14 curl \\\n"
         " && rm -rf /var/lib/apt/lists/*\n",
         "apt-get install",
+    ) == {"libgomp1", "curl"}
+    assert installed_packages(
+        'FROM x\nRUN apt-get install -y --no-install-recommends "libgomp1=12.2.*" curl\n', "apt-get install"
     ) == {"libgomp1", "curl"}
     assert installed_packages(
         "FROM x\nRUN microdnf install -y libgomp-11.4.1-2.amzn2023 libstdc++ && microdnf clean all\n",

@@ -124,7 +124,10 @@ def test_sns_refuses_subjects_aws_refuses(engine, subject):
 
 
 def test_sns_accepts_a_99_character_subject(engine):
-    clients.client("sns").publish(TopicArn=engine.topic_arn, Subject="s" * 99, Message="m")
+    message = "99-character subject " + engine.topic_arn
+    published = clients.client("sns").publish(TopicArn=engine.topic_arn, Subject="s" * 99, Message=message)
+    assert published["MessageId"]
+    assert [m["subject"] for m in engine.notifications() if m["message"] == message] == ["s" * 99]
 
 
 def test_sns_counts_the_message_in_utf8_bytes(engine):

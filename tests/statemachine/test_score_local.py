@@ -442,3 +442,47 @@ def test_a_semicolon_file_is_read_with_the_detected_delimiter(engine, trained, p
     assert result.succeeded, (result.error, result.cause)
     assert result.output["rows_scored"] == 344
     assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
+
+
+def _stray_quotes(frame: pd.DataFrame) -> bytes:
+    """Issue 20: an unquoted ``"`` inside a field (``27" monitor``), which pandas reads as text."""
+    lines = [",".join([*frame.columns, "item"])]
+    lines += [",".join([*map(str, row), f'{i % 40}" monitor']) for i, row in enumerate(frame.to_numpy())]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda f: _csv(f).replace(b"\n", b"\r"), id="cr-only"),  # issue 21: 0 read, 0 scored
+        pytest.param(_stray_quotes, id="stray-quote"),  # issue 20: one chunk of a few rows, InternalError
+    ],
+)
+def test_every_row_predict_reads_is_scored_in_chunks(
+    engine, trained, penguins_csv, settings_manifest, tmp_path, make
+):
+    run_id, folder = trained
+    data = make(_penguins(penguins_csv))
+    settings_manifest(chunk_bytes=4096)
+    result = _score(engine, run_id, data, "rows")
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["rows"] == result.output["rows_scored"] == 344
+    assert result.output["chunks"] > 3
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
+
+
+def test_a_header_over_a_mib_is_read_whole(engine, trained, penguins_csv, tmp_path):
+    """Issue 21: Check read the first MiB only, so the columns after it were 'missing' (ScoreColumnsMissing
+    naming columns that are in the file). 4,000 extra 300-character names, the model's columns after them."""
+    run_id, folder = trained
+    frame = _penguins(penguins_csv)
+    extra = [f"extra_{i:04d}_" + "w" * 289 for i in range(4_000)]
+    header = ",".join([*extra, *frame.columns]) + "\n"
+    assert len(header) > 1 << 20
+    pad = "," * len(extra)
+    body = "".join(pad + ",".join(map(str, row)) + "\n" for row in frame.to_numpy())
+    data = (header + body).encode()
+    result = _score(engine, run_id, data, "wide")
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["rows_scored"] == 344
+    assert _artifact(engine, result, layout.PREDICTIONS) == _predict_bytes(folder, data, tmp_path)
