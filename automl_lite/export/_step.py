@@ -27,11 +27,11 @@ def _load_native(bucket: str, model_key: str, digest_key: str) -> Any:
     (``layout.ARTIFACT_WRITERS``); the digest check refuses a model written by anything else.
     """
     from automl_lite.aws import storage
-    from automl_lite.model.integrity import load_model
+    from automl_lite.model.integrity import load_native_model
 
     recorded = storage.read_bytes(bucket, digest_key)
     data = storage.read_bytes(bucket, model_key)
-    return load_model(data, recorded, model_uri=storage.uri(bucket, model_key))
+    return load_native_model(data, recorded, model_uri=storage.uri(bucket, model_key))
 
 
 def _check_model_size(bucket: str, model_key: str, run_id: str) -> None:

@@ -75,7 +75,7 @@ def _alias_legacy_modules() -> None:
             sys.modules[old] = importlib.import_module(new)
 
 
-def load_model(data: bytes, recorded: bytes, *, model_uri: str) -> Any:
+def load_native_model(data: bytes, recorded: bytes, *, model_uri: str) -> Any:
     """Unpickle ``data`` once :func:`check_model` has proved it is the training job's file.
 
     Models written by earlier layouts of the package load too (:data:`LEGACY_PATHS`).

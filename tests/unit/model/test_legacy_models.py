@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_lite.model.integrity import LEGACY_PATHS, digest_line, load_model
+from automl_lite.model.integrity import LEGACY_PATHS, digest_line, load_native_model
 from automl_lite.train import NativeModel
 
 LEGACY = Path(__file__).resolve().parents[2] / "fixtures" / "legacy"
@@ -31,7 +31,7 @@ def test_there_are_models_of_both_earlier_layouts():
 @pytest.mark.parametrize("case", CASES)
 def test_a_model_saved_by_an_earlier_layout_loads_and_predicts_as_it_did(case):
     data = (LEGACY / f"{case}.joblib").read_bytes()
-    model = load_model(data, digest_line(data, "model.joblib").encode(), model_uri=case)
+    model = load_native_model(data, digest_line(data, "model.joblib").encode(), model_uri=case)
     assert isinstance(model, NativeModel)
     rows = pd.read_csv(LEGACY / f"{case}_rows.csv")
     expected = pd.read_csv(LEGACY / f"{case}_expected.csv")["prediction"]
@@ -48,7 +48,7 @@ def test_the_current_layout_pickles_only_the_paths_it_has():
     import io
 
     data = (LEGACY / f"{CASES[0]}.joblib").read_bytes()
-    model = load_model(data, digest_line(data, "model.joblib").encode(), model_uri="m")
+    model = load_native_model(data, digest_line(data, "model.joblib").encode(), model_uri="m")
     named: set[str] = set()
 
     class Recorder(pickle.Unpickler):

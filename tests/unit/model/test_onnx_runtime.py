@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-HELPER = REPO / "automl_lite" / "onnx_runtime.py"
+HELPER = REPO / "automl_lite" / "model" / "onnx_runtime.py"
 #: Project code (what runs in the images, the engine, the CLI and the benchmarks).
 SOURCES = ["automl_lite", "lambdas", "training_image", "benchmarks", "scripts"]
 
