@@ -59,13 +59,13 @@ def check_model(data: bytes, recorded: bytes, *, model_uri: str) -> None:
 
 #: Module paths that models pickled by older layouts of automl-lite recorded, and where those
 #: classes live now (``NativeModel`` was ``automl_lite.training.NativeModel`` before the train
-#: package, the transformers were ``automl_lite.model.preprocessing.*`` before the model package).
+#: package, the transformers were ``automl_lite.preprocessing.*`` before the model package).
 #: numpy keeps ``numpy.core`` loadable the same way (an alias in ``sys.modules``).
 LEGACY_PATHS = {
     "automl_lite.training": "automl_lite.train",
     "automl_lite.ensemble": "automl_lite.train",
-    "automl_lite.model.preprocessing": "automl_lite.model.preprocessing",
-    "automl_lite.model.features": "automl_lite.model.features",
+    "automl_lite.preprocessing": "automl_lite.model.preprocessing",
+    "automl_lite.features": "automl_lite.model.features",
 }
 
 

@@ -3,7 +3,7 @@
 ``tests/fixtures/legacy/`` holds native models saved by two earlier layouts, with 25 rows and the
 predictions the model gave when it was saved: ``presplit_*`` by the layout before the ``train``
 package (``automl_lite.training.NativeModel``), ``flat_*`` by the flat ground floor
-(``automl_lite.model.preprocessing``, ``automl_lite.model.features``). Each must load through the one loader
+(``automl_lite.preprocessing``, ``automl_lite.features``). Each must load through the one loader
 Export uses and predict what it predicted then.
 """
 
