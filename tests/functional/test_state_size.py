@@ -371,7 +371,7 @@ def _worst_score_context() -> dict[str, Any]:
 
 
 def _worst_finish(context: dict[str, Any]) -> dict[str, Any]:
-    from automl_lite.score import finish
+    from automl_lite.score import outputs
     from automl_lite.score_contracts import FinishResult
 
     key = context["input_key"]
@@ -390,7 +390,7 @@ def _worst_finish(context: dict[str, Any]) -> dict[str, Any]:
         "rows_scored": 10**12,
         "rows_rejected": 10**12,
         "chunks": 1000,
-        "ignored_columns": getattr(finish, "_bounded_names", list)(WIDEST_FILE_COLUMNS[100:]),
+        "ignored_columns": getattr(outputs, "_bounded_names", list)(WIDEST_FILE_COLUMNS[100:]),
         "ignored_columns_count": 7000,
         "drifted": True,
         "drift_threshold": 0.2,
@@ -414,7 +414,7 @@ def _worst_finish(context: dict[str, Any]) -> dict[str, Any]:
         "columns": [{"column": c, "psi": 9.99} for c in names],
         "predictions": {"psi": 9.99},
     }
-    subject, message = finish._message(summary, drift)
+    subject, message = outputs._message(summary, drift)
     return FinishResult(
         summary=summary, subject=subject, message=message, drifted=True, drift_status="DRIFT"
     ).model_dump(mode="json")

@@ -21,7 +21,7 @@ from automl_lite.contracts import ExecutionInfo
 from automl_lite.finish import notify, score_failure
 from automl_lite.payload import json_size
 from automl_lite.run_summary import RunSummary
-from automl_lite.score import finish as score_finish
+from automl_lite.score import outputs as score_finish
 
 FORGED = "Forged:     a line a user wrote"
 HOSTILE = [

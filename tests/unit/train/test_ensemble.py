@@ -19,7 +19,8 @@ from automl_lite.model.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import METRICS, ProblemType
 from automl_lite.train import ENSEMBLE_BUDGET_SHARE, grace_s, train, write_artifacts
 from automl_lite.train import _candidates as cand
-from automl_lite.train import _selection as ens
+from automl_lite.train import _ensemble as ens
+from automl_lite.train import _selection as sel
 
 MIX = ("lgbm", "xgboost", "rf", "extra_tree")
 
@@ -70,12 +71,12 @@ def test_greedy_selection_combines_complementary_models_and_keeps_a_dominant_one
     metric = METRICS["rmse"]
     # Two models with independent errors of the same size: their mean halves the error variance.
     a, b = y + rng.normal(scale=1.0, size=400), y + rng.normal(scale=1.0, size=400)
-    counts, trajectory = ens.greedy_selection([a, b], y, metric, 0)
-    assert counts.min() >= 8 and counts.sum() == ens.SELECTION_ROUNDS
+    counts, trajectory = sel.greedy_selection([a, b], y, metric, 0)
+    assert counts.min() >= 8 and counts.sum() == sel.SELECTION_ROUNDS
     assert trajectory[-1] < 0.8 * trajectory[0]
     # A model that is right everywhere: nothing improves on it.
-    counts, trajectory = ens.greedy_selection([y.copy(), a, b], y, metric, 0)
-    assert counts.tolist() == [ens.SELECTION_ROUNDS, 0, 0] and trajectory[-1] == pytest.approx(0, abs=1e-9)
+    counts, trajectory = sel.greedy_selection([y.copy(), a, b], y, metric, 0)
+    assert counts.tolist() == [sel.SELECTION_ROUNDS, 0, 0] and trajectory[-1] == pytest.approx(0, abs=1e-9)
 
 
 def test_the_threshold_is_tuned_for_f1_and_left_at_one_half_when_nothing_beats_it():
@@ -83,11 +84,11 @@ def test_the_threshold_is_tuned_for_f1_and_left_at_one_half_when_nothing_beats_i
     y = (rng.random(2000) < 0.1).astype(np.int64)
     # Probabilities of a model that ranks well but is under-confident about the rare positives.
     p1 = np.clip(0.25 * y + rng.normal(0.15, 0.08, size=2000), 0, 1)
-    threshold, tuned, base = ens.tune_threshold(p1, y, METRICS["f1"])
+    threshold, tuned, base = sel.tune_threshold(p1, y, METRICS["f1"])
     assert threshold < 0.5 and tuned > base + 0.3
     # Perfectly separated at 0.5: 0.5 stays (it wins ties).
     separated = np.where(y == 1, 0.9, 0.1)
-    assert ens.tune_threshold(separated, y, METRICS["accuracy"])[0] == 0.5
+    assert sel.tune_threshold(separated, y, METRICS["accuracy"])[0] == 0.5
 
 
 def _search_log(path, records) -> None:
@@ -204,7 +205,7 @@ def test_out_of_fold_fits_stop_as_soon_as_they_would_end_after_their_deadline(ca
 
 def test_the_ensemble_is_kept_when_it_beats_the_best_single_model(cancer, tmp_path):
     result = _build(cancer, tmp_path, min_relative_gain=0.0)
-    if result.record["gain"] <= ens.MIN_ABSOLUTE_GAIN:
+    if result.record["gain"] <= sel.MIN_ABSOLUTE_GAIN:
         pytest.skip("the selection found no gain on this split")  # the recorded figures say why
     assert result.name == "ensemble" and result.record["kept"] is True
     weights = [m["weight"] for m in result.record["members"]]
