@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from automl_lite.aws import clients, storage
+from automl_lite.aws import clients, size_limits, storage
 
 #: S3's smallest part (all but the last), bytes.
 MIN_PART_BYTES = 5 * 1024 * 1024
 #: S3's most parts per upload.
 MAX_PARTS = 10_000
 #: S3's largest part (UploadPart and UploadPartCopy), bytes.
-MAX_PART_BYTES = 5 * 1024**3
+MAX_PART_BYTES = size_limits.S3_MAX_PART_BYTES
 
 
 def part_ranges(start: int, end: int, max_part: int | None = None) -> list[tuple[int, int]]:
