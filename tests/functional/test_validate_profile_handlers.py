@@ -414,7 +414,8 @@ def test_dataset_over_the_byte_budget_fails_at_validate_naming_the_limit(s3):
 
 
 def test_dataset_over_the_cell_budget_fails_at_validate_naming_the_limit(s3, monkeypatch):
-    monkeypatch.setattr("automl_lite.validate.step.MAX_CELLS", 344 * 8 - 1)
+    # The budget of a job whose memory holds 344 x 8 - 1 cells (Validate reads the budget when it runs).
+    monkeypatch.setattr("automl_lite.aws.size_limits.TRAINING_MEMORY_PER_CELL", 16384 * 1024**2 // (344 * 8 - 1))
     _put_run(s3, PENGUINS)
     with pytest.raises(DatasetTooLargeError) as caught:
         _validate()
@@ -465,3 +466,26 @@ def test_manifest_too_large_for_the_state_is_refused(s3):
     with pytest.raises(ManifestInvalidError) as caught:
         _validate()
     assert "256 KiB state" in caught.value.cause
+
+
+def test_the_deployed_training_memory_sets_what_validate_admits(s3, monkeypatch):
+    """``-c training_memory_mib=...`` resizes the job; the deployed sizes (AUTOML_SIZES, set by CDK
+    and the engine on every function) carry it to Validate, which admits what that job can hold."""
+    import dataclasses
+
+    from automl_lite.aws import resources, size_limits
+
+    header = ",".join(f"c{i}" for i in range(19)) + ",species\n"
+    rows = "".join(
+        ",".join(str((r * 7 + i) % 10) for i in range(19)) + f",{'ab'[r % 2]}\n" for r in range(1000)
+    )
+    _put_run(s3, (header + rows).encode())
+    _validate()  # 20,000 cells: well within the resource table's job
+    small_job = dataclasses.replace(resources.TRAINING_JOB, memory_mib=1)  # holds 16,384 cells
+    monkeypatch.setenv(
+        size_limits.SIZES_ENV, size_limits.sizes_environment(job=small_job)[size_limits.SIZES_ENV]
+    )
+    with pytest.raises(DatasetTooLargeError) as caught:
+        _validate()
+    assert "at most 16384" in caught.value.cause and "the training job's memory (1 MiB" in caught.value.cause
+    assert _validation_json(s3)["limits"]["max_cells"] == 16384
