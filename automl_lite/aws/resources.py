@@ -113,6 +113,10 @@ FAIL_CAUSE_LIMIT_CHARS = 32_768
 SNS_SUBJECT_MAX_CHARS = 99
 #: SNS: the largest message, UTF-8 bytes.
 SNS_MESSAGE_MAX_BYTES = 256 * 1024
+#: Step Functions: the longest a Standard workflow execution may run (one year), seconds.
+STANDARD_EXECUTION_MAX_S = 365 * 24 * 3600
+#: AWS Batch: the shortest attempt timeout (``attemptDurationSeconds``) a job accepts, seconds.
+BATCH_MIN_ATTEMPT_S = 60
 #: Lambda: the largest synchronous invocation payload (request and response), bytes.
 LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 

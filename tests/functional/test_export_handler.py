@@ -59,6 +59,7 @@ def step_input() -> dict:
             "n_dropped": 0,
             "training_env": env,
             "job_timeout_s": 700,
+            "train_timeout_s": 3 * (1800 + 700) + 600,
         },
     }
 

@@ -172,7 +172,7 @@ def test_the_default_chunk_fits_the_chunk_function():
     from automl_lite.score_contracts import DEFAULT_CHUNK_BYTES
 
     b = size_limits.dataset_budget()
-    assert DEFAULT_CHUNK_BYTES <= b.max_chunk_bytes
+    assert b.max_chunk_bytes >= DEFAULT_CHUNK_BYTES
     assert "ScoreChunk" in b.backed_by["chunk_bytes"]
 
 
