@@ -121,7 +121,8 @@ def _batch_failure(job: dict[str, Any], run: RunContext | None) -> tuple[str, st
 
 def _train_state_timeout_cause(state: dict[str, Any]) -> str:
     """The Train state ran past the limit Profile derived from the run's budget (its TimeoutSecondsPath)."""
-    profile = state.get("profile") if isinstance(state.get("profile"), dict) else {}
+    found = state.get("profile")
+    profile: dict[str, Any] = found if isinstance(found, dict) else {}
     limit, attempt = profile.get("train_timeout_s"), profile.get("job_timeout_s")
     budget = (profile.get("training_env") or {}).get("AUTOML_TIME_BUDGET_S")
     _, job = size_limits.deployed_sizes()

@@ -93,5 +93,7 @@ def test_train_state_timeout_names_the_runs_derived_limit():
     assert code == "TrainingTimedOut"
     assert "limit of 7,980 s" in cause and "time_budget_s (60 s)" in cause and "660 s running" in cause
     # Without Profile's numbers (a state from an older run) the cause is still a sentence with a fix.
-    code, cause = classify({"run": {}, "profile": {}, "error": {"Error": "States.Timeout", "Cause": ""}}, None)
+    code, cause = classify(
+        {"run": {}, "profile": {}, "error": {"Error": "States.Timeout", "Cause": ""}}, None
+    )
     assert code == "TrainingTimedOut" and "Lower time_budget_s" in cause
