@@ -43,7 +43,10 @@ def test_every_function_gets_the_sizes_the_stack_deploys(variant, request):
     assert set(functions) == set(resources.FUNCTIONS)
     vcpus, memory = _job_memory(synth)
     for name, props in functions.items():
-        sizes = json.loads(props["Environment"]["Variables"][size_limits.SIZES_ENV])
+        variables = props["Environment"]["Variables"]
+        # Lambda's limit on a function's environment: 4 KB of keys and values in all.
+        assert sum(len(k) + len(str(v)) for k, v in variables.items()) < 4096, name
+        sizes = json.loads(variables[size_limits.SIZES_ENV])
         # The training job as deployed (the context's vCPUs and memory) ...
         assert (sizes["training_job"]["vcpus"], sizes["training_job"]["memory_mib"]) == (vcpus, memory), name
         # ... and every function as deployed.
