@@ -3,7 +3,8 @@
 Profile derives it from the manifest's time_budget_s and the deployed job's start-up and
 post-search margins (AUTOML_SIZES); the Train state reads it (TimeoutSecondsPath). Here the
 deployed margins are scaled down, and the job's attempt timeout is lifted (as if Batch never
-ended the attempt), so only the state's own limit can end a job that overruns.
+ended the attempt), so only the state's own limit can end a job that overruns. And the engine, as
+CDK does, gives every function the sizes it deploys (AUTOML_SIZES).
 """
 
 from __future__ import annotations
@@ -64,3 +65,29 @@ def test_a_job_past_the_runs_derived_timeout_ends_training_timed_out(engine, pen
     assert (
         f'"attemptdurationseconds": {attempt}' in json.dumps(parameters).lower()
     )  # the job's own, derived too
+
+
+def test_the_engine_gives_every_function_the_sizes_it_deploys(engine):
+    """As CDK does (tests/infra/test_cdk_sizes.py): AUTOML_SIZES, which every emulated function
+    inherits, is the functions and the training job the engine registered."""
+    import os
+
+    from automl_lite.aws import clients
+
+    sizes = json.loads(os.environ[size_limits.SIZES_ENV])
+    awslambda = clients.client("lambda")
+    deployed = {}
+    for name, spec in resources.FUNCTIONS.items():
+        config = next(f for f in awslambda.list_functions()["Functions"] if f["Handler"] == spec.handler)
+        deployed[name] = {
+            "memory_mib": config["MemorySize"],
+            "timeout_s": config["Timeout"],
+            "ephemeral_storage_mib": config["EphemeralStorage"]["Size"],
+        }
+    assert sizes["functions"] == deployed
+    (definition,) = clients.client("batch").describe_job_definitions(status="ACTIVE")["jobDefinitions"]
+    found = {r["type"]: r["value"] for r in definition["containerProperties"]["resourceRequirements"]}
+    assert (sizes["training_job"]["vcpus"], sizes["training_job"]["memory_mib"]) == (
+        float(found["VCPU"]),
+        int(found["MEMORY"]),
+    )
