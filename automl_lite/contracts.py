@@ -128,6 +128,9 @@ class ProfileResult(_Contract):
     training_env: dict[str, str]
     #: The Batch attempt timeout for this run (automl_lite.settings.job_timeout_s of the budget).
     job_timeout_s: int
+    #: The Train state's timeout for this run (its ``TimeoutSecondsPath``): every attempt's wait
+    #: and run plus a slack (automl_lite.aws.batch_retry.run_timeouts of the budget).
+    train_timeout_s: int = Field(ge=1, le=99_999_999)
 
 
 class ColumnKind(StrEnum):

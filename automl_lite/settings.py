@@ -92,14 +92,15 @@ def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
 
 
-def job_timeout_s(time_budget_s: int) -> int:
+def job_timeout_s(time_budget_s: int, margin_s: int = 600) -> int:
     """The Batch attempt timeout for a search of ``time_budget_s``.
 
     The search stops itself at its budget; the rest covers reading the data, the
     final refit on all rows, reports and uploads. Above the budget by at least
-    10 minutes and 50%, so only a stuck job ever meets it.
+    ``margin_s`` (the deployed job's ``post_search_margin_s``, 10 minutes) and 50%,
+    so only a stuck job ever meets it.
     """
-    return int(time_budget_s + max(600, time_budget_s // 2))
+    return int(time_budget_s + max(margin_s, time_budget_s // 2))
 
 
 #: The largest attempt timeout any manifest can ask for (the job definition's default is set above it).

@@ -11,13 +11,13 @@ Set them in ``cdk.json`` or on the command line::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from constructs import Node
 
-from automl_lite.aws.resources import TRAINING_JOB
+from automl_lite.aws.resources import TRAINING_JOB, JobResources
 
 
 class TrainingCompute(StrEnum):
@@ -125,6 +125,11 @@ class DeploymentConfig:
                 "The 'log_level' context value must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL. "
                 f"Got {self.log_level!r} instead."
             )
+
+    def training_job(self) -> JobResources:
+        """The resource table's training job with this deployment's vCPUs and memory: what the job
+        definition gets and what every function's size budget is derived from (``AUTOML_SIZES``)."""
+        return replace(TRAINING_JOB, vcpus=self.training_vcpus, memory_mib=self.training_memory_mib)
 
     @classmethod
     def from_context(cls, node: Node) -> DeploymentConfig:

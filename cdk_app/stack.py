@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from automl_lite.aws import asl
+from automl_lite.aws.size_limits import sizes_environment
 from automl_lite.layout import (
     INCOMING_PREFIX,
     SCORE_INPUT_PREFIX,
@@ -25,7 +26,7 @@ from cdk_app.units.ingest import Ingest
 from cdk_app.units.keys import LogsKey
 from cdk_app.units.notify import Notify
 from cdk_app.units.orchestration import Orchestration
-from cdk_app.units.steps import Steps
+from cdk_app.units.steps import STEPS, Steps
 from cdk_app.units.training import Training
 
 #: How long and how often EventBridge retries starting an execution before the event goes to the DLQ.
@@ -59,7 +60,14 @@ class AutomlLiteStack(Stack):
         )
         self.notify = Notify(self, "Notify", email=config.notification_email)
         self.steps = Steps(
-            self, "Steps", log_level=config.log_level, logs_key=logs_key, log_retention=retention
+            self,
+            "Steps",
+            log_level=config.log_level,
+            logs_key=logs_key,
+            log_retention=retention,
+            # The deployed sizes (this deployment's training job included), from which every step
+            # derives the size budget it enforces (automl_lite.aws.size_limits.deployed_budget).
+            sizes=sizes_environment(STEPS, config.training_job()),
         )
         self.training = Training(
             self,

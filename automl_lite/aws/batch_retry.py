@@ -18,6 +18,7 @@ from fnmatch import fnmatchcase
 from typing import Literal
 
 from automl_lite.aws import resources
+from automl_lite.settings import job_timeout_s
 
 #: Total attempts, the first included.
 ATTEMPTS = 3
@@ -105,11 +106,24 @@ def job_state_time_limit_actions(
 
 
 def train_state_timeout_s(
-    max_attempt_s: int, max_runnable_s: int = resources.TRAINING_JOB.max_runnable_s
+    max_attempt_s: int,
+    max_runnable_s: int = resources.TRAINING_JOB.max_runnable_s,
+    slack_s: int = resources.TRAINING_JOB.train_state_slack_s,
 ) -> int:
-    """The Train state's ``TimeoutSeconds``: every attempt may wait to start and then run, plus 10 minutes.
+    """The Train state's timeout for a run: every attempt may wait to start and then run, plus ``slack_s``.
 
-    A backstop: the queue cancels a job that cannot start long before, and the attempt
-    timeout ends one that runs too long; this ends the state if neither did.
+    Profile computes it from the run's budget (``ProfileResult.train_timeout_s``, the Train state's
+    ``TimeoutSecondsPath``): a backstop, since the queue cancels a job that cannot start long
+    before, and the attempt timeout ends one that runs too long; this ends the state if neither
+    did. Never past what a Standard execution may last.
     """
-    return ATTEMPTS * (max_runnable_s + max_attempt_s) + 600
+    return min(ATTEMPTS * (max_runnable_s + max_attempt_s) + slack_s, resources.STANDARD_EXECUTION_MAX_S)
+
+
+def run_timeouts(time_budget_s: int, job: resources.JobResources = resources.TRAINING_JOB) -> tuple[int, int]:
+    """A run's Batch attempt timeout and Train state timeout, from its ``time_budget_s`` and the
+    deployed job's start-up and post-search margins (Profile's ``job_timeout_s``, ``train_timeout_s``)."""
+    # The table's margins keep the attempt above Batch's shortest (resources.BATCH_MIN_ATTEMPT_S) for
+    # every admitted budget (tests/unit/aws/test_batch_retry.py); the engine's tests scale them down.
+    attempt = job_timeout_s(time_budget_s, job.post_search_margin_s)
+    return attempt, train_state_timeout_s(attempt, job.max_runnable_s, job.train_state_slack_s)

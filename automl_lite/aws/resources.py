@@ -24,6 +24,11 @@ class FunctionResources:
     memory_mib: int
     timeout_s: int
     ephemeral_storage_mib: int = 512
+    #: What the function holds whole, for the size budget (:mod:`automl_lite.aws.size_limits`):
+    #: ``"dataset"`` (the CSV copied to /tmp), ``"native_model"`` (the pickled model in memory),
+    #: ``"onnx_model"`` (model.onnx copied to /tmp and loaded into onnxruntime), ``"chunk"`` (one
+    #: scoring chunk's bytes in memory). The budget is the largest of each every holder can hold.
+    holds: frozenset[str] = frozenset()
 
 
 #: Validate streams the CSV (header, row count, size); Profile and Export read the dataset
@@ -31,10 +36,18 @@ class FunctionResources:
 FUNCTIONS: dict[str, FunctionResources] = {
     "Validate": FunctionResources(handler="lambdas.validate.handler", memory_mib=1024, timeout_s=300),
     "Profile": FunctionResources(
-        handler="lambdas.profile.handler", memory_mib=3008, timeout_s=900, ephemeral_storage_mib=2048
+        handler="lambdas.profile.handler",
+        memory_mib=3008,
+        timeout_s=900,
+        ephemeral_storage_mib=2048,
+        holds=frozenset({"dataset"}),
     ),
     "Export": FunctionResources(
-        handler="lambdas.export.handler", memory_mib=3008, timeout_s=900, ephemeral_storage_mib=2048
+        handler="lambdas.export.handler",
+        memory_mib=3008,
+        timeout_s=900,
+        ephemeral_storage_mib=2048,
+        holds=frozenset({"native_model"}),
     ),
     "ReportFailure": FunctionResources(
         handler="lambdas.report_failure.handler", memory_mib=512, timeout_s=60
@@ -42,10 +55,24 @@ FUNCTIONS: dict[str, FunctionResources] = {
     # The scoring flow (statemachine/score.asl.json). ScoreChunk holds one chunk's bytes
     # (automl_lite.score.DEFAULT_CHUNK_BYTES of CSV) plus one batch of predict's BATCH_ROWS rows:
     # ~450 MiB at peak for the default 64 MiB (docs/scoring.md, Benchmark); its 3,008 MB buy CPU
-    # (Lambda gives ~1.7 vCPU at that size) and room for wide files.
-    "ScoreCheck": FunctionResources(handler="lambdas.score_check.handler", memory_mib=1024, timeout_s=120),
+    # (Lambda gives ~1.7 vCPU at that size) and room for wide files. ScoreCheck and ScoreChunk
+    # copy model.onnx into /tmp and load it: both are sized to hold the largest model Export
+    # admits (automl_lite.aws.size_limits; tests/unit/aws/test_size_limits.py).
+    "ScoreCheck": FunctionResources(
+        handler="lambdas.score_check.handler",
+        memory_mib=3008,
+        timeout_s=120,
+        ephemeral_storage_mib=1024,
+        holds=frozenset({"onnx_model"}),
+    ),
     "ScorePlan": FunctionResources(handler="lambdas.score_plan.handler", memory_mib=1024, timeout_s=900),
-    "ScoreChunk": FunctionResources(handler="lambdas.score_chunk.handler", memory_mib=3008, timeout_s=900),
+    "ScoreChunk": FunctionResources(
+        handler="lambdas.score_chunk.handler",
+        memory_mib=3008,
+        timeout_s=900,
+        ephemeral_storage_mib=1024,
+        holds=frozenset({"onnx_model", "chunk"}),
+    ),
     "ScoreMerge": FunctionResources(handler="lambdas.score_merge.handler", memory_mib=512, timeout_s=900),
     "ScoreDrift": FunctionResources(handler="lambdas.score_drift.handler", memory_mib=1024, timeout_s=300),
     "ScoreReportFailure": FunctionResources(
@@ -66,6 +93,13 @@ class JobResources:
     ephemeral_storage_gib: int = 30
     #: How long a job may wait RUNNABLE (no capacity can place it) before the queue cancels it.
     max_runnable_s: int = 30 * 60
+    #: The attempt timeout is the run's time_budget_s plus at least this much (reading the data,
+    #: the final refit, reports, uploads) and at least half the budget
+    #: (:func:`automl_lite.settings.job_timeout_s`).
+    post_search_margin_s: int = 600
+    #: The Train state's timeout is every attempt's wait and run plus this
+    #: (:func:`automl_lite.aws.batch_retry.train_state_timeout_s`).
+    train_state_slack_s: int = 600
 
 
 TRAINING_JOB = JobResources()
@@ -79,6 +113,10 @@ FAIL_CAUSE_LIMIT_CHARS = 32_768
 SNS_SUBJECT_MAX_CHARS = 99
 #: SNS: the largest message, UTF-8 bytes.
 SNS_MESSAGE_MAX_BYTES = 256 * 1024
+#: Step Functions: the longest a Standard workflow execution may run (one year), seconds.
+STANDARD_EXECUTION_MAX_S = 365 * 24 * 3600
+#: AWS Batch: the shortest attempt timeout (``attemptDurationSeconds``) a job accepts, seconds.
+BATCH_MIN_ATTEMPT_S = 60
 #: Lambda: the largest synchronous invocation payload (request and response), bytes.
 LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 

@@ -37,16 +37,31 @@ def _load_native(bucket: str, model_key: str, digest_key: str) -> Any:
 def _check_model_size(bucket: str, model_key: str, run_id: str) -> None:
     """Refuse a model too large for Export's memory before loading it (the budget in automl_lite.aws.size_limits)."""
     from automl_lite.aws import storage
-    from automl_lite.aws.size_limits import dataset_budget, human_bytes
 
     meta = storage.head(bucket, model_key)
-    limit = dataset_budget()
-    if meta is not None and int(meta.get("ContentLength", 0)) > limit.max_model_bytes:
+    if meta is not None:
+        check_model_bytes(int(meta.get("ContentLength", 0)), f"The trained model of run {run_id}")
+
+
+def check_model_bytes(size: int, what: str) -> None:
+    """Refuse a model over the deployed budget's model bytes: the most that Export can convert and
+    every scoring function that loads model.onnx (ScoreCheck, ScoreChunk) can hold.
+
+    Raises
+    ------
+    ExportFailedError
+        ``size`` is over the budget; the cause names the limit and the function that sets it.
+    """
+    from automl_lite.aws.size_limits import deployed_budget, human_bytes
+
+    limit = deployed_budget()
+    if size > limit.max_model_bytes:
         raise ExportFailedError(
-            f"The trained model of run {run_id} is {human_bytes(int(meta['ContentLength']))}; Export can convert "
-            f"at most {human_bytes(limit.max_model_bytes)} (limit: model bytes; {limit.backed_by['model_bytes']}).",
+            f"{what} is {human_bytes(size)}; a model may be at most {human_bytes(limit.max_model_bytes)} so that "
+            f"Export can convert it and every scoring function can load it "
+            f"(limit: model bytes; {limit.backed_by['model_bytes']}).",
             fix="Use fewer rows, or estimators with smaller models (e.g. 'estimators': ['lgbm']), "
-            "or raise the Export function's memory in automl_lite/aws/resources.py.",
+            "or raise that function's memory or ephemeral storage in automl_lite/aws/resources.py.",
         )
 
 
@@ -118,7 +133,10 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
             ("native_model", layout.NATIVE_MODEL),
         ]
     }
-    artifacts["onnx_model"] = storage.write_bytes(bucket, key(layout.ONNX_MODEL), model.SerializeToString())
+    onnx_bytes = model.SerializeToString()
+    # The graph may be larger than the pickle: a model.onnx no scoring function could load is not published.
+    check_model_bytes(len(onnx_bytes), f"The ONNX model of run {run_id}")
+    artifacts["onnx_model"] = storage.write_bytes(bucket, key(layout.ONNX_MODEL), onnx_bytes)
     artifacts["parity"] = parity_uri
     card = render_model_card(native, metrics, parity, run_id=run_id, dataset=run.dataset_key)
     artifacts["model_card"] = storage.write_text(

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from automl_lite import layout
-from automl_lite.aws import batch_retry, resources, storage
+from automl_lite.aws import batch_retry, resources, size_limits, storage
 from automl_lite.contracts import ExecutionInfo, FailureResult, RunContext
 from automl_lite.exceptions import code_for_error_name, strip_trace
 from automl_lite.finish import notify
@@ -119,6 +119,27 @@ def _batch_failure(job: dict[str, Any], run: RunContext | None) -> tuple[str, st
     )
 
 
+def _train_state_timeout_cause(state: dict[str, Any]) -> str:
+    """The Train state ran past the limit Profile derived from the run's budget (its TimeoutSecondsPath)."""
+    found = state.get("profile")
+    profile: dict[str, Any] = found if isinstance(found, dict) else {}
+    limit, attempt = profile.get("train_timeout_s"), profile.get("job_timeout_s")
+    budget = (profile.get("training_env") or {}).get("AUTOML_TIME_BUDGET_S")
+    _, job = size_limits.deployed_sizes()
+    if not isinstance(limit, int):
+        return (
+            "The training job did not finish within the Train step's time limit. Lower time_budget_s in the "
+            "manifest or use fewer rows, and check that the compute environment can place the job."
+        )
+    return (
+        f"The training job did not finish within the Train step's limit of {limit:,} s, derived from the run's "
+        f"time_budget_s ({budget} s): {batch_retry.ATTEMPTS} attempts of at most {attempt:,} s running "
+        f"(the budget plus a margin) and the time each may wait for compute, plus a slack. "
+        "Lower time_budget_s in the manifest or use fewer rows; if the job kept waiting to start, raise the "
+        f"compute environment's maximum vCPUs or lower the job's size ({job.vcpus:g} vCPU, {job.memory_mib} MiB)."
+    )
+
+
 def _not_started_cause(what: str) -> str:
     job = resources.TRAINING_JOB
     return (
@@ -188,9 +209,7 @@ def classify(state: dict[str, Any], run: RunContext | None) -> tuple[str, str]:
     if step == "Train" and isinstance(raw_cause, dict):
         return _batch_failure(raw_cause, run)
     if name == "States.Timeout" and step == "Train":
-        # The attempt timeout ends a job that runs too long well before the state's backstop:
-        # a Train state that timed out was waiting for a job that never started.
-        return "TrainingNotStarted", _not_started_cause("The Train step waited longer than its time limit.")
+        return "TrainingTimedOut", _train_state_timeout_cause(state)
     if name == "States.Timeout":
         return "InternalError", f"The {step} step took longer than its time limit while {_STEP_HINT[step]}."
     # Something we did not foresee: name it plainly, without a stack trace.

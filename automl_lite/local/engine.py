@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from automl_lite import layout
-from automl_lite.aws import clients, observability, resources, storage
+from automl_lite.aws import clients, observability, resources, size_limits, storage
 from automl_lite.local import moto_patches
 from automl_lite.local.auth import TOKEN_HEADER, EngineKeys, GuardedMotoServer
 from automl_lite.local.deploy import Target, deploy
@@ -125,6 +125,8 @@ class LocalEngine:
                 # The functions' Powertools settings, as the CDK app deploys them; no X-Ray daemon here.
                 **observability.function_environment(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")),
                 "POWERTOOLS_TRACE_DISABLED": "true",
+                # The deployed sizes, as the CDK app sets them on every function (the budget's source).
+                **size_limits.sizes_environment(),
             }
         )
         clients.reset_clients()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from automl_lite import layout
-from automl_lite.aws import storage
+from automl_lite.aws import batch_retry, size_limits, storage
 from automl_lite.contracts import ProfileResult, RunContext
 from automl_lite.data.columnar import SAMPLE_ROWS, scan_csv_file
 from automl_lite.exceptions import ManifestInvalidError, NoUsableFeaturesError
@@ -16,7 +16,7 @@ from automl_lite.problem import ProblemType, metrics_for, resolve_metric
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.profile.frame import PROFILE_SCHEMA_VERSION, profile_frame
 from automl_lite.profile.report import render_eda_report
-from automl_lite.settings import TrainingSettings, job_timeout_s
+from automl_lite.settings import TrainingSettings
 
 
 def resolve_run_metric(requested: str, problem_type: ProblemType) -> str:
@@ -127,6 +127,10 @@ def profile_run(run: RunContext) -> ProfileResult:
         estimators=",".join(manifest.estimators),
         delimiter=run.delimiter,  # type: ignore[arg-type]  # Validate only detects the four
     )
+    # The job's attempt timeout and the Train state's, from the run's budget and the deployed
+    # job's margins (its sizes arrive in the environment, automl_lite.aws.size_limits).
+    _, job = size_limits.deployed_sizes()
+    job_timeout, train_timeout = batch_retry.run_timeouts(manifest.time_budget_s, job)
     return ProfileResult(
         problem_type=problem_type,
         problem_type_reason=artifact.problem_type_reason,
@@ -137,5 +141,6 @@ def profile_run(run: RunContext) -> ProfileResult:
         n_dropped=len(decisions) - len(features),
         n_warnings=len(artifact.warnings),
         training_env=settings.to_env(),
-        job_timeout_s=job_timeout_s(manifest.time_budget_s),
+        job_timeout_s=job_timeout,
+        train_timeout_s=train_timeout,
     )

@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from automl_lite import layout
-from automl_lite.aws import claims, storage
+from automl_lite.aws import claims, size_limits, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.data import csv_rows
 from automl_lite.data.csv_reader import SNIFF_LINES, detect_delimiter
@@ -37,7 +37,7 @@ from automl_lite.exceptions import (
 from automl_lite.model.features import missing_columns
 from automl_lite.model.predict import OnnxModel
 from automl_lite.run_summary import SUCCEEDED, RunSummary
-from automl_lite.score_contracts import ScoreColumns, ScoreContext, ScoreDuplicate, ScoreSettings
+from automl_lite.score_contracts import MAX_CHUNKS, ScoreColumns, ScoreContext, ScoreDuplicate, ScoreSettings
 
 #: Bytes read from the start of the file to find the header and the delimiter.
 HEAD_BYTES = 1 << 20
@@ -69,12 +69,40 @@ def read_settings(bucket: str, run_id: str) -> ScoreSettings:
     if storage.head(bucket, key) is None:
         return ScoreSettings()
     try:
-        return ScoreSettings.model_validate(json.loads(storage.read_bytes(bucket, key, max_bytes=64 * 1024)))
+        settings = ScoreSettings.model_validate(
+            json.loads(storage.read_bytes(bucket, key, max_bytes=64 * 1024))
+        )
     except (ValueError, ValidationError) as exc:
         raise ScoreInputInvalidError(
             f"The score manifest s3://{bucket}/{key} is invalid ({str(exc).splitlines()[0][:300]})",
             fix="Fix it (fields: drift_threshold, chunk_bytes; see docs/scoring.md) or delete it to use the defaults.",
         ) from exc
+    budget = size_limits.deployed_budget()
+    if settings.chunk_bytes > budget.max_chunk_bytes:
+        raise ScoreInputInvalidError(
+            f"The score manifest s3://{bucket}/{key} asks for chunks of {size_limits.human_bytes(settings.chunk_bytes)}; "
+            f"a chunk may be at most {size_limits.human_bytes(budget.max_chunk_bytes)} "
+            f"(limit: chunk bytes; {budget.backed_by['chunk_bytes']}).",
+            fix=f"Set chunk_bytes to at most {budget.max_chunk_bytes} (or remove it: the default is "
+            f"{size_limits.human_bytes(ScoreSettings().chunk_bytes)}).",
+        )
+    return settings
+
+
+def check_input_size(key: str, size: int) -> None:
+    """Refuse a file Plan could only cut into chunks larger than the chunk function can hold.
+
+    Plan grows the chunks of a file that would need more than ``MAX_CHUNKS`` of them.
+    """
+    budget = size_limits.deployed_budget()
+    largest = budget.max_chunk_bytes * MAX_CHUNKS
+    if size > largest:
+        raise ScoreInputInvalidError(
+            f"{key} is {size_limits.human_bytes(size)}; a file to score may be at most {size_limits.human_bytes(largest)} "
+            f"({MAX_CHUNKS} chunks of at most {size_limits.human_bytes(budget.max_chunk_bytes)}; "
+            f"limit: chunk bytes; {budget.backed_by['chunk_bytes']}).",
+            fix="Split the file into smaller files and upload each under score/<run-id>/.",
+        )
 
 
 def check_run(bucket: str, run_id: str) -> None:
@@ -219,6 +247,7 @@ def check_score(event: dict[str, Any], execution: ExecutionInfo) -> ScoreContext
     settings = read_settings(bucket, run_id)
     check_run(bucket, run_id)
     meta, columns, delimiter = read_input_head(bucket, key, _event_version(event))
+    check_input_size(key, int(meta.get("ContentLength", 0)))
 
     model_key = layout.run_key(run_id, layout.ONNX_MODEL)
     model_bytes = storage.read_bytes(bucket, model_key)

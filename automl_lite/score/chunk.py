@@ -53,9 +53,13 @@ def part_key(context: ScoreContext, pattern: str, index: int) -> str:
     return context.output_prefix + layout.SCORE_PARTS + pattern.format(index)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=1)
 def _model(bucket: str, key: str, sha256: str) -> OnnxModel:
-    """The run's model, loaded once per process (a warm Lambda scores many chunks with it)."""
+    """The run's model, loaded once per process (a warm Lambda scores many chunks with it).
+
+    One model at a time: the function's memory is sized for one model of the budget's size
+    (automl_lite.aws.size_limits); a chunk of another run's model replaces it.
+    """
     data = storage.read_bytes(bucket, key)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"

@@ -5,7 +5,7 @@ so the data does not pass through the Lambda's memory. S3 requires every part bu
 last to be at least :data:`MIN_PART_BYTES` (5 MiB): a part smaller than that (a small
 chunk's output, the header) is read into a buffer, topped up with the first bytes of
 the parts after it, and uploaded once the buffer holds 5 MiB; the rest of a large part
-is then copied by range. So at most 5 MiB of small parts is ever in memory, and a
+is then copied by range, in parts of at most :data:`MAX_PART_BYTES` (S3's 5 GiB). So at most 5 MiB of small parts is ever in memory, and a
 file whose output is under 5 MiB in total is written with one PUT.
 """
 
@@ -14,12 +14,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from automl_lite.aws import clients, storage
+from automl_lite.aws import clients, size_limits, storage
 
 #: S3's smallest part (all but the last), bytes.
 MIN_PART_BYTES = 5 * 1024 * 1024
 #: S3's most parts per upload.
 MAX_PARTS = 10_000
+#: S3's largest part (UploadPart and UploadPartCopy), bytes.
+MAX_PART_BYTES = size_limits.S3_MAX_PART_BYTES
+
+
+def part_ranges(start: int, end: int, max_part: int | None = None) -> list[tuple[int, int]]:
+    """``[start, end)`` cut into the fewest equal parts of at most ``max_part`` bytes
+    (default :data:`MAX_PART_BYTES`).
+
+    Equal, so that none is under S3's 5 MiB minimum when the range is at least 5 MiB:
+    a remainder of 5 GiB + 1 byte becomes two parts of about 2.5 GiB, not 5 GiB and 1 byte.
+    """
+    max_part = MAX_PART_BYTES if max_part is None else max_part
+    n = max(1, -(-(end - start) // max_part))
+    size = -(-(end - start) // n)
+    return [(offset, min(offset + size, end)) for offset in range(start, end, size)]
 
 
 @dataclass
@@ -77,7 +92,9 @@ class _Upload:
         offset = 0
         while offset < size:
             if not self.buffer and size - offset >= MIN_PART_BYTES:
-                self.copy(key, offset, size)
+                # S3 copies the rest by range, in parts of at most 5 GiB (its limit for one part).
+                for start, end in part_ranges(offset, size):
+                    self.copy(key, start, end)
                 return
             take = min(MIN_PART_BYTES - len(self.buffer), size - offset)
             self.buffer += storage.read_range(self.bucket, key, offset, offset + take)

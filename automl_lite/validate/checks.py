@@ -19,9 +19,11 @@ from automl_lite.manifest import Manifest
 if TYPE_CHECKING:
     from automl_lite.validate.facts import CsvFacts
 
-#: The size budget every later step can handle with its resources (automl_lite.aws.size_limits).
+#: The size budget of the resource table (automl_lite.aws.size_limits). A deployment's own sizes
+#: (``-c training_memory_mib=...``) reach Validate through the environment: the checks read
+#: :func:`automl_lite.aws.size_limits.deployed_budget` when they run, not these defaults.
 BUDGET = size_limits.dataset_budget()
-#: Largest CSV a run accepts (Profile's /tmp and the training job's memory; see automl_lite.aws.size_limits).
+#: Largest CSV the default deployment accepts (Profile's /tmp and the training job's memory).
 MAX_DATASET_BYTES = BUDGET.max_bytes
 #: Most columns a run accepts (profiling and the ONNX graph grow with the width).
 MAX_COLUMNS = BUDGET.max_columns
@@ -32,18 +34,22 @@ MIN_ROWS = rules.MIN_ROWS
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
-def check_dataset_size(size: int, name: str, limit: int = MAX_DATASET_BYTES) -> None:
+def check_dataset_size(size: int, name: str, limit: int | None = None) -> None:
     """Refuse a dataset over the size limit (Validate; the CLI too, before uploading a local file).
+
+    ``limit`` defaults to the deployed budget's (:func:`automl_lite.aws.size_limits.deployed_budget`).
 
     Raises
     ------
     DatasetTooLargeError
         ``size`` is over ``limit``.
     """
+    budget = size_limits.deployed_budget()
+    limit = budget.max_bytes if limit is None else limit
     if size > limit:
         raise DatasetTooLargeError(
             f"The dataset {name} is {size_limits.human_bytes(size)}; the limit is {size_limits.human_bytes(limit)} "
-            f"(limit: bytes; {BUDGET.backed_by['bytes']}).",
+            f"(limit: bytes; {budget.backed_by['bytes']}).",
             fix="Sample or split the data, or drop unneeded columns, to get under the limit.",
         )
 

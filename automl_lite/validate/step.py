@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from automl_lite import layout
-from automl_lite.aws import claims, clients, storage
+from automl_lite.aws import claims, clients, size_limits, storage
 from automl_lite.contracts import DatasetPending, DuplicateDelivery, ExecutionInfo, RunContext
 from automl_lite.exceptions import (
     AutomlLiteError,
@@ -20,10 +20,8 @@ from automl_lite.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
 from automl_lite.payload import json_size
 from automl_lite.validate.artifact import Check, ErrorInfo, Limits, ValidationArtifact
 from automl_lite.validate.checks import (
-    BUDGET,
     MAX_CELLS,
     MAX_COLUMNS,
-    MAX_DATASET_BYTES,
     MIN_ROWS,
     check_dataset_size,
     check_excluded,
@@ -99,7 +97,7 @@ def validate_run(
     etag: str | None,
     version_id: str | None,
     execution: ExecutionInfo,
-    max_dataset_bytes: int = MAX_DATASET_BYTES,
+    max_dataset_bytes: int | None = None,
     min_rows: int = MIN_ROWS,
 ) -> RunContext | DatasetPending:
     """Validate a run's manifest and dataset; write ``runs/<run-id>/validation.json``.
@@ -114,7 +112,8 @@ def validate_run(
     execution:
         The execution's ARN, name (the run id) and start time.
     max_dataset_bytes:
-        Size limit of the CSV (default :data:`MAX_DATASET_BYTES`).
+        Size limit of the CSV (default: the deployed budget's,
+        :func:`automl_lite.aws.size_limits.deployed_budget`, which follows the deployment's sizes).
     min_rows:
         Fewest rows with a known target (default :data:`MIN_ROWS`).
 
@@ -136,8 +135,13 @@ def validate_run(
         run_prefix = layout.run_prefix(execution.run_id)
     except ValueError as exc:
         raise InternalError(f"The execution name cannot name a run folder: {exc}") from exc
+    # The deployment's budget (its sizes arrive in the environment), not the resource table's defaults.
+    budget = size_limits.deployed_budget()
+    if max_dataset_bytes is None:
+        max_dataset_bytes = budget.max_bytes
     log = _ValidationLog(bucket=bucket, manifest_key=manifest_key, etag=etag, version_id=version_id)
     log.artifact.limits.max_dataset_bytes = max_dataset_bytes
+    log.artifact.limits.max_cells = budget.max_cells
     log.artifact.limits.min_rows = min_rows
     check = "manifest"
     try:
@@ -204,10 +208,10 @@ def validate_run(
             f"target {manifest.target!r} present",
         )
         cells = facts.n_rows * len(facts.columns)
-        if cells > MAX_CELLS:
+        if cells > budget.max_cells:
             raise DatasetTooLargeError(
                 f"The dataset {name} has {facts.n_rows} rows x {len(facts.columns)} columns = {cells} cells; "
-                f"at most {MAX_CELLS} are supported (limit: cells; {BUDGET.backed_by['cells']}).",
+                f"at most {budget.max_cells} are supported (limit: cells; {budget.backed_by['cells']}).",
                 fix="Sample the rows or drop unneeded columns to get under the limit.",
             )
 

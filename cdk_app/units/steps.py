@@ -49,6 +49,7 @@ class Steps(Construct):
         log_level: str,
         logs_key: kms.IKey,
         log_retention: logs.RetentionDays,
+        sizes: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.functions: dict[str, lambda_.Function] = {}
@@ -93,8 +94,9 @@ class Steps(Construct):
                 role=role,
                 log_group=log_group,
                 tracing=lambda_.Tracing.ACTIVE,
-                # Powertools' service name, metrics namespace and log level (automl_lite.aws.observability).
-                environment=function_environment(log_level),
+                # Powertools' service name, metrics namespace and log level (automl_lite.aws.observability),
+                # and the deployed sizes every step derives its size budget from (automl_lite.aws.size_limits).
+                environment={**function_environment(log_level), **sizes},
             )
             self.functions[name] = function
         acknowledge(

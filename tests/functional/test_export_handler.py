@@ -59,6 +59,7 @@ def step_input() -> dict:
             "n_dropped": 0,
             "training_env": env,
             "job_timeout_s": 700,
+            "train_timeout_s": 3 * (1800 + 700) + 600,
         },
     }
 
@@ -234,3 +235,21 @@ def test_a_model_over_the_export_budget_is_refused_before_it_is_loaded(s3, monke
     with pytest.raises(ExportFailedError) as caught:
         handler(step_input(), context())
     assert "limit: model bytes" in caught.value.cause and "Export's memory" in caught.value.cause
+
+
+def test_a_model_a_scoring_function_could_not_load_is_refused(s3, monkeypatch):
+    """One budget across flows: Export publishes no model that ScoreCheck or ScoreChunk could not hold
+    (here the deployed ScoreCheck has no memory to spare beyond its runtime)."""
+    import dataclasses
+
+    from automl_lite.aws import resources, size_limits
+
+    functions = dict(resources.FUNCTIONS)
+    functions["ScoreCheck"] = dataclasses.replace(
+        functions["ScoreCheck"], memory_mib=size_limits.SCORE_RUNTIME_MIB
+    )
+    monkeypatch.setenv(size_limits.SIZES_ENV, size_limits.sizes_environment(functions)[size_limits.SIZES_ENV])
+    s3.put_object(Bucket=BUCKET, Key=layout.run_key(RUN_ID, layout.NATIVE_MODEL), Body=b"a model" * 100)
+    with pytest.raises(ExportFailedError) as caught:
+        handler(step_input(), context())
+    assert "limit: model bytes" in caught.value.cause and "ScoreCheck's memory" in caught.value.cause

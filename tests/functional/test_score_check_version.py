@@ -27,3 +27,26 @@ def test_check_reads_the_version_the_event_names_when_the_file_was_overwritten(s
     meta, columns, delimiter = read_input_head("bucket", "score/r1/data.csv", first["VersionId"])
     assert meta["VersionId"] == first["VersionId"]
     assert (columns, delimiter) == (["a", "b"], ",")
+
+
+def test_check_refuses_a_chunk_the_chunk_function_could_not_hold(s3):
+    """chunk_bytes may not exceed what ScoreChunk's memory holds besides its runtime and the model."""
+    import json
+
+    from automl_lite import layout
+    from automl_lite.aws import size_limits
+    from automl_lite.exceptions import ScoreInputInvalidError
+    from automl_lite.score.check import check_input_size, read_settings
+
+    limit = size_limits.deployed_budget().max_chunk_bytes
+    key = layout.score_manifest_key("r1")
+    s3.put_object(Bucket="bucket", Key=key, Body=json.dumps({"chunk_bytes": limit}).encode())
+    assert read_settings("bucket", "r1").chunk_bytes == limit
+    s3.put_object(Bucket="bucket", Key=key, Body=json.dumps({"chunk_bytes": 4 << 30}).encode())
+    with pytest.raises(ScoreInputInvalidError) as caught:
+        read_settings("bucket", "r1")
+    assert "limit: chunk bytes" in caught.value.cause and "ScoreChunk's memory" in caught.value.cause
+    # A file Plan could only cut into larger chunks (more than MAX_CHUNKS of the largest) is refused too.
+    check_input_size("score/r1/data.csv", limit * 1000)
+    with pytest.raises(ScoreInputInvalidError, match="Split the file"):
+        check_input_size("score/r1/data.csv", limit * 1000 + 1)

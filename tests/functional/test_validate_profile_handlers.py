@@ -273,6 +273,8 @@ def test_profile_run_writes_profile_and_report(s3):
     assert result.problem_type == "multiclass" and result.metric == "macro_f1"
     assert result.profile_key == layout.run_key(RUN_ID, layout.EDA_PROFILE)
     assert result.job_timeout_s == 30 + 600
+    # The Train state's timeout is this run's: 3 attempts of 30 min waiting and 630 s running, plus 10 min.
+    assert result.train_timeout_s == 3 * (1800 + 630) + 600
     settings = TrainingSettings.model_validate(
         {k.removeprefix("AUTOML_").lower(): v for k, v in result.training_env.items()}
     )
@@ -414,7 +416,10 @@ def test_dataset_over_the_byte_budget_fails_at_validate_naming_the_limit(s3):
 
 
 def test_dataset_over_the_cell_budget_fails_at_validate_naming_the_limit(s3, monkeypatch):
-    monkeypatch.setattr("automl_lite.validate.step.MAX_CELLS", 344 * 8 - 1)
+    # The budget of a job whose memory holds 344 x 8 - 1 cells (Validate reads the budget when it runs).
+    monkeypatch.setattr(
+        "automl_lite.aws.size_limits.TRAINING_MEMORY_PER_CELL", 16384 * 1024**2 // (344 * 8 - 1)
+    )
     _put_run(s3, PENGUINS)
     with pytest.raises(DatasetTooLargeError) as caught:
         _validate()
@@ -465,3 +470,47 @@ def test_manifest_too_large_for_the_state_is_refused(s3):
     with pytest.raises(ManifestInvalidError) as caught:
         _validate()
     assert "256 KiB state" in caught.value.cause
+
+
+def test_the_deployed_training_memory_sets_what_validate_admits(s3, monkeypatch):
+    """``-c training_memory_mib=...`` resizes the job; the deployed sizes (AUTOML_SIZES, set by CDK
+    and the engine on every function) carry it to Validate, which admits what that job can hold."""
+    import dataclasses
+
+    from automl_lite.aws import resources, size_limits
+
+    header = ",".join(f"c{i}" for i in range(19)) + ",species\n"
+    rows = "".join(
+        ",".join(str((r * 7 + i) % 10) for i in range(19)) + f",{'ab'[r % 2]}\n" for r in range(1000)
+    )
+    _put_run(s3, (header + rows).encode())
+    _validate()  # 20,000 cells: well within the resource table's job
+    small_job = dataclasses.replace(resources.TRAINING_JOB, memory_mib=1)  # holds 16,384 cells
+    monkeypatch.setenv(
+        size_limits.SIZES_ENV, size_limits.sizes_environment(job=small_job)[size_limits.SIZES_ENV]
+    )
+    with pytest.raises(DatasetTooLargeError) as caught:
+        _validate()
+    assert "at most 16384" in caught.value.cause and "the training job's memory (1 MiB" in caught.value.cause
+    assert _validation_json(s3)["limits"]["max_cells"] == 16384
+
+
+@pytest.mark.parametrize("budget", [5, 60, 3600, 6 * 3600])
+def test_the_train_timeout_follows_the_runs_budget_and_the_deployed_margins(s3, monkeypatch, budget):
+    """Profile derives the Train state's timeout from time_budget_s and the deployed job's start-up
+    (RUNNABLE) and post-search margins, which reach it through AUTOML_SIZES."""
+    import dataclasses
+
+    from automl_lite.aws import batch_retry, resources, size_limits
+
+    _put_run(s3, PENGUINS, time_budget_s=budget)
+    result = profile_run(_validate())
+    assert (result.job_timeout_s, result.train_timeout_s) == batch_retry.run_timeouts(budget)
+    assert result.train_timeout_s < 103_200 or budget == 6 * 3600  # the old fixed limit, whatever the budget
+    job = dataclasses.replace(
+        resources.TRAINING_JOB, max_runnable_s=60, post_search_margin_s=120, train_state_slack_s=30
+    )
+    monkeypatch.setenv(size_limits.SIZES_ENV, size_limits.sizes_environment(job=job)[size_limits.SIZES_ENV])
+    result = profile_run(_validate())
+    attempt = budget + max(120, budget // 2)
+    assert (result.job_timeout_s, result.train_timeout_s) == (attempt, 3 * (60 + attempt) + 30)

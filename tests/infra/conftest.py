@@ -90,3 +90,9 @@ def synth_spot(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         runs_expiration_days="30",
         scores_expiration_days="0",
     )
+
+
+@pytest.fixture(scope="session")
+def synth_resized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """A deployment whose training job is resized from the CDK context (``-c training_memory_mib=...``)."""
+    return synthesize(tmp_path_factory.mktemp("cdk-resized"), training_vcpus="2", training_memory_mib="8192")

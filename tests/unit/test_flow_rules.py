@@ -165,3 +165,16 @@ def test_every_lambda_task_outlasts_throttling_and_a_waking_function(path, error
         if waited < 2 * wait_s:
             short.append(f"{name} ({waited:.0f} s)")
     assert not short, f"{path.name}: {error} is retried for less than {wait_s} s on average: {short}"
+
+
+@pytest.mark.parametrize("path", FLOWS, ids=_ids(FLOWS))
+def test_every_job_a_flow_waits_for_has_the_runs_own_timeout(path):
+    """A task that waits for a job (``.sync``) times out after the limit the run derived from its
+    budget (``TimeoutSecondsPath`` into the state), never a fixed number whatever the budget."""
+    fixed = []
+    for name, state, _ in asl.iter_states(_load(path)["States"]):
+        waits = state.get("Type") == "Task" and str(state.get("Resource", "")).endswith(".sync")
+        derived = "TimeoutSeconds" not in state and str(state.get("TimeoutSecondsPath", "")).startswith("$.")
+        if waits and not derived:
+            fixed.append(name)
+    assert not fixed, f"{path.name}: {fixed} wait for a job with no timeout derived from the run"

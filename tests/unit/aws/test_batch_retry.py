@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from automl_lite.aws import batch_retry
+from automl_lite.aws import batch_retry, resources
+from automl_lite.contracts import ProfileResult
+from automl_lite.manifest import MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S
 
 
 @pytest.mark.parametrize(
@@ -45,14 +47,31 @@ def test_queue_cancels_jobs_stuck_runnable_for_every_reason_batch_reports():
         batch_retry.job_state_time_limit_actions(60)
 
 
-def test_train_state_timeout_in_the_asl_is_the_formula():
+def test_the_train_state_timeout_is_the_runs_not_a_fixed_number():
+    """The Train state's timeout is read from the state (Profile's train_timeout_s), not fixed."""
     import json
 
     from automl_lite.aws import asl
-    from automl_lite.settings import MAX_JOB_TIMEOUT_S
 
     train = json.loads(asl.load_asl_text())["States"]["Train"]
-    assert train["TimeoutSeconds"] == batch_retry.train_state_timeout_s(MAX_JOB_TIMEOUT_S)
+    assert "TimeoutSeconds" not in train
+    assert train["TimeoutSecondsPath"] == "$.profile.train_timeout_s"
+    assert train["Parameters"]["Timeout"]["AttemptDurationSeconds.$"] == "$.profile.job_timeout_s"
+    assert {"job_timeout_s", "train_timeout_s"} <= set(ProfileResult.model_fields)
+
+
+@pytest.mark.parametrize("budget", [MIN_TIME_BUDGET_S, 60, 300, 3600, MAX_TIME_BUDGET_S])
+def test_every_admitted_budget_gets_timeouts_within_aws_limits(budget):
+    """Batch's shortest attempt, Step Functions' longest state and execution; the state outlasts
+    every attempt's wait and run, and grows with the budget."""
+    attempt, state = batch_retry.run_timeouts(budget)
+    job = resources.TRAINING_JOB
+    assert attempt >= resources.BATCH_MIN_ATTEMPT_S
+    assert attempt >= budget + job.post_search_margin_s
+    assert batch_retry.ATTEMPTS * (job.max_runnable_s + attempt) < state <= resources.STANDARD_EXECUTION_MAX_S
+    assert state < 99_999_999  # TimeoutSecondsPath's largest value
+    if budget < MAX_TIME_BUDGET_S:
+        assert batch_retry.run_timeouts(budget)[1] < batch_retry.run_timeouts(MAX_TIME_BUDGET_S)[1]
 
 
 def test_no_lambda_limit_error_is_retried_as_transient():

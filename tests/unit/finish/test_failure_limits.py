@@ -84,6 +84,16 @@ def test_job_cancelled_by_the_queue_time_limit_is_training_not_started():
     )
 
 
-def test_train_state_timeout_means_the_job_never_started():
-    state = {"run": {}, "profile": {}, "error": {"Error": "States.Timeout", "Cause": ""}}
-    assert classify(state, None)[0] == "TrainingNotStarted"
+def test_train_state_timeout_names_the_runs_derived_limit():
+    """The Train state's limit is the run's (Profile's train_timeout_s): past it, TrainingTimedOut
+    with the limit and the budget it came from (the engine test: tests/statemachine/test_train_timeout.py)."""
+    profile = {"train_timeout_s": 7980, "job_timeout_s": 660, "training_env": {"AUTOML_TIME_BUDGET_S": "60"}}
+    state = {"run": {}, "profile": profile, "error": {"Error": "States.Timeout", "Cause": ""}}
+    code, cause = classify(state, None)
+    assert code == "TrainingTimedOut"
+    assert "limit of 7,980 s" in cause and "time_budget_s (60 s)" in cause and "660 s running" in cause
+    # Without Profile's numbers (a state from an older run) the cause is still a sentence with a fix.
+    code, cause = classify(
+        {"run": {}, "profile": {}, "error": {"Error": "States.Timeout", "Cause": ""}}, None
+    )
+    assert code == "TrainingTimedOut" and "Lower time_budget_s" in cause

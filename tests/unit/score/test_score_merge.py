@@ -111,3 +111,31 @@ def test_an_aborted_part_writer_leaves_no_upload_and_no_object(s3):
     writer.abort()
     assert not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="aborted")
+
+
+def test_no_part_exceeds_s3s_largest_part(s3, monkeypatch):
+    """S3 caps a part (UploadPart, UploadPartCopy) at 5 GiB: a large remainder is copied in several
+    parts, none over the cap and none under 5 MiB (here the cap is scaled down to 12 MiB)."""
+    from automl_lite.score import merge
+
+    monkeypatch.setattr(merge, "MAX_PART_BYTES", 12 * MiB, raising=False)
+    sent: list[int] = []
+
+    def record(params, **_):
+        if "CopySourceRange" in params:
+            start, end = params["CopySourceRange"].removeprefix("bytes=").split("-")
+            sent.append(int(end) - int(start) + 1)
+        else:
+            sent.append(len(params["Body"]))
+
+    client = clients.client("s3")
+    client.meta.events.register("before-parameter-build.s3.UploadPartCopy", record)
+    client.meta.events.register("before-parameter-build.s3.UploadPart", record)
+    sizes = [30 * MiB, 100, 26 * MiB]
+    blobs = [_put(s3, f"big/{i}", size) for i, size in enumerate(sizes)]
+    header = b"row,prediction\r\n"
+    merge_objects(BUCKET, "big.csv", header, [(f"big/{i}", s) for i, s in enumerate(sizes)])
+    assert s3.get_object(Bucket=BUCKET, Key="big.csv")["Body"].read() == header + b"".join(blobs)
+    assert sum(sent) == len(header) + sum(sizes)
+    assert max(sent) <= 12 * MiB, sent
+    assert min(sent[:-1]) >= MIN_PART_BYTES, sent
