@@ -21,6 +21,7 @@ from automl_lite.exceptions import ExportFailedError, ExportParityFailedError
 from automl_lite.export import _step as export
 from automl_lite.export import model_metadata
 from automl_lite.model.integrity import digest_line
+from automl_lite.profile import ProfileArtifact, profile_file
 from automl_lite.settings import TrainingSettings
 from automl_lite.train import NativeModel
 from lambdas.export import handler
@@ -67,8 +68,9 @@ def step_input() -> dict:
 @pytest.fixture
 def trained(s3, penguins_csv):
     s3.put_object(Bucket=BUCKET, Key=DATASET_KEY, Body=penguins_csv.read_bytes())
-    decisions = [{"name": n, "kind": k, "use": True, "reason": ""} for n, k in KINDS.items()]
-    s3.put_object(Bucket=BUCKET, Key=PROFILE_KEY, Body=json.dumps({"decisions": decisions}).encode())
+    # The profile as the Profile step writes it (the training job reads it as a ProfileArtifact).
+    profile = ProfileArtifact.load(profile_file(penguins_csv, target="species"))
+    s3.put_object(Bucket=BUCKET, Key=PROFILE_KEY, Body=profile.dump_json().encode())
     settings = TrainingSettings(
         bucket=BUCKET,
         run_id=RUN_ID,
