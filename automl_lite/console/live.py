@@ -159,23 +159,12 @@ class LiveRuns:
                 dest = self.runs_dir / run.run_id / "scores" / name
                 engine.collect_score(result, dest)
                 (dest / layout.EXECUTION_HISTORY).write_text(
-                    json.dumps(_execution_record(result), indent=2, default=str) + "\n"
+                    json.dumps(result.record(), indent=2, default=str) + "\n"
                 )
                 run.folder, run.score_name = dest, name
             run.status = result.status
         except Exception as exc:  # noqa: BLE001 - the page shows it; the console keeps serving
             run.status, run.error, run.cause = "FAILED", "InternalError", f"{type(exc).__name__}: {exc}"
-
-
-def _execution_record(result: Any) -> dict[str, Any]:
-    return {
-        "executionArn": result.execution_arn,
-        "status": result.status,
-        "error": result.error,
-        "cause": result.cause,
-        "output": result.output,
-        "events": result.history,
-    }
 
 
 def _int_or_none(text: str | None) -> int | None:

@@ -360,15 +360,9 @@ class LocalEngine:
         prefix = layout.run_prefix(result.run_id)
         for key in storage.list_keys(self.bucket, prefix):
             storage.download(self.bucket, key, dest / key[len(prefix) :])
-        execution = {
-            "executionArn": result.execution_arn,
-            "status": result.status,
-            "error": result.error,
-            "cause": result.cause,
-            "output": result.output,
-            "events": result.history,
-        }
-        (dest / layout.EXECUTION_HISTORY).write_text(json.dumps(execution, indent=2, default=str) + "\n")
+        (dest / layout.EXECUTION_HISTORY).write_text(
+            json.dumps(result.record(), indent=2, default=str) + "\n"
+        )
         job_log = (self.state.job_log_dir or self.work_dir) / f"automl-lite-{result.run_id}.log"
         if job_log.exists():
             (dest / "logs").mkdir(exist_ok=True)

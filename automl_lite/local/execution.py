@@ -27,6 +27,17 @@ class ExecutionResult:
     def succeeded(self) -> bool:
         return self.status == "SUCCEEDED"
 
+    def record(self) -> dict[str, Any]:
+        """``execution.json``: the execution as a run folder keeps it (its history included)."""
+        return {
+            "executionArn": self.execution_arn,
+            "status": self.status,
+            "error": self.error,
+            "cause": self.cause,
+            "output": self.output,
+            "events": self.history,
+        }
+
     def states_entered(self) -> list[str]:
         return [
             e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")
