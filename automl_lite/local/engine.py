@@ -325,7 +325,12 @@ class LocalEngine:
         )
 
     def notifications(self) -> list[dict[str, Any]]:
-        """Every SNS message published so far (subject, message, attributes)."""
+        """Every SNS message published so far (subject, message, attributes, summary).
+
+        The inbox is an SQS subscriber, so a message published with ``MessageStructure=json``
+        arrives as its ``sqs`` document: ``summary`` is that document read as the typed
+        :class:`RunSummary` (None for a plain text message, such as the last-resort ones).
+        """
         sqs = clients.client("sqs")
         while True:
             received = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
@@ -339,6 +344,7 @@ class LocalEngine:
                         {
                             "subject": envelope.get("Subject"),
                             "message": envelope.get("Message"),
+                            "summary": _typed_summary(envelope.get("Message")),
                             "attributes": {
                                 k: v.get("Value")
                                 for k, v in (envelope.get("MessageAttributes") or {}).items()
@@ -372,6 +378,17 @@ class LocalEngine:
             (dest / "logs").mkdir(exist_ok=True)
             (dest / "logs" / "training.log").write_bytes(job_log.read_bytes())
         return dest
+
+
+def _typed_summary(message: str | None) -> Any:
+    from pydantic import ValidationError
+
+    from automl_lite.run_summary import RunSummary
+
+    try:
+        return RunSummary.model_validate_json(message or "")
+    except ValidationError:
+        return None
 
 
 def _reset_moto(endpoint: str, token: str) -> None:
