@@ -25,13 +25,12 @@ import os
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from automl_lite import layout
-from automl_lite.aws import clients, observability, resources, storage
+from automl_lite.aws import clients, executions, observability, resources, storage
 from automl_lite.local import moto_patches
 from automl_lite.local.auth import TOKEN_HEADER, EngineKeys, GuardedMotoServer
 from automl_lite.local.deploy import Target, deploy
@@ -169,6 +168,35 @@ class LocalEngine:
         self.state_machine_arn = deployment.state_machine_arn
         self.score_state_machine_arn = deployment.score_state_machine_arn
 
+    def serve_stack(self, name: str = PREFIX) -> dict[str, str]:
+        """Be a deployed stack to any AWS client pointed at :attr:`endpoint` (the CLI's ``--stack NAME``).
+
+        Creates a CloudFormation stack ``name`` whose outputs are this deployment's, under the
+        names the CDK stack gives them (:data:`automl_lite.aws.stack.CLIENT_OUTPUTS`), and lets
+        the EventBridge rules start their state machines for files put into the bucket by
+        anyone, as on AWS (``EngineState.rule_targets``). Returns the outputs.
+        """
+        import warnings
+
+        from automl_lite.aws import stack
+
+        outputs = {
+            stack.BUCKET_OUTPUT: self.bucket,
+            stack.STATE_MACHINE_OUTPUT: self.state_machine_arn,
+            stack.SCORE_STATE_MACHINE_OUTPUT: self.score_state_machine_arn,
+            stack.TOPIC_OUTPUT: self.topic_arn,
+        }
+        template = {
+            # CloudFormation wants one resource; moto keeps this one as a name only.
+            "Resources": {"Engine": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            clients.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+        self.state.rule_targets = True
+        return outputs
+
     # ------------------------------------------------------------------ runs
     def upload(
         self, data: bytes, key: str, *, content_type: str = "application/octet-stream"
@@ -279,15 +307,7 @@ class LocalEngine:
         return dest
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        sfn = clients.client("stepfunctions")
-        events: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-        while True:
-            page = sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return executions.history(execution_arn)
 
     def wait(
         self,
@@ -297,32 +317,8 @@ class LocalEngine:
         on_event: Callable[[dict[str, Any]], None] | None = None,
         poll_s: float = 0.25,
     ) -> ExecutionResult:
-        """Follow an execution to its end, calling ``on_event`` for each new history event."""
-        sfn = clients.client("stepfunctions")
-        seen = 0
-        deadline = time.monotonic() + timeout_s
-        while True:
-            description = sfn.describe_execution(executionArn=execution_arn)
-            history = self.history(execution_arn)
-            if on_event is not None:
-                for event in history[seen:]:
-                    on_event(event)
-            seen = len(history)
-            if description["status"] != "RUNNING":
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {execution_arn} still running after {timeout_s} s")
-            time.sleep(poll_s)
-        output = json.loads(description["output"]) if description.get("output") else None
-        return ExecutionResult(
-            execution_arn=execution_arn,
-            run_id=description["name"],
-            status=description["status"],
-            output=output,
-            error=description.get("error"),
-            cause=description.get("cause"),
-            history=history,
-        )
+        """Follow an execution to its end (:func:`automl_lite.aws.executions.wait`, as against a stack)."""
+        return executions.wait(execution_arn, timeout_s=timeout_s, on_event=on_event, poll_s=poll_s)
 
     def notifications(self) -> list[dict[str, Any]]:
         """Every SNS message published so far (subject, message, attributes, summary).
@@ -360,19 +356,7 @@ class LocalEngine:
 
     def collect(self, result: ExecutionResult, dest: Path) -> Path:
         """Copy the run's artifacts, its execution history and the training log to ``dest``."""
-        dest.mkdir(parents=True, exist_ok=True)
-        prefix = layout.run_prefix(result.run_id)
-        for key in storage.list_keys(self.bucket, prefix):
-            storage.download(self.bucket, key, dest / key[len(prefix) :])
-        execution = {
-            "executionArn": result.execution_arn,
-            "status": result.status,
-            "error": result.error,
-            "cause": result.cause,
-            "output": result.output,
-            "events": result.history,
-        }
-        (dest / layout.EXECUTION_HISTORY).write_text(json.dumps(execution, indent=2, default=str) + "\n")
+        executions.collect(self.bucket, result, dest)
         job_log = (self.state.job_log_dir or self.work_dir) / f"automl-lite-{result.run_id}.log"
         if job_log.exists():
             (dest / "logs").mkdir(exist_ok=True)
