@@ -91,7 +91,6 @@ from automl_lite.local.patches.distributed_map import (
 )
 from automl_lite.local.patches.engine_state import Credentials, EngineState, Faults, Limits, install, state
 from automl_lite.local.patches.events import events_test_event_pattern
-from automl_lite.local.patches.rule_targets import install_rule_targets
 from automl_lite.local.patches.lambda_invoke import function_limits, invoke_function
 from automl_lite.local.patches.limits import (
     QUOTA_IMPORTERS,
@@ -100,6 +99,7 @@ from automl_lite.local.patches.limits import (
     limits_is_within_size_quota,
     sns_publish,
 )
+from automl_lite.local.patches.rule_targets import install_rule_targets
 
 MOTO_VERSION = "5.2.5"
 

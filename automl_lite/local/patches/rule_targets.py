@@ -17,13 +17,12 @@ from typing import Any
 from moto.events.models import Rule
 from moto.utilities.arns import parse_arn
 
+from automl_lite.local.patches import ORIGINAL
 from automl_lite.local.patches.engine_state import state
-
-_ORIGINAL: dict[str, Any] = {}
 
 
 def rule_send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
-    _ORIGINAL["send_to_targets"](self, original_event, transform_input)
+    ORIGINAL["send_to_targets"](self, original_event, transform_input)
     if not state().rule_targets or not self.event_pattern.matches_event(original_event):
         return
     from automl_lite.aws import clients
@@ -40,9 +39,11 @@ def rule_send_to_targets(self: Rule, original_event: Any, transform_input: bool 
     )
     for target in self.targets:
         if parse_arn(target["Arn"]).service == "states":
-            clients.client("stepfunctions").start_execution(stateMachineArn=target["Arn"], input=json.dumps(event))
+            clients.client("stepfunctions").start_execution(
+                stateMachineArn=target["Arn"], input=json.dumps(event)
+            )
 
 
 def install_rule_targets() -> None:
-    _ORIGINAL["send_to_targets"] = Rule.send_to_targets
+    ORIGINAL["send_to_targets"] = Rule.send_to_targets
     Rule.send_to_targets = rule_send_to_targets  # type: ignore[method-assign]
