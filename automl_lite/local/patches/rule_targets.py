@@ -12,6 +12,7 @@ on only while ``EngineState.rule_targets`` is set.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from moto.events.models import Rule
@@ -22,7 +23,11 @@ from automl_lite.local.patches.engine_state import state
 
 
 def rule_send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
-    ORIGINAL["send_to_targets"](self, original_event, transform_input)
+    machines = [t["Arn"] for t in self.targets if parse_arn(t["Arn"]).service == "states"]
+    if not machines:
+        ORIGINAL["send_to_targets"](self, original_event, transform_input)
+        return
+    # moto raises NotImplementedError for a state machine target (its S3 caller swallows it).
     if not state().rule_targets or not self.event_pattern.matches_event(original_event):
         return
     from automl_lite.aws import clients
@@ -37,11 +42,11 @@ def rule_send_to_targets(self: Rule, original_event: Any, transform_input: bool 
         etag=str(obj.get("eTag") or obj.get("etag") or ""),
         version_id=obj.get("version-id"),
     )
-    for target in self.targets:
-        if parse_arn(target["Arn"]).service == "states":
-            clients.client("stepfunctions").start_execution(
-                stateMachineArn=target["Arn"], input=json.dumps(event)
-            )
+    for arn in machines:
+        # EventBridge names the execution itself (a UUID): the run id a person sees on AWS.
+        clients.client("stepfunctions").start_execution(
+            stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(event)
+        )
 
 
 def install_rule_targets() -> None:
