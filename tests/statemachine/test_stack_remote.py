@@ -20,7 +20,10 @@ import pytest
 
 from automl_lite.aws import clients
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS"),
+]
 
 STACK = "automl-lite-remote"
 
@@ -70,7 +73,7 @@ def succeeded(engine, folder) -> tuple[subprocess.CompletedProcess[str], str]:
         "--target",
         "species",
         "--time-budget",
-        "3",
+        "5",
         "--estimators",
         "lgbm",
     )
