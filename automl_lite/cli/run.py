@@ -148,7 +148,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     manifest, files, name = checked_run_files(args)
     runs_dir = Path(args.runs_dir)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
+    with (
+        tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp,
+        LocalEngine(work_dir=Path(tmp), run_folders=None if args.out else runs_dir) as engine,
+    ):
         echo(
             f"local engine ready ({time.monotonic() - started:.1f}s); dropping files into s3://{engine.bucket}/incoming/"
         )

@@ -148,7 +148,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         check_out_folder(out, inputs=(data, folder))
     name = data.stem[:_MAX_NAME_CHARS]
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
+    with (
+        tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp,
+        LocalEngine(work_dir=Path(tmp), run_folders=None if out else folder.parent) as engine,
+    ):
         engine.import_run(folder)
         if settings:
             engine.upload(

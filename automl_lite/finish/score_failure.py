@@ -122,6 +122,7 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
             prefix = layout.score_prefix(run_id, filename[:-4], layout.score_timestamp(started))
         except ValueError:
             prefix = None
+    finished = datetime.now(UTC)
     summary = {
         "score_id": execution.run_id,
         "status": "FAILED",
@@ -130,7 +131,7 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
         "bucket": bucket,
         "input_key": key,
         "execution_arn": execution.execution_arn,
-        "finished_at": datetime.now(UTC).isoformat(),
+        "finished_at": finished.isoformat(),
     }
     if bucket and prefix:
         storage.write_json(bucket, prefix + layout.SCORE_SUMMARY, summary)
@@ -159,7 +160,7 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
         execution_arn=execution.execution_arn,
         console_url=console_url(execution.execution_arn),
         started_at=execution.start_time,
-        finished_at=datetime.fromisoformat(summary["finished_at"]),
+        finished_at=finished,
         error=code,
         cause=cause,
         artifacts={layout.SCORE_SUMMARY: storage.uri(bucket, prefix + layout.SCORE_SUMMARY)}

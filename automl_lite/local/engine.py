@@ -31,6 +31,7 @@ from typing import Any
 
 from automl_lite import layout
 from automl_lite.aws import clients, executions, observability, resources, storage
+from automl_lite.finish.notify import RUN_FOLDERS_ENV
 from automl_lite.local import moto_patches
 from automl_lite.local.auth import TOKEN_HEADER, EngineKeys, GuardedMotoServer
 from automl_lite.local.deploy import Target, deploy
@@ -51,8 +52,10 @@ class LocalEngine:
     ...     result = engine.wait(arn)
     """
 
-    def __init__(self, *, work_dir: Path) -> None:
+    def __init__(self, *, work_dir: Path, run_folders: Path | None = None) -> None:
         self.work_dir = work_dir
+        #: Where the CLI puts run folders: the messages' report links are paths there (notify.RUN_FOLDERS_ENV).
+        self.run_folders = run_folders
         self.bucket = BUCKET
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -124,6 +127,8 @@ class LocalEngine:
                 # The functions' Powertools settings, as the CDK app deploys them; no X-Ray daemon here.
                 **observability.function_environment(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")),
                 "POWERTOOLS_TRACE_DISABLED": "true",
+                # The functions' setting for the messages' report links (else the S3 console's pages).
+                RUN_FOLDERS_ENV: str(self.run_folders.resolve()) if self.run_folders else None,
             }
         )
         clients.reset_clients()

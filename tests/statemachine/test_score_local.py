@@ -209,7 +209,9 @@ def test_unseen_categories_are_scored_and_reported(engine, trained, penguins_csv
     assert "drift.html" in published["default"] and "Execution:" in published["default"]
     summary = message["summary"]
     assert summary is not None and (summary.kind, summary.status) == ("scoring", "SUCCEEDED")
-    assert summary.model_run_id == trained[0] and summary.artifacts[layout.DRIFT_REPORT].endswith(layout.DRIFT_REPORT)
+    assert summary.model_run_id == trained[0] and summary.artifacts[layout.DRIFT_REPORT].endswith(
+        layout.DRIFT_REPORT
+    )
 
 
 def test_missing_column_fails_with_its_code(engine, trained, penguins_csv):
