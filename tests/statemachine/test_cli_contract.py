@@ -23,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -767,6 +768,10 @@ def _aws_endpoint():
             else:
                 os.environ[k] = v
         clients.reset_clients()
+        # moto's backends are the process's: leave no stack behind for the next case.
+        urllib.request.urlopen(
+            urllib.request.Request(f"{env['AWS_ENDPOINT_URL']}/moto-api/reset", method="POST")
+        )
         server.stop()
 
 
