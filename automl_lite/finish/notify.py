@@ -152,15 +152,18 @@ def _common_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
-def link_lines(bucket: str | None, keys: list[str], execution_arn: str | None) -> list[str]:
+def link_lines(
+    bucket: str | None, keys: list[str], execution_arn: str | None, execution_url: str | None = None
+) -> list[str]:
     """The message's clickable links: the reports (:func:`report_links`) and the execution's console page."""
     lines = []
     reports = report_links(bucket, keys, execution_arn)
     if reports:
         lines += ["", "Reports:"]
         lines += [f"  {one_line(name, 128)}: {one_line(link, 2048)}" for name, link in reports]
-    if execution_arn:
-        lines += ["", f"Execution:  {one_line(console_url(execution_arn), 2048)}"]
+    link = execution_url or (console_url(execution_arn) if execution_arn else None)
+    if link:
+        lines += ["", f"Execution:  {one_line(link, 2048)}"]
     return lines
 
 
@@ -178,7 +181,9 @@ def _links(summary: RunSummary) -> list[str]:
             f"  {one_line(name, 128)}: {one_line(location)}"
             for name, location in sorted(summary.artifacts.items())
         ]
-    return lines + link_lines(summary.bucket, _report_keys(summary), summary.execution_arn)
+    return lines + link_lines(
+        summary.bucket, _report_keys(summary), summary.execution_arn, summary.console_url
+    )
 
 
 def body(lines: list[str]) -> str:

@@ -216,7 +216,9 @@ def _export_result(run: RunContext) -> dict[str, Any]:
         },
     )
     subject, message = notify.success_message(summary)
-    return ExportResult(summary=summary, subject=subject, message=message).model_dump(mode="json")
+    return ExportResult(
+        summary=summary, subject=subject, message=message, notification=notify.structured(message, summary)
+    ).model_dump(mode="json")
 
 
 def _lambda_error(message: str) -> dict[str, str]:
@@ -416,7 +418,12 @@ def _worst_finish(context: dict[str, Any]) -> dict[str, Any]:
     }
     subject, message = finish._message(summary, drift)
     return FinishResult(
-        summary=summary, subject=subject, message=message, drifted=True, drift_status="DRIFT"
+        summary=summary,
+        subject=subject,
+        message=message,
+        notification=notify.structured(message, finish.scoring_summary(summary)),
+        drifted=True,
+        drift_status="DRIFT",
     ).model_dump(mode="json")
 
 
