@@ -8,7 +8,7 @@
     automl-lite runs
     automl-lite show RUN
     automl-lite console [--port N] [--no-browser]
-    automl-lite --stack NAME run|runs|show ...   (a deployed stack, found from its outputs)
+    automl-lite --stack NAME run|runs|show|predict ...   (a deployed stack, found from its outputs)
 
 Errors a user can fix are printed as their code and cause, without a traceback.
 
@@ -48,7 +48,7 @@ from automl_lite.cli._common import (
 from automl_lite.cli.run import cmd_run
 from automl_lite.cli.runs import cmd_runs, cmd_show
 from automl_lite.cli.score import cmd_predict, cmd_score
-from automl_lite.cli.stack import cmd_stack_run, cmd_stack_runs, cmd_stack_show
+from automl_lite.cli.stack import cmd_stack_predict, cmd_stack_run, cmd_stack_runs, cmd_stack_show
 from automl_lite.exceptions import AutomlLiteError, StackUnavailableError, UsageError
 
 __all__ = [
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="output CSV (default: DATA.predictions.csv); never the input, never a folder"
     )
     predict.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
-    predict.set_defaults(func=cmd_predict)
+    predict.set_defaults(func=cmd_predict, stack_func=cmd_stack_predict)
 
     score = sub.add_parser(
         "score", help="score a CSV with a run's model through the scoring flow (local engine)"
@@ -143,7 +143,7 @@ def _command(args: argparse.Namespace) -> Any:
         return args.func
     if getattr(args, "stack_func", None) is None:
         raise UsageError(
-            f"`{args.command}` does not take --stack yet: `run`, `runs` and `show` do.",
+            f"`{args.command}` does not take --stack yet: `run`, `runs`, `show` and `predict` do.",
             fix=f"Leave --stack out to {args.command} locally.",
         )
     return args.stack_func

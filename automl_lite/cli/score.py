@@ -25,17 +25,23 @@ from automl_lite.cli._common import (
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from automl_lite.model.predict import predict_file
-
     model = Path(args.model)
     data = Path(args.data)
     if not model.exists():
         raise CliError(f"{model} does not exist. Give a model.onnx file or a run folder (runs/<run-id>).")
     if not data.is_file():
         raise CliError(f"{data} does not exist or is not a file.")
+    return predict_and_report(model, args)
+
+
+def predict_and_report(model: Path, args: argparse.Namespace, *, shown_as: str | None = None) -> int:
+    """``predict``'s work and report once the model is a local file or folder (``shown_as``: its name)."""
+    from automl_lite.model.predict import predict_file
+
+    data = Path(args.data)
     out = Path(args.out) if args.out else data.with_name(fit_name(data.stem, ".predictions.csv"))
     report = predict_file(model, data, out, overwrite=args.overwrite)
-    echo(f"model:       {report.model_path} ({report.problem_type})")
+    echo(f"model:       {shown_as or report.model_path} ({report.problem_type})")
     echo(
         f"rows:        {report.rows_read} read, {report.rows_scored} scored, {report.rows_rejected} not scored"
     )

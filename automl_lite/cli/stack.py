@@ -1,4 +1,4 @@
-"""``--stack NAME``: ``run``, ``runs`` and ``show`` against a deployed stack.
+"""``--stack NAME``: ``run``, ``runs``, ``show`` and ``predict`` against a deployed stack.
 
 The stack is found from its CloudFormation outputs (:func:`automl_lite.aws.stack.find_stack`),
 with the user's own credentials and region. A run is what a person does by hand: the files
@@ -21,6 +21,7 @@ from automl_lite import layout
 from automl_lite.cli._common import CliError, echo, place_folder, progress_printer
 from automl_lite.cli.run import checked_run_files, report_run
 from automl_lite.cli.runs import print_artifacts, print_runs, print_states, print_summary
+from automl_lite.cli.score import predict_and_report
 from automl_lite.exceptions import StackUnavailableError
 
 #: How long the rule may take to start the execution of a dropped manifest.
@@ -106,6 +107,32 @@ def cmd_stack_show(args: argparse.Namespace) -> int:
             echo(f"\nstates: the execution's history could not be read ({clients.error_code(exc) or exc})")
     print_artifacts([k[len(prefix) :] for k in storage.list_keys(outputs.bucket, prefix)])
     return 0
+
+
+def cmd_stack_predict(args: argparse.Namespace) -> int:
+    """``predict RUN DATA.csv --stack NAME``: the run's ``model/model.onnx`` from the bucket, then ``predict``."""
+    import tempfile
+
+    from automl_lite.aws import storage
+
+    if not Path(args.data).is_file():
+        raise CliError(f"{args.data} does not exist or is not a file.")
+    try:
+        key = layout.run_key(args.model, layout.ONNX_MODEL)
+    except ValueError:
+        raise CliError(
+            f"{args.model!r} is not a run id (1-80 letters, digits, '-' or '_'); with --stack, give a run id.",
+            fix="`automl-lite --stack NAME runs` lists the stack's runs.",
+        ) from None
+    outputs = _stack(args)
+    if storage.head(outputs.bucket, key) is None:
+        raise CliError(
+            f"no model at s3://{outputs.bucket}/{key} (stack {outputs.name}): no such run, or it did not succeed.",
+            fix=f"`automl-lite --stack {outputs.name} runs` lists the runs and their status.",
+        )
+    with tempfile.TemporaryDirectory(prefix="automl-lite-model-") as tmp:
+        local = storage.download(outputs.bucket, key, Path(tmp) / "model.onnx")
+        return predict_and_report(local, args, shown_as=f"s3://{outputs.bucket}/{key}")
 
 
 def cmd_stack_run(args: argparse.Namespace) -> int:

@@ -133,3 +133,15 @@ def test_a_stack_the_client_cannot_use_is_said_so(engine, folder, stack, status,
     done = _cli(folder, "runs", "--stack", stack)
     assert done.returncode == status, done.stderr
     assert words in done.stderr and "Traceback" not in done.stderr
+
+
+def test_predict_with_a_run_of_the_stack_equals_predict_with_its_folder(engine, folder, succeeded):
+    _, run_id = succeeded
+    rows = (folder / "penguins.csv").read_text().splitlines()[:30]
+    (folder / "new.csv").write_text("\n".join(rows) + "\n")
+    remote = _cli(folder, "--stack", STACK, "predict", run_id, "new.csv", "--out", "remote.csv")
+    assert remote.returncode == 0, remote.stderr
+    assert f"s3://{engine.bucket}/runs/{run_id}/model/model.onnx" in remote.stdout
+    local = _cli(folder, "predict", f"runs/{run_id}", "new.csv", "--out", "local.csv")
+    assert local.returncode == 0, local.stderr
+    assert (folder / "remote.csv").read_bytes() == (folder / "local.csv").read_bytes()
