@@ -112,6 +112,28 @@ def collect(bucket: str, result: ExecutionResult, dest: Path) -> Path:
     return dest
 
 
+def score_folder(result: ExecutionResult) -> str | None:
+    """A succeeded scoring's folder (``scores/<run-id>/<name>-<timestamp>/``), from its output."""
+    location = ((result.output or {}).get("artifacts") or {}).get(layout.SCORE_SUMMARY)
+    return location.split("/", 3)[3].rsplit("/", 1)[0] + "/" if location else None
+
+
+def collect_prefix(bucket: str, prefix: str, dest: Path) -> Path:
+    """Copy every object under ``prefix`` to ``dest`` (their keys relative to it)."""
+    for key in storage.list_keys(bucket, prefix):
+        storage.download(bucket, key, dest / key[len(prefix) :])
+    return dest
+
+
+def drop_score(bucket: str, run_id: str, data: Path, *, name: str) -> tuple[str, str | None]:
+    """Upload ``score/<run-id>/<name>.csv`` (streamed from disk), the scoring's trigger; its key and version."""
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "data"
+    key = f"{layout.SCORE_INPUT_PREFIX}{run_id}/{clean}.csv"
+    storage.upload(data, bucket, key, content_type="text/csv")
+    head = storage.head(bucket, key)
+    return key, (head or {}).get("VersionId")
+
+
 def drop_folder(name: str) -> str:
     """A fresh ``incoming/<name>-<random>/`` folder for one run's files (``name`` made key-safe)."""
     clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"

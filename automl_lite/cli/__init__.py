@@ -8,7 +8,7 @@
     automl-lite runs
     automl-lite show RUN
     automl-lite console [--port N] [--no-browser]
-    automl-lite --stack NAME run|runs|show|predict ...   (a deployed stack, found from its outputs)
+    automl-lite --stack NAME run|runs|show|predict|score ...   (a deployed stack, from its outputs)
 
 Errors a user can fix are printed as their code and cause, without a traceback.
 
@@ -48,7 +48,13 @@ from automl_lite.cli._common import (
 from automl_lite.cli.run import cmd_run
 from automl_lite.cli.runs import cmd_runs, cmd_show
 from automl_lite.cli.score import cmd_predict, cmd_score
-from automl_lite.cli.stack import cmd_stack_predict, cmd_stack_run, cmd_stack_runs, cmd_stack_show
+from automl_lite.cli.stack import (
+    cmd_stack_predict,
+    cmd_stack_run,
+    cmd_stack_runs,
+    cmd_stack_score,
+    cmd_stack_show,
+)
 from automl_lite.exceptions import AutomlLiteError, StackUnavailableError, UsageError
 
 __all__ = [
@@ -119,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--chunk-bytes", type=int, help="bytes of CSV per chunk (default 64 MiB)")
     score.add_argument("--timeout", type=float, default=4 * 3600, help=argparse.SUPPRESS)
-    score.set_defaults(func=cmd_score)
+    score.set_defaults(func=cmd_score, stack_func=cmd_stack_score)
 
     runs = sub.add_parser("runs", help="list past local runs")
     runs.set_defaults(func=cmd_runs, stack_func=cmd_stack_runs)
@@ -143,7 +149,7 @@ def _command(args: argparse.Namespace) -> Any:
         return args.func
     if getattr(args, "stack_func", None) is None:
         raise UsageError(
-            f"`{args.command}` does not take --stack yet: `run`, `runs`, `show` and `predict` do.",
+            f"`{args.command}` does not take --stack yet: `run`, `runs`, `show`, `predict` and `score` do.",
             fix=f"Leave --stack out to {args.command} locally.",
         )
     return args.stack_func

@@ -9,6 +9,7 @@ import math
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from automl_lite import layout
 from automl_lite.cli._common import (
@@ -59,7 +60,7 @@ def predict_and_report(model: Path, args: argparse.Namespace, *, shown_as: str |
 _MAX_NAME_CHARS = 100
 
 
-def _score_settings(args: argparse.Namespace) -> dict[str, float | int]:
+def score_settings(args: argparse.Namespace) -> dict[str, float | int]:
     """``--drift-threshold`` and ``--chunk-bytes``, checked against the scoring's own bounds (exit 2)."""
     from pydantic import ValidationError
 
@@ -141,7 +142,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from automl_lite.local import LocalEngine
 
     runs_dir = Path(args.runs_dir)
-    settings = _score_settings(args)
+    settings = score_settings(args)
     folder = Path(args.run) if Path(args.run).is_dir() else runs_dir / args.run
     if not (folder / layout.RUN_SUMMARY).is_file():
         raise CliError(f"no run at {folder}: give a run id (`automl-lite runs` lists them) or a run folder.")
@@ -178,6 +179,11 @@ def cmd_score(args: argparse.Namespace) -> int:
             dest = place_folder(
                 lambda staging: engine.collect_score(result, staging), out or default, default
             )
+    return report_score(result, dest)
+
+
+def report_score(result: Any, dest: Path | None) -> int:
+    """How a followed scoring ended: its counts, drift and folder, or its code and cause."""
     if not result.succeeded:
         echo_error(f"\nError: {result.error}\n{result.cause}")
         return run_exit_status(result.error)

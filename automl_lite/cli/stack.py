@@ -1,4 +1,4 @@
-"""``--stack NAME``: ``run``, ``runs``, ``show`` and ``predict`` against a deployed stack.
+"""``--stack NAME``: ``run``, ``runs``, ``show``, ``predict`` and ``score`` against a deployed stack.
 
 The stack is found from its CloudFormation outputs (:func:`automl_lite.aws.stack.find_stack`),
 with the user's own credentials and region. A run is what a person does by hand: the files
@@ -21,7 +21,7 @@ from automl_lite import layout
 from automl_lite.cli._common import CliError, echo, place_folder, progress_printer
 from automl_lite.cli.run import checked_run_files, report_run
 from automl_lite.cli.runs import print_artifacts, print_runs, print_states, print_summary
-from automl_lite.cli.score import predict_and_report
+from automl_lite.cli.score import predict_and_report, report_score, score_settings
 from automl_lite.exceptions import StackUnavailableError
 
 #: How long the rule may take to start the execution of a dropped manifest.
@@ -133,6 +133,62 @@ def cmd_stack_predict(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="automl-lite-model-") as tmp:
         local = storage.download(outputs.bucket, key, Path(tmp) / "model.onnx")
         return predict_and_report(local, args, shown_as=f"s3://{outputs.bucket}/{key}")
+
+
+def cmd_stack_score(args: argparse.Namespace) -> int:
+    """``score RUN DATA.csv --stack NAME``: the file dropped under ``score/<run-id>/``, the execution the
+    scoring rule started followed, its folder copied to ``runs/<run-id>/scores/<name>-<time>/`` (or ``--out``)."""
+    from automl_lite.aws import executions, storage
+    from automl_lite.cli._common import check_out_folder
+
+    settings = score_settings(args)
+    data = Path(args.data)
+    if not data.is_file():
+        raise CliError(f"{data} does not exist or is not a file.")
+    try:
+        layout.run_prefix(args.run)
+    except ValueError:
+        raise CliError(
+            f"{args.run!r} is not a run id (1-80 letters, digits, '-' or '_'); with --stack, give a run id.",
+            fix="`automl-lite --stack NAME runs` lists the stack's runs.",
+        ) from None
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        check_out_folder(out, inputs=(data,))
+    outputs = _stack(args)
+    started = time.monotonic()
+    if settings:
+        storage.write_text(
+            outputs.bucket,
+            layout.score_manifest_key(args.run),
+            json.dumps(settings),
+            content_type="application/json",
+        )
+    echo(
+        f"stack {outputs.name}: dropping {data.name} into s3://{outputs.bucket}/{layout.SCORE_INPUT_PREFIX}{args.run}/"
+    )
+    key, version_id = executions.drop_score(outputs.bucket, args.run, data, name=data.stem[:100])
+    arn = executions.find_execution(
+        outputs.score_state_machine_arn, key, version_id, timeout_s=FIND_TIMEOUT_S
+    )
+    if arn is None:
+        raise StackUnavailableError(
+            f"No execution of {outputs.score_state_machine_arn} started for s3://{outputs.bucket}/{key} "
+            f"within {FIND_TIMEOUT_S} s.",
+            fix="Check the stack's scoring rule and the bucket's EventBridge notifications (docs/deploy.md).",
+        )
+    echo(f"scoring {arn.rsplit(':', 1)[-1]} started")
+    result = executions.wait(arn, on_event=progress_printer(started), timeout_s=args.timeout, poll_s=2.0)
+    prefix = executions.score_folder(result) if result.succeeded else None
+    dest = None
+    if prefix:
+        default = Path(args.runs_dir) / args.run / "scores" / prefix.rstrip("/").rsplit("/", 1)[-1]
+        dest = place_folder(
+            lambda staging: executions.collect_prefix(outputs.bucket, prefix, staging),
+            out or default,
+            default,
+        )
+    return report_score(result, dest)
 
 
 def cmd_stack_run(args: argparse.Namespace) -> int:

@@ -302,14 +302,8 @@ class LocalEngine:
 
     def collect_score(self, result: ExecutionResult, dest: Path) -> Path | None:
         """Copy a succeeded scoring's folder (``scores/<run-id>/<name>-<timestamp>/``) to ``dest``."""
-        artifacts = (result.output or {}).get("artifacts") or {}
-        location = artifacts.get(layout.SCORE_SUMMARY)
-        if not location:
-            return None
-        prefix = location.split("/", 3)[3].rsplit("/", 1)[0] + "/"
-        for key in storage.list_keys(self.bucket, prefix):
-            storage.download(self.bucket, key, dest / key[len(prefix) :])
-        return dest
+        prefix = executions.score_folder(result)
+        return executions.collect_prefix(self.bucket, prefix, dest) if prefix else None
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         return executions.history(execution_arn)

@@ -145,3 +145,21 @@ def test_predict_with_a_run_of_the_stack_equals_predict_with_its_folder(engine, 
     local = _cli(folder, "predict", f"runs/{run_id}", "new.csv", "--out", "local.csv")
     assert local.returncode == 0, local.stderr
     assert (folder / "remote.csv").read_bytes() == (folder / "local.csv").read_bytes()
+
+
+def test_score_against_the_stack_equals_predict(engine, folder, succeeded):
+    _, run_id = succeeded
+    rows = (folder / "penguins.csv").read_text().splitlines()[:40]
+    (folder / "batch.csv").write_text("\n".join(rows) + "\n")
+    done = _cli(folder, "--stack", STACK, "score", run_id, "batch.csv", "--out", "scored")
+    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+    assert "39 scored" in done.stdout and "scoring " in done.stdout
+    local = _cli(folder, "predict", f"runs/{run_id}", "batch.csv", "--out", "batch-local.csv")
+    assert local.returncode == 0, local.stderr
+    assert (folder / "scored" / "predictions.csv").read_bytes() == (folder / "batch-local.csv").read_bytes()
+    assert json.loads((folder / "scored" / "score.json").read_text())["status"] == "SUCCEEDED"
+    # The scoring's message reached the inbox as the typed summary (kind scoring).
+    summaries = [
+        m["summary"] for m in engine.notifications() if m["summary"] and m["summary"].kind == "scoring"
+    ]
+    assert [s.model_run_id for s in summaries] == [run_id]
