@@ -153,7 +153,7 @@ def test_score_against_the_stack_equals_predict(engine, folder, succeeded):
     (folder / "batch.csv").write_text("\n".join(rows) + "\n")
     done = _cli(folder, "--stack", STACK, "score", run_id, "batch.csv", "--out", "scored")
     assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
-    assert "39 scored" in done.stdout and "scoring " in done.stdout
+    assert "39 read" in done.stdout and "scoring " in done.stdout
     local = _cli(folder, "predict", f"runs/{run_id}", "batch.csv", "--out", "batch-local.csv")
     assert local.returncode == 0, local.stderr
     assert (folder / "scored" / "predictions.csv").read_bytes() == (folder / "batch-local.csv").read_bytes()
