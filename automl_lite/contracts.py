@@ -157,6 +157,8 @@ class ExportResult(_Contract):
     summary: RunSummary
     subject: str
     message: str
+    #: The SNS ``Message`` for ``MessageStructure=json`` (text and summary, ``notify.structured``).
+    notification: str
 
 
 class FailureInput(_Contract):
@@ -176,6 +178,8 @@ class FailureResult(_Contract):
     subject: str
     message: str
     summary: RunSummary
+    #: The SNS ``Message`` for ``MessageStructure=json`` (text and summary, ``notify.structured``).
+    notification: str
 
 
 StepInput.model_rebuild()

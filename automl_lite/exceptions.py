@@ -176,6 +176,13 @@ class RunFolderInvalidError(AutomlLiteError):
     code = "RunFolderInvalid"
 
 
+class StackUnavailableError(AutomlLiteError):
+    """``--stack NAME``: the stack does not exist, lacks an output the CLI needs, or cannot be reached
+    (credentials, region, endpoint), or its rule started no execution for a dropped file."""
+
+    code = "StackUnavailable"
+
+
 class UsageError(AutomlLiteError):
     """The command line itself is wrong (a missing file, an output path that would destroy data).
 

@@ -26,7 +26,14 @@ class RunSummary(Artifact):
 
     FILE_NAME: ClassVar[str] = layout.RUN_SUMMARY
 
+    kind: str = Field(
+        default="training",
+        description="training (run.json of a run) or scoring (the summary a scoring's notification carries).",
+    )
     run_id: str = Field(description="The run's id (the execution name); names the folder runs/<run-id>/.")
+    model_run_id: str | None = Field(
+        default=None, description="The run whose model scored the file (scoring)."
+    )
     status: str = Field(description="SUCCEEDED or FAILED")
     dataset: str | None = Field(
         default=None, description="The dataset's S3 key (the manifest's, when unknown)."

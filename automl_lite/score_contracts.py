@@ -123,6 +123,8 @@ class FinishResult(_Contract):
     summary: dict[str, Any]
     subject: str
     message: str
+    #: The SNS ``Message`` for ``MessageStructure=json`` (text and summary, ``notify.structured``).
+    notification: str
     drifted: bool
     #: "DRIFT" or "NONE": the SNS message attribute subscribers can filter on.
     drift_status: str
@@ -138,6 +140,8 @@ class ScoreFailureResult(_Contract):
     cause: Cause
     subject: str
     message: str
+    #: The SNS ``Message`` for ``MessageStructure=json`` (text and summary, ``notify.structured``).
+    notification: str
 
 
 class MergeOutput(_Contract):

@@ -8,6 +8,7 @@ it without importing the scoring step.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,8 +66,8 @@ class ScoreSummary(SparseArtifact):
     ignored_columns_count: int | None = None
     drifted: bool | None = Field(default=None, description="Whether drift.json found drift.")
     drift_threshold: float | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
     timings: ScoreTimings | None = None
     merge: MergeOutput | None = Field(
         default=None, description="How predictions.csv and rejected.csv were assembled."

@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from automl_lite.aws import asl
+from automl_lite.aws import stack as client_outputs
 from automl_lite.aws.size_limits import sizes_environment
 from automl_lite.layout import (
     INCOMING_PREFIX,
@@ -169,7 +170,13 @@ class AutomlLiteStack(Stack):
         )
 
         state_machine_arn = self.orchestration.state_machine.state_machine_arn
-        CfnOutput(self, "BucketName", value=self.ingest.bucket.bucket_name, description="The data bucket.")
+        # The outputs the CLI's --stack reads (automl_lite.aws.stack.CLIENT_OUTPUTS) carry those names.
+        CfnOutput(
+            self,
+            client_outputs.BUCKET_OUTPUT,
+            value=self.ingest.bucket.bucket_name,
+            description="The data bucket.",
+        )
         CfnOutput(
             self,
             "DropLocation",
@@ -178,11 +185,13 @@ class AutomlLiteStack(Stack):
         )
         CfnOutput(
             self,
-            "NotificationTopicArn",
+            client_outputs.TOPIC_OUTPUT,
             value=self.notify.topic.topic_arn,
             description="Subscribe for run results.",
         )
-        CfnOutput(self, "StateMachineArn", value=state_machine_arn, description="The pipeline.")
+        CfnOutput(
+            self, client_outputs.STATE_MACHINE_OUTPUT, value=state_machine_arn, description="The pipeline."
+        )
         CfnOutput(
             self,
             "ScoreDropLocation",
@@ -191,7 +200,7 @@ class AutomlLiteStack(Stack):
         )
         CfnOutput(
             self,
-            "ScoreStateMachineArn",
+            client_outputs.SCORE_STATE_MACHINE_OUTPUT,
             value=self.scoring.state_machine.state_machine_arn,
             description="The scoring flow.",
         )

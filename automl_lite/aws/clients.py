@@ -52,3 +52,11 @@ def is_not_found(exc: Exception) -> bool:
         return False
     code = exc.response.get("Error", {}).get("Code")
     return code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchBucket")
+
+
+def is_sdk_error(exc: BaseException) -> bool:
+    """True for an AWS SDK error: a service's answer (``ClientError``) or a client-side one
+    (no credentials or region, an endpoint that does not answer)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(exc, BotoCoreError | ClientError)

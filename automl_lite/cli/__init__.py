@@ -8,6 +8,7 @@
     automl-lite runs
     automl-lite show RUN
     automl-lite console [--port N] [--no-browser]
+    automl-lite --stack NAME run|runs|show|predict|score ...   (a deployed stack, from its outputs)
 
 Errors a user can fix are printed as their code and cause, without a traceback.
 
@@ -28,7 +29,9 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+from typing import Any
 
+from automl_lite.aws import clients
 from automl_lite.cli._common import (
     DEFAULT_RUNS_DIR,
     EXIT_FAILED_RUN,
@@ -45,7 +48,14 @@ from automl_lite.cli._common import (
 from automl_lite.cli.run import cmd_run
 from automl_lite.cli.runs import cmd_runs, cmd_show
 from automl_lite.cli.score import cmd_predict, cmd_score
-from automl_lite.exceptions import AutomlLiteError, UsageError
+from automl_lite.cli.stack import (
+    cmd_stack_predict,
+    cmd_stack_run,
+    cmd_stack_runs,
+    cmd_stack_score,
+    cmd_stack_show,
+)
+from automl_lite.exceptions import AutomlLiteError, StackUnavailableError, UsageError
 
 __all__ = [
     "CliError",
@@ -76,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--runs-dir", default=str(DEFAULT_RUNS_DIR), help="where run folders live (default: runs)"
     )
+    stack_help = (
+        "work against this deployed stack (found from its CloudFormation outputs) instead of the local engine"
+    )
+    parser.add_argument("--stack", metavar="NAME", help=stack_help)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the pipeline locally on a CSV or a manifest")
@@ -89,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int)
     run.add_argument("--out", help="copy the run's artifacts here instead of runs/<run-id>/")
     run.add_argument("--timeout", type=float, default=4 * 3600, help=argparse.SUPPRESS)
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=cmd_run, stack_func=cmd_stack_run)
 
     predict = sub.add_parser("predict", help="predict with a run's ONNX model (onnxruntime only)")
     predict.add_argument("model", help="model.onnx or a run folder")
@@ -98,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="output CSV (default: DATA.predictions.csv); never the input, never a folder"
     )
     predict.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
-    predict.set_defaults(func=cmd_predict)
+    predict.set_defaults(func=cmd_predict, stack_func=cmd_stack_predict)
 
     score = sub.add_parser(
         "score", help="score a CSV with a run's model through the scoring flow (local engine)"
@@ -111,19 +125,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--chunk-bytes", type=int, help="bytes of CSV per chunk (default 64 MiB)")
     score.add_argument("--timeout", type=float, default=4 * 3600, help=argparse.SUPPRESS)
-    score.set_defaults(func=cmd_score)
+    score.set_defaults(func=cmd_score, stack_func=cmd_stack_score)
 
     runs = sub.add_parser("runs", help="list past local runs")
-    runs.set_defaults(func=cmd_runs)
+    runs.set_defaults(func=cmd_runs, stack_func=cmd_stack_runs)
 
     show = sub.add_parser("show", help="one run's states, scores and artifacts")
     show.add_argument("run", help="run id or run folder")
-    show.set_defaults(func=cmd_show)
+    show.set_defaults(func=cmd_show, stack_func=cmd_stack_show)
 
     from automl_lite.cli.console import add_parser as add_console_parser
 
     add_console_parser(sub)
+    for command in sub.choices.values():
+        # Also after the command (`automl-lite runs --stack NAME`); SUPPRESS keeps a --stack given before it.
+        command.add_argument("--stack", metavar="NAME", default=argparse.SUPPRESS, help=stack_help)
     return parser
+
+
+def _command(args: argparse.Namespace) -> Any:
+    """The command's function: its ``--stack`` variant when a stack is named."""
+    if args.stack is None:
+        return args.func
+    if getattr(args, "stack_func", None) is None:
+        raise UsageError(
+            f"`{args.command}` does not take --stack yet: `run`, `runs`, `show`, `predict` and `score` do.",
+            fix=f"Leave --stack out to {args.command} locally.",
+        )
+    return args.stack_func
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # a bad option: argparse prints the usage and exits 2
     try:
-        return int(args.func(args))
+        return int(_command(args)(args))
     except UsageError as exc:
         echo_error(f"Error: {exc.code}\n{exc.cause}")
         return EXIT_USAGE
@@ -154,6 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         echo_error("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - a user never gets a stack trace as an error message
+        if args.stack is not None and clients.is_sdk_error(exc):
+            # The stack refused or could not answer a call (permissions, throttling, network): not a bug.
+            echo_error(
+                f"Error: {StackUnavailableError.code}\nThe stack {args.stack} could not be used "
+                f"({clients.error_code(exc) or type(exc).__name__}: {str(exc)[:300]}).\n"
+                "Check your AWS credentials, region and permissions (docs/deploy.md lists what the CLI calls)."
+            )
+            return EXIT_FAILED_RUN
         return _internal(exc)
 
 

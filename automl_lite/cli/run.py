@@ -111,8 +111,8 @@ def place_artifacts(engine: Any, result: Any, dest: Path, fallback: Path) -> Pat
     return place_folder(lambda staging: engine.collect(result, staging), dest, fallback)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from automl_lite.local import LocalEngine
+def checked_run_files(args: argparse.Namespace) -> tuple[bytes | dict[str, Any], dict[str, Path], str]:
+    """:func:`files_for_run`, then everything checked before anything is uploaded (size, ``--out``)."""
     from automl_lite.validate import check_dataset_size
 
     manifest, files, name = files_for_run(args)
@@ -126,17 +126,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(
             f"--runs-dir {runs_dir} is a file.", fix="Give a folder for the run folders with --runs-dir."
         )
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
-        echo(
-            f"local engine ready ({time.monotonic() - started:.1f}s); dropping files into s3://{engine.bucket}/incoming/"
-        )
-        arn = engine.submit(manifest, files, name=name)
-        run_id = arn.rsplit(":", 1)[-1]
-        echo(f"run {run_id} started")
-        result = engine.wait(arn, on_event=progress_printer(started), timeout_s=args.timeout)
-        fallback = runs_dir / result.run_id
-        dest = place_artifacts(engine, result, Path(args.out) if args.out else fallback, fallback)
+    return manifest, files, name
+
+
+def report_run(result: Any, dest: Path) -> int:
+    """How a followed run ended: its artifacts' folder, then its scores, or its code and cause."""
     echo(f"artifacts: {dest}/")
     if not result.succeeded:
         echo_error(f"\nError: {result.error}\n{result.cause}")
@@ -146,3 +140,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         return status
     echo(summary_text(read_summary(dest)))
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from automl_lite.local import LocalEngine
+
+    manifest, files, name = checked_run_files(args)
+    runs_dir = Path(args.runs_dir)
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp,
+        LocalEngine(work_dir=Path(tmp), run_folders=None if args.out else runs_dir) as engine,
+    ):
+        echo(
+            f"local engine ready ({time.monotonic() - started:.1f}s); dropping files into s3://{engine.bucket}/incoming/"
+        )
+        arn = engine.submit(manifest, files, name=name)
+        run_id = arn.rsplit(":", 1)[-1]
+        echo(f"run {run_id} started")
+        result = engine.wait(arn, on_event=progress_printer(started), timeout_s=args.timeout)
+        fallback = runs_dir / result.run_id
+        dest = place_artifacts(engine, result, Path(args.out) if args.out else fallback, fallback)
+    return report_run(result, dest)

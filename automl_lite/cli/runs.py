@@ -46,6 +46,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs and not bad:
         echo(f"no runs in {args.runs_dir}/ yet: start one with `automl-lite run DATA.csv --target COLUMN`")
         return 0
+    print_runs(runs, [(folder.name, why) for folder, why in bad])
+    return 0
+
+
+def print_runs(runs: list[RunSummary], bad: list[tuple[str, str]]) -> None:
+    """The table of runs (newest first), then the runs whose ``run.json`` is damaged, marked DAMAGED."""
     echo(f"{'RUN':<44} {'STATUS':<10} {'PROBLEM':<11} {'METRIC':<12} {'SCORE':>10}  BEST / ERROR")
     for run in runs:
         metric = run.metric or ""
@@ -56,14 +62,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"{run.run_id:<44} {run.status:<10} {run.problem_type or '':<11} "
             f"{metric:<12} {score_text:>10}  {last or ''}"
         )
-    for folder, why in bad:
-        echo(f"{folder.name:<44} {'DAMAGED':<10} {why}")
+    for name, why in bad:
+        echo(f"{name:<44} {'DAMAGED':<10} {why}")
     if bad:
         echo_error(
             f"{len(bad)} run folder(s) marked DAMAGED could not be read: restore them, or remove them "
             "if the run is not needed."
         )
-    return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -73,6 +78,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     if not summary_path.is_file():
         raise CliError(f"no run at {folder}: `automl-lite runs` lists the runs in {runs_dir}/.")
     summary = read_summary(folder)
+    print_summary(summary)
+    history = _read_history(folder / layout.EXECUTION_HISTORY)
+    if history is not None:
+        print_states(history)
+    print_artifacts(sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
+    return 0
+
+
+def print_summary(summary: RunSummary) -> None:
+    """The head of ``show``: the run, its status, dataset, duration, and its scores or its failure."""
     echo(f"run:      {summary.run_id}")
     echo(f"status:   {summary.status}")
     echo(f"dataset:  {summary.dataset}")
@@ -82,23 +97,24 @@ def cmd_show(args: argparse.Namespace) -> int:
         echo(summary_text(summary))
     else:
         echo(f"error:    {summary.error}\ncause:    {summary.cause}")
-    history_path = folder / layout.EXECUTION_HISTORY
-    history = _read_history(history_path)
-    if history is not None:
-        echo("\nstates:")
-        for event in history:
-            kind = event["type"]
-            if kind.endswith("StateEntered"):
-                echo(f"  {event['timestamp']}  {event.get('stateEnteredEventDetails', {}).get('name')}")
-            elif kind in ("TaskFailed", "ExecutionFailed"):
-                details = (
-                    event.get("taskFailedEventDetails") or event.get("executionFailedEventDetails") or {}
-                )
-                echo(f"  {event['timestamp']}    {kind}: {details.get('error')}")
+
+
+def print_states(history: list[dict[str, Any]]) -> None:
+    """The states an execution entered, and its failures, from its history's events."""
+    echo("\nstates:")
+    for event in history:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            echo(f"  {event['timestamp']}  {event.get('stateEnteredEventDetails', {}).get('name')}")
+        elif kind in ("TaskFailed", "ExecutionFailed"):
+            details = event.get("taskFailedEventDetails") or event.get("executionFailedEventDetails") or {}
+            echo(f"  {event['timestamp']}    {kind}: {details.get('error')}")
+
+
+def print_artifacts(names: list[str]) -> None:
     echo("\nartifacts:")
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        echo(f"  {path.relative_to(folder)}")
-    return 0
+    for name in names:
+        echo(f"  {name}")
 
 
 def _read_history(path: Path) -> list[dict[str, Any]] | None:

@@ -9,6 +9,7 @@ import math
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from automl_lite import layout
 from automl_lite.cli._common import (
@@ -25,17 +26,23 @@ from automl_lite.cli._common import (
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from automl_lite.model.predict import predict_file
-
     model = Path(args.model)
     data = Path(args.data)
     if not model.exists():
         raise CliError(f"{model} does not exist. Give a model.onnx file or a run folder (runs/<run-id>).")
     if not data.is_file():
         raise CliError(f"{data} does not exist or is not a file.")
+    return predict_and_report(model, args)
+
+
+def predict_and_report(model: Path, args: argparse.Namespace, *, shown_as: str | None = None) -> int:
+    """``predict``'s work and report once the model is a local file or folder (``shown_as``: its name)."""
+    from automl_lite.model.predict import predict_file
+
+    data = Path(args.data)
     out = Path(args.out) if args.out else data.with_name(fit_name(data.stem, ".predictions.csv"))
     report = predict_file(model, data, out, overwrite=args.overwrite)
-    echo(f"model:       {report.model_path} ({report.problem_type})")
+    echo(f"model:       {shown_as or report.model_path} ({report.problem_type})")
     echo(
         f"rows:        {report.rows_read} read, {report.rows_scored} scored, {report.rows_rejected} not scored"
     )
@@ -53,7 +60,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 _MAX_NAME_CHARS = 100
 
 
-def _score_settings(args: argparse.Namespace) -> dict[str, float | int]:
+def score_settings(args: argparse.Namespace) -> dict[str, float | int]:
     """``--drift-threshold`` and ``--chunk-bytes``, checked against the scoring's own bounds (exit 2)."""
     from pydantic import ValidationError
 
@@ -135,7 +142,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from automl_lite.local import LocalEngine
 
     runs_dir = Path(args.runs_dir)
-    settings = _score_settings(args)
+    settings = score_settings(args)
     folder = Path(args.run) if Path(args.run).is_dir() else runs_dir / args.run
     if not (folder / layout.RUN_SUMMARY).is_file():
         raise CliError(f"no run at {folder}: give a run id (`automl-lite runs` lists them) or a run folder.")
@@ -148,7 +155,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         check_out_folder(out, inputs=(data, folder))
     name = data.stem[:_MAX_NAME_CHARS]
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp, LocalEngine(work_dir=Path(tmp)) as engine:
+    with (
+        tempfile.TemporaryDirectory(prefix="automl-lite-") as tmp,
+        LocalEngine(work_dir=Path(tmp), run_folders=None if out else folder.parent) as engine,
+    ):
         engine.import_run(folder)
         if settings:
             engine.upload(
@@ -169,6 +179,11 @@ def cmd_score(args: argparse.Namespace) -> int:
             dest = place_folder(
                 lambda staging: engine.collect_score(result, staging), out or default, default
             )
+    return report_score(result, dest)
+
+
+def report_score(result: Any, dest: Path | None) -> int:
+    """How a followed scoring ended: its counts, drift and folder, or its code and cause."""
     if not result.succeeded:
         echo_error(f"\nError: {result.error}\n{result.cause}")
         return run_exit_status(result.error)

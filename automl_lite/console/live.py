@@ -75,7 +75,9 @@ class LiveRuns:
 
                 if self._tmp is None:
                     self._tmp = tempfile.TemporaryDirectory(prefix="automl-lite-console-")
-                self._engine = LocalEngine(work_dir=Path(self._tmp.name) / "engine").start()
+                self._engine = LocalEngine(
+                    work_dir=Path(self._tmp.name) / "engine", run_folders=self.runs_dir
+                ).start()
             return self._engine
 
     def stop(self) -> None:

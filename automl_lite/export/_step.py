@@ -163,4 +163,6 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         artifacts=artifacts,
     )
     subject, message = finish_run(summary)
-    return ExportResult(summary=summary, subject=subject, message=message)
+    return ExportResult(
+        summary=summary, subject=subject, message=message, notification=notify.structured(message, summary)
+    )

@@ -268,4 +268,11 @@ def report_failure(state: dict[str, Any], execution: ExecutionInfo) -> FailureRe
             if name == layout.RUN_SUMMARY or storage.head(bucket, layout.run_key(execution.run_id, name))
         }
     subject, message = finish_run(summary)
-    return FailureResult(code=code, cause=cause, subject=subject, message=message, summary=summary)
+    return FailureResult(
+        code=code,
+        cause=cause,
+        subject=subject,
+        message=message,
+        summary=summary,
+        notification=notify.structured(message, summary),
+    )

@@ -1,8 +1,12 @@
 """The SNS messages: one on success, one on failure, for every run.
 
-Plain text, because e-mail subscribers read them as they are; every fact a reader
-needs to act is in the text (run, dataset, status, scores, where the artifacts
-are, a link to the execution).
+Published with ``MessageStructure=json`` (:func:`structured`): plain text (``default``, ``email``)
+for people, since e-mail subscribers read it as it is, with every fact a reader needs to act
+(run, dataset, status, scores, where the artifacts are, links to the execution and the
+reports); and the typed run summary (:class:`RunSummary`, as ``run.json`` holds it) for
+programs (``sqs``, ``lambda``). The reports' links are the S3 console's object pages
+(:func:`object_url`) or, when the functions run with ``AUTOML_LITE_RUN_FOLDERS`` set (the
+local engine, where the CLI copies each run into a folder), the paths in the run folder.
 
 Within SNS's limits, and safe with any user data: the subject is printable ASCII and
 shorter than 100 characters; the body is bounded (:data:`MAX_MESSAGE_BYTES`, far under
@@ -14,8 +18,12 @@ lines of the message. Causes never hold a stack trace (automl_lite.finish.failur
 
 from __future__ import annotations
 
+import json
+import os
 import unicodedata
+from urllib.parse import quote
 
+from automl_lite import layout
 from automl_lite.aws import resources
 from automl_lite.payload import MAX_CAUSE_BYTES, clip_text, json_size
 from automl_lite.run_summary import RunSummary
@@ -55,6 +63,75 @@ def console_url(execution_arn: str) -> str:
     return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
 
 
+#: The function setting that turns the reports' links into paths under a local folder of run folders.
+RUN_FOLDERS_ENV = "AUTOML_LITE_RUN_FOLDERS"
+#: Most bytes of the whole ``MessageStructure=json`` document (SNS allows 256 KiB).
+MAX_STRUCTURED_BYTES = 64 * 1024
+#: The reports a person opens from the message (artifact names of a run or of a scoring folder).
+REPORTS = (layout.EDA_REPORT, layout.TRAINING_REPORT, layout.MODEL_CARD, layout.DRIFT_REPORT)
+
+
+def _region(execution_arn: str | None) -> str:
+    parts = (execution_arn or "").split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else "us-east-1"
+
+
+def object_url(bucket: str, key: str, region: str) -> str:
+    """The S3 console's page of one object (a person signed in to the account opens it)."""
+    return (
+        f"https://{region}.console.aws.amazon.com/s3/object/{quote(bucket, safe='')}"
+        f"?region={region}&bucketType=general&prefix={quote(key, safe='')}"
+    )
+
+
+def report_links(bucket: str | None, keys: list[str], execution_arn: str | None) -> list[tuple[str, str]]:
+    """(report name, link) for each report key: the S3 console's page, or the run folder's path.
+
+    ``keys`` are S3 keys under ``runs/<run-id>/``; locally the CLI copies that folder to
+    ``<run folders>/<run-id>/``, so the path is the key under the folder named by
+    :data:`RUN_FOLDERS_ENV`.
+    """
+    folders = os.environ.get(RUN_FOLDERS_ENV)
+    links = []
+    for key in keys:
+        name = key.rsplit("/", 2)[-2] + "/" + key.rsplit("/", 1)[-1] if key.count("/") > 1 else key
+        if folders:
+            links.append((name, os.path.join(folders, _folder_path(key))))
+        elif bucket:
+            links.append((name, object_url(bucket, key, _region(execution_arn))))
+    return links
+
+
+def _folder_path(key: str) -> str:
+    """Where the CLI puts an S3 key locally: ``runs/<id>/x`` -> ``<id>/x``, ``scores/<id>/y`` -> ``<id>/scores/y``."""
+    if key.startswith(layout.SCORES_PREFIX):
+        run_id, _, rest = key.removeprefix(layout.SCORES_PREFIX).partition("/")
+        return f"{run_id}/scores/{rest}"
+    return key.removeprefix(layout.RUNS_PREFIX)
+
+
+def structured(text: str, summary: RunSummary) -> str:
+    """The SNS ``Message`` for ``MessageStructure=json``: the text for people, the summary for programs.
+
+    The summary's user strings are clipped as the text's are (:data:`MAX_FIELD_BYTES`), so the
+    document stays within :data:`MAX_STRUCTURED_BYTES` whatever a key or a cause holds.
+    """
+    bounded = summary.model_copy(
+        update={
+            "dataset": clip_text(summary.dataset, MAX_FIELD_BYTES) if summary.dataset else None,
+            "manifest_key": clip_text(summary.manifest_key, MAX_FIELD_BYTES)
+            if summary.manifest_key
+            else None,
+            "artifacts": {
+                clip_text(k, 128): clip_text(v, MAX_FIELD_BYTES)
+                for k, v in list(summary.artifacts.items())[:32]
+            },
+        }
+    )
+    document = bounded.model_dump_json(exclude_none=False)
+    return json.dumps({"default": text, "email": text, "sqs": document, "lambda": document})
+
+
 def subject(text: str) -> str:
     """An SNS subject: printable ASCII, shorter than 100 characters (non-ASCII becomes ``?``)."""
     clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text[: SUBJECT_MAX_CHARS * 2]).strip()
@@ -75,6 +152,27 @@ def _common_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
+def link_lines(
+    bucket: str | None, keys: list[str], execution_arn: str | None, execution_url: str | None = None
+) -> list[str]:
+    """The message's clickable links: the reports (:func:`report_links`) and the execution's console page."""
+    lines = []
+    reports = report_links(bucket, keys, execution_arn)
+    if reports:
+        lines += ["", "Reports:"]
+        lines += [f"  {one_line(name, 128)}: {one_line(link, 2048)}" for name, link in reports]
+    link = execution_url or (console_url(execution_arn) if execution_arn else None)
+    if link:
+        lines += ["", f"Execution:  {one_line(link, 2048)}"]
+    return lines
+
+
+def _report_keys(summary: RunSummary) -> list[str]:
+    prefix = f"s3://{summary.bucket}/"
+    keys = [uri.removeprefix(prefix) for uri in summary.artifacts.values() if uri.startswith(prefix)]
+    return [k for k in keys if any(k.endswith("/" + r) for r in REPORTS)]
+
+
 def _links(summary: RunSummary) -> list[str]:
     lines = []
     if summary.artifacts:
@@ -83,9 +181,9 @@ def _links(summary: RunSummary) -> list[str]:
             f"  {one_line(name, 128)}: {one_line(location)}"
             for name, location in sorted(summary.artifacts.items())
         ]
-    if summary.console_url:
-        lines += ["", f"Execution:  {one_line(summary.console_url, 2048)}"]
-    return lines
+    return lines + link_lines(
+        summary.bucket, _report_keys(summary), summary.execution_arn, summary.console_url
+    )
 
 
 def body(lines: list[str]) -> str:

@@ -20,8 +20,9 @@ from automl_lite.aws import clients, storage
 from automl_lite.contracts import ExecutionInfo
 from automl_lite.exceptions import code_for_error_name
 from automl_lite.finish.failure import parse_json
-from automl_lite.finish.notify import body, console_url, one_line, subject
+from automl_lite.finish.notify import body, console_url, link_lines, one_line, structured, subject
 from automl_lite.payload import MAX_CAUSE_BYTES
+from automl_lite.run_summary import RunSummary
 from automl_lite.score_contracts import ScoreContext, ScoreFailureResult
 from automl_lite.score_summary import ScoreSummary
 
@@ -122,6 +123,7 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
             prefix = layout.score_prefix(run_id, filename[:-4], layout.score_timestamp(started))
         except ValueError:
             prefix = None
+    finished = datetime.now(UTC)
     summary = ScoreSummary(
         score_id=execution.run_id,
         status="FAILED",
@@ -130,7 +132,7 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
         bucket=bucket,
         input_key=key,
         execution_arn=execution.execution_arn,
-        finished_at=datetime.now(UTC).isoformat(),
+        finished_at=finished,
     )
     if bucket and prefix:
         storage.write_text(
@@ -147,9 +149,27 @@ def report_score_failure(state: dict[str, Any], execution: ExecutionInfo) -> Sco
             "",
             "What went wrong and how to fix it:",
             f"  {one_line(cause, MAX_CAUSE_BYTES)}",
-            "",
-            f"Execution:  {one_line(console_url(execution.execution_arn), 2048)}",
+            *link_lines(bucket, [], execution.execution_arn),
         ]
     )
     title = subject(f"automl-lite scoring FAILED ({code}): {name}")
-    return ScoreFailureResult(code=code, cause=cause, subject=title, message=message)
+    document = RunSummary(
+        kind="scoring",
+        run_id=execution.run_id,
+        model_run_id=context.run_id if context else None,
+        status="FAILED",
+        dataset=key,
+        bucket=bucket,
+        execution_arn=execution.execution_arn,
+        console_url=console_url(execution.execution_arn),
+        started_at=execution.start_time,
+        finished_at=finished,
+        error=code,
+        cause=cause,
+        artifacts={layout.SCORE_SUMMARY: storage.uri(bucket, prefix + layout.SCORE_SUMMARY)}
+        if bucket and prefix
+        else {},
+    )
+    return ScoreFailureResult(
+        code=code, cause=cause, subject=title, message=message, notification=structured(message, document)
+    )

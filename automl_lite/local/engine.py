@@ -25,13 +25,13 @@ import os
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from automl_lite import layout
-from automl_lite.aws import clients, observability, resources, size_limits, storage
+from automl_lite.aws import clients, executions, observability, resources, size_limits, storage
+from automl_lite.finish.notify import RUN_FOLDERS_ENV
 from automl_lite.local import moto_patches
 from automl_lite.local.auth import TOKEN_HEADER, EngineKeys, GuardedMotoServer
 from automl_lite.local.deploy import Target, deploy
@@ -52,8 +52,10 @@ class LocalEngine:
     ...     result = engine.wait(arn)
     """
 
-    def __init__(self, *, work_dir: Path) -> None:
+    def __init__(self, *, work_dir: Path, run_folders: Path | None = None) -> None:
         self.work_dir = work_dir
+        #: Where the CLI puts run folders: the messages' report links are paths there (notify.RUN_FOLDERS_ENV).
+        self.run_folders = run_folders
         self.bucket = BUCKET
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -127,6 +129,8 @@ class LocalEngine:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 # The deployed sizes, as the CDK app sets them on every function (the budget's source).
                 **size_limits.sizes_environment(),
+                # The functions' setting for the messages' report links (else the S3 console's pages).
+                RUN_FOLDERS_ENV: str(self.run_folders.resolve()) if self.run_folders else None,
             }
         )
         clients.reset_clients()
@@ -170,6 +174,35 @@ class LocalEngine:
         self.queue_url = deployment.queue_url
         self.state_machine_arn = deployment.state_machine_arn
         self.score_state_machine_arn = deployment.score_state_machine_arn
+
+    def serve_stack(self, name: str = PREFIX) -> dict[str, str]:
+        """Be a deployed stack to any AWS client pointed at :attr:`endpoint` (the CLI's ``--stack NAME``).
+
+        Creates a CloudFormation stack ``name`` whose outputs are this deployment's, under the
+        names the CDK stack gives them (:data:`automl_lite.aws.stack.CLIENT_OUTPUTS`), and lets
+        the EventBridge rules start their state machines for files put into the bucket by
+        anyone, as on AWS (``EngineState.rule_targets``). Returns the outputs.
+        """
+        import warnings
+
+        from automl_lite.aws import stack
+
+        outputs = {
+            stack.BUCKET_OUTPUT: self.bucket,
+            stack.STATE_MACHINE_OUTPUT: self.state_machine_arn,
+            stack.SCORE_STATE_MACHINE_OUTPUT: self.score_state_machine_arn,
+            stack.TOPIC_OUTPUT: self.topic_arn,
+        }
+        template = {
+            # CloudFormation wants one resource; moto keeps this one as a name only.
+            "Resources": {"Engine": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            clients.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+        self.state.rule_targets = True
+        return outputs
 
     # ------------------------------------------------------------------ runs
     def upload(
@@ -271,25 +304,11 @@ class LocalEngine:
 
     def collect_score(self, result: ExecutionResult, dest: Path) -> Path | None:
         """Copy a succeeded scoring's folder (``scores/<run-id>/<name>-<timestamp>/``) to ``dest``."""
-        artifacts = (result.output or {}).get("artifacts") or {}
-        location = artifacts.get(layout.SCORE_SUMMARY)
-        if not location:
-            return None
-        prefix = location.split("/", 3)[3].rsplit("/", 1)[0] + "/"
-        for key in storage.list_keys(self.bucket, prefix):
-            storage.download(self.bucket, key, dest / key[len(prefix) :])
-        return dest
+        prefix = executions.score_folder(result)
+        return executions.collect_prefix(self.bucket, prefix, dest) if prefix else None
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        sfn = clients.client("stepfunctions")
-        events: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-        while True:
-            page = sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return executions.history(execution_arn)
 
     def wait(
         self,
@@ -299,35 +318,16 @@ class LocalEngine:
         on_event: Callable[[dict[str, Any]], None] | None = None,
         poll_s: float = 0.25,
     ) -> ExecutionResult:
-        """Follow an execution to its end, calling ``on_event`` for each new history event."""
-        sfn = clients.client("stepfunctions")
-        seen = 0
-        deadline = time.monotonic() + timeout_s
-        while True:
-            description = sfn.describe_execution(executionArn=execution_arn)
-            history = self.history(execution_arn)
-            if on_event is not None:
-                for event in history[seen:]:
-                    on_event(event)
-            seen = len(history)
-            if description["status"] != "RUNNING":
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {execution_arn} still running after {timeout_s} s")
-            time.sleep(poll_s)
-        output = json.loads(description["output"]) if description.get("output") else None
-        return ExecutionResult(
-            execution_arn=execution_arn,
-            run_id=description["name"],
-            status=description["status"],
-            output=output,
-            error=description.get("error"),
-            cause=description.get("cause"),
-            history=history,
-        )
+        """Follow an execution to its end (:func:`automl_lite.aws.executions.wait`, as against a stack)."""
+        return executions.wait(execution_arn, timeout_s=timeout_s, on_event=on_event, poll_s=poll_s)
 
     def notifications(self) -> list[dict[str, Any]]:
-        """Every SNS message published so far (subject, message, attributes)."""
+        """Every SNS message published so far (subject, message, attributes, summary).
+
+        The inbox is an SQS subscriber, so a message published with ``MessageStructure=json``
+        arrives as its ``sqs`` document: ``summary`` is that document read as the typed
+        :class:`RunSummary` (None for a plain text message, such as the last-resort ones).
+        """
         sqs = clients.client("sqs")
         while True:
             received = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
@@ -341,6 +341,7 @@ class LocalEngine:
                         {
                             "subject": envelope.get("Subject"),
                             "message": envelope.get("Message"),
+                            "summary": _typed_summary(envelope.get("Message")),
                             "attributes": {
                                 k: v.get("Value")
                                 for k, v in (envelope.get("MessageAttributes") or {}).items()
@@ -356,18 +357,23 @@ class LocalEngine:
 
     def collect(self, result: ExecutionResult, dest: Path) -> Path:
         """Copy the run's artifacts, its execution history and the training log to ``dest``."""
-        dest.mkdir(parents=True, exist_ok=True)
-        prefix = layout.run_prefix(result.run_id)
-        for key in storage.list_keys(self.bucket, prefix):
-            storage.download(self.bucket, key, dest / key[len(prefix) :])
-        (dest / layout.EXECUTION_HISTORY).write_text(
-            json.dumps(result.record(), indent=2, default=str) + "\n"
-        )
+        executions.collect(self.bucket, result, dest)
         job_log = (self.state.job_log_dir or self.work_dir) / f"automl-lite-{result.run_id}.log"
         if job_log.exists():
             (dest / "logs").mkdir(exist_ok=True)
             (dest / "logs" / "training.log").write_bytes(job_log.read_bytes())
         return dest
+
+
+def _typed_summary(message: str | None) -> Any:
+    from pydantic import ValidationError
+
+    from automl_lite.run_summary import RunSummary
+
+    try:
+        return RunSummary.model_validate_json(message or "")
+    except ValidationError:
+        return None
 
 
 def _reset_moto(endpoint: str, token: str) -> None:

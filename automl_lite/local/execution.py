@@ -1,47 +1,15 @@
-"""What an execution is made of and ends with: its id, the S3 event that starts it, its result."""
+"""What an execution is made of and ends with: its id, the S3 event that starts it, its result
+(:class:`ExecutionResult`, from :mod:`automl_lite.aws.executions`, the client side shared with a deployed stack)."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from automl_lite.aws.executions import ExecutionResult
 from automl_lite.local.names import ACCOUNT, REGION
-
-
-@dataclass
-class ExecutionResult:
-    """How one execution ended, with everything the CLI and tests look at."""
-
-    execution_arn: str
-    run_id: str
-    status: str
-    output: dict[str, Any] | None
-    error: str | None
-    cause: str | None
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "SUCCEEDED"
-
-    def record(self) -> dict[str, Any]:
-        """``execution.json``: the execution as a run folder keeps it (its history included)."""
-        return {
-            "executionArn": self.execution_arn,
-            "status": self.status,
-            "error": self.error,
-            "cause": self.cause,
-            "output": self.output,
-            "events": self.history,
-        }
-
-    def states_entered(self) -> list[str]:
-        return [
-            e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")
-        ]
 
 
 def s3_object_created_event(
@@ -82,3 +50,6 @@ def make_run_id(name: str) -> str:
     """A readable, unique execution name: ``<name>-<utc time>-<random>``."""
     clean = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
     return f"{clean}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+__all__ = ["ExecutionResult", "make_run_id", "s3_object_created_event"]

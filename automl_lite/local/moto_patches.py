@@ -38,6 +38,9 @@ loudly when an upgrade changes any internal used here:
    after the threshold is crossed, the children already running finish ("Step Functions
    may continue to run child workflows ... before the Map Run fails"), then the Map fails
    and its ``Catch`` applies.
+8. **A rule's Step Functions target**: moto's rules do not start state machines; while the
+   engine is served as an endpoint (``EngineState.rule_targets``), an S3 event a rule matches
+   starts its target's execution, as EventBridge does (``patches/rule_targets.py``).
 
 Fault injection for tests (a crashing Lambda, a failing job, a Spot reclaim) lives here
 too, since it hooks the same places. What the patches read (faults, limits, credentials,
@@ -96,6 +99,7 @@ from automl_lite.local.patches.limits import (
     limits_is_within_size_quota,
     sns_publish,
 )
+from automl_lite.local.patches.rule_targets import install_rule_targets
 
 MOTO_VERSION = "5.2.5"
 
@@ -134,6 +138,7 @@ def apply() -> None:
         EventsHandler.test_event_pattern = events_test_event_pattern  # type: ignore[assignment]
         StateTaskServiceBatch._normalise_parameters = batch_normalise_parameters  # type: ignore[method-assign,assignment]
         StateTaskServiceBatch._normalise_response = batch_normalise_response  # type: ignore[method-assign,assignment]
+        install_rule_targets()
         _applied = True
 
 

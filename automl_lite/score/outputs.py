@@ -19,9 +19,10 @@ from automl_lite import layout
 from automl_lite.aws import clients, storage
 from automl_lite.data.csv_reader import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError
-from automl_lite.finish.notify import body, console_url, one_line, subject
+from automl_lite.finish.notify import body, console_url, link_lines, one_line, structured, subject
 from automl_lite.payload import json_size
 from automl_lite.profile.artifact import ProfileArtifact
+from automl_lite.run_summary import RunSummary
 from automl_lite.score.chunk import (
     PREDICTIONS_PART,
     REJECTED_COLUMNS,
@@ -130,9 +131,30 @@ def _message(summary: dict[str, Any], drift: dict[str, Any]) -> tuple[str, str]:
             + ", ".join(_short(c) for c in summary["ignored_columns"][:30]),
         ]
     lines += ["", "Artifacts:"] + [f"  {k}: {one_line(v)}" for k, v in sorted(summary["artifacts"].items())]
-    lines += ["", f"Execution:  {one_line(console_url(summary['execution_arn']), 2048)}"]
+    report = str(summary["artifacts"].get(layout.DRIFT_REPORT, "")).removeprefix(f"s3://{summary['bucket']}/")
+    lines += link_lines(summary["bucket"], [report] if report else [], summary["execution_arn"])
     name = summary["input_key"].rsplit("/", 1)[-1]
     return subject(f"automl-lite scoring SUCCEEDED ({verdict}): {name}"), body(lines)
+
+
+def scoring_summary(summary: ScoreSummary) -> RunSummary:
+    """A succeeded scoring as the typed summary programs receive (``kind`` scoring): the same
+    model as a run's ``run.json``, so a subscriber reads both flows' messages with one model."""
+    return RunSummary(
+        kind="scoring",
+        run_id=summary.score_id,
+        model_run_id=summary.run_id,
+        status=summary.status,
+        dataset=summary.input_key,
+        bucket=summary.bucket,
+        execution_arn=summary.execution_arn,
+        console_url=console_url(summary.execution_arn) if summary.execution_arn else None,
+        problem_type=summary.problem_type,
+        started_at=summary.started_at,
+        finished_at=summary.finished_at,
+        duration_s=summary.timings.total_s if summary.timings else None,
+        artifacts=dict(summary.artifacts or {}),
+    )
 
 
 #: The most bytes of ignored column names score.json (and so the execution's state) lists.
@@ -219,6 +241,7 @@ def finish_score(context: ScoreContext, merge: MergeOutput) -> FinishResult:
         summary=summary.dump(),
         subject=subject,
         message=message,
+        notification=structured(message, scoring_summary(summary)),
         drifted=drift["drifted"],
         drift_status="DRIFT" if drift["drifted"] else "NONE",
     )

@@ -34,6 +34,7 @@ from automl_lite.manifest import MAX_NAME_CHARS
 from automl_lite.payload import json_size
 from automl_lite.problem import METRICS
 from automl_lite.profile import profile_run
+from automl_lite.score_summary import ScoreSummary
 from automl_lite.validate import MAX_MANIFEST_STATE_BYTES, validate_run
 from lambdas.validate import handler as validate_handler  # noqa: F401 - the handler the ASL calls imports
 
@@ -216,7 +217,9 @@ def _export_result(run: RunContext) -> dict[str, Any]:
         },
     )
     subject, message = notify.success_message(summary)
-    return ExportResult(summary=summary, subject=subject, message=message).model_dump(mode="json")
+    return ExportResult(
+        summary=summary, subject=subject, message=message, notification=notify.structured(message, summary)
+    ).model_dump(mode="json")
 
 
 def _lambda_error(message: str) -> dict[str, str]:
@@ -416,7 +419,14 @@ def _worst_finish(context: dict[str, Any]) -> dict[str, Any]:
     }
     subject, message = outputs._message(summary, drift)
     return FinishResult(
-        summary=summary, subject=subject, message=message, drifted=True, drift_status="DRIFT"
+        summary=summary,
+        subject=subject,
+        message=message,
+        notification=notify.structured(
+            message, outputs.scoring_summary(ScoreSummary.model_validate(summary))
+        ),
+        drifted=True,
+        drift_status="DRIFT",
     ).model_dump(mode="json")
 
 

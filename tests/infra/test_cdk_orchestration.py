@@ -169,3 +169,23 @@ def test_every_alarm_can_publish_to_its_topic(synth: Any) -> None:
     ]
     assert set(key_statement["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
     assert key_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_outputs_carry_what_the_cli_stack_client_needs(synth: Any) -> None:
+    """``automl-lite --stack NAME`` reads these outputs (automl_lite.aws.stack.CLIENT_OUTPUTS): each is
+    there and names the resource the client uses (the bucket, both state machines, the topic)."""
+    from automl_lite.aws import stack
+
+    outputs = synth.template_dict["Outputs"]
+    assert set(stack.CLIENT_OUTPUTS) <= set(outputs)
+    resources = synth.template_dict["Resources"]
+
+    def kind(output: str) -> str:
+        ref = outputs[output]["Value"]["Ref"]
+        return str(resources[ref]["Type"])
+
+    assert kind(stack.BUCKET_OUTPUT) == "AWS::S3::Bucket"
+    assert kind(stack.TOPIC_OUTPUT) == "AWS::SNS::Topic"
+    assert kind(stack.STATE_MACHINE_OUTPUT) == "AWS::StepFunctions::StateMachine"
+    assert kind(stack.SCORE_STATE_MACHINE_OUTPUT) == "AWS::StepFunctions::StateMachine"
+    assert outputs[stack.STATE_MACHINE_OUTPUT]["Value"] != outputs[stack.SCORE_STATE_MACHINE_OUTPUT]["Value"]

@@ -23,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,8 @@ class Case:
     #: Paths (relative to the case folder) the command may create; a trailing "/" is a tree.
     outputs: tuple[str, ...] = ()
     check: Callable[[Path, str], None] | None = None
+    #: Run with an AWS endpoint (a moto server, no automl-lite stack in it but one without outputs).
+    aws: bool = False
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -643,7 +646,167 @@ def _corpus(penguins: bytes) -> list[Case]:
             "restore",
         ),
         Case("show-no-such-run", _files(), ["show", "nope"], 2, "UsageError", "automl-lite runs"),
+        # --- --stack NAME: a name CloudFormation cannot hold is refused before any call (exit 2); a
+        # stack that is not there, or not ours, is StackUnavailable (exit 1); never a traceback.
+        Case(
+            "runs-stack-hostile-name",
+            _files(),
+            ["runs", "--stack", "x;rm -rf ~"],
+            2,
+            "UsageError",
+            "stack name",
+        ),
+        Case(
+            "show-stack-name-with-escapes",
+            _files(),
+            ["show", "r", "--stack", "a\x1b[2J\nStatus: SUCCEEDED"],
+            2,
+            "UsageError",
+            "stack name",
+            check=_no_escape,
+        ),
+        Case(
+            "run-stack-name-too-long",
+            new,
+            ["run", "new.csv", "--target", "species", "--stack", "a" * 129],
+            2,
+            "UsageError",
+            "128 characters",
+        ),
+        Case(
+            "runs-stack-does-not-exist",
+            _files(),
+            ["runs", "--stack", "no-such-stack"],
+            1,
+            "StackUnavailable",
+            "no stack no-such-stack",
+            aws=True,
+        ),
+        Case(
+            "show-stack-without-outputs",
+            _files(),
+            ["show", "r", "--stack", "not-automl"],
+            1,
+            "StackUnavailable",
+            "has no output BucketName",
+            aws=True,
+        ),
+        Case(
+            "run-stack-does-not-exist",
+            new,
+            ["run", "new.csv", "--target", "species", "--stack", "no-such-stack"],
+            1,
+            "StackUnavailable",
+            "npx cdk deploy",
+            aws=True,
+        ),
+        Case(
+            "show-stack-bad-run-id",
+            _files(),
+            ["show", "../r", "--stack", "not-automl"],
+            2,
+            "UsageError",
+            "not a run id",
+            aws=True,
+        ),
+        Case(
+            "score-stack-a-folder-not-a-run-id",
+            new,
+            ["score", "runs/r", "new.csv", "--stack", "s"],
+            2,
+            "UsageError",
+            "give a run id",
+        ),
+        Case(
+            "score-stack-bad-threshold-before-any-call",
+            new,
+            ["score", "r", "new.csv", "--stack", "s", "--drift-threshold", "0"],
+            2,
+            "UsageError",
+            "--drift-threshold",
+        ),
+        Case(
+            "score-stack-does-not-exist",
+            new,
+            ["score", "r", "new.csv", "--stack", "no-such-stack"],
+            1,
+            "StackUnavailable",
+            "no stack",
+            aws=True,
+        ),
+        Case(
+            "predict-stack-a-folder-not-a-run-id",
+            new,
+            ["predict", "runs/r", "new.csv", "--stack", "s"],
+            2,
+            "UsageError",
+            "give a run id",
+        ),
+        Case(
+            "predict-stack-does-not-exist",
+            new,
+            ["predict", "r", "new.csv", "--stack", "no-such-stack"],
+            1,
+            "StackUnavailable",
+            "no stack",
+            aws=True,
+        ),
+        Case(
+            "predict-stack-no-such-data",
+            _files(),
+            ["predict", "r", "nope.csv", "--stack", "s"],
+            2,
+            "UsageError",
+            "does not exist",
+        ),
+        Case(
+            "console-stack-not-yet",
+            _files(),
+            ["console", "--no-browser", "--stack", "s"],
+            2,
+            "UsageError",
+            "does not take --stack",
+        ),
     ]
+
+
+@contextlib.contextmanager
+def _aws_endpoint():
+    """A moto server as the user's AWS, holding one stack that is not automl-lite's (no outputs)."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    from automl_lite.aws import clients
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    clients.reset_clients()
+    try:
+        template = {"Resources": {"Other": {"Type": "AWS::SNS::Topic"}}}
+        clients.client("cloudformation").create_stack(
+            StackName="not-automl", TemplateBody=json.dumps(template)
+        )
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        clients.reset_clients()
+        # moto's backends are the process's: leave no stack behind for the next case.
+        urllib.request.urlopen(
+            urllib.request.Request(f"{env['AWS_ENDPOINT_URL']}/moto-api/reset", method="POST")
+        )
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -654,7 +817,8 @@ def outcomes(tmp_path_factory, trained_run, penguins_csv) -> dict[str, tuple[Cas
         folder = root / case.name
         shutil.copytree(trained_run, folder / "runs" / "r")
         case.setup(folder)
-        status, text = _contract(folder, case.argv, case.outputs)
+        with _aws_endpoint() if case.aws else contextlib.nullcontext():
+            status, text = _contract(folder, case.argv, case.outputs)
         results[case.name] = (case, status, text, folder)
     return results
 

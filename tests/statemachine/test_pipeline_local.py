@@ -53,7 +53,11 @@ def _assert_failed_run(engine, result, code):
     assert messages[0]["attributes"]["status"] == "FAILED"
     assert messages[0]["attributes"]["error"] == code
     assert code in messages[0]["subject"]
-    assert result.cause.split(".")[0] in messages[0]["message"]
+    # An SQS subscriber gets the typed summary (MessageStructure=json), with the cause and the links.
+    summary = messages[0]["summary"]
+    assert summary is not None and summary.kind == "training" and summary.run_id == result.run_id
+    assert (summary.status, summary.error, summary.cause) == ("FAILED", code, result.cause)
+    assert summary.console_url and summary.execution_arn == result.execution_arn
     summary = storage.read_json(engine.bucket, layout.run_key(result.run_id, layout.RUN_SUMMARY))
     assert summary["status"] == "FAILED" and summary["error"] == code
 
@@ -94,6 +98,10 @@ def test_penguins_run_succeeds_with_every_artifact(engine, penguins_bytes):
     messages = _messages_for(engine, result.run_id)
     assert len(messages) == 1 and messages[0]["attributes"]["status"] == "SUCCEEDED"
     assert "log_loss" in messages[0]["message"]
+    summary = messages[0]["summary"]
+    assert summary is not None and summary.status == "SUCCEEDED" and summary.run_id == result.run_id
+    assert summary.metric == "log_loss" and summary.scores and summary.best_estimator
+    assert summary.artifacts["eda_report"].endswith(layout.EDA_REPORT)
 
 
 def test_bad_manifest_fails_with_manifest_invalid(engine, penguins_bytes):

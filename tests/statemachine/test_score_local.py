@@ -96,6 +96,10 @@ def _assert_failed(engine, result, code):
         "error": code,
     }
     assert code in messages[0]["subject"]
+    # An SQS subscriber gets the typed summary (MessageStructure=json).
+    summary = messages[0]["summary"]
+    assert summary is not None and (summary.kind, summary.run_id) == ("scoring", result.run_id)
+    assert (summary.status, summary.error, summary.cause) == ("FAILED", code, result.cause)
 
 
 def _penguins(penguins_csv) -> pd.DataFrame:
@@ -193,7 +197,21 @@ def test_unseen_categories_are_scored_and_reported(engine, trained, penguins_csv
     assert island["drifted"] and drift["columns"][0]["column"] == "island"
     assert result.output["drifted"]
     message = _messages(engine, result.run_id)[0]
-    assert message["attributes"]["drift"] == "DRIFT" and "island" in message["message"]
+    assert message["attributes"]["drift"] == "DRIFT"
+    # The text for people names the drifted column and links the drift report; an SQS subscriber
+    # gets the typed summary (MessageStructure=json).
+    (published,) = [
+        json.loads(json.loads(e["taskScheduledEventDetails"]["parameters"])["Message"])
+        for e in result.history
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "sns"
+    ]
+    assert "island" in published["default"] and published["email"] == published["default"]
+    assert "drift.html" in published["default"] and "Execution:" in published["default"]
+    summary = message["summary"]
+    assert summary is not None and (summary.kind, summary.status) == ("scoring", "SUCCEEDED")
+    assert summary.model_run_id == trained[0] and summary.artifacts[layout.DRIFT_REPORT].endswith(
+        layout.DRIFT_REPORT
+    )
 
 
 def test_missing_column_fails_with_its_code(engine, trained, penguins_csv):

@@ -178,3 +178,21 @@ def test_every_job_a_flow_waits_for_has_the_runs_own_timeout(path):
         if waits and not derived:
             fixed.append(name)
     assert not fixed, f"{path.name}: {fixed} wait for a job with no timeout derived from the run"
+
+
+@pytest.mark.parametrize("path", FLOWS, ids=_ids(FLOWS))
+def test_every_built_message_is_published_as_text_and_run_summary(path):
+    """A message a builder made (a path, not a ``States.Format`` fallback) is published with
+    ``MessageStructure=json``: the builder's ``notification`` (text for e-mail, the typed run
+    summary for SQS and Lambda subscribers; ``automl_lite.finish.notify.structured``)."""
+    bad = []
+    for name, state, _ in asl.iter_states(_load(path)["States"]):
+        if not state.get("Resource", "").startswith(PUBLISH):
+            continue
+        params = state["Parameters"]
+        template = params.get("Message.$", "")
+        if template.startswith("States."):
+            continue  # the last-resort text, when the reporter itself failed
+        if params.get("MessageStructure") != "json" or not template.endswith(".notification"):
+            bad.append(name)
+    assert not bad, f"{path.name}: published without the run summary for programs: {bad}"

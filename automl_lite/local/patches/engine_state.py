@@ -104,6 +104,8 @@ class EngineState:
     lambda_tmp_root: Path | None = None
     #: Where each function's stdout and stderr go (its log group, as CloudWatch Logs would keep it).
     lambda_log_dir: Path | None = None
+    #: EventBridge rules start their Step Functions targets (patch 8; the engine served as an endpoint).
+    rule_targets: bool = False
 
 
 _state = EngineState()

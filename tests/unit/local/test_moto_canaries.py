@@ -61,6 +61,24 @@ def test_events_test_event_pattern_is_still_a_stub():
     assert [type(n) for n in body] == [ast.Pass], ast.unparse(method)
 
 
+def test_rules_still_do_not_start_state_machines_and_s3_still_calls_them():
+    """Patch 8 (rule_targets): moto's rules refuse a Step Functions target (NotImplementedError, which
+    S3's EventBridge notification swallows), and S3 sends its events through ``Rule.send_to_targets``."""
+    from moto.events.models import Rule
+    from moto.s3 import notifications
+
+    from automl_lite.local.patches import ORIGINAL
+
+    original = ORIGINAL.get("send_to_targets", Rule.send_to_targets)
+    assert list(inspect.signature(original).parameters) == ["self", "original_event", "transform_input"]
+    assert '"states"' not in inspect.getsource(original) and "NotImplementedError" in inspect.getsource(
+        original
+    )
+    assert "rule.send_to_targets(event, transform_input=False)" in inspect.getsource(
+        notifications._send_event_bridge_message
+    )
+
+
 def test_parser_reaches_services_through_moto_port():
     from moto.stepfunctions.parser.asl.utils import boto_client
 
