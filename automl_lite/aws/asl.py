@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-STATEMACHINE_DIR = Path(__file__).resolve().parents[1] / "statemachine"
+STATEMACHINE_DIR = Path(__file__).resolve().parents[2] / "statemachine"
 ASL_FILE = STATEMACHINE_DIR / "pipeline.asl.json"
 EVENT_PATTERN_FILE = STATEMACHINE_DIR / "event_pattern.json"
 #: The scoring flow: its own definition and trigger (``score/<run-id>/<name>.csv``).
