@@ -63,8 +63,17 @@ def matrices(name: str) -> tuple[Any, Any, Any, np.ndarray, np.ndarray, ProblemT
     return m64, cast.transform(m64), cast.transform(t64), y_train, y_test, problem, DEFAULT_METRIC[problem]
 
 
-def run(variant: str, m64: Any, m32: Any, t32: Any, y: np.ndarray, y_test: np.ndarray, problem: ProblemType,
-        metric: str, budget: float) -> dict[str, Any]:
+def run(
+    variant: str,
+    m64: Any,
+    m32: Any,
+    t32: Any,
+    y: np.ndarray,
+    y_test: np.ndarray,
+    problem: ProblemType,
+    metric: str,
+    budget: float,
+) -> dict[str, Any]:
     from flaml import AutoML
 
     chosen = METRICS[metric]
@@ -73,9 +82,18 @@ def run(variant: str, m64: Any, m32: Any, t32: Any, y: np.ndarray, y_test: np.nd
     started = time.monotonic()
     if variant.startswith("plain"):
         automl = AutoML()
-        automl.fit(m64 if variant == "plain-f64" else m32, y, task=task, metric=chosen.flaml_name,
-                   time_budget=budget, estimator_list=list(ESTIMATORS), seed=0, verbose=0, log_file_name=str(log),
-                   log_type="all")
+        automl.fit(
+            m64 if variant == "plain-f64" else m32,
+            y,
+            task=task,
+            metric=chosen.flaml_name,
+            time_budget=budget,
+            estimator_list=list(ESTIMATORS),
+            seed=0,
+            verbose=0,
+            log_file_name=str(log),
+            log_type="all",
+        )
         name, config = automl.best_estimator, dict(automl.best_config)
         classes = automl._state.learner_classes
     else:
@@ -95,20 +113,31 @@ def run(variant: str, m64: Any, m32: Any, t32: Any, y: np.ndarray, y_test: np.nd
 
         flaml.AutoML.fit = patched  # type: ignore[method-assign]
         try:
-            found = _search.search(m32, y, None, problem=problem, metric=chosen, estimators=ESTIMATORS, seed=0,
-                                   time_budget_s=budget * (0.7 if variant == "project-70%" else 1.0), log_file=log)
+            found = _search.search(
+                m32,
+                y,
+                None,
+                problem=problem,
+                metric=chosen,
+                estimators=ESTIMATORS,
+                seed=0,
+                time_budget_s=budget * (0.7 if variant == "project-70%" else 1.0),
+                log_file=log,
+            )
         finally:
             flaml.AutoML.fit = real_fit  # type: ignore[method-assign]
         del original
-        automl, name, config, classes = found.automl, found.best_name, found.best_config, found.learner_classes
+        automl, name, config, classes = (
+            found.automl,
+            found.best_name,
+            found.best_config,
+            found.learner_classes,
+        )
     search_s = time.monotonic() - started
     estimator = _search.native_estimator(name, config, problem, classes[name])
     estimator.fit(m32, y)
-    if problem.is_classification:
-        prediction = estimator.predict_proba(t32)
-    else:
-        prediction = estimator.predict(t32)
-    n_trials = sum(1 for _ in open(log)) if log.exists() else 0
+    prediction = estimator.predict_proba(t32) if problem.is_classification else estimator.predict(t32)
+    n_trials = len(log.read_text().splitlines()) if log.exists() else 0
     return {
         "variant": variant,
         "trials": n_trials,
@@ -119,8 +148,15 @@ def run(variant: str, m64: Any, m32: Any, t32: Any, y: np.ndarray, y_test: np.nd
         "val_loss": round(float(automl.best_loss), 5),
         "eval": automl._state.eval_method,
         "search_s": round(search_s, 1),
-        "outer": round(tb.score(metric, y_test, np.asarray(prediction), int(max(y.max(), y_test.max()) + 1)
-                                if problem.is_classification else 0), 5),
+        "outer": round(
+            tb.score(
+                metric,
+                y_test,
+                np.asarray(prediction),
+                int(max(y.max(), y_test.max()) + 1) if problem.is_classification else 0,
+            ),
+            5,
+        ),
     }
 
 

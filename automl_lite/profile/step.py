@@ -126,6 +126,7 @@ def profile_run(run: RunContext) -> ProfileResult:
         seed=manifest.seed,
         estimators=",".join(manifest.estimators),
         delimiter=run.delimiter,  # type: ignore[arg-type]  # Validate only detects the four
+        run_started_at=run.started_at.isoformat(),
     )
     return ProfileResult(
         problem_type=problem_type,
