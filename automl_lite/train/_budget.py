@@ -119,14 +119,18 @@ def plan_budget(
     ends within :func:`run_grace_s` of the budget); what does not fit in the grace comes off the
     search (at most a quarter of the budget). ``elapsed_s`` is what the run spent before training
     (Validate, Profile, the container's start, the download): it comes off too.
-    With ``ensemble``, :data:`ENSEMBLE_BUDGET_SHARE` of the budget is taken
+    With ``ensemble``, :data:`ENSEMBLE_BUDGET_SHARE` of the budget left after ``elapsed_s`` is taken
     from the search for the ensemble (none below :data:`ENSEMBLE_MIN_BUDGET_S`).
     """
     estimate = POST_SEARCH_FIXED_S + 2 * fit_estimate_s(n_rows, n_inputs, n_classes)
     allowance = grace_s(time_budget_s)
     reserve = min(MAX_RESERVE_SHARE * time_budget_s, max(0.0, estimate - allowance))
+    # A share of what is left once the run's first steps are counted: when Validate and Profile took
+    # half a 60 s budget, 30% of all of it would have given the ensemble more than the search.
     ensemble_s = (
-        ENSEMBLE_BUDGET_SHARE * time_budget_s if ensemble and time_budget_s >= ENSEMBLE_MIN_BUDGET_S else 0.0
+        ENSEMBLE_BUDGET_SHARE * max(0.0, time_budget_s - elapsed_s)
+        if ensemble and time_budget_s >= ENSEMBLE_MIN_BUDGET_S
+        else 0.0
     )
     search = max(1.0, time_budget_s - reserve - ensemble_s - elapsed_s)
     return BudgetPlan(
