@@ -270,7 +270,15 @@ def build(
                 )
             else:
                 oof = out_of_fold(
-                    estimator, x, y, weights, parts, n_classes, deadline=deadline, overhead=1.0 + refit_factor
+                    estimator,
+                    x,
+                    y,
+                    weights,
+                    parts,
+                    n_classes,
+                    deadline=deadline,
+                    overhead=1.0 + refit_factor,
+                    probe=not known,
                 )
         except OutOfTime:
             skipped += 1
