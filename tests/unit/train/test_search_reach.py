@@ -14,7 +14,7 @@ from automl_lite.train._search import search
 def smooth_regression():
     # A smooth target with little noise: many small steps (many trees) keep helping.
     rng = np.random.default_rng(0)
-    x = rng.uniform(-2, 2, (2000, 4)).astype(np.float32)
+    x = rng.uniform(-2, 2, (1000, 4)).astype(np.float32)
     y = (
         np.sin(2 * x[:, 0]) * np.cos(x[:, 1])
         + x[:, 2] ** 2
@@ -28,7 +28,7 @@ def test_the_search_grows_lightgbm_past_the_defaults_and_the_model_keeps_its_tre
     smooth_regression, tmp_path
 ):
     x, y = smooth_regression
-    # Given a few seconds on 2,000 rows where more trees help, and LightGBM alone
+    # Given a few seconds on 1,000 rows where more trees help, and LightGBM alone
     found = search(
         x,
         y,
@@ -37,7 +37,7 @@ def test_the_search_grows_lightgbm_past_the_defaults_and_the_model_keeps_its_tre
         metric=METRICS["rmse"],
         estimators=["lgbm"],
         seed=0,
-        time_budget_s=8,
+        time_budget_s=10,
         log_file=tmp_path / "log.jsonl",
         with_defaults=True,
     )

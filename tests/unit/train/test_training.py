@@ -183,8 +183,9 @@ def test_the_budget_is_honoured_and_every_phase_is_timed(species_outcome):
         "final_fit_s",
         "importance_s",
     }
-    # The whole training, refits and importance included, ends within the Train step's grace.
-    assert metrics["training_time_s"] <= 3 + grace_s(3)
+    # The whole training, refits and importance included, ends within the run's grace (train() plans
+    # for grace_s, 5 s here; the rest of the run's 15 s is for a loaded machine: 11 s at load 20).
+    assert metrics["training_time_s"] <= 3 + run_grace_s(3)
     assert metrics["training_time_s"] >= sum(timings.values()) - 0.01
 
 
