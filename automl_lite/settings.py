@@ -43,6 +43,9 @@ class TrainingSettings(BaseSettings):
     estimators: str
     #: The dataset's field delimiter, as Validate detected it.
     delimiter: Delimiter = ","
+    #: When the run started (Validate), ISO 8601: the budget counts from there
+    #: (:func:`automl_lite.train.counted_before_train_s`); "" counts from the container's start.
+    run_started_at: str = Field("", description="ISO time the run started (Validate's started_at).")
 
     def estimator_list(self) -> list[str]:
         names = [e.strip() for e in self.estimators.split(",") if e.strip()]

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 
 from automl_lite import layout
@@ -32,7 +33,7 @@ from automl_lite.exceptions import (
 from automl_lite.model.integrity import write_digest
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.settings import TrainingSettings
-from automl_lite.train import CONTENT_TYPES, train, write_artifacts
+from automl_lite.train import CONTENT_TYPES, counted_before_train_s, train, write_artifacts
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,28 @@ def write_failure(settings: TrainingSettings, code: str, cause: str) -> None:
         logger.exception("could not write %s", layout.TRAINING_FAILURE)
 
 
+def run_clock_start(settings: TrainingSettings, job_started: float) -> float:
+    """``time.monotonic()`` of the moment the budget counts from: the run's start (Validate) when the
+    settings carry it, so the steps before Train come off the search (at most a share of the budget:
+    :func:`automl_lite.train.counted_before_train_s`); the job's start otherwise."""
+    now = time.monotonic()
+    since_job = now - job_started
+    if not settings.run_started_at:
+        return job_started
+    try:
+        run_started = datetime.fromisoformat(settings.run_started_at)
+    except ValueError:
+        logger.warning(
+            "AUTOML_RUN_STARTED_AT=%r is not an ISO time: the budget counts from the job's start",
+            settings.run_started_at,
+        )
+        return job_started
+    if run_started.tzinfo is None:
+        run_started = run_started.replace(tzinfo=UTC)
+    since_run = (datetime.now(UTC) - run_started).total_seconds()
+    return now - counted_before_train_s(since_run, since_job, settings.time_budget_s)
+
+
 def main() -> int:
     """Run one training job as configured by the environment.
 
@@ -130,7 +153,7 @@ def main() -> int:
         print(f"{exc.code}: {exc.cause}", file=sys.stderr)
         return 2
     try:
-        uploaded = run_training_job(settings, started_at=started)
+        uploaded = run_training_job(settings, started_at=run_clock_start(settings, started))
     except AutomlLiteError as exc:
         print(f"{exc.code}: {exc.cause}", file=sys.stderr)
         write_failure(settings, exc.code, exc.cause)

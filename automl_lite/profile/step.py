@@ -126,6 +126,7 @@ def profile_run(run: RunContext) -> ProfileResult:
         seed=manifest.seed,
         estimators=",".join(manifest.estimators),
         delimiter=run.delimiter,  # type: ignore[arg-type]  # Validate only detects the four
+        run_started_at=run.started_at.isoformat(),
     )
     # The job's attempt timeout and the Train state's, from the run's budget and the deployed
     # job's margins (its sizes arrive in the environment, automl_lite.aws.size_limits).

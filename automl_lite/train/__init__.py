@@ -45,15 +45,18 @@ image's adapter, ``training_image/train.py``.
 
 from automl_lite.train._artifacts import CONTENT_TYPES, write_artifacts
 from automl_lite.train._budget import (
+    AFTER_TRAIN_S,
     ENSEMBLE_BUDGET_SHARE,
     MAX_RESERVE_SHARE,
     POST_SEARCH_FIXED_S,
     BudgetPlan,
     SearchRows,
+    counted_before_train_s,
     ensemble_time_limit,
     grace_s,
     plan_budget,
     plan_search_rows,
+    run_grace_s,
 )
 from automl_lite.train._candidates import N_SPLITS, folds
 from automl_lite.train._ensemble import EnsembleResult
@@ -118,6 +121,9 @@ __all__ = [
     "folds",
     "forest_search_space",
     "grace_s",
+    "AFTER_TRAIN_S",
+    "run_grace_s",
+    "counted_before_train_s",
     "holdout_fraction",
     "imbalance_weights",
     "members_of",

@@ -207,18 +207,22 @@ def build(
         "time_limit_s": round(time_limit_s, 3),
     }
     single = EnsembleResult(best_estimator, best_name, record, None, [(best_name, best_config, 1.0)])
-    if (not enabled and not tune) or time_limit_s <= 0:
-        record.update(
-            kept=False,
-            reason="not attempted: " + ("disabled" if not enabled else "no time left in the budget"),
-        )
+    if not enabled and not tune:
+        record.update(kept=False, reason="not attempted: disabled")
         return _with_threshold(single, None, y, metric, False, record)
+    # The rows first: a reason that holds whatever the budget says more than "no time left".
     parts = folds(y, problem, n_train, cv, seed)
     if not parts:
         record.update(
             kept=False,
             reason=f"not attempted: too few rows in classes of at least {N_SPLITS} rows "
             "for out-of-fold predictions",
+        )
+        return _with_threshold(single, None, y, metric, False, record)
+    if time_limit_s <= 0:
+        record.update(
+            kept=False,
+            reason="not attempted: " + ("disabled" if not enabled else "no time left in the budget"),
         )
         return _with_threshold(single, None, y, metric, False, record)
     scored = np.concatenate([b for _, b in parts])
@@ -270,7 +274,15 @@ def build(
                 )
             else:
                 oof = out_of_fold(
-                    estimator, x, y, weights, parts, n_classes, deadline=deadline, overhead=1.0 + refit_factor
+                    estimator,
+                    x,
+                    y,
+                    weights,
+                    parts,
+                    n_classes,
+                    deadline=deadline,
+                    overhead=1.0 + refit_factor,
+                    probe=not known,
                 )
         except OutOfTime:
             skipped += 1

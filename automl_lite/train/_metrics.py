@@ -261,9 +261,9 @@ def metrics_document(
             "ensemble_budget_s": plan.ensemble_s,
             "reserved_for_refit_s": plan.reserve_s,
             "budget_note": (
-                f"The Train step may end at most max(30 s, 10%) = {grace_s(time_budget_s):g} s after its "
-                f"{time_budget_s:g} s budget; FLAML was given {plan.search_s:g} s: the budget less "
-                f"{timings['before_search_s']:g} s spent before the search and {plan.reserve_s:g} s kept for "
+                f"The run may end at most max(15 s, 10%) after its {time_budget_s:g} s budget, so training "
+                f"ends at most {grace_s(time_budget_s):g} s after it (its clock starts with the run); FLAML was given {plan.search_s:g} s: the budget less "
+                f"{timings['before_search_s']:g} s spent before the search (Validate and Profile included) and {plan.reserve_s:g} s kept for "
                 f"the refits (estimated at {plan.post_search_estimate_s:g} s with the report)"
                 + (
                     f" and {plan.ensemble_s:g} s for the ensemble (plus whatever the search left unused)."

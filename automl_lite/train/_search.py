@@ -252,7 +252,11 @@ def search(
             retrain_full=False,
             verbose=0,
             keep_search_state=False,
-            early_stop=True,
+            # FLAML's default, as plain FLAML runs: with early_stop the search ends once every
+            # learner's local search has converged once (and 10x the time to the best has passed),
+            # where FLAML would restart from new points and reach larger configurations; the time it
+            # left went to an ensemble that had fitted its candidates already (issue 24).
+            early_stop=False,
             starting_points=(
                 {k: v for k, v in STARTING_POINTS.items() if k in estimators}
                 if (time_budget_s >= DEFAULTS_MIN_BUDGET_S if with_defaults is None else with_defaults)

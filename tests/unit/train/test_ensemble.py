@@ -235,8 +235,12 @@ def test_training_with_an_ensemble_holds_the_budget_and_exports_with_parity(peng
     )
     metrics = outcome.metrics.dump()
     # Then the Train step's contract holds with the ensemble's fits, and the plan recorded its share
-    assert metrics["training_time_s"] <= 12 + grace_s(12)
-    assert metrics["search"]["ensemble_budget_s"] == pytest.approx(ENSEMBLE_BUDGET_SHARE * 12)
+    assert metrics["training_time_s"] <= 12 + grace_s(12), (
+        metrics["timings"],
+        metrics["ensemble"].get("time_limit_s"),
+    )
+    # (a share of the budget left after what was spent before the search)
+    assert metrics["search"]["ensemble_budget_s"] == pytest.approx(ENSEMBLE_BUDGET_SHARE * 12, rel=0.05)
     assert "ensemble_s" in metrics["timings"]
     # metrics.json says what was optimised and how the label is chosen; the leaderboard has the weights
     assert metrics["decision"]["optimised"] == "accuracy"
@@ -262,16 +266,22 @@ def test_the_plan_takes_the_ensemble_share_from_the_search_and_never_lets_it_bre
 
     plan = plan_budget(60, n_rows=1000, n_inputs=10, n_classes=2, ensemble=True)
     assert plan.ensemble_s == pytest.approx(ENSEMBLE_BUDGET_SHARE * 60)
-    assert plan.search_s == pytest.approx(60 - plan.ensemble_s)
+    # The search gets the rest, less what the post-search work needs beyond the grace.
+    assert plan.search_s + plan.ensemble_s + plan.post_search_estimate_s == pytest.approx(
+        plan.deadline_s, abs=1e-3
+    )
     assert plan_budget(5, n_rows=1000, n_inputs=10, n_classes=2, ensemble=True).ensemble_s == 0
-    # The search converged early: the ensemble gets the rest of the budget.
-    assert ensemble_time_limit(plan, 60, elapsed_s=30) == pytest.approx(30)
-    # FLAML overran into the share a little: the share, since the refits still fit before the deadline.
-    assert ensemble_time_limit(plan, 60, elapsed_s=50) == pytest.approx(plan.ensemble_s)
-    # Far past the budget: only what leaves the post-search work its time before the deadline.
-    limit = ensemble_time_limit(plan, 60, elapsed_s=65)
-    assert limit == pytest.approx(plan.deadline_s - 65 - plan.post_search_estimate_s)
-    assert 65 + limit + plan.post_search_estimate_s <= 60 + grace_s(60)
+    # The search converged early: the ensemble gets the rest of the time before the post-search work.
+    early = ensemble_time_limit(plan, 60, elapsed_s=30)
+    assert (
+        early == pytest.approx(plan.deadline_s - 30 - plan.post_search_estimate_s) and early > plan.ensemble_s
+    )
+    # FLAML overran into the share: less than the share, so that the post-search work ends by the deadline.
+    assert ensemble_time_limit(plan, 60, elapsed_s=50) < plan.ensemble_s
+    for elapsed in (30, 50, 65, 90):
+        limit = ensemble_time_limit(plan, 60, elapsed_s=elapsed)
+        assert limit >= 0
+        assert limit == 0 or elapsed + limit + plan.post_search_estimate_s <= 60 + grace_s(60) + 1e-9
 
 
 def test_holdout_searches_keep_their_candidates(cancer, tmp_path):
