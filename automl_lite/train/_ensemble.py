@@ -427,27 +427,3 @@ def _with_threshold(
     if threshold != 0.5:
         result.estimator = ThresholdClassifier(result.estimator, threshold)
     return result
-
-
-def decision_note(result: EnsembleResult, metric: Metric, problem: ProblemType) -> dict[str, Any]:
-    """``metrics.json``'s ``decision``: what was optimised, and how the final label is chosen."""
-    if problem is ProblemType.REGRESSION:
-        how = "the predicted value" + (
-            " (the weighted mean of the members' predictions)" if result.name == "ensemble" else ""
-        )
-    else:
-        how = (result.threshold_record or {}).get("label_rule", "the class with the highest probability")
-        if result.name == "ensemble":
-            how += " of the weighted mean of the members' probabilities"
-    return {
-        "optimised": metric.name,
-        "how": f"FLAML searched configurations by validation {metric.name}; the ensemble selection "
-        f"and its keep rule use out-of-fold {metric.name} too"
-        + (
-            "; the decision threshold was tuned for it on the same out-of-fold probabilities"
-            if problem is ProblemType.BINARY and metric.tunes_threshold
-            else ""
-        ),
-        "label": how,
-        "threshold": result.threshold_record,
-    }

@@ -20,12 +20,36 @@ from automl_lite import layout
 from automl_lite.artifacts import Artifact, jsonable
 from automl_lite.problem import Metric, ProblemType
 from automl_lite.train._budget import BudgetPlan, SearchRows, grace_s
-from automl_lite.train._ensemble import EnsembleResult, decision_note
+from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._model import NativeModel
 from automl_lite.train._search import CV_MAX_ROWS, HOLDOUT_RATIO, N_SPLITS, SearchResult
 
 if TYPE_CHECKING:
     from automl_lite.train._split import Rows
+
+
+def decision_note(result: EnsembleResult, metric: Metric, problem: ProblemType) -> dict[str, Any]:
+    """``metrics.json``'s ``decision``: what was optimised, and how the final label is chosen."""
+    if problem is ProblemType.REGRESSION:
+        how = "the predicted value" + (
+            " (the weighted mean of the members' predictions)" if result.name == "ensemble" else ""
+        )
+    else:
+        how = (result.threshold_record or {}).get("label_rule", "the class with the highest probability")
+        if result.name == "ensemble":
+            how += " of the weighted mean of the members' probabilities"
+    return {
+        "optimised": metric.name,
+        "how": f"FLAML searched configurations by validation {metric.name}; the ensemble selection "
+        f"and its keep rule use out-of-fold {metric.name} too"
+        + (
+            "; the decision threshold was tuned for it on the same out-of-fold probabilities"
+            if problem is ProblemType.BINARY and metric.tunes_threshold
+            else ""
+        ),
+        "label": how,
+        "threshold": result.threshold_record,
+    }
 
 
 class _Part(BaseModel):
