@@ -216,6 +216,13 @@ class TrainingMetrics(Artifact):
         default=None,
         description="Whether the same manifest gives the same model.onnx again (a budget in trials and a seed).",
     )
+    uncertainty: dict[str, Any] | None = Field(
+        default=None,
+        description="The conformal intervals (regression) or calibration and prediction sets (classification): "
+        "fitted or not, levels, graph outputs, how (out-of-fold rows, quantiles, calibration kept or not with "
+        "its out-of-fold log loss and ECE before/after), and 'test': coverage per level (share of test rows "
+        "inside the interval / whose set holds the truth), median width or mean set size, ECE before/after.",
+    )
 
 
 def metrics_document(
@@ -237,6 +244,7 @@ def metrics_document(
     timings: dict[str, float],
     training_time_s: float,
     reproducible: dict[str, Any] | None = None,
+    uncertainty: dict[str, Any] | None = None,
 ) -> TrainingMetrics:
     """The content of ``training/metrics.json``."""
     test_scores = {k: v for k, v in scores.items() if np.isfinite(v)}
@@ -338,6 +346,7 @@ def metrics_document(
         "training_time_s": round(training_time_s, 3),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "reproducible": reproducible,
+        "uncertainty": uncertainty,
     }
     return TrainingMetrics.model_validate(jsonable(doc))
 

@@ -32,6 +32,8 @@ from automl_lite.train._budget import (
     plan_budget,
     plan_search_rows,
 )
+from automl_lite.train._candidates import OutOfTime, folds, out_of_fold
+from automl_lite.train._conformal import Uncertainty, fit_uncertainty, measure_on_test
 from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
 from automl_lite.train._importance import permutation_importance
@@ -167,8 +169,23 @@ def train(
             else None,
         )
 
+    with clock.phase("uncertainty_s"):
+        uncertainty, uncertainty_note = fit_model_uncertainty(
+            choice,
+            m_search,
+            y_search,
+            w_search,
+            problem,
+            seed,
+            n_classes=rows.n_classes,
+            cv=found.eval_method == "cv",
+            levels=interval_levels,
+            seconds=None if in_trials else max(0.0, plan.search_s * OOF_FALLBACK_SHARE),
+        )
+
     with clock.phase("evaluation_fit_s"):
         evaluation = fit_model(choice, rows, x_train, rows.y_train, weights, problem, chosen)
+    evaluation.uncertainty = uncertainty
     test_proba = evaluation.pipeline.predict_proba(x_test) if rows.class_names else None
     test_pred = evaluation.pipeline.predict(x_test)
     names = list(dict.fromkeys([chosen.name, *STANDARD_METRICS[problem]]))
@@ -178,6 +195,7 @@ def train(
         x_all = prepare_frame(rows.data, rows.specs)
         all_weights, _ = imbalance_weights(rows.y, problem, chosen)
         final = fit_model(choice, rows, x_all, rows.y, all_weights, problem, chosen)
+    final.uncertainty = uncertainty
 
     history = search_history(found.log_file, chosen)
     leaderboard = ensemble_leaderboard(build_leaderboard(found.automl, history, chosen), choice, chosen)
@@ -206,6 +224,13 @@ def train(
         timings=clock.timings,
         training_time_s=clock.elapsed(),
         reproducible=reproducibility(max_trials, seed),
+        uncertainty=uncertainty_document(
+            uncertainty,
+            uncertainty_note,
+            rows.y_test,
+            np.asarray(test_pred),
+            None if test_proba is None else np.asarray(test_proba),
+        ),
     )
     return TrainingOutcome(
         model=final,
@@ -356,6 +381,81 @@ def fit_model(
         estimator=choice.name,
         class_names=rows.class_names,
     )
+
+
+# --- issue 25: how sure the model is --------------------------------------------------------------
+#: When the ensemble step computed no out-of-fold predictions (disabled, short budgets), they are
+#: computed for the intervals within this share of the search's seconds (none when it does not fit).
+OOF_FALLBACK_SHARE = 0.25
+
+
+def fit_model_uncertainty(
+    choice: EnsembleResult,
+    x: Any,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    problem: ProblemType,
+    seed: int,
+    *,
+    n_classes: int,
+    cv: bool,
+    levels: Sequence[float],
+    seconds: float | None,
+) -> tuple[Uncertainty | None, str]:
+    """The chosen model's conformal intervals / calibration / sets (:mod:`automl_lite.train._conformal`),
+    fitted on the ensemble step's out-of-fold predictions of that model, or on new ones when it made
+    none (within ``seconds``; None: no limit, a budget in trials). Returns the model and a note."""
+    if not levels:
+        return None, "no interval_levels asked for"
+    oof, oof_y, source = choice.oof, choice.oof_y, "the ensemble step's out-of-fold predictions"
+    if oof is None:
+        parts = folds(y, problem, len(y), cv, seed)
+        if not parts:
+            return None, "too few rows in classes of at least 5 rows for out-of-fold predictions"
+        deadline = None if seconds is None else time.monotonic() + seconds
+        try:
+            full = out_of_fold(choice.estimator, x, y, weights, parts, n_classes, deadline=deadline)
+        except OutOfTime:
+            return None, "the out-of-fold fits for the intervals did not fit in the time left"
+        except Exception as exc:  # a model that cannot be refitted on the folds: no intervals
+            return None, f"the out-of-fold fits for the intervals failed ({type(exc).__name__})"
+        scored = np.concatenate([b for _, b in parts])
+        oof, oof_y, source = full[scored], y[scored], "out-of-fold predictions of the chosen model"
+    fitted = fit_uncertainty(
+        np.asarray(oof, dtype=np.float64),
+        np.asarray(oof_y),
+        problem_type=problem.value,
+        levels=levels,
+        seed=seed,
+        source=source,
+    )
+    if fitted is None:
+        return None, "too few out-of-fold rows"
+    return fitted, "fitted"
+
+
+def uncertainty_document(
+    fitted: Uncertainty | None,
+    note: str,
+    y_test: np.ndarray,
+    test_pred: np.ndarray,
+    test_proba: np.ndarray | None,
+) -> dict[str, Any]:
+    """``metrics.json``'s ``uncertainty``: how it was fitted, and what it measures on the test split."""
+    if fitted is None:
+        return {"fitted": False, "note": note}
+    test = measure_on_test(fitted, y_test, test_pred, test_proba) if len(y_test) else {}
+    return {
+        "fitted": True,
+        "note": note,
+        "levels": fitted.levels,
+        "outputs": fitted.output_names(),
+        "how": fitted.record,
+        "test": test,
+    }
+
+
+# --- end issue 25 ----------------------------------------------------------------------------------
 
 
 @dataclass
