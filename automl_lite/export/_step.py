@@ -108,7 +108,13 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         metadata["reproducible"] = (
             metrics.reproducible.model_dump(mode="json") if metrics.reproducible else None
         )
-    model = export_onnx(native.pipeline, native.specs, class_names=native.class_names, metadata=metadata)
+    model = export_onnx(
+        native.pipeline,
+        native.specs,
+        class_names=native.class_names,
+        metadata=metadata,
+        uncertainty=getattr(native, "uncertainty", None),
+    )
     parity = measure_parity(native, model, feature_rows, native.problem_type)
     # parity.json is written whatever the verdict: a failed run must still show what was compared.
     parity_uri = storage.write_json(bucket, key(layout.PARITY), parity)

@@ -58,6 +58,7 @@ from automl_lite.train._budget import (
     plan_search_rows,
 )
 from automl_lite.train._candidates import N_SPLITS, folds
+from automl_lite.train._conformal import EPS as CALIBRATION_EPS
 from automl_lite.train._conformal import Uncertainty, fit_uncertainty, level_name
 from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
@@ -93,6 +94,7 @@ from automl_lite.train._threshold import (
 from automl_lite.train._train import train
 
 __all__ = [
+    "CALIBRATION_EPS",
     "Uncertainty",
     "fit_uncertainty",
     "level_name",
