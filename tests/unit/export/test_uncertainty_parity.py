@@ -29,7 +29,9 @@ def _estimator(name: str, regression: bool):
     members = [(n, kit[n]()) for n in ("lgbm", "rf", "xgboost")]
     if regression:
         return VotingRegressor(members, weights=np.array([2.0, 1.0, 1.0]))
-    return VotingClassifier(members, voting="soft", weights=np.array([2.0, 1.0, 1.0]), flatten_transform=False)
+    return VotingClassifier(
+        members, voting="soft", weights=np.array([2.0, 1.0, 1.0]), flatten_transform=False
+    )
 
 
 def _with_uncertainty(
@@ -125,3 +127,40 @@ def test_a_wrong_interval_in_the_graph_fails_the_gate(penguins):
     report = measure_parity(model, graph, penguins.drop(columns=["body_mass_g"]), "regression")
     assert not report.passed
     assert report.uncertainty is not None and not report.uncertainty["passed"]
+
+
+@pytest.mark.parametrize(
+    ("target", "problem_type"), [("body_mass_g", "regression"), ("species", "multiclass")]
+)
+def test_predict_and_scoring_write_the_uncertainty_columns(penguins, tmp_path, target, problem_type):
+    import json
+
+    from automl_lite.model.predict import OnnxModel, score_frame
+
+    regression = problem_type == "regression"
+    model = fit_native(penguins, target, problem_type, _estimator("lgbm", regression))
+    data = penguins[penguins[target].notna()].reset_index(drop=True)
+    truth = (
+        data[target].to_numpy(float)
+        if regression
+        else data[target].map({c: i for i, c in enumerate(model.class_names)}).to_numpy(int)
+    )
+    model = _with_uncertainty(model, data, truth, calibrate=True)
+    path = tmp_path / "model.onnx"
+    graph = export_onnx(
+        model.pipeline, model.specs, class_names=model.class_names, uncertainty=model.uncertainty
+    )
+    path.write_bytes(graph.SerializeToString())
+    onnx_model = OnnxModel(path)
+    scored = score_frame(onnx_model, data.drop(columns=[target]), 1)
+    assert list(scored.columns) == onnx_model.output_columns()
+    native = model.uncertainty_outputs(data)
+    if regression:
+        assert {"lower_80", "upper_80", "lower_95", "upper_95"} <= set(scored.columns)
+        assert np.allclose(scored["lower_80"].astype(float), native["lower_80"], rtol=1e-4)
+    else:
+        assert "calibrated_probability_Adelie" in scored.columns
+        sets = [json.loads(v) for v in scored["set_95"]]
+        expected = [list(np.asarray(model.class_names)[row.astype(bool)]) for row in native["set_95"]]
+        agree = np.mean([a == b for a, b in zip(sets, expected, strict=True)])
+        assert agree >= 0.99
