@@ -35,6 +35,7 @@ from automl_lite.model.features import (
     raw_feed,
 )
 from automl_lite.model.onnx_runtime import make_session
+from automl_lite.model.uncertainty_columns import add_uncertainty_columns, uncertainty_columns
 
 #: How many rejected rows the report lists (all are marked in the output file).
 MAX_REPORTED_REJECTIONS = 100
@@ -231,32 +232,10 @@ class OnnxModel:
         return self._outputs(raw_feed(raw, self.specs))
 
     def output_columns(self) -> list[str]:
+        extra = uncertainty_columns(self.output_names, self.class_names)  # issue 25
         if self.class_names is None:
-            return ["row", "prediction", *self.interval_outputs, "error"]
-        calibrated = [f"calibrated_probability_{c}" for c in self.class_names] if self.calibrated else []
-        return [
-            "row",
-            "prediction",
-            *[f"probability_{c}" for c in self.class_names],
-            *calibrated,
-            *self.set_outputs,
-            "error",
-        ]
-
-    # --- issue 25: the uncertainty outputs, when the graph has them ---
-    @property
-    def interval_outputs(self) -> list[str]:
-        """``lower_<L>``, ``upper_<L>`` (a regression graph with conformal intervals)."""
-        return [n for n in self.output_names if n.startswith(("lower_", "upper_"))]
-
-    @property
-    def set_outputs(self) -> list[str]:
-        """``set_<L>`` (a classification graph with conformal prediction sets)."""
-        return [n for n in self.output_names if n.startswith("set_")]
-
-    @property
-    def calibrated(self) -> bool:
-        return "calibrated_probabilities" in self.output_names
+            return ["row", "prediction", *extra, "error"]
+        return ["row", "prediction", *[f"probability_{c}" for c in self.class_names], *extra, "error"]
 
 
 def _score_chunk(model: OnnxModel, chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
@@ -267,47 +246,25 @@ def _score_chunk(model: OnnxModel, chunk: pd.DataFrame, first_row: int) -> pd.Da
     n_classes = len(model.class_names or [])
     prediction = np.full(len(chunk), None, dtype=object)
     proba = np.full((len(chunk), n_classes), np.nan)
-    calibrated = np.full((len(chunk), n_classes), np.nan)
-    extra = {
-        name: np.full(len(chunk), None, dtype=object) for name in model.interval_outputs + model.set_outputs
-    }
+    outputs = None
     if good.any():
         try:
             outputs = model.predict_frame(chunk[good.to_numpy()])
         except Exception as exc:  # a batch onnxruntime refuses: report it, keep going with the next
             reasons[good] = f"the model could not score this row ({type(exc).__name__})"
+            outputs = None
         else:
             if model.class_names is None:
                 prediction[good.to_numpy()] = outputs["prediction"].reshape(-1).astype(np.float64)
-                for name in model.interval_outputs:
-                    extra[name][good.to_numpy()] = outputs[name].reshape(-1).astype(np.float64)
             else:
                 prediction[good.to_numpy()] = outputs["label"].reshape(-1)
                 proba[good.to_numpy()] = outputs["probabilities"]
-                if model.calibrated:
-                    calibrated[good.to_numpy()] = outputs["calibrated_probabilities"]
-                for name in model.set_outputs:
-                    extra[name][good.to_numpy()] = class_sets(outputs[name], model.class_names or [])
     out["prediction"] = prediction
     for k, name in enumerate(model.class_names or []):
         out[f"probability_{name}"] = proba[:, k]
-    if model.calibrated:
-        for k, name in enumerate(model.class_names or []):
-            out[f"calibrated_probability_{name}"] = calibrated[:, k]
-    for name, values in extra.items():
-        out[name] = values
+    add_uncertainty_columns(out, model.output_names, model.class_names, outputs, good.to_numpy())
     out["error"] = reasons.to_numpy()
     return out
-
-
-def class_sets(members: np.ndarray, class_names: list[str]) -> list[str]:
-    """A ``set_<L>`` output (0/1 per class) as one JSON list of class names per row.
-
-    >>> class_sets(np.array([[1, 0, 1], [0, 0, 0]]), ["a", "b", "c"])
-    ['["a", "c"]', '[]']
-    """
-    names = np.asarray(class_names, dtype=object)
-    return [json.dumps(list(names[row.astype(bool)])) for row in np.asarray(members)]
 
 
 def check_output_path(out: Path, *, inputs: list[Path], overwrite: bool = False) -> None:

@@ -32,7 +32,7 @@ The modules, in the order of a run (each re-exported here; import from ``automl_
 - ``_candidates``, ``_linear``, ``_ensemble``, ``_threshold``: the ensemble of the search's best
   configurations and a portfolio of fixed ones (a linear model among them), and the binary
   decision threshold.
-- ``_conformal``: the conformal intervals, calibrated probabilities and prediction sets (issue 25),
+- ``_conformal``, ``_uncertainty``, ``_uncertainty_report``: the conformal intervals, calibrated probabilities and prediction sets (issue 25),
   fitted on the chosen model's out-of-fold predictions.
 - ``_scoring``: every score (against the whole label set).
 - ``_leaderboard``: the search history and the leaderboard.
