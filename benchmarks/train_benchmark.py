@@ -512,7 +512,11 @@ def ranks(verdicts: dict[tuple[str, str], str], methods: tuple[str, ...] = METHO
 
 
 def run_dataset(
-    name: str, budget: float, compare_ensemble: bool = False, autogluon: Path | None = None
+    name: str,
+    budget: float,
+    compare_ensemble: bool = False,
+    autogluon: Path | None = None,
+    ours_only: bool = False,
 ) -> dict[str, Any]:
     frame, target, problem = load(name)
     metric = DEFAULT_METRIC[problem]
@@ -536,6 +540,9 @@ def run_dataset(
         "flaml": lambda: run_flaml(x_train, y_train, x_test, problem, metric, budget),
     }
     methods = METHODS
+    if ours_only:  # issue 25: the uncertainty figures need automl-lite alone
+        runners = {"automl-lite": runners["automl-lite"]}
+        methods = ("automl-lite",)
     if compare_ensemble:
         runners[SINGLE] = lambda: run_ours(
             train, test, target, problem, metric, classes, budget, ensemble=False
@@ -566,7 +573,8 @@ def run_dataset(
                 )
             else:  # a method that failed loses
                 verdicts[(first, second)] = "+" if first in predictions else "-"
-    row["vs_hgb"], row["vs_flaml"] = verdicts[("automl-lite", "hgb")], verdicts[("automl-lite", "flaml")]
+    row["vs_hgb"] = verdicts.get(("automl-lite", "hgb"))
+    row["vs_flaml"] = verdicts.get(("automl-lite", "flaml"))
     if compare_ensemble:
         row["vs_single"] = verdicts[("automl-lite", SINGLE)]
     if autogluon is not None:
@@ -667,6 +675,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"also run automl-lite without its post-search ensemble ({SINGLE})",
     )
     parser.add_argument("--autogluon", action="store_true", help="also run AutoGluon medium_quality")
+    parser.add_argument(
+        "--ours-only", action="store_true", help="automl-lite alone (its uncertainty figures; no comparison)"
+    )
     parser.add_argument("--autogluon-python", type=Path, default=Path("/tmp/ag-venv/bin/python"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -682,7 +693,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows.append(
                 run_dataset(
-                    name, budget, args.compare_ensemble, args.autogluon_python if args.autogluon else None
+                    name,
+                    budget,
+                    args.compare_ensemble,
+                    args.autogluon_python if args.autogluon else None,
+                    ours_only=args.ours_only,
                 )
             )
             if args.json:

@@ -105,6 +105,10 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
     reproducible = metrics.reproducible is not None and metrics.reproducible.reproducible
     if reproducible:
         metadata = {k: v for k, v in metadata.items() if k not in RUN_SPECIFIC_METADATA}
+        # The CSV's file name (its key holds the upload's folder); scores to 10 digits (a forest
+        # adds its trees' predictions in threads, so the last bits of a score may differ).
+        metadata["dataset"] = run.dataset_key.rsplit("/", 1)[-1]
+        metadata["test_scores"] = {k: float(f"{v:.10g}") for k, v in metrics.test_scores.items()}
         metadata["reproducible"] = (
             metrics.reproducible.model_dump(mode="json") if metrics.reproducible else None
         )

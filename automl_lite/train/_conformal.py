@@ -49,6 +49,11 @@ ECE_BINS = 10
 MIN_CALIBRATION_ROWS = 20
 
 
+def _f32(value: float) -> float:
+    """The float32 value the graph stores: the native model uses the very same constant."""
+    return float(np.float32(value))
+
+
 def level_name(level: float) -> str:
     """``0.8`` -> ``"80"`` (the suffix of ``lower_80``, ``upper_80``, ``set_80``).
 
@@ -188,7 +193,7 @@ def fit_uncertainty(
     record: dict[str, Any] = {"rows": int(len(y)), "source": source}
     if problem_type == "regression":
         residuals = np.abs(np.asarray(y, dtype=np.float64) - oof)
-        widths = {level_name(v): conformal_quantile(residuals, v) for v in levels}
+        widths = {level_name(v): _f32(conformal_quantile(residuals, v)) for v in levels}
         record["method"] = (
             "cross-conformal: prediction ± the ceil((n+1)L)/n quantile of the absolute out-of-fold residuals"
         )
@@ -212,6 +217,7 @@ def fit_uncertainty(
     before, after = _log_loss(proba, y), _log_loss(cross, y)
     kept = after < before * (1.0 - CALIBRATION_MIN_GAIN)
     scale, bias = _fit_scaling(log_p, y, binary)
+    scale, bias = _f32(scale), np.asarray([_f32(b) for b in bias])
     calibration = (
         {"method": method, "scale": float(scale), "bias": [float(b) for b in bias]} if kept else None
     )
@@ -230,7 +236,7 @@ def fit_uncertainty(
     model = Uncertainty(problem_type, levels, calibration=calibration, record=record)
     q = model.calibrate(proba)
     truth = 1.0 - q[np.arange(len(y)), y]
-    model.set_thresholds = {level_name(v): 1.0 - conformal_quantile(truth, v) for v in levels}
+    model.set_thresholds = {level_name(v): _f32(1.0 - conformal_quantile(truth, v)) for v in levels}
     record["set_thresholds"] = model.set_thresholds
     record["sets_method"] = (
         "conformal prediction sets (LAC): a class is in the set at level L when its "
