@@ -109,3 +109,34 @@ def test_seed_and_max_trials_give_the_same_model_onnx_twice(penguins_csv):
         outcomes[0].leaderboard.drop(columns=[c for c in outcomes[0].leaderboard if "time" in c]),
         outcomes[1].leaderboard.drop(columns=[c for c in outcomes[1].leaderboard if "time" in c]),
     )
+
+
+@pytest.mark.slow
+def test_the_budget_contract_holds_with_intervals_and_calibration_on(penguins_csv):
+    from automl_lite.export import export_onnx, measure_parity
+    from automl_lite.train import grace_s
+
+    frame = read_csv(penguins_csv)
+    decisions = [ColumnDecision(name=n, kind=k, use=True, reason="") for n, k in KINDS.items()]  # type: ignore[arg-type]
+    outcome = train(
+        frame,
+        target="sex",
+        problem_type="binary",
+        metric="log_loss",
+        decisions=decisions,
+        time_budget_s=12,
+        seed=0,
+    )
+    metrics = outcome.metrics.dump()
+    assert metrics["training_time_s"] <= 12 + grace_s(12)
+    assert metrics["timings"]["uncertainty_s"] < 1.0  # the ensemble's out-of-fold predictions are reused
+    assert metrics["uncertainty"]["fitted"] and metrics["uncertainty"]["how"]["source"].startswith(
+        "the ensemble"
+    )
+    assert {"80", "95"} <= set(metrics["uncertainty"]["test"])
+    model = outcome.model
+    graph = export_onnx(
+        model.pipeline, model.specs, class_names=model.class_names, uncertainty=model.uncertainty
+    )
+    report = measure_parity(model, graph, outcome.holdout.drop(columns=["sex"]), "binary")
+    assert report.passed and report.uncertainty is not None and report.uncertainty["passed"]
