@@ -70,6 +70,11 @@ class ParityReport(BaseModel):
 
     def figures(self) -> str:
         """The measured figures in one sentence (used by the failure message and the model card)."""
+        if self.uncertainty is not None and not self.uncertainty.get("passed", True):
+            return f"{self._model_figures()}; the intervals, calibrated probabilities or prediction sets differ (parity.json 'uncertainty')"
+        return self._model_figures()
+
+    def _model_figures(self) -> str:
         if self.label_agreement is not None:
             return (
                 f"labels agree on {self.label_agreement:.4%} of {self.rows} rows "
