@@ -140,3 +140,36 @@ def test_the_budget_contract_holds_with_intervals_and_calibration_on(penguins_cs
     )
     report = measure_parity(model, graph, outcome.holdout.drop(columns=["sex"]), "binary")
     assert report.passed and report.uncertainty is not None and report.uncertainty["passed"]
+
+
+def test_the_manifest_and_the_container_settings_carry_max_trials_and_the_levels():
+    from pydantic import ValidationError
+
+    from automl_lite.manifest import Manifest
+    from automl_lite.settings import TrainingSettings
+
+    manifest = Manifest.model_validate(
+        {"dataset": "d.csv", "target": "y", "max_trials": 20, "interval_levels": [0.95, 0.8, 0.8]}
+    )
+    assert manifest.max_trials == 20 and manifest.interval_levels == [0.8, 0.95]
+    assert Manifest.model_validate({"dataset": "d.csv", "target": "y"}).interval_levels == [0.8, 0.95]
+    for bad in ({"max_trials": 0}, {"interval_levels": [1.5]}, {"interval_levels": [0.955]}):
+        with pytest.raises(ValidationError):
+            Manifest.model_validate({"dataset": "d.csv", "target": "y", **bad})
+    settings = TrainingSettings(
+        bucket="bkt",
+        run_id="r",
+        dataset_key="k",
+        profile_key="p",
+        target="y",
+        problem_type="regression",  # type: ignore[arg-type]
+        metric="rmse",
+        time_budget_s=10,
+        seed=0,
+        estimators="lgbm",
+        max_trials=20,
+        interval_levels="0.8,0.95",
+    )
+    env = settings.to_env()
+    assert env["AUTOML_MAX_TRIALS"] == "20" and env["AUTOML_INTERVAL_LEVELS"] == "0.8,0.95"
+    assert settings.level_list() == [0.8, 0.95]
