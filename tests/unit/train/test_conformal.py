@@ -173,3 +173,12 @@ def test_the_manifest_and_the_container_settings_carry_max_trials_and_the_levels
     env = settings.to_env()
     assert env["AUTOML_MAX_TRIALS"] == "20" and env["AUTOML_INTERVAL_LEVELS"] == "0.8,0.95"
     assert settings.level_list() == [0.8, 0.95]
+
+
+def test_automl_lite_run_max_trials_goes_into_the_manifest():
+    from automl_lite.cli import build_parser
+    from automl_lite.cli.run import _manifest_from_args
+
+    args = build_parser().parse_args(["run", "d.csv", "--target", "y", "--seed", "3", "--max-trials", "12"])
+    manifest = _manifest_from_args(args, "d.csv")
+    assert manifest["max_trials"] == 12 and manifest["seed"] == 3
