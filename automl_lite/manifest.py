@@ -20,6 +20,10 @@ DEFAULT_DATASET_WAIT_MINUTES = 15
 MAX_DATASET_WAIT_MINUTES = 120
 #: Longest target name (and dataset path): it is carried in the state and the training job's environment.
 MAX_NAME_CHARS = 1024
+#: Most trials a budget in trials may ask for (``max_trials``).
+MAX_TRIALS = 10_000
+#: The prediction-interval / prediction-set levels when the manifest names none (``interval_levels``).
+DEFAULT_INTERVAL_LEVELS = (0.8, 0.95)
 
 Estimator = Literal["lgbm", "xgboost", "rf", "extra_tree"]
 #: The estimators the search may use: each exports to ONNX with its preprocessing.
@@ -48,6 +52,11 @@ class Manifest(BaseModel):
     exclude_columns: list[str] = Field(default_factory=list)
     estimators: list[Estimator] = Field(default_factory=lambda: list(ESTIMATORS), min_length=1)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    #: A budget in trials: the search runs exactly this many FLAML trials and nothing after it
+    #: depends on the clock, so the same seed gives the same model.onnx (time_budget_s is not used).
+    max_trials: int | None = Field(None, ge=1, le=MAX_TRIALS)
+    #: Coverage levels of the regression intervals and classification prediction sets.
+    interval_levels: list[float] = Field(default_factory=lambda: list(DEFAULT_INTERVAL_LEVELS), max_length=5)
     tags: dict[str, str] = Field(default_factory=dict, max_length=50)
     #: When the manifest arrives before its CSV (parallel uploads), how long the run waits for it.
     dataset_wait_minutes: float = Field(DEFAULT_DATASET_WAIT_MINUTES, ge=0, le=MAX_DATASET_WAIT_MINUTES)
@@ -79,6 +88,15 @@ class Manifest(BaseModel):
     @classmethod
     def _unique_estimators(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
+
+    @field_validator("interval_levels")
+    @classmethod
+    def _levels_in_range(cls, value: list[float]) -> list[float]:
+        if any(not 0.5 <= v <= 0.99 for v in value):
+            raise ValueError("each level must be between 0.5 and 0.99 (0.8 is an 80% interval)")
+        if any(round(v * 100) != v * 100 and abs(round(v * 100) - v * 100) > 1e-9 for v in value):
+            raise ValueError("each level must be a whole percentage (0.8, 0.95, not 0.955)")
+        return sorted({round(v, 2) for v in value})
 
     def dataset_key(self, manifest_key: str) -> str:
         """The dataset's S3 key, resolved against the manifest's own folder."""

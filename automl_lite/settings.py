@@ -39,6 +39,10 @@ class TrainingSettings(BaseSettings):
     metric: str
     time_budget_s: int = Field(ge=MIN_TIME_BUDGET_S, le=MAX_TIME_BUDGET_S)
     seed: int = Field(ge=0)
+    #: A budget in trials (the manifest's ``max_trials``); 0: the budget is ``time_budget_s``.
+    max_trials: int = Field(0, ge=0)
+    #: Comma-separated interval / prediction-set levels (the manifest's ``interval_levels``).
+    interval_levels: str = "0.8,0.95"
     #: Comma-separated estimator names.
     estimators: str
     #: The dataset's field delimiter, as Validate detected it.
@@ -56,6 +60,16 @@ class TrainingSettings(BaseSettings):
                 fix="Fix the manifest's 'estimators' field.",
             )
         return names
+
+    def level_list(self) -> list[float]:
+        try:
+            levels = [float(v) for v in self.interval_levels.split(",") if v.strip()]
+        except ValueError as exc:
+            raise TrainingConfigError(
+                f"{ENV_PREFIX}INTERVAL_LEVELS={self.interval_levels!r} must be comma-separated numbers",
+                fix="Fix the manifest's 'interval_levels' field.",
+            ) from exc
+        return levels
 
     def to_env(self) -> dict[str, str]:
         """The settings as environment variables (what the Train state passes to Batch)."""

@@ -51,7 +51,7 @@ from sklearn.pipeline import Pipeline  # noqa: E402
 
 from automl_lite.export import export_onnx, measure_parity, onnx_session  # noqa: E402
 from automl_lite.model.features import category_strings, input_specs, onnx_feed, prepare_frame  # noqa: E402
-from automl_lite.model.predict import OnnxModel  # noqa: E402
+from automl_lite.model.onnx_model import OnnxModel  # noqa: E402
 from automl_lite.model.preprocessing import Float32Cast, build_preprocessor  # noqa: E402
 from automl_lite.problem import ProblemType  # noqa: E402
 from automl_lite.profile import screen_columns  # noqa: E402

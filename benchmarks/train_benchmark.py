@@ -292,7 +292,75 @@ def run_ours(
     ]
     if info["ensemble"].get("members"):
         info["ensemble"]["members"] = [(m["estimator"], m["weight"]) for m in info["ensemble"]["members"]]
+    info["uncertainty"] = uncertainty_on_holdout(outcome.model, test, target)
     return prediction, info
+
+
+def uncertainty_on_holdout(model: Any, test: pd.DataFrame, target: str) -> dict[str, Any] | None:
+    """Issue 25: the exported model's intervals / sets / calibration measured on the outer holdout.
+
+    Regression: per level, the share of holdout rows inside the interval and its median width.
+    Classification: per level, the share of rows whose prediction set holds the true class and the
+    mean set size; the expected calibration error (top label, 10 bins) before and after calibration.
+    """
+    from automl_lite.model.features import category_strings
+    from automl_lite.train._conformal import expected_calibration_error
+
+    fitted = getattr(model, "uncertainty", None)
+    if fitted is None:
+        return None
+    features = test.drop(columns=[target])
+    out: dict[str, Any] = {"calibration_kept": bool(fitted.calibration) if fitted.is_classification else None}
+    if not fitted.is_classification:
+        truth = test[target].to_numpy(float)
+        bounds = fitted.intervals(model.predict(features))
+        for name in fitted.half_widths:
+            lower, upper = bounds[f"lower_{name}"], bounds[f"upper_{name}"]
+            out[name] = {
+                "coverage": float(np.mean((truth >= lower) & (truth <= upper))),
+                "median_width": float(np.median(upper - lower)),
+            }
+        return out
+    index = {c: i for i, c in enumerate(model.class_names)}
+    labels = category_strings(test[target]).map(index)
+    known = labels.notna().to_numpy()
+    y = labels[known].to_numpy(int)
+    proba = model.predict_proba(features)[known]
+    out["ece_before"] = expected_calibration_error(proba, y)
+    out["ece_after"] = expected_calibration_error(fitted.calibrate(proba), y)
+    for key, members in fitted.sets(proba).items():
+        name = key.removeprefix("set_")
+        out[name] = {
+            "coverage": float(np.mean(members[np.arange(len(y)), y] == 1)),
+            "mean_set_size": float(members.sum(axis=1).mean()),
+        }
+    return out
+
+
+def print_uncertainty_table(rows: list[dict[str, Any]]) -> None:
+    """Issue 25: coverage per level (target: within 2 points of nominal), width / set size, ECE."""
+    print(
+        "\nuncertainty on the outer holdout: coverage per level (nominal in the header; target within 2 points), "
+        "median interval width (regression) or mean set size (classification), top-label ECE before -> after"
+    )
+    for r in rows:
+        u = (r.get("automl-lite_info") or {}).get("uncertainty")
+        if not u:
+            print(f"{r['dataset']:<13} {r['budget_s']:>5g}s  no intervals or sets")
+            continue
+        levels = [k for k in u if k.isdigit()]
+        cells = []
+        for name in levels:
+            size = u[name].get("median_width", u[name].get("mean_set_size"))
+            cells.append(
+                f"{name}%: {u[name]['coverage']:.3f} ({'width' if 'median_width' in u[name] else 'size'} {size:.4g})"
+            )
+        ece = (
+            f"  ECE {u['ece_before']:.4f} -> {u['ece_after']:.4f} (calibration {'kept' if u['calibration_kept'] else 'not kept'})"
+            if "ece_before" in u
+            else ""
+        )
+        print(f"{r['dataset']:<13} {r['budget_s']:>5g}s  " + "  ".join(cells) + ece)
 
 
 def run_hgb(
@@ -459,7 +527,11 @@ def ranks(verdicts: dict[tuple[str, str], str], methods: tuple[str, ...] = METHO
 
 
 def run_dataset(
-    name: str, budget: float, compare_ensemble: bool = False, autogluon: Path | None = None
+    name: str,
+    budget: float,
+    compare_ensemble: bool = False,
+    autogluon: Path | None = None,
+    ours_only: bool = False,
 ) -> dict[str, Any]:
     frame, target, problem = load(name)
     metric = DEFAULT_METRIC[problem]
@@ -483,6 +555,9 @@ def run_dataset(
         "flaml": lambda: run_flaml(x_train, y_train, x_test, problem, metric, budget),
     }
     methods = METHODS
+    if ours_only:  # issue 25: the uncertainty figures need automl-lite alone
+        runners = {"automl-lite": runners["automl-lite"]}
+        methods = ("automl-lite",)
     if compare_ensemble:
         runners[SINGLE] = lambda: run_ours(
             train, test, target, problem, metric, classes, budget, ensemble=False
@@ -513,7 +588,8 @@ def run_dataset(
                 )
             else:  # a method that failed loses
                 verdicts[(first, second)] = "+" if first in predictions else "-"
-    row["vs_hgb"], row["vs_flaml"] = verdicts[("automl-lite", "hgb")], verdicts[("automl-lite", "flaml")]
+    row["vs_hgb"] = verdicts.get(("automl-lite", "hgb"))
+    row["vs_flaml"] = verdicts.get(("automl-lite", "flaml"))
     if compare_ensemble:
         row["vs_single"] = verdicts[("automl-lite", SINGLE)]
     if autogluon is not None:
@@ -616,6 +692,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"also run automl-lite without its post-search ensemble ({SINGLE})",
     )
     parser.add_argument("--autogluon", action="store_true", help="also run AutoGluon medium_quality")
+    parser.add_argument(
+        "--ours-only", action="store_true", help="automl-lite alone (its uncertainty figures; no comparison)"
+    )
     parser.add_argument("--autogluon-python", type=Path, default=Path("/tmp/ag-venv/bin/python"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -631,7 +710,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows.append(
                 run_dataset(
-                    name, budget, args.compare_ensemble, args.autogluon_python if args.autogluon else None
+                    name,
+                    budget,
+                    args.compare_ensemble,
+                    args.autogluon_python if args.autogluon else None,
+                    ours_only=args.ours_only,
                 )
             )
             if args.json:
@@ -639,6 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     for budget, _ in plan:
         print_table([r for r in rows if r["budget_s"] == budget], budget)
     print_gains(rows)
+    print_uncertainty_table(rows)
     return 0
 
 

@@ -20,6 +20,10 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 # handler module builds its Powertools Logger and Metrics: Powertools' documented way to test handlers.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "automl-lite")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "automl-lite")
+# As `import automl_lite` does, before any test module loads LightGBM / XGBoost / scikit-learn's OpenMP
+# (tests/modelkit.py imports LightGBM before automl_lite): spinning OpenMP threads made a small fit
+# 20-60x slower on a busy machine (measured here: a 4 s train() took 125 s under pytest at load 13).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(scope="session")

@@ -79,6 +79,8 @@ def run_training_job(settings: TrainingSettings, *, started_at: float | None = N
             time_budget_s=settings.time_budget_s,
             estimators=settings.estimator_list(),
             seed=settings.seed,
+            max_trials=settings.max_trials or None,
+            interval_levels=settings.level_list(),
             log_path=log_path,
             started_at=started_at,
         )

@@ -1,7 +1,7 @@
 """``automl-lite``: the user's door to the local engine.
 
     automl-lite run DATA.csv --target COL [--time-budget S] [--problem-type T] [--metric M]
-                    [--exclude COL ...] [--out DIR]
+                    [--exclude COL ...] [--seed S] [--max-trials N] [--out DIR]
     automl-lite run MANIFEST.json [--out DIR]
     automl-lite predict MODEL_OR_RUN DATA.csv [--out FILE]
     automl-lite score RUN DATA.csv [--out DIR] [--drift-threshold PSI] [--chunk-bytes N]
@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--exclude", nargs="+", metavar="COL", help="columns to leave out")
     run.add_argument("--estimators", nargs="+", choices=["lgbm", "xgboost", "rf", "extra_tree"])
     run.add_argument("--seed", type=int)
+    run.add_argument(
+        "--max-trials",
+        type=int,
+        help="a budget in trials instead of seconds: with --seed, the same model.onnx every time",
+    )
     run.add_argument("--out", help="copy the run's artifacts here instead of runs/<run-id>/")
     run.add_argument("--timeout", type=float, default=4 * 3600, help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run, stack_func=cmd_stack_run)

@@ -38,6 +38,8 @@ def _manifest_from_args(args: argparse.Namespace, dataset_name: str) -> dict[str
         manifest["exclude_columns"] = args.exclude
     if args.seed is not None:
         manifest["seed"] = args.seed
+    if getattr(args, "max_trials", None) is not None:
+        manifest["max_trials"] = args.max_trials
     if args.estimators:
         manifest["estimators"] = args.estimators
     return manifest

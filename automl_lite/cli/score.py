@@ -92,7 +92,7 @@ def _check_run_folder(folder: Path) -> str:
     A damaged folder is ``RunFolderInvalid`` (as ``show`` says), naming the file and what to do.
     """
     from automl_lite.exceptions import RunFolderInvalidError, ScoreModelUnavailableError
-    from automl_lite.model.predict import OnnxModel
+    from automl_lite.model.onnx_model import OnnxModel
     from automl_lite.profile import ProfileArtifact
 
     summary = read_summary(folder)

@@ -15,6 +15,7 @@ from automl_lite.exceptions import (
     describe_exception,
 )
 from automl_lite.export._converters import register_converters
+from automl_lite.export._intervals import add_uncertainty_outputs, uncertainty_metadata
 from automl_lite.export._threshold import threshold_label, unwrap_threshold
 from automl_lite.model.features import MISSING_TOKEN, InputSpec, as_specs
 
@@ -134,6 +135,7 @@ def export_onnx(
     *,
     class_names: list[str] | None,
     metadata: dict[str, Any] | None = None,
+    uncertainty: Any = None,
 ) -> onnx.ModelProto:
     """The fitted pipeline (preprocessing + estimator) as one ONNX graph.
 
@@ -148,6 +150,9 @@ def export_onnx(
         Original class names in the order of the encoded labels; ``None`` for regression.
     metadata:
         Extra ``metadata_props`` (values that are not strings are stored as JSON).
+    uncertainty:
+        The model's :class:`automl_lite.train.Uncertainty` (``NativeModel.uncertainty``): its intervals,
+        calibrated probabilities and prediction sets become outputs of the graph (:mod:`._intervals`).
 
     Raises
     ------
@@ -185,12 +190,15 @@ def export_onnx(
         _label_names(model, class_names)
     else:
         _rename_value(model.graph, model.graph.output[0].name, "prediction")
+    extra_outputs = add_uncertainty_outputs(model, uncertainty)  # issue 25
     props = {
         "input_schema": [s.to_dict() for s in specs],
         "column_mapping": _column_mapping(specs),
         "missing_token": MISSING_TOKEN,
         "class_names": class_names,
-        "outputs": ["label", "probabilities"] if class_names is not None else ["prediction"],
+        "outputs": (["label", "probabilities"] if class_names is not None else ["prediction"])
+        + extra_outputs,
+        "uncertainty": uncertainty_metadata(uncertainty),
         **(metadata or {}),
     }
     set_metadata(model, props)

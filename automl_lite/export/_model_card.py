@@ -73,7 +73,8 @@ def _example(specs: list[Any], classification: bool) -> str:
             'if spec["part"] == "n_chars" else len(str(t).split()))'
         )
     lines.append('    return pd.to_numeric(col, errors="coerce").to_numpy(np.float32)')
-    outputs = "labels, probabilities" if classification else "(prediction,)"
+    # *extra: the uncertainty outputs (intervals, calibrated probabilities, sets), when the graph has them.
+    outputs = "labels, probabilities, *extra" if classification else "prediction, *intervals"
     lines.append(f'{outputs} = session.run(None, {{s["name"]: value(s).reshape(-1, 1) for s in schema}})')
     return "\n".join(lines)
 
@@ -140,6 +141,70 @@ def _parity_section(parity: Any) -> list[str]:
         "The full comparison is in `model/parity.json`; its verdict is also in the model's `parity` metadata.",
     ]
     return out
+
+
+# --- issue 25 ---------------------------------------------------------------------------------------
+def _uncertainty_section(metrics: TrainingMetrics) -> list[str]:
+    """What the intervals / sets / calibrated probabilities mean, and their coverage on the test split."""
+    doc = metrics.uncertainty
+    if not doc:
+        return []
+    out = ["## How sure the model is", ""]
+    if not doc.get("fitted"):
+        return [*out, f"No intervals or prediction sets: {_md(doc.get('note', ''))}.", ""]
+    how, test = doc.get("how", {}), doc.get("test", {})
+    levels = [f"{round(v * 100)}" for v in doc.get("levels", [])]
+    regression = metrics.problem_type == "regression"
+    if regression:
+        out.append(
+            "Outputs "
+            + ", ".join(f"`lower_{n}`/`upper_{n}`" for n in levels)
+            + ": the prediction minus/plus a constant (the conformal quantile of the absolute errors the "
+            f"model made out of fold on {how.get('rows')} training rows). On new rows like the training "
+            "rows, the interval at level L holds the true value for about L% of rows: on average over "
+            "rows, not for each row (every interval has the same width, whatever the row)."
+        )
+    else:
+        calibration = how.get("calibration", {})
+        out.append(
+            "Outputs "
+            + ", ".join(f"`set_{n}`" for n in levels)
+            + " (int64 `[rows, classes]`, 1 = the class is in the set): conformal prediction sets, which "
+            "hold the true class for about L% of rows (on average over rows). A set may hold several "
+            "classes (the model hesitates) or none (even its best class is less sure than the level needs)."
+        )
+        out.append("")
+        if calibration.get("kept"):
+            out.append(
+                f"`calibrated_probabilities`: {calibration.get('method')} fitted out of fold; it lowered the "
+                f"out-of-fold log loss from {calibration.get('oof_log_loss_before'):.4g} to "
+                f"{calibration.get('oof_log_loss_after'):.4g} (cross-fitted). `label` still follows `probabilities`."
+            )
+        else:
+            out.append(
+                f"The probabilities are not recalibrated: {calibration.get('method', 'calibration')} did not "
+                "lower the out-of-fold log loss enough."
+            )
+    out += [
+        "",
+        "| level | coverage on the test split | " + ("median width |" if regression else "mean set size |"),
+    ]
+    out.append("|---|---|---|")
+    for name in levels:
+        row = test.get(name)
+        if row:
+            size = row.get("median_width") if regression else row.get("mean_set_size")
+            out.append(f"| {name}% | {row['coverage']:.1%} of {test.get('rows')} rows | {size:.4g} |")
+    if not regression and "ece_before" in test:
+        out += [
+            "",
+            f"Expected calibration error on the test split: {test['ece_before']:.4f} before calibration, "
+            f"{test['ece_after']:.4f} after; log loss {test['log_loss_before']:.4g} -> {test['log_loss_after']:.4g}.",
+        ]
+    return [*out, ""]
+
+
+# --- end issue 25 -----------------------------------------------------------------------------------
 
 
 def render_model_card(
@@ -210,6 +275,7 @@ def render_model_card(
         "",
         *_parity_section(parity),
         "",
+        *_uncertainty_section(metrics),
         "## Limitations",
         "",
         "- The scores come from one test split of this dataset; data that differs from it (other periods, "

@@ -60,6 +60,8 @@ class ParityReport(BaseModel):
     max_relative_diff: float | None = None
     #: The same comparison restricted to the perturbed copies (unseen categories, missing values).
     perturbed_agreement: float | None = None
+    #: issue 25: the intervals / calibrated probabilities / prediction sets, native against the graph.
+    uncertainty: dict[str, Any] | None = None
     thresholds: dict[str, float]
     tie_rule: str | None = None
     how_measured: str
@@ -68,6 +70,11 @@ class ParityReport(BaseModel):
 
     def figures(self) -> str:
         """The measured figures in one sentence (used by the failure message and the model card)."""
+        if self.uncertainty is not None and not self.uncertainty.get("passed", True):
+            return f"{self._model_figures()}; the intervals, calibrated probabilities or prediction sets differ (parity.json 'uncertainty')"
+        return self._model_figures()
+
+    def _model_figures(self) -> str:
         if self.label_agreement is not None:
             return (
                 f"labels agree on {self.label_agreement:.4%} of {self.rows} rows "
@@ -153,6 +160,8 @@ def measure_parity(
         f"as predict) plus {len(extra)} copies of the first of them with every category replaced by one never "
         "seen in training or every value missing"
     )
+    extra_ok, extra = _uncertainty_parity(pipeline, rows, outputs)
+    common["uncertainty"] = extra
     if problem.is_classification:
         native_labels = pipeline.predict(rows)
         native_proba = pipeline.predict_proba(rows)
@@ -170,7 +179,7 @@ def measure_parity(
         thresholds["max_abs_probability_diff"] = PROBA_TOLERANCE
         proba_ok = diff <= PROBA_TOLERANCE
         return ParityReport(
-            passed=agreement >= LABEL_AGREEMENT_MIN and proba_ok,
+            passed=agreement >= LABEL_AGREEMENT_MIN and proba_ok and extra_ok,
             strict_passed=exact >= LABEL_AGREEMENT_MIN and proba_ok,
             label_agreement=agreement,
             exact_label_agreement=exact,
@@ -191,7 +200,7 @@ def measure_parity(
     within = relative <= REGRESSION_RELATIVE_TOLERANCE
     thresholds["relative_tolerance"] = REGRESSION_RELATIVE_TOLERANCE
     return ParityReport(
-        passed=float(np.mean(within)) >= LABEL_AGREEMENT_MIN,
+        passed=float(np.mean(within)) >= LABEL_AGREEMENT_MIN and extra_ok,
         within_tolerance_fraction=float(np.mean(within)),
         max_abs_diff=float(gap.max()),
         max_relative_diff=float(relative.max()),
@@ -201,6 +210,53 @@ def measure_parity(
         f"{described}; a prediction agrees when |onnx - native| <= 1e-4 * max(1, |native|).",
         **common,
     )
+
+
+# --- issue 25 ---------------------------------------------------------------------------------------
+def _uncertainty_parity(
+    native: Any, rows: pd.DataFrame, outputs: dict[str, np.ndarray]
+) -> tuple[bool, dict[str, Any] | None]:
+    """The intervals, calibrated probabilities and sets of the graph against the native model's.
+
+    Intervals: the regression rule (|onnx - native| <= 1e-4 x max(1, |native|) on >= 99.9% of rows).
+    Calibrated probabilities: every one within 1e-4. Sets: a row agrees when every class's 0/1 is
+    the same, or differs only where the native probability is within 1e-4 of the set's threshold
+    (float32 and float64 may fall either side of it); >= 99.9% of rows must agree.
+    """
+    fitted = getattr(native, "uncertainty", None)
+    if fitted is None:
+        return True, None
+    expected = native.uncertainty_outputs(rows)
+    missing = sorted(set(expected) - set(outputs))
+    if missing:
+        return False, {"passed": False, "missing_outputs": missing}
+    report: dict[str, Any] = {"outputs": sorted(expected)}
+    ok = True
+    scores = fitted.calibrate(native.predict_proba(rows)) if fitted.is_classification else None
+    for name, want in expected.items():
+        got = np.asarray(outputs[name], dtype=np.float64).reshape(np.shape(want))
+        if name.startswith(("lower_", "upper_")):
+            relative = np.abs(got - want) / np.maximum(1.0, np.abs(want))
+            share = float(np.mean(relative <= REGRESSION_RELATIVE_TOLERANCE))
+            report[name] = {"within_tolerance_fraction": share, "max_relative_diff": float(relative.max())}
+            ok &= share >= LABEL_AGREEMENT_MIN
+        elif name == "calibrated_probabilities":
+            diff = float(np.max(np.abs(got - want)))
+            report[name] = {"max_abs_probability_diff": diff}
+            ok &= diff <= PROBA_TOLERANCE
+        else:  # set_<L>
+            threshold = fitted.set_thresholds[name.removeprefix("set_")]
+            near = np.abs(np.asarray(scores) - threshold) <= PROBA_TOLERANCE
+            agree = ((got == want) | near).all(axis=1)
+            share = float(np.mean(agree))
+            exact = float(np.mean((got == want).all(axis=1)))
+            report[name] = {"row_agreement": share, "exact_row_agreement": exact}
+            ok &= share >= LABEL_AGREEMENT_MIN
+    report["passed"] = bool(ok)
+    return bool(ok), report
+
+
+# --- end issue 25 -----------------------------------------------------------------------------------
 
 
 def parity_error(report: ParityReport) -> ExportParityFailedError:

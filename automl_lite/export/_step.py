@@ -19,6 +19,9 @@ from automl_lite.finish import finish_run
 from automl_lite.run_summary import SUCCEEDED, RunSummary
 from automl_lite.train import TrainingMetrics
 
+#: Metadata a reproducible run's graph leaves out: they differ between two runs of one manifest.
+RUN_SPECIFIC_METADATA = ("trained_at", "run_id")
+
 
 def _load_native(bucket: str, model_key: str, digest_key: str) -> Any:
     """Unpickle the run's native model, only once it is known to be the file the training job wrote.
@@ -112,7 +115,25 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         "decision": metrics.decision.model_dump(mode="json", exclude={"threshold"}),
         "problem_type_reason": profile.problem_type_reason if profile else None,
     }
-    model = export_onnx(native.pipeline, native.specs, class_names=native.class_names, metadata=metadata)
+    # issue 25: a reproducible run's graph holds nothing that differs between two runs of the same
+    # manifest (the run id and the dates stay in run.json, parity.json and the model card).
+    reproducible = metrics.reproducible is not None and metrics.reproducible.reproducible
+    if reproducible:
+        metadata = {k: v for k, v in metadata.items() if k not in RUN_SPECIFIC_METADATA}
+        # The CSV's file name (its key holds the upload's folder); scores to 10 digits (a forest
+        # adds its trees' predictions in threads, so the last bits of a score may differ).
+        metadata["dataset"] = run.dataset_key.rsplit("/", 1)[-1]
+        metadata["test_scores"] = {k: float(f"{v:.10g}") for k, v in metrics.test_scores.items()}
+        metadata["reproducible"] = (
+            metrics.reproducible.model_dump(mode="json") if metrics.reproducible else None
+        )
+    model = export_onnx(
+        native.pipeline,
+        native.specs,
+        class_names=native.class_names,
+        metadata=metadata,
+        uncertainty=getattr(native, "uncertainty", None),
+    )
     parity = measure_parity(native, model, feature_rows, native.problem_type)
     # parity.json is written whatever the verdict: a failed run must still show what was compared.
     parity_uri = storage.write_json(bucket, key(layout.PARITY), parity)
@@ -120,7 +141,10 @@ def export_run(run: RunContext, profile: ProfileResult | None = None) -> ExportR
         # No model.onnx is published for a failed gate, so nobody picks up a graph that is wrong.
         raise parity_error(parity)
     # The verdict travels with the model file, for users who only ever see the .onnx.
-    set_metadata(model, {"parity": parity_summary(parity)})
+    summary_of_parity = parity_summary(parity)
+    if reproducible:
+        summary_of_parity.pop("checked_at", None)
+    set_metadata(model, {"parity": summary_of_parity})
     artifacts = {
         name: storage.uri(bucket, key(artifact))
         for name, artifact in [

@@ -124,6 +124,8 @@ def profile_run(run: RunContext) -> ProfileResult:
         metric=metric,
         time_budget_s=manifest.time_budget_s,
         seed=manifest.seed,
+        max_trials=manifest.max_trials or 0,
+        interval_levels=",".join(f"{v:g}" for v in manifest.interval_levels),
         estimators=",".join(manifest.estimators),
         delimiter=run.delimiter,  # type: ignore[arg-type]  # Validate only detects the four
         run_started_at=run.started_at.isoformat(),

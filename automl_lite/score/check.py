@@ -5,7 +5,7 @@ In order: the key names a run (``score/<run-id>/<name>.csv``); the upload is cla
 the run exists and SUCCEEDED (its ``run.json``) and its ``model/parity.json`` passed;
 the file has a header row, its delimiter detected as Validate detects a training
 dataset's (:func:`automl_lite.data.csv_reader.detect_delimiter`), and every column the model
-reads (the ONNX metadata, :class:`automl_lite.model.predict.OnnxModel`). Extra columns are
+reads (the ONNX metadata, :class:`automl_lite.model.onnx_model.OnnxModel`). Extra columns are
 ignored and listed. Only the file's first bytes are read: :data:`HEAD_BYTES`, or up to
 the end of a longer header row (:data:`MAX_HEADER_BYTES`).
 """
@@ -35,7 +35,7 @@ from automl_lite.exceptions import (
     ScoreModelUnavailableError,
 )
 from automl_lite.model.features import missing_columns
-from automl_lite.model.predict import OnnxModel
+from automl_lite.model.onnx_model import OnnxModel
 from automl_lite.run_summary import SUCCEEDED, RunSummary
 from automl_lite.score_contracts import MAX_CHUNKS, ScoreColumns, ScoreContext, ScoreDuplicate, ScoreSettings
 

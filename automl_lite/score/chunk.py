@@ -27,14 +27,8 @@ from automl_lite import layout
 from automl_lite.aws import storage
 from automl_lite.data.csv_reader import neutralise
 from automl_lite.exceptions import AutomlLiteError, InternalError, ScoreInputInvalidError
-from automl_lite.model.predict import (
-    BATCH_ROWS,
-    READ_OPTIONS,
-    SCORING_THREADS,
-    OnnxModel,
-    score_frame,
-    write_scored,
-)
+from automl_lite.model.onnx_model import OnnxModel
+from automl_lite.model.predict import BATCH_ROWS, READ_OPTIONS, SCORING_THREADS, score_frame, write_scored
 from automl_lite.profile.artifact import ProfileArtifact
 from automl_lite.score.drift import add_tallies, tally_chunk
 from automl_lite.score.merge import PartWriter

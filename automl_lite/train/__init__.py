@@ -32,6 +32,8 @@ The modules, in the order of a run (each re-exported here; import from ``automl_
 - ``_candidates``, ``_linear``, ``_ensemble``, ``_threshold``: the ensemble of the search's best
   configurations and a portfolio of fixed ones (a linear model among them), and the binary
   decision threshold.
+- ``_conformal``, ``_uncertainty``, ``_uncertainty_report``: the conformal intervals, calibrated probabilities and prediction sets (issue 25),
+  fitted on the chosen model's out-of-fold predictions.
 - ``_scoring``: every score (against the whole label set).
 - ``_leaderboard``: the search history and the leaderboard.
 - ``_importance``: permutation importance sized to the time left.
@@ -59,6 +61,8 @@ from automl_lite.train._budget import (
     run_grace_s,
 )
 from automl_lite.train._candidates import N_SPLITS, folds
+from automl_lite.train._conformal import EPS as CALIBRATION_EPS
+from automl_lite.train._conformal import Uncertainty, fit_uncertainty, level_name
 from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
 from automl_lite.train._importance import permutation_importance
@@ -93,6 +97,10 @@ from automl_lite.train._threshold import (
 from automl_lite.train._train import train
 
 __all__ = [
+    "CALIBRATION_EPS",
+    "Uncertainty",
+    "fit_uncertainty",
+    "level_name",
     "CONTENT_TYPES",
     "CV_MAX_ROWS",
     "ENSEMBLE_BUDGET_SHARE",

@@ -91,6 +91,10 @@ class EnsembleResult:
     threshold_record: dict[str, Any] | None
     #: (estimator name, config, weight) of the members (the best single alone when dropped).
     members: list[tuple[str, dict[str, Any], float]] = field(default_factory=list)
+    #: issue 25: the chosen model's out-of-fold predictions and their truth (None when not computed),
+    #: which the conformal intervals and the calibration are fitted on (``_conformal.py``).
+    oof: np.ndarray | None = None
+    oof_y: np.ndarray | None = None
 
     def summary(self) -> dict[str, Any]:
         """``metrics.json``'s ``model``: what the exported model is."""
@@ -406,6 +410,8 @@ def _with_threshold(
 ) -> EnsembleResult:
     record.setdefault("search_time_s", None)
     record.update(jsonable(record))  # metrics.json is strict JSON: no inf or NaN
+    if oof is not None:  # issue 25: kept for the conformal step
+        result.oof, result.oof_y = oof, y
     if not tune or oof is None:
         result.threshold_record = {
             "tuned": False,

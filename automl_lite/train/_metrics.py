@@ -156,6 +156,37 @@ class FinalModel(_Part):
     note: str = Field(description="How the final model relates to the test scores.")
 
 
+class Reproducibility(_Part):
+    """Whether running the same manifest again gives the same model (issue 25)."""
+
+    reproducible: bool = Field(description="True: the same seed and data give a byte-identical model.onnx.")
+    max_trials: int | None = Field(description="The budget in trials, or null (a budget in seconds).")
+    seed: int = Field(description="The seed of the split, the search, the folds and the estimators.")
+    reason: str = Field(description="Why the run is, or is not, reproducible.")
+
+
+def reproducibility(max_trials: int | None, seed: int) -> dict[str, Any]:
+    """``metrics.json``'s ``reproducible``: a budget in trials is; a budget in seconds is not."""
+    if max_trials:
+        return {
+            "reproducible": True,
+            "max_trials": max_trials,
+            "seed": seed,
+            "reason": f"a budget of {max_trials} trials with seed {seed}: FLAML runs the same trials "
+            "(no time limit, estimators taken in turn), the ensemble fits every candidate, and no choice "
+            "reads the clock; the graph carries no run-specific metadata. The same data, manifest and "
+            "library versions on the same machine give a byte-identical model.onnx",
+        }
+    return {
+        "reproducible": False,
+        "max_trials": None,
+        "seed": seed,
+        "reason": "a budget in seconds: how many trials FLAML runs, and which candidates the ensemble "
+        "can afford, depend on how fast the machine is at the time; give max_trials (with seed) for "
+        "a run that can be repeated",
+    }
+
+
 class TrainingMetrics(Artifact):
     """``training/metrics.json``: the chosen model, its test scores and how every number was measured."""
 
@@ -204,6 +235,18 @@ class TrainingMetrics(Artifact):
     timings: dict[str, float] = Field(description="Seconds of each phase of training.")
     training_time_s: float = Field(description="Seconds from the job's start to the end of training.")
     trained_at: str = Field(description="When training finished (ISO 8601, UTC).")
+    # --- issue 25 ---
+    reproducible: Reproducibility | None = Field(
+        default=None,
+        description="Whether the same manifest gives the same model.onnx again (a budget in trials and a seed).",
+    )
+    uncertainty: dict[str, Any] | None = Field(
+        default=None,
+        description="The conformal intervals (regression) or calibration and prediction sets (classification): "
+        "fitted or not, levels, graph outputs, how (out-of-fold rows, quantiles, calibration kept or not with "
+        "its out-of-fold log loss and ECE before/after), and 'test': coverage per level (share of test rows "
+        "inside the interval / whose set holds the truth), median width or mean set size, ECE before/after.",
+    )
 
 
 def metrics_document(
@@ -224,6 +267,8 @@ def metrics_document(
     importance_how: dict[str, Any],
     timings: dict[str, float],
     training_time_s: float,
+    reproducible: dict[str, Any] | None = None,
+    uncertainty: dict[str, Any] | None = None,
 ) -> TrainingMetrics:
     """The content of ``training/metrics.json``."""
     test_scores = {k: v for k, v in scores.items() if np.isfinite(v)}
@@ -324,6 +369,8 @@ def metrics_document(
         "timings": timings,
         "training_time_s": round(training_time_s, 3),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "reproducible": reproducible,
+        "uncertainty": uncertainty,
     }
     return TrainingMetrics.model_validate(jsonable(doc))
 

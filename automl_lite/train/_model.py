@@ -31,6 +31,9 @@ class NativeModel:
     estimator: str
     class_names: list[str] | None = None
     trained_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    #: issue 25: the conformal intervals / calibration / prediction sets
+    #: (:class:`automl_lite.train.Uncertainty`), or None (a model trained before them, or too few rows).
+    uncertainty: Any = None
 
     @property
     def is_classification(self) -> bool:
@@ -50,6 +53,15 @@ class NativeModel:
     def predict_proba(self, raw: pd.DataFrame) -> np.ndarray:
         """Class probabilities, columns in the order of ``class_names``."""
         return np.asarray(self.pipeline.predict_proba(self.prepare(raw)), dtype=np.float64)
+
+    def uncertainty_outputs(self, raw: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The graph's extra outputs computed natively: ``lower_<L>``/``upper_<L>`` (regression),
+        ``calibrated_probabilities`` and ``set_<L>`` (classification); empty without them."""
+        if self.uncertainty is None:
+            return {}
+        return self.uncertainty.outputs(
+            self.predict_proba(raw) if self.is_classification else self.predict(raw)
+        )
 
 
 # ``model/model.joblib`` pickles the class by its public path, so moving it between private modules

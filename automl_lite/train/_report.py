@@ -17,6 +17,7 @@ from automl_lite.html.page import (
     format_value,
     render_page,
 )
+from automl_lite.train._uncertainty_report import uncertainty_section
 
 if TYPE_CHECKING:
     from automl_lite.train._metrics import RareClasses, TrainingMetrics, TrainingOutcome
@@ -255,6 +256,9 @@ def render_training_report(outcome: TrainingOutcome, *, run_id: str | None = Non
         )
     else:
         sections.append(Section("Errors", figures=_regression_figures(outcome)))
+    sure = uncertainty_section(outcome)  # issue 25: intervals / calibration / sets
+    if sure is not None:
+        sections.append(sure)
     importance = _importance_figure(outcome)
     sections.append(
         Section(

@@ -160,6 +160,29 @@ def validated_rounds(config: dict[str, Any], model: Any) -> tuple[dict[str, Any]
     return {**config, "n_estimators": trained}, note
 
 
+# --- issue 25: a budget in trials (reproducible runs) ---------------------------------------------
+def trial_budget(time_budget_s: float, max_trials: int | None) -> dict[str, Any]:
+    """FLAML's budget arguments: seconds, or exactly ``max_trials`` trials with nothing timed.
+
+    In trials, FLAML has no time budget (``time_budget=-1``), so no trial is cut at a time limit, and
+    it picks the next estimator round-robin (its default picks by the measured time to improve,
+    which depends on how busy the machine is): the same seed then runs the same trials.
+
+    Examples
+    --------
+    >>> trial_budget(60, None)
+    {'time_budget': 60}
+    >>> trial_budget(60, 12)
+    {'time_budget': -1, 'max_iter': 12, 'learner_selector': 'roundrobin'}
+    """
+    if not max_trials:
+        return {"time_budget": time_budget_s}
+    return {"time_budget": -1, "max_iter": int(max_trials), "learner_selector": "roundrobin"}
+
+
+# --- end issue 25 ----------------------------------------------------------------------------------
+
+
 def eval_method(n_train: int) -> str:
     """FLAML's validation of its trials: ``cv`` up to :data:`CV_MAX_ROWS` training rows, ``holdout`` above."""
     return "cv" if n_train <= CV_MAX_ROWS else "holdout"
@@ -209,12 +232,14 @@ def search(
     time_budget_s: float,
     log_file: Path,
     with_defaults: bool | None = None,
+    max_trials: int | None = None,
 ) -> SearchResult:
     """Run FLAML on the preprocessed training split (or a sample of it) for ``time_budget_s`` seconds.
 
     ``with_defaults``: whether the search also starts from the libraries' defaults
     (:data:`STARTING_POINTS`); None decides by the budget (:data:`DEFAULTS_MIN_BUDGET_S`).
     :func:`automl_lite.train.plan_search_rows` decides it for large data by the estimated cost.
+    ``max_trials``: a budget in trials (:func:`trial_budget`), ``time_budget_s`` is then not used.
 
     Raises
     ------
@@ -237,8 +262,8 @@ def search(
             y_train=y,
             task=task,
             metric=metric.flaml_name,
-            time_budget=time_budget_s,
             **weight_kwargs,
+            **trial_budget(time_budget_s, max_trials),
             estimator_list=list(estimators),
             seed=seed,
             log_file_name=str(log_file),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,7 +21,7 @@ from automl_lite.exceptions import (
     NoUsableFeaturesError,
     TrainingFailedError,
 )
-from automl_lite.manifest import ESTIMATORS
+from automl_lite.manifest import DEFAULT_INTERVAL_LEVELS, ESTIMATORS
 from automl_lite.model.features import input_specs, prepare_frame, used_decisions
 from automl_lite.model.preprocessing import Float32Cast, build_preprocessor
 from automl_lite.problem import METRICS, STANDARD_METRICS, Metric, ProblemType
@@ -35,7 +36,7 @@ from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
 from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
-from automl_lite.train._metrics import TrainingOutcome, metrics_document
+from automl_lite.train._metrics import TrainingOutcome, metrics_document, reproducibility
 from automl_lite.train._model import NativeModel
 from automl_lite.train._scoring import score
 from automl_lite.train._search import SearchResult, eval_method, fit_pipeline, search
@@ -48,6 +49,7 @@ from automl_lite.train._split import (
     search_sample,
     split_indexes,
 )
+from automl_lite.train._uncertainty import OOF_FALLBACK_SHARE, fit_model_uncertainty, uncertainty_document
 
 #: Share of the time left before the deadline that permutation importance plans for.
 IMPORTANCE_TIME_SHARE = 0.6
@@ -63,6 +65,8 @@ def train(
     time_budget_s: float,
     estimators: Sequence[str] = ESTIMATORS,
     seed: int = 0,
+    max_trials: int | None = None,
+    interval_levels: Sequence[float] = DEFAULT_INTERVAL_LEVELS,
     log_path: Path | str | None = None,
     started_at: float | None = None,
     ensemble: bool = True,
@@ -86,6 +90,12 @@ def train(
         Build an ensemble of the search's best configurations after the search and keep it when
         it beats the best single model (:func:`automl_lite.train.build_ensemble`); the binary
         threshold for accuracy/f1 is tuned either way.
+    max_trials:
+        A budget in trials instead of seconds: the search runs exactly this many trials and no later
+        choice reads the clock, so the same ``seed`` gives the same model (``metrics.json``'s
+        ``reproducible``). ``time_budget_s`` then only sizes the plan's shares, never a time limit.
+    interval_levels:
+        Levels of the regression intervals and the classification prediction sets (``_conformal.py``).
 
     Examples
     --------
@@ -94,13 +104,20 @@ def train(
     >>> outcome.metrics.test_scores["log_loss"]  # doctest: +SKIP
     """
     clock = _Clock(time.monotonic() if started_at is None else started_at)
+    # A budget in trials: nothing below may depend on the clock (the plan sees no time spent).
+    in_trials = bool(max_trials)
     problem = ProblemType(problem_type)
     chosen = check_request(frame, target=target, problem=problem, metric=metric, estimators=estimators)
     rows = select_rows(frame, target=target, decisions=decisions, problem=problem, seed=seed)
     x_train, x_test, m_train = prepare_inputs(rows)
     weights, imbalance_note = imbalance_weights(rows.y_train, problem, chosen)
     plan = plan_budget(
-        time_budget_s, len(rows.data), m_train.shape[1], rows.n_classes, clock.elapsed(), ensemble=ensemble
+        time_budget_s,
+        len(rows.data),
+        m_train.shape[1],
+        rows.n_classes,
+        0.0 if in_trials else clock.elapsed(),
+        ensemble=ensemble,
     )
     # Large data: the search may see a sample (cheaper trials); the refits below use every row.
     searched = plan_search_rows(
@@ -127,6 +144,7 @@ def train(
         time_budget_s=plan.search_s,
         log_file=_fresh_log_file(log_path),
         with_defaults=searched.defaults,
+        max_trials=max_trials,
     )
     clock.timings["search_s"] = round(found.search_s, 3)
 
@@ -144,6 +162,7 @@ def train(
             plan=plan,
             budget_s=time_budget_s,
             elapsed_s=clock.elapsed(),
+            unlimited=in_trials,
             refit_scale=searched.train_rows / searched.rows,
             # Large data: the refits' cost as the search measured it (small data keeps the plan's).
             refits_s=(found.fit_seconds(len(rows.train_idx)) or 0.0)
@@ -152,8 +171,23 @@ def train(
             else None,
         )
 
+    with clock.phase("uncertainty_s"):
+        uncertainty, uncertainty_note = fit_model_uncertainty(
+            choice,
+            m_search,
+            y_search,
+            w_search,
+            problem,
+            seed,
+            n_classes=rows.n_classes,
+            cv=found.eval_method == "cv",
+            levels=interval_levels,
+            seconds=None if in_trials else max(0.0, plan.search_s * OOF_FALLBACK_SHARE),
+        )
+
     with clock.phase("evaluation_fit_s"):
         evaluation = fit_model(choice, rows, x_train, rows.y_train, weights, problem, chosen)
+    evaluation.uncertainty = uncertainty
     test_proba = evaluation.pipeline.predict_proba(x_test) if rows.class_names else None
     test_pred = evaluation.pipeline.predict(x_test)
     names = list(dict.fromkeys([chosen.name, *STANDARD_METRICS[problem]]))
@@ -163,14 +197,20 @@ def train(
         x_all = prepare_frame(rows.data, rows.specs)
         all_weights, _ = imbalance_weights(rows.y, problem, chosen)
         final = fit_model(choice, rows, x_all, rows.y, all_weights, problem, chosen)
+    final.uncertainty = uncertainty
 
     history = search_history(found.log_file, chosen)
     leaderboard = ensemble_leaderboard(build_leaderboard(found.automl, history, chosen), choice, chosen)
     with clock.phase("importance_s"):
         # Whatever is left before the deadline, less a few seconds for the report and the upload, and
         # a margin: the repeats are sized on one scoring pass, and on birds at 300 s (an ensemble of
-        # five, load 14) importance took 29 s where 16 s were left (issue 24).
-        left = IMPORTANCE_TIME_SHARE * (plan.deadline_s - clock.elapsed() - POST_SEARCH_FIXED_S / 2)
+        # five, load 14) importance took 29 s where 16 s were left (issue 24). A budget in trials
+        # reads no clock (issue 25): every repeat runs.
+        left = (
+            math.inf
+            if in_trials
+            else IMPORTANCE_TIME_SHARE * (plan.deadline_s - clock.elapsed() - POST_SEARCH_FIXED_S / 2)
+        )
         importance, importance_how = permutation_importance(
             evaluation, rows.raw_test, rows.y_test, chosen, seed, time_limit_s=max(1.0, left)
         )
@@ -192,6 +232,14 @@ def train(
         importance_how=importance_how,
         timings=clock.timings,
         training_time_s=clock.elapsed(),
+        reproducible=reproducibility(max_trials, seed),
+        uncertainty=uncertainty_document(
+            uncertainty,
+            uncertainty_note,
+            rows.y_test,
+            np.asarray(test_pred),
+            None if test_proba is None else np.asarray(test_proba),
+        ),
     )
     return TrainingOutcome(
         model=final,
@@ -290,6 +338,7 @@ def choose_model(
     elapsed_s: float,
     refit_scale: float = 1.0,
     refits_s: float | None = None,
+    unlimited: bool = False,
 ) -> EnsembleResult:
     """The search's best alone or an ensemble of its best configurations (and the binary threshold),
     in whatever time the plan left before the refits.
@@ -297,6 +346,7 @@ def choose_model(
     The candidates are compared on the rows the search saw (``m_search``: the training split, or its
     sample on large data); ``refit_scale`` is how many more rows the final refit fits (all rows);
     ``refits_s`` the two refits of the best configuration as measured (:func:`ensemble_time_limit`).
+    ``unlimited`` (a budget in trials): every candidate is fitted, whatever the clock says.
     """
     return build_ensemble(
         best_estimator=found.estimator,
@@ -313,7 +363,7 @@ def choose_model(
         n_classes=n_classes,
         cv=found.eval_method == "cv",
         seed=seed,
-        time_limit_s=ensemble_time_limit(plan, budget_s, elapsed_s, refits_s),
+        time_limit_s=math.inf if unlimited else ensemble_time_limit(plan, budget_s, elapsed_s, refits_s),
         enabled=ensemble and plan.ensemble_s > 0,
         refit_scale=refit_scale,
     )

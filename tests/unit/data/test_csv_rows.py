@@ -27,14 +27,8 @@ from automl_lite.data.csv_reader import read_csv, sniff_delimiter
 from automl_lite.data.csv_rows import RecordScanner, blank_chars, count_rows, text_lines
 from automl_lite.exceptions import DatasetUnreadableError
 from automl_lite.export import export_onnx
-from automl_lite.model.predict import (
-    READ_OPTIONS,
-    SCORING_THREADS,
-    OnnxModel,
-    predict_file,
-    score_frame,
-    write_scored,
-)
+from automl_lite.model.onnx_model import OnnxModel
+from automl_lite.model.predict import READ_OPTIONS, SCORING_THREADS, predict_file, score_frame, write_scored
 from automl_lite.score.check import read_head, read_header
 from automl_lite.score.chunk import chunk_batches
 from automl_lite.score.plan import plan_chunks

@@ -179,6 +179,7 @@ def test_the_budget_is_honoured_and_every_phase_is_timed(species_outcome):
         "before_search_s",
         "search_s",
         "ensemble_s",
+        "uncertainty_s",
         "evaluation_fit_s",
         "final_fit_s",
         "importance_s",
