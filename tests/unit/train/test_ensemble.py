@@ -253,8 +253,13 @@ def test_training_with_an_ensemble_holds_the_budget_and_exports_with_parity(peng
     assert written["decision"] == metrics["decision"]
     assert "Ensemble and decision" in files[layout.TRAINING_REPORT].read_text()
     # And the exported graph passes the parity gate, whatever the model became
+    # (as Export converts it: the intervals, sets and calibrated probabilities in the graph too)
     model = export_onnx(
-        outcome.model.pipeline, outcome.model.specs, class_names=outcome.model.class_names, metadata={}
+        outcome.model.pipeline,
+        outcome.model.specs,
+        class_names=outcome.model.class_names,
+        metadata={},
+        uncertainty=outcome.model.uncertainty,
     )
     report = measure_parity(outcome.model, model, outcome.holdout.drop(columns=["sex"]), "binary")
     assert report.passed, report.figures()
