@@ -434,4 +434,9 @@ def test_training_report_draws_svg_only_and_never_imports_matplotlib():
         cwd=Path(__file__).parents[3],
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split() == ["species", "6", "body_mass_g", "5"]  # + the uncertainty figure (issue 25)
+    assert result.stdout.split() == [
+        "species",
+        "6",
+        "body_mass_g",
+        "5",
+    ]  # + the uncertainty figure (issue 25)
