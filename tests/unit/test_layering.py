@@ -73,12 +73,14 @@ def test_boto3_is_imported_only_by_the_clients_module():
     assert users == ["automl_lite.aws.clients"], users
 
 
-def _graph() -> dict[str, set[str]]:
+def _graph(*, top_level_only: bool = True) -> dict[str, set[str]]:
+    """Imports between the package's modules: those run at import time, or (``top_level_only=False``)
+    every one, function-level imports included."""
     modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         targets = set()
-        for imported in _imports(path, top_level_only=True):
+        for imported in _imports(path, top_level_only=top_level_only):
             # ``from automl_lite.x import y``: y may be a module or a name in x.
             while imported and imported not in modules:
                 imported = imported.rpartition(".")[0]
@@ -88,8 +90,7 @@ def _graph() -> dict[str, set[str]]:
     return graph
 
 
-def test_no_import_circles_between_modules():
-    graph = _graph()
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
     state: dict[str, int] = {}
     stack: list[str] = []
     circles: list[list[str]] = []
@@ -111,6 +112,11 @@ def test_no_import_circles_between_modules():
     for node in sorted(graph):
         if node not in state:
             walk(node)
+    return circles
+
+
+def test_no_import_circles_between_modules():
+    circles = _circles(_graph())
     assert not circles, "import circles: " + "; ".join(" -> ".join(c) for c in circles)
 
 
@@ -188,25 +194,10 @@ def _floor(module: str) -> int:
     return best[0]
 
 
-def _all_edges() -> dict[str, set[str]]:
-    """Every import between the package's modules, function-level ones included."""
-    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        targets = set()
-        for imported in _imports(path, top_level_only=False):
-            while imported and imported not in modules:
-                imported = imported.rpartition(".")[0]
-            if imported and imported != name and not name.startswith(imported + "."):
-                targets.add(imported)
-        graph[name] = targets
-    return graph
-
-
 def test_no_import_points_up_a_floor():
     up = sorted(
         f"{source} -> {target}"
-        for source, targets in _all_edges().items()
+        for source, targets in _graph(top_level_only=False).items()
         for target in targets
         # The package's own __init__ is its face: it runs process-wide settings (telemetry, OpenMP).
         if "automl_lite" not in (source, target) and _floor(target) > _floor(source)
@@ -215,27 +206,7 @@ def test_no_import_points_up_a_floor():
 
 
 def test_no_circle_even_through_function_level_imports():
-    graph = _all_edges()
-    state: dict[str, int] = {}
-    stack: list[str] = []
-    circles: list[list[str]] = []
-
-    def walk(node: str) -> None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if nxt.startswith(node + ".") or node.startswith(nxt + "."):
-                continue
-            if state.get(nxt) == 1:
-                circles.append(stack[stack.index(nxt) :] + [nxt])
-            elif nxt not in state:
-                walk(nxt)
-        stack.pop()
-        state[node] = 2
-
-    for node in sorted(graph):
-        if node not in state:
-            walk(node)
+    circles = _circles(_graph(top_level_only=False))
     assert not circles, "import circles: " + "; ".join(" -> ".join(c) for c in circles)
 
 
