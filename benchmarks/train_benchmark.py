@@ -125,17 +125,24 @@ METHODS = ("automl-lite", "hgb", "flaml")
 #: With --compare-ensemble: automl-lite without its post-search ensemble.
 SINGLE = "automl-lite-single"
 #: With --autogluon: the AutoGluon baseline, installed in its own venv.
-AUTOGLUON = "autogluon.tabular[lightgbm,xgboost]==1.4.0"
+AUTOGLUON = "autogluon.tabular[lightgbm,xgboost,catboost]==1.4.0"
+#: Every package of AutoGluon's venv, frozen (CatBoost included: medium_quality's real model list).
+AUTOGLUON_REQUIREMENTS = Path(__file__).with_name("autogluon-requirements.txt")
+#: ``autogluon`` is medium_quality at every budget; ``autogluon-best`` (best_quality: bagging and
+#: stacking) runs too at budgets of at least this many seconds (``--autogluon-best-from``).
+AUTOGLUON_BEST_FROM = 300.0
 AUTOGLUON_METRIC = {"roc_auc": "roc_auc", "log_loss": "log_loss", "rmse": "root_mean_squared_error"}
 #: The script the AutoGluon venv runs: train.csv/test.csv in, predictions.npy out.
 AUTOGLUON_SCRIPT = """
 import sys, numpy as np, pandas as pd
 from autogluon.tabular import TabularPredictor
+import json
 folder, problem, metric, budget = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+presets = sys.argv[6]
 train, test = pd.read_csv(folder + "/train.csv"), pd.read_csv(folder + "/test.csv")
 predictor = TabularPredictor(label="__y__", problem_type=problem, eval_metric=metric, path=folder + "/ag",
                              verbosity=0)
-predictor.fit(train, time_limit=budget, presets="medium_quality")
+predictor.fit(train, time_limit=budget, presets=presets)
 if problem == "regression":
     out = predictor.predict(test).to_numpy(float)
 else:
@@ -144,6 +151,10 @@ else:
     for column in proba.columns:
         out[:, int(column)] = proba[column].to_numpy(float)
 np.save(folder + "/predictions.npy", out)
+board = predictor.leaderboard(silent=True)
+with open(folder + "/info.json", "w") as f:
+    json.dump({"best": predictor.model_best, "models": int(len(board)),
+               "catboost": bool(board["model"].str.contains("CatBoost").any())}, f)
 """
 HGB_MAX_CATEGORIES = 255
 
@@ -441,7 +452,7 @@ def ensure_autogluon_venv(python: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     # autogluon.core 1.4.0 imports typing_extensions without declaring it.
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", AUTOGLUON, "typing_extensions"], check=True
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(AUTOGLUON_REQUIREMENTS)], check=True
     )
 
 
@@ -455,8 +466,9 @@ def run_autogluon(
     n_classes: int,
     budget: float,
     python: Path,
+    presets: str = "medium_quality",
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """AutoGluon ``medium_quality`` with the same time limit, in its own venv (a subprocess)."""
+    """AutoGluon with ``presets`` and the same time limit, in its own venv (a subprocess)."""
     import subprocess
     import tempfile
 
@@ -477,12 +489,14 @@ def run_autogluon(
                 AUTOGLUON_METRIC[metric],
                 str(budget),
                 str(n_classes),
+                presets,
             ],
             check=True,
             timeout=budget * 3 + 300,
         )
         wall = time.monotonic() - started
-        return np.load(f"{tmp}/predictions.npy"), {"wall_s": wall}
+        info = json.loads(Path(f"{tmp}/info.json").read_text())
+        return np.load(f"{tmp}/predictions.npy"), {"wall_s": wall, **info}
 
 
 BOOTSTRAP_RESAMPLES = 500
@@ -532,6 +546,7 @@ def run_dataset(
     compare_ensemble: bool = False,
     autogluon: Path | None = None,
     ours_only: bool = False,
+    best_from: float = AUTOGLUON_BEST_FROM,
 ) -> dict[str, Any]:
     frame, target, problem = load(name)
     metric = DEFAULT_METRIC[problem]
@@ -568,6 +583,11 @@ def run_dataset(
             train, test, target, y_train, problem, metric, n_classes, budget, autogluon
         )
         methods = (*methods, "autogluon")
+        if budget >= best_from:
+            runners["autogluon-best"] = lambda: run_autogluon(
+                train, test, target, y_train, problem, metric, n_classes, budget, autogluon, "best_quality"
+            )
+            methods = (*methods, "autogluon-best")
     predictions: dict[str, np.ndarray] = {}
     for method, runner in runners.items():
         try:
@@ -594,6 +614,8 @@ def run_dataset(
         row["vs_single"] = verdicts[("automl-lite", SINGLE)]
     if autogluon is not None:
         row["vs_autogluon"] = verdicts[("automl-lite", "autogluon")]
+        if "autogluon-best" in methods:
+            row["vs_autogluon_best"] = verdicts[("automl-lite", "autogluon-best")]
     row["verdicts"] = {other: verdicts[("automl-lite", other)] for other in methods if other != "automl-lite"}
     row["ranks"] = ranks(verdicts, methods)
     row["load_after"] = [round(v, 2) for v in os.getloadavg()]
@@ -606,7 +628,12 @@ def print_table(rows: list[dict[str, Any]], budget: float) -> None:
         return
     methods = list(rows[0]["ranks"])
     others = [m for m in methods if m != "automl-lite"]
-    short = {"automl-lite": "ours", "automl-lite-single": "single", "autogluon": "ag"}
+    short = {
+        "automl-lite": "ours",
+        "automl-lite-single": "single",
+        "autogluon": "ag",
+        "autogluon-best": "agbest",
+    }
     print(
         f"\nbudget {budget:g} s per AutoML method, {os.cpu_count()} cores; vs: automl-lite better (+), within "
         "noise (=, paired bootstrap 90% interval of the difference contains 0) or worse (-); wall: seconds "
@@ -696,6 +723,12 @@ def main(argv: list[str] | None = None) -> int:
         "--ours-only", action="store_true", help="automl-lite alone (its uncertainty figures; no comparison)"
     )
     parser.add_argument("--autogluon-python", type=Path, default=Path("/tmp/ag-venv/bin/python"))
+    parser.add_argument(
+        "--autogluon-best-from",
+        type=float,
+        default=AUTOGLUON_BEST_FROM,
+        help="with --autogluon, also run best_quality at budgets of at least this many seconds (default 300)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -715,6 +748,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.compare_ensemble,
                     args.autogluon_python if args.autogluon else None,
                     ours_only=args.ours_only,
+                    best_from=args.autogluon_best_from,
                 )
             )
             if args.json:
