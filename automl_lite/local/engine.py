@@ -326,7 +326,8 @@ class LocalEngine:
 
         The inbox is an SQS subscriber, so a message published with ``MessageStructure=json``
         arrives as its ``sqs`` document: ``summary`` is that document read as the typed
-        :class:`RunSummary` (None for a plain text message, such as the last-resort ones).
+        :class:`RunSummary` (None for a plain text message; every flow's messages, the last resort's
+        included, carry one).
         """
         sqs = clients.client("sqs")
         while True:

@@ -190,18 +190,42 @@ def test_a_success_notification_that_cannot_be_sent_goes_to_the_failure_path(eng
     assert len(messages) == 1 and messages[0]["attributes"]["status"] == "FAILED"
 
 
-def test_last_resort_message_names_the_errors_without_a_stack_trace(engine):
+@pytest.mark.parametrize(
+    ("flow", "reporter", "first_error"),
+    [
+        ("training", "ReportFailure", "DatasetNotFoundError"),
+        ("scoring", "ScoreReportFailure", "ScoreModelUnavailable"),
+    ],
+)
+def test_last_resort_message_names_the_errors_without_a_stack_trace(
+    engine, penguins_csv, flow, reporter, first_error
+):
+    """Every flow: when its failure reporter fails too, the last resort still tells the subscribers,
+    with the error names and the execution (never the raw Cause), as text for people and as a run
+    summary for programs (MessageStructure=json, as every other message)."""
     secret = 'Traceback (most recent call last):\n  File "/var/task/x.py", line 1\nRuntimeError: user data'
-    engine.faults.lambda_errors["lambdas.report_failure.handler"] = [("RuntimeError", secret)]
+    engine.faults.lambda_errors[resources.FUNCTIONS[reporter].handler] = [("RuntimeError", secret)]
     try:
-        manifest = {"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}
-        result = engine.wait(engine.submit(manifest, {}, name="unreported"), timeout_s=120)
+        if flow == "training":
+            manifest = {"dataset": "absent.csv", "target": "y", "dataset_wait_minutes": 0}
+            arn = engine.submit(manifest, {}, name="unreported")
+        else:
+            arn = engine.submit_score("no-such-run", penguins_csv.read_bytes(), name="unreported")
+        result = engine.wait(arn, timeout_s=120)
     finally:
         engine.faults.reset()
     assert result.status == "FAILED" and result.error == "InternalError"
     assert "NotifyUnreportedFailure" in result.states_entered()
-    (message,) = [m for m in engine.notifications() if result.run_id in m["message"]]
-    assert "DatasetNotFoundError" in message["message"] and "RuntimeError" in message["message"]
-    assert result.execution_arn in message["message"]
+    (message,) = [m for m in engine.notifications() if result.execution_arn in m["message"]]
+    # The SQS subscriber got the run summary, typed like every other message's.
+    summary = message["summary"]
+    assert summary is not None and summary.kind == flow
+    assert (summary.status, summary.error, summary.execution_arn) == (
+        "FAILED",
+        "InternalError",
+        result.execution_arn,
+    )
+    assert first_error in summary.cause and "RuntimeError" in summary.cause and reporter in summary.cause
     assert "Traceback" not in message["message"] and "user data" not in message["message"]
     assert "\n" not in message["message"].strip() and len(message["subject"]) < 100
+    assert message["attributes"]["status"] == "FAILED"

@@ -111,14 +111,69 @@ def test_every_task_failure_ends_in_a_reported_failure(path):
 
 
 _REFERENCE = re.compile(r"\$\$?(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_DUMP = re.compile(r"^States\.JsonToString\((\$\.[A-Za-z0-9_.]+)\)$")
+
+
+def _built_by_pass(states: dict[str, Any], path: str) -> tuple[str, dict[str, Any]] | None:
+    """The Pass state whose ``ResultPath`` holds ``path`` (the flow built it) and what it built there."""
+    for name, state, _ in asl.iter_states(states):
+        result = state.get("ResultPath")
+        if state.get("Type") != "Pass" or not isinstance(result, str) or not path.startswith(result):
+            continue
+        built: Any = state.get("Parameters", {})
+        for part in path[len(result) :].strip(".").split(".") if path != result else []:
+            built = built.get(part) if isinstance(built, dict) else None
+        if isinstance(built, dict):
+            return name, built
+    return None
+
+
+def _raw_error_references(states: dict[str, Any], where: str, template: str, seen: set[str]) -> list[str]:
+    """What ``template`` quotes of a raw error; a dump (``States.JsonToString``) is allowed only of an
+    object a Pass state of the flow built, and everything that object holds is checked the same way."""
+    dumped = _DUMP.match(template)
+    if dumped:
+        built = _built_by_pass(states, dumped.group(1))
+        if built is None:
+            return [f"{where}: States.JsonToString of {dumped.group(1)}, not an object the flow built"]
+        if dumped.group(1) in seen:  # checked already (sqs and lambda dump the same summary)
+            return []
+        seen.add(dumped.group(1))
+        return _object_references(states, f"{where} -> {built[0]}", built[1], seen)
+    if "JsonToString" in template:
+        return [f"{where}: States.JsonToString"]
+    bad = []
+    for ref in _REFERENCE.findall(template):
+        parts = ref.split(".")
+        if ref in {"$", "$$"} or parts[-1] in {"error", "report_error", "Cause"}:
+            bad.append(f"{where}: {ref}")
+        built = _built_by_pass(states, ref) if ref.startswith("$.") else None
+        if built is not None and ref not in seen:
+            seen.add(ref)
+            bad += _object_references(states, f"{where} -> {built[0]}", built[1], seen)
+    return bad
+
+
+def _object_references(
+    states: dict[str, Any], where: str, built: dict[str, Any], seen: set[str]
+) -> list[str]:
+    bad = []
+    for key, value in built.items():
+        if isinstance(value, dict):
+            bad += _object_references(states, f"{where}.{key}", value, seen)
+        elif key.endswith(".$") and isinstance(value, str):
+            bad += _raw_error_references(states, f"{where}.{key}", value, seen)
+    return bad
 
 
 @pytest.mark.parametrize("path", FLOWS, ids=_ids(FLOWS))
 def test_no_message_quotes_a_raw_error(path):
     """A raw error's Cause holds a stack trace (and may quote user data): a message names the error
-    (``$.error.Error``), never the Cause or the whole error; no JSON dump of the state."""
+    (``$.error.Error``), never the Cause or the whole error; no JSON dump of the state. A message a
+    Pass state of the flow built (the last resort's) is followed into that state and held to the same."""
+    states = _load(path)["States"]
     bad = []
-    for name, state, _ in asl.iter_states(_load(path)["States"]):
+    for name, state, _ in asl.iter_states(states):
         if not state.get("Resource", "").startswith(PUBLISH):
             continue
         params = state["Parameters"]
@@ -126,15 +181,29 @@ def test_no_message_quotes_a_raw_error(path):
             if field in params:
                 assert notify.subject(params[field]) == params[field] or field == "Message", (name, field)
             template = params.get(field + ".$")
-            if template is None:
-                continue
-            if "JsonToString" in template:
-                bad.append(f"{name}.{field}: States.JsonToString")
-            for ref in _REFERENCE.findall(template):
-                parts = ref.split(".")
-                if ref in {"$", "$$"} or parts[-1] in {"error", "report_error", "Cause"}:
-                    bad.append(f"{name}.{field}: {ref}")
+            if template is not None:
+                bad += _raw_error_references(states, f"{name}.{field}", template, set())
     assert not bad, f"{path.name}: messages quote raw errors: {bad}"
+
+
+def test_the_raw_error_rule_follows_a_built_message_into_its_pass_state():
+    """The rule above is not fooled by a dump: a Pass state that puts the raw Cause into the object
+    a message dumps is caught, as is a dump of a path no Pass state built."""
+    states = {
+        "Build": {
+            "Type": "Pass",
+            "Parameters": {"text.$": "$.error.Cause"},
+            "ResultPath": "$.m",
+            "Next": "P",
+        },
+        "P": {"Type": "Task", "Resource": PUBLISH, "Parameters": {"Message.$": "States.JsonToString($.m)"}},
+    }
+    assert _raw_error_references(states, "P.Message", "States.JsonToString($.m)", set()) == [
+        "P.Message -> Build.text.$: $.error.Cause"
+    ]
+    assert _raw_error_references(states, "P.Message", "States.JsonToString($.other)", set()) == [
+        "P.Message: States.JsonToString of $.other, not an object the flow built"
+    ]
 
 
 def _retry_wait_s(rule: dict[str, Any]) -> float:
@@ -181,18 +250,33 @@ def test_every_job_a_flow_waits_for_has_the_runs_own_timeout(path):
 
 
 @pytest.mark.parametrize("path", FLOWS, ids=_ids(FLOWS))
-def test_every_built_message_is_published_as_text_and_run_summary(path):
-    """A message a builder made (a path, not a ``States.Format`` fallback) is published with
-    ``MessageStructure=json``: the builder's ``notification`` (text for e-mail, the typed run
-    summary for SQS and Lambda subscribers; ``automl_lite.finish.notify.structured``)."""
+def test_every_message_is_published_as_text_and_run_summary(path):
+    """Every message, the last resort's included, is published with ``MessageStructure=json``: a
+    builder's ``notification`` (``automl_lite.finish.notify.structured``), or an object a Pass state
+    built with the same four keys, its ``sqs`` and ``lambda`` a run summary's JSON. A program
+    subscribed through SQS or Lambda never gets plain text it cannot parse."""
+    states = _load(path)["States"]
     bad = []
-    for name, state, _ in asl.iter_states(_load(path)["States"]):
+    for name, state, _ in asl.iter_states(states):
         if not state.get("Resource", "").startswith(PUBLISH):
             continue
         params = state["Parameters"]
         template = params.get("Message.$", "")
-        if template.startswith("States."):
-            continue  # the last-resort text, when the reporter itself failed
-        if params.get("MessageStructure") != "json" or not template.endswith(".notification"):
-            bad.append(name)
+        if params.get("MessageStructure") != "json":
+            bad.append(f"{name}: not MessageStructure=json")
+        elif template.endswith(".notification"):
+            continue
+        elif (dumped := _DUMP.match(template)) and (built := _built_by_pass(states, dumped.group(1))):
+            keys = set(built[1])
+            if keys != {"default.$", "email.$", "sqs.$", "lambda.$"}:
+                bad.append(f"{name}: the message {built[0]} builds has keys {sorted(keys)}")
+                continue
+            for key in ("sqs.$", "lambda.$"):
+                summary = _DUMP.match(built[1][key])
+                document = _built_by_pass(states, summary.group(1)) if summary else None
+                fields = {k.removesuffix(".$") for k in document[1]} if document else set()
+                if not {"run_id", "status", "error", "execution_arn"} <= fields:
+                    bad.append(f"{name}: {key} is not a run summary ({sorted(fields)})")
+        else:
+            bad.append(f"{name}: {template!r} is neither a builder's notification nor a built message")
     assert not bad, f"{path.name}: published without the run summary for programs: {bad}"
