@@ -15,8 +15,9 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,21 @@ def history(execution_arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = page["nextToken"]
 
 
+def describe(execution_arn: str) -> ExecutionResult:
+    """The execution as it stands now (``DescribeExecution`` and its whole history), running or ended."""
+    description = clients.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    events = history(execution_arn)
+    return ExecutionResult(
+        execution_arn=execution_arn,
+        run_id=description["name"],
+        status=description["status"],
+        output=json.loads(description["output"]) if description.get("output") else None,
+        error=description.get("error"),
+        cause=description.get("cause"),
+        history=events,
+    )
+
+
 def wait(
     execution_arn: str,
     *,
@@ -78,31 +94,19 @@ def wait(
     poll_s: float = 0.25,
 ) -> ExecutionResult:
     """Follow an execution to its end, calling ``on_event`` for each new history event."""
-    sfn = clients.client("stepfunctions")
     seen = 0
     deadline = time.monotonic() + timeout_s
     while True:
-        description = sfn.describe_execution(executionArn=execution_arn)
-        events = history(execution_arn)
+        result = describe(execution_arn)
         if on_event is not None:
-            for event in events[seen:]:
+            for event in result.history[seen:]:
                 on_event(event)
-        seen = len(events)
-        if description["status"] != "RUNNING":
-            break
+        seen = len(result.history)
+        if result.status != "RUNNING":
+            return result
         if time.monotonic() > deadline:
             raise TimeoutError(f"execution {execution_arn} still running after {timeout_s} s")
         time.sleep(poll_s)
-    output = json.loads(description["output"]) if description.get("output") else None
-    return ExecutionResult(
-        execution_arn=execution_arn,
-        run_id=description["name"],
-        status=description["status"],
-        output=output,
-        error=description.get("error"),
-        cause=description.get("cause"),
-        history=events,
-    )
 
 
 def collect(bucket: str, result: ExecutionResult, dest: Path) -> Path:
@@ -164,20 +168,54 @@ def _started_for(input_text: str, key: str, version_id: str | None) -> bool:
     return obj.get("key") == key and (version_id is None or obj.get("version-id") in (None, version_id))
 
 
+#: How far back :func:`find_execution` looks: executions started this long before the drop are
+#: older than it (the margin covers a client clock behind the service's).
+CLOCK_SKEW_S = 300
+#: The most pages of ``ListExecutions`` (100 executions each) :func:`find_execution` reads per poll.
+MAX_LIST_PAGES = 50
+
+
+def executions_since(
+    state_machine_arn: str, since: datetime, *, status: str | None = None, max_pages: int = MAX_LIST_PAGES
+) -> Iterator[dict[str, Any]]:
+    """The state machine's executions started at or after ``since``, newest first (every page of
+    ``ListExecutions``, at most ``max_pages``, stopping at the first one older than ``since``)."""
+    sfn = clients.client("stepfunctions")
+    kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": 100}
+    if status:
+        kwargs["statusFilter"] = status
+    for _ in range(max_pages):
+        page = sfn.list_executions(**kwargs)
+        for execution in sorted(page["executions"], key=lambda e: e["startDate"], reverse=True):
+            if execution["startDate"] < since:
+                return
+            yield execution
+        if not page.get("nextToken"):
+            return
+        kwargs["nextToken"] = page["nextToken"]
+
+
 def find_execution(
-    state_machine_arn: str, key: str, version_id: str | None, *, timeout_s: float = 120, poll_s: float = 1.0
+    state_machine_arn: str,
+    key: str,
+    version_id: str | None,
+    *,
+    timeout_s: float = 120,
+    poll_s: float = 1.0,
+    dropped_at: datetime | None = None,
 ) -> str | None:
     """The execution the EventBridge rule started for the object ``key`` (None after ``timeout_s``).
 
-    Looks at the state machine's newest executions and reads each one's input (the S3 event) once.
+    Pages through the state machine's executions newest first, down to those started before the
+    drop (``dropped_at``, default now, less :data:`CLOCK_SKEW_S`), and reads each one's input
+    (the S3 event) once: a busy state machine's hundred newest executions may all be others'.
     """
     sfn = clients.client("stepfunctions")
+    since = (dropped_at or datetime.now(UTC)) - timedelta(seconds=CLOCK_SKEW_S)
     checked: set[str] = set()
     deadline = time.monotonic() + timeout_s
     while True:
-        page = sfn.list_executions(stateMachineArn=state_machine_arn, maxResults=100)
-        newest = sorted(page["executions"], key=lambda e: e["startDate"], reverse=True)
-        for execution in newest:
+        for execution in executions_since(state_machine_arn, since):
             arn = execution["executionArn"]
             if arn in checked:
                 continue

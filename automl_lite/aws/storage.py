@@ -104,13 +104,15 @@ def upload(path: Path, bucket: str, key: str, *, content_type: str | None = None
     return uri(bucket, key)
 
 
-def list_keys(bucket: str, prefix: str) -> list[str]:
+def list_objects(bucket: str, prefix: str) -> list[dict[str, Any]]:
+    """Every object under ``prefix`` as ``ListObjectsV2`` describes it (``Key``, ``ETag``, ``Size``,
+    ``LastModified``), every page."""
     paginator = client("s3").get_paginator("list_objects_v2")
-    return [
-        o["Key"]
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
-        for o in page.get("Contents", [])
-    ]
+    return [o for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for o in page.get("Contents", [])]
+
+
+def list_keys(bucket: str, prefix: str) -> list[str]:
+    return [o["Key"] for o in list_objects(bucket, prefix)]
 
 
 def delete_prefix(bucket: str, prefix: str) -> int:

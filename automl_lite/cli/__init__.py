@@ -8,7 +8,7 @@
     automl-lite runs
     automl-lite show RUN
     automl-lite console [--port N] [--no-browser]
-    automl-lite --stack NAME run|runs|show|predict|score ...   (a deployed stack, from its outputs)
+    automl-lite --stack NAME run|runs|show|predict|score|console ...   (a deployed stack, from its outputs)
 
 Errors a user can fix are printed as their code and cause, without a traceback.
 
@@ -154,7 +154,7 @@ def _command(args: argparse.Namespace) -> Any:
         return args.func
     if getattr(args, "stack_func", None) is None:
         raise UsageError(
-            f"`{args.command}` does not take --stack yet: `run`, `runs`, `show`, `predict` and `score` do.",
+            f"`{args.command}` does not take --stack yet: `run`, `runs`, `show`, `predict`, `score` and `console` do.",
             fix=f"Leave --stack out to {args.command} locally.",
         )
     return args.stack_func

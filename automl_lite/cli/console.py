@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="the loopback address, the only one allowed",
     )
     console.add_argument("--no-browser", action="store_true", help="print the URL only")
-    console.set_defaults(func=cmd_console)
+    console.set_defaults(func=cmd_console, stack_func=cmd_console)
 
 
 def make_server(runs_dir: Path, *, host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> Any:
@@ -50,15 +50,83 @@ def make_server(runs_dir: Path, *, host: str = "127.0.0.1", port: int = 0, token
     )
 
 
-def cmd_console(args: argparse.Namespace) -> int:
+def make_stack_server(
+    outputs: Any, *, host: str = "127.0.0.1", port: int = 0, token: str | None = None
+) -> Any:
+    """The console over a deployed stack (``outputs``: :func:`automl_lite.aws.stack.find_stack`'s),
+    its drops made as ``run --stack`` and ``score --stack`` make them; its cache folder is the
+    server's, removed when it closes."""
+    import functools
+    import tempfile
+
+    from automl_lite.cli.run import files_for_run
+    from automl_lite.cli.stack import start_run, start_score
+    from automl_lite.console.app import ConsoleServer
+    from automl_lite.console.stack_drops import StackDrops
+    from automl_lite.console.stack_store import StackStore
+
+    tmp = tempfile.TemporaryDirectory(prefix="automl-lite-console-stack-")
+    drops = StackDrops(
+        Path(tmp.name) / "uploads",
+        prepare_run=files_for_run,
+        start_run=functools.partial(start_run, outputs),
+        start_score=functools.partial(start_score, outputs),
+    )
     try:
-        server = make_server(Path(args.runs_dir), host=args.host, port=args.port)
+        return ConsoleServer(
+            store=StackStore(outputs, Path(tmp.name) / "cache"),
+            live=drops,
+            on_close=(tmp.cleanup,),
+            host=host,
+            port=port,
+            token=token,
+        )
+    except BaseException:
+        tmp.cleanup()
+        raise
+
+
+def _check_access(outputs: Any) -> None:
+    """One read of the bucket and of each state machine before listening: a console that could not
+    list the runs is refused with what to fix (exit 1), not opened on an error page."""
+    from automl_lite.aws import clients
+    from automl_lite.exceptions import StackUnavailableError
+
+    try:
+        clients.client("s3").list_objects_v2(Bucket=outputs.bucket, MaxKeys=1)
+        for machine in (outputs.state_machine_arn, outputs.score_state_machine_arn):
+            clients.client("stepfunctions").list_executions(stateMachineArn=machine, maxResults=1)
+    except Exception as exc:
+        if not clients.is_sdk_error(exc):
+            raise
+        raise StackUnavailableError(
+            f"The stack {outputs.name}'s runs could not be read ({clients.error_code(exc) or type(exc).__name__}).",
+            fix="Check your credentials and region, and that you may call s3:ListBucket and s3:GetObject on "
+            f"{outputs.bucket} and states:ListExecutions, DescribeExecution and GetExecutionHistory (docs/deploy.md).",
+        ) from exc
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    outputs = None
+    if args.stack is not None:
+        from automl_lite.aws.stack import find_stack
+
+        outputs = find_stack(args.stack)  # a bad name: exit 2; no such stack, not ours, no access: exit 1
+        _check_access(outputs)
+    try:
+        if outputs is not None:
+            server = make_stack_server(outputs, host=args.host, port=args.port)
+        else:
+            server = make_server(Path(args.runs_dir), host=args.host, port=args.port)
     except OSError as exc:
         raise CliError(
             f"the console cannot listen on {args.host}:{args.port} ({exc.strerror or exc}).",
             fix="Give another --port, or leave it out for a free one.",
         ) from exc
-    print(f"automl-lite console: runs in {Path(args.runs_dir).resolve()}/", flush=True)
+    if outputs is not None:
+        print(f"automl-lite console: stack {outputs.name}, runs in s3://{outputs.bucket}/", flush=True)
+    else:
+        print(f"automl-lite console: runs in {Path(args.runs_dir).resolve()}/", flush=True)
     print(f"open {server.url}", flush=True)
     print("(Ctrl-C stops it)", flush=True)
     thread = server.serve_in_thread()

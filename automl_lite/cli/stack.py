@@ -34,6 +34,51 @@ def _stack(args: argparse.Namespace) -> Any:
     return find_stack(args.stack)
 
 
+def start_run(outputs: Any, manifest: bytes | dict[str, Any], files: dict[str, Path], *, name: str) -> str:
+    """Drop a run's files, then its manifest, into the stack's bucket; the execution its rule started.
+
+    What ``run --stack`` does and the console's form under ``console --stack`` does (one path).
+    """
+    from datetime import UTC, datetime
+
+    from automl_lite.aws import executions
+
+    body = manifest if isinstance(manifest, bytes) else json.dumps(manifest, indent=2).encode()
+    dropped_at = datetime.now(UTC)
+    key, version_id = executions.drop_run(outputs.bucket, body, files, name=name)
+    arn = executions.find_execution(
+        outputs.state_machine_arn, key, version_id, timeout_s=FIND_TIMEOUT_S, dropped_at=dropped_at
+    )
+    if arn is None:
+        raise StackUnavailableError(
+            f"No execution of {outputs.state_machine_arn} started for s3://{outputs.bucket}/{key} "
+            f"within {FIND_TIMEOUT_S} s.",
+            fix="Check the stack's EventBridge rule and the bucket's EventBridge notifications (docs/deploy.md), "
+            "and that you may call states:ListExecutions.",
+        )
+    return arn
+
+
+def start_score(outputs: Any, run_id: str, data: Path, *, name: str) -> str:
+    """Drop ``score/<run-id>/<name>.csv`` into the stack's bucket; the scoring execution its rule started."""
+    from datetime import UTC, datetime
+
+    from automl_lite.aws import executions
+
+    dropped_at = datetime.now(UTC)
+    key, version_id = executions.drop_score(outputs.bucket, run_id, data, name=name)
+    arn = executions.find_execution(
+        outputs.score_state_machine_arn, key, version_id, timeout_s=FIND_TIMEOUT_S, dropped_at=dropped_at
+    )
+    if arn is None:
+        raise StackUnavailableError(
+            f"No execution of {outputs.score_state_machine_arn} started for s3://{outputs.bucket}/{key} "
+            f"within {FIND_TIMEOUT_S} s.",
+            fix="Check the stack's scoring rule and the bucket's EventBridge notifications (docs/deploy.md).",
+        )
+    return arn
+
+
 def _read_run(bucket: str, run_id: str) -> Any:
     """A run's ``run.json`` in the bucket; (None, why) when absent or damaged."""
     from pydantic import ValidationError
@@ -167,16 +212,7 @@ def cmd_stack_score(args: argparse.Namespace) -> int:
     echo(
         f"stack {outputs.name}: dropping {data.name} into s3://{outputs.bucket}/{layout.SCORE_INPUT_PREFIX}{args.run}/"
     )
-    key, version_id = executions.drop_score(outputs.bucket, args.run, data, name=data.stem[:100])
-    arn = executions.find_execution(
-        outputs.score_state_machine_arn, key, version_id, timeout_s=FIND_TIMEOUT_S
-    )
-    if arn is None:
-        raise StackUnavailableError(
-            f"No execution of {outputs.score_state_machine_arn} started for s3://{outputs.bucket}/{key} "
-            f"within {FIND_TIMEOUT_S} s.",
-            fix="Check the stack's scoring rule and the bucket's EventBridge notifications (docs/deploy.md).",
-        )
+    arn = start_score(outputs, args.run, data, name=data.stem[:100])
     echo(f"scoring {arn.rsplit(':', 1)[-1]} started")
     result = executions.wait(arn, on_event=progress_printer(started), timeout_s=args.timeout, poll_s=2.0)
     prefix = executions.score_folder(result) if result.succeeded else None
@@ -197,17 +233,8 @@ def cmd_stack_run(args: argparse.Namespace) -> int:
     manifest, files, name = checked_run_files(args)
     outputs = _stack(args)
     started = time.monotonic()
-    body = manifest if isinstance(manifest, bytes) else json.dumps(manifest, indent=2).encode()
     echo(f"stack {outputs.name}: dropping files into s3://{outputs.bucket}/{layout.INCOMING_PREFIX}")
-    key, version_id = executions.drop_run(outputs.bucket, body, files, name=name)
-    arn = executions.find_execution(outputs.state_machine_arn, key, version_id, timeout_s=FIND_TIMEOUT_S)
-    if arn is None:
-        raise StackUnavailableError(
-            f"No execution of {outputs.state_machine_arn} started for s3://{outputs.bucket}/{key} "
-            f"within {FIND_TIMEOUT_S} s.",
-            fix="Check the stack's EventBridge rule and the bucket's EventBridge notifications (docs/deploy.md), "
-            "and that you may call states:ListExecutions.",
-        )
+    arn = start_run(outputs, manifest, files, name=name)
     echo(f"run {arn.rsplit(':', 1)[-1]} started")
     result = executions.wait(arn, on_event=progress_printer(started), timeout_s=args.timeout, poll_s=2.0)
     fallback = Path(args.runs_dir) / result.run_id

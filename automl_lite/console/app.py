@@ -19,18 +19,31 @@ class ConsoleServer(ThreadingHTTPServer):
 
     def __init__(
         self,
-        runs_dir: Path,
+        runs_dir: Path | None = None,
         *,
-        prepare_run: Callable[..., Any],
-        place_artifacts: Callable[..., Any],
+        prepare_run: Callable[..., Any] | None = None,
+        place_artifacts: Callable[..., Any] | None = None,
+        store: Any = None,
+        live: Any = None,
+        on_close: tuple[Callable[[], Any], ...] = (),
         host: str = "127.0.0.1",
         port: int = 0,
         token: str | None = None,
     ) -> None:
+        """The runs under ``runs_dir`` and drops through the local engine, or the given ``store``
+        and ``live`` (a deployed stack's: :mod:`automl_lite.console.stack_store`); ``on_close``
+        runs when the server closes (the stack's cache folder is removed)."""
         super().__init__((host, port), ConsoleHandler)
-        self.store = RunStore(runs_dir)
-        self.live = LiveRuns(runs_dir, prepare_run=prepare_run, place_artifacts=place_artifacts)
+        if store is None or live is None:
+            if runs_dir is None or prepare_run is None or place_artifacts is None:
+                self.server_close()
+                raise TypeError("ConsoleServer needs runs_dir and the CLI's steps, or a store and its drops")
+            store = RunStore(runs_dir)
+            live = LiveRuns(runs_dir, prepare_run=prepare_run, place_artifacts=place_artifacts)
+        self.store = store
+        self.live = live
         self.guard = Guard(host, self.server_address[1], token)
+        self._on_close = on_close
 
     @property
     def url(self) -> str:
@@ -45,3 +58,5 @@ class ConsoleServer(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
         self.live.stop()
+        for step in self._on_close:
+            step()

@@ -107,16 +107,7 @@ class LiveRuns:
 
         path = self._upload_dir() / safe_file_name(file_name)
         path.write_bytes(data)
-        args = argparse.Namespace(
-            source=str(path),
-            target=fields.get("target") or None,
-            problem_type=fields.get("problem_type") or None,
-            metric=fields.get("metric") or None,
-            time_budget=_int_or_none(fields.get("time_budget")),
-            exclude=[c.strip() for c in (fields.get("exclude") or "").split(",") if c.strip()] or None,
-            seed=_int_or_none(fields.get("seed")),
-            estimators=None,
-        )
+        args = form_args(path, fields)
         manifest, files, name = self._prepare_run(args)
         for local in files.values():
             check_dataset_size(local.stat().st_size, local.name)
@@ -144,6 +135,10 @@ class LiveRuns:
         threading.Thread(target=self._follow, args=(run,), daemon=True, name=f"follow-{execution}").start()
         return run
 
+    def page_of(self, run: LiveRun) -> str:
+        """Where a drop's page is: a scoring's is ``/live/<execution>`` until its folder exists."""
+        return f"/runs/{run.run_id}" if run.kind == "training" else f"/live/{run.execution_name}"
+
     # ------------------------------------------------------------------ following
     def _follow(self, run: LiveRun) -> None:
         engine = self.engine()
@@ -167,6 +162,20 @@ class LiveRuns:
             run.status = result.status
         except Exception as exc:  # noqa: BLE001 - the page shows it; the console keeps serving
             run.status, run.error, run.cause = "FAILED", "InternalError", f"{type(exc).__name__}: {exc}"
+
+
+def form_args(path: Path, fields: dict[str, str]) -> argparse.Namespace:
+    """The new-run form as ``automl-lite run DATA.csv --target ...``'s arguments (``path``: the upload)."""
+    return argparse.Namespace(
+        source=str(path),
+        target=fields.get("target") or None,
+        problem_type=fields.get("problem_type") or None,
+        metric=fields.get("metric") or None,
+        time_budget=_int_or_none(fields.get("time_budget")),
+        exclude=[c.strip() for c in (fields.get("exclude") or "").split(",") if c.strip()] or None,
+        seed=_int_or_none(fields.get("seed")),
+        estimators=None,
+    )
 
 
 def _int_or_none(text: str | None) -> int | None:

@@ -27,7 +27,7 @@ from automl_lite.console import templates
 from automl_lite.console.forms import parse_form
 from automl_lite.console.live import LiveRun
 from automl_lite.console.security import REPORT_HEADERS, SECURITY_HEADERS
-from automl_lite.console.store import SAFE_NAME, RunRow
+from automl_lite.console.store import SAFE_NAME, RunRow, dataset_name
 from automl_lite.console.views import (
     DOWNLOADS,
     REPORTS,
@@ -238,7 +238,7 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             execution = store.execution(folder)
             events = execution.get("events") or []
             status = str(summary.get("status") or execution.get("status") or "UNKNOWN")
-            dataset = _dataset_of(summary)
+            dataset = dataset_name(summary.get("dataset"))
         else:
             assert live is not None
             summary, events, status, dataset = {}, list(live.events), live.status, live.dataset
@@ -292,15 +292,17 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             return
         summary = read_json(folder / "score.json")
         execution = self.server.store.execution(folder)
+        status = str(execution.get("status") or summary.get("status") or "SUCCEEDED")
         self._scoring_page(
             run_id,
             name,
             summary,
             execution.get("events") or [],
-            str(execution.get("status") or summary.get("status") or "SUCCEEDED"),
+            status,
             folder,
             execution.get("error"),
             execution.get("cause"),
+            live=status == "RUNNING",  # a stack's scoring in progress (a local folder is a finished one)
         )
 
     def _live(self, execution: str) -> None:
@@ -426,7 +428,7 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         except AutomlLiteError as exc:
             self._page("drop.html", 400, fields=fields, error=exc.code, cause=exc.cause)
             return
-        self._redirect(f"/runs/{run.run_id}")
+        self._redirect(self.server.live.page_of(run))
 
     def _drop_score(self, run_id: str, files: dict[str, tuple[str, bytes]]) -> None:
         folder = self.server.store.folder(run_id)
@@ -435,16 +437,10 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             self._message(400, "Nothing to score", "Choose a CSV, on the page of a succeeded run.")
             return
         run = self.server.live.drop_scoring(folder, upload[0], upload[1])
-        self._redirect(f"/live/{run.execution_name}")
+        self._redirect(self.server.live.page_of(run))
 
 
 def _started(run: LiveRun) -> str:
     for event in run.events[:1]:
         return str(event.get("timestamp", "")).replace(" ", "T")
     return "9999"  # not started yet: first in the list
-
-
-def _dataset_of(summary: dict[str, Any]) -> str:
-    from automl_lite.console.store import dataset_name
-
-    return dataset_name(summary.get("dataset"))

@@ -760,12 +760,30 @@ def _corpus(penguins: bytes) -> list[Case]:
             "does not exist",
         ),
         Case(
-            "console-stack-not-yet",
+            "console-stack-hostile-name",
             _files(),
-            ["console", "--no-browser", "--stack", "s"],
+            ["console", "--no-browser", "--stack", "<script>alert(1)</script>"],
             2,
             "UsageError",
-            "does not take --stack",
+            "stack name",
+        ),
+        Case(
+            "console-stack-does-not-exist",
+            _files(),
+            ["console", "--no-browser", "--stack", "no-such-stack"],
+            1,
+            "StackUnavailable",
+            "npx cdk deploy",
+            aws=True,
+        ),
+        Case(
+            "console-stack-without-outputs",
+            _files(),
+            ["console", "--no-browser", "--stack", "not-automl"],
+            1,
+            "StackUnavailable",
+            "has no output BucketName",
+            aws=True,
         ),
     ]
 
