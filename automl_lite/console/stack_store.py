@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from automl_lite.console.views import read_json
 
 #: How often, at most, the mirror of a running execution is brought up to date (seconds).
 REFRESH_S = 1.5
+#: Summaries read at once on a list (botocore's pool holds 10 connections per client).
+READERS = 10
 #: The most pages of RUNNING executions (100 each) listed per state machine.
 MAX_RUNNING_PAGES = 10
 _MISSING = ("ExecutionDoesNotExist", "InvalidArn", "ResourceNotFound")
@@ -68,37 +71,55 @@ class StackStore:
                 self.summary_reads += 1
         if not isinstance(data, dict):
             return None
-        self._summaries[key] = (etag, data)
+        with self._lock:
+            self._summaries[key] = (etag, data)
         return data
+
+    def _prefetch(self, listed: list[dict[str, Any]]) -> None:
+        """Read the summaries the cache does not hold at this ETag, :data:`READERS` at a time (a first
+        list of 500 runs is 500 GETs: one after the other they take seconds against S3)."""
+        stale = [o for o in listed if self._summaries.get(o["Key"], ("",))[0] != o["ETag"]]
+        if len(stale) > 1:
+            with ThreadPoolExecutor(max_workers=min(READERS, len(stale))) as pool:
+                list(pool.map(lambda o: self._summary(o["Key"], o["ETag"]), stale))
 
     def rows(self) -> list[RunRow]:
         """Every training and scoring run in the bucket, and those still running, newest first."""
         bucket = self.outputs.bucket
+        runs = [
+            obj
+            for obj in storage.list_objects(bucket, layout.RUNS_PREFIX)
+            if len(parts := obj["Key"].split("/")) == 3
+            and parts[2] == layout.RUN_SUMMARY
+            and SAFE_NAME.match(parts[1])
+        ]
+        scores = [
+            obj
+            for obj in storage.list_objects(bucket, layout.SCORES_PREFIX)
+            if len(parts := obj["Key"].split("/")) == 4
+            and parts[3] == layout.SCORE_SUMMARY
+            and SAFE_NAME.match(parts[1])
+            and SAFE_NAME.match(parts[2])
+        ]
+        self._prefetch(runs + scores)
         rows: list[RunRow] = []
         trained: set[str] = set()
-        for obj in storage.list_objects(bucket, layout.RUNS_PREFIX):
-            parts = obj["Key"].split("/")
-            if len(parts) == 3 and parts[2] == layout.RUN_SUMMARY and SAFE_NAME.match(parts[1]):
-                summary = self._summary(obj["Key"], obj["ETag"])
-                if summary is not None:
-                    row = training_row(Path(parts[1]), summary)
-                    row.run_id = parts[1]
-                    rows.append(row)
-                    trained.add(parts[1])
+        for obj in runs:
+            run_id = obj["Key"].split("/")[1]
+            summary = self._summary(obj["Key"], obj["ETag"])
+            if summary is not None:
+                row = training_row(Path(run_id), summary)
+                row.run_id = run_id
+                rows.append(row)
+                trained.add(run_id)
         scored: set[str] = set()
-        for obj in storage.list_objects(bucket, layout.SCORES_PREFIX):
-            parts = obj["Key"].split("/")
-            if (
-                len(parts) == 4
-                and parts[3] == layout.SCORE_SUMMARY
-                and SAFE_NAME.match(parts[1])
-                and SAFE_NAME.match(parts[2])
-            ):
-                summary = self._summary(obj["Key"], obj["ETag"])
-                if summary is not None:
-                    folder = self.cache_dir / "scores" / parts[1] / parts[2]
-                    rows.append(scoring_row(parts[1], folder, summary))
-                    scored.add(str(summary.get("score_id") or ""))
+        for obj in scores:
+            _, run_id, name, _ = obj["Key"].split("/")
+            summary = self._summary(obj["Key"], obj["ETag"])
+            if summary is not None:
+                folder = self.cache_dir / "scores" / run_id / name
+                rows.append(scoring_row(run_id, folder, summary))
+                scored.add(str(summary.get("score_id") or ""))
         rows.extend(self._running(trained, scored))
         rows.sort(key=lambda r: r.started_at, reverse=True)
         return rows
