@@ -31,6 +31,9 @@ REFRESH_S = 1.5
 READERS = 10
 #: The most pages of RUNNING executions (100 each) listed per state machine.
 MAX_RUNNING_PAGES = 10
+#: The executions listed without a summary: every RUNNING one (up to MAX_RUNNING_PAGES pages), and
+#: the newest page of those that ended without one (a summary is written on every other ending).
+UNSUMMARIZED = (("RUNNING", MAX_RUNNING_PAGES), ("FAILED", 1), ("TIMED_OUT", 1), ("ABORTED", 1))
 _MISSING = ("ExecutionDoesNotExist", "InvalidArn", "ResourceNotFound")
 
 
@@ -49,6 +52,7 @@ class StackStore:
         self.cache_dir = cache_dir
         self._summaries: dict[str, tuple[str, dict[str, Any]]] = {}  # key -> (ETag, summary)
         self._inputs: dict[str, str] = {}  # execution ARN -> the key of the object that started it
+        self._ended: dict[str, tuple[str | None, str | None]] = {}  # execution ARN -> (error, cause)
         self._mirrored: dict[str, tuple[float, bool]] = {}  # cache folder -> (when, ended)
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -125,7 +129,9 @@ class StackStore:
         return rows
 
     def _running(self, trained: set[str], scored: set[str]) -> list[RunRow]:
-        """The executions still RUNNING whose summary is not in the bucket yet (a run in progress)."""
+        """The executions whose summary is not in the bucket: those still RUNNING (a run in progress),
+        and the newest that ended FAILED, TIMED_OUT or ABORTED without one (the failure reporter
+        itself failed, the execution was stopped or ran out of time): every run shows, summary or not."""
         sfn = clients.client("stepfunctions")
         rows: list[RunRow] = []
         since = datetime(1970, 1, 1, tzinfo=UTC)
@@ -134,25 +140,29 @@ class StackStore:
             ("scoring", self.outputs.score_state_machine_arn),
         )
         for kind, machine in machines:
-            running = executions.executions_since(
-                machine, since, status="RUNNING", max_pages=MAX_RUNNING_PAGES
-            )
-            for execution in running:
-                name, arn = str(execution["name"]), str(execution["executionArn"])
-                if name in (trained if kind == "training" else scored) or not SAFE_NAME.match(name):
-                    continue
-                if arn not in self._inputs:
-                    description = sfn.describe_execution(executionArn=arn)
-                    self._inputs[arn] = _object_key(description.get("input"))
-                key = self._inputs[arn]
-                started = execution["startDate"].astimezone(UTC).isoformat()
-                if kind == "training":
-                    rows.append(RunRow("training", name, "RUNNING", dataset_name(key), started))
-                elif key.count("/") == 2 and SAFE_NAME.match(key.split("/")[1]):
-                    run_id = key.split("/")[1]
-                    rows.append(
-                        RunRow("scoring", run_id, "RUNNING", dataset_name(key), started, score_name=name)
-                    )
+            for status, pages in UNSUMMARIZED:
+                for execution in executions.executions_since(machine, since, status=status, max_pages=pages):
+                    name, arn = str(execution["name"]), str(execution["executionArn"])
+                    if name in (trained if kind == "training" else scored) or not SAFE_NAME.match(name):
+                        continue
+                    if arn not in self._inputs or (status != "RUNNING" and arn not in self._ended):
+                        description = sfn.describe_execution(executionArn=arn)
+                        self._inputs[arn] = _object_key(description.get("input"))
+                        if description["status"] != "RUNNING":  # an ended execution's error stays
+                            self._ended[arn] = (description.get("error"), description.get("cause"))
+                    key = self._inputs[arn]
+                    started = execution["startDate"].astimezone(UTC).isoformat()
+                    error, cause = self._ended.get(arn, (None, None)) if status != "RUNNING" else (None, None)
+                    if kind == "training":
+                        row = RunRow("training", name, status, dataset_name(key), started)
+                    elif key.count("/") == 2 and SAFE_NAME.match(key.split("/")[1]):
+                        run_id = key.split("/")[1]
+                        row = RunRow("scoring", run_id, status, dataset_name(key), started, score_name=name)
+                    else:
+                        continue
+                    row.error = error or (status if status != "RUNNING" else None)
+                    row.cause = cause
+                    rows.append(row)
         return rows
 
     # ------------------------------------------------------------------ one run

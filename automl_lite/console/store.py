@@ -87,6 +87,22 @@ def training_row(folder: Path, summary: dict[str, Any]) -> RunRow:
     )
 
 
+def unsummarized_row(folder: Path, execution: Any) -> RunRow:
+    """A run folder with an execution and no ``run.json``: its status, error and start from the history."""
+    record = execution if isinstance(execution, dict) else {}
+    events = record.get("events") if isinstance(record.get("events"), list) else []
+    started = str(events[0].get("timestamp", "")) if events and isinstance(events[0], dict) else ""
+    return RunRow(
+        kind="training",
+        run_id=folder.name,
+        status=str(record.get("status") or "UNKNOWN"),
+        dataset="",
+        started_at=started.replace(" ", "T"),
+        error=record.get("error"),
+        cause=record.get("cause"),
+    )
+
+
 def scoring_row(run_id: str, folder: Path, summary: dict[str, Any]) -> RunRow:
     status = "SUCCEEDED" if summary.get("status", "SUCCEEDED") == "SUCCEEDED" else str(summary["status"])
     execution = _read_json(folder / layout.EXECUTION_HISTORY) or {}
@@ -127,7 +143,8 @@ class RunStore:
         if not SAFE_NAME.match(run_id):
             return None
         folder = self.runs_dir / run_id
-        return folder if (folder / layout.RUN_SUMMARY).is_file() else None
+        kept = (folder / layout.RUN_SUMMARY).is_file() or (folder / layout.EXECUTION_HISTORY).is_file()
+        return folder if kept else None
 
     def score_folder(self, run_id: str, name: str) -> Path | None:
         run = self.folder(run_id)
@@ -141,6 +158,11 @@ class RunStore:
         rows: list[RunRow] = []
         if not self.runs_dir.is_dir():
             return rows
+        for history_path in self.runs_dir.glob(f"*/{layout.EXECUTION_HISTORY}"):
+            # A run with no summary (its failure reporter failed too): the execution says how it ended.
+            folder = history_path.parent
+            if not (folder / layout.RUN_SUMMARY).exists() and SAFE_NAME.match(folder.name):
+                rows.append(unsummarized_row(folder, _read_json(history_path)))
         for summary_path in self.runs_dir.glob(f"*/{layout.RUN_SUMMARY}"):
             folder = summary_path.parent
             summary = _read_json(summary_path)

@@ -187,6 +187,29 @@ def test_a_failed_run_page_shows_its_code_state_and_fix(console, runs):
     assert _graph_state(page, "Validate") in ("Caught error", "Failed")
 
 
+def test_a_run_whose_failure_reporter_failed_is_listed_failed_with_its_page(engine, console, folder):
+    """No summary was written (the reporter failed too, the last resort told the topic): the list
+    still shows the run, FAILED, with the execution's error, and its page shows where it failed."""
+    from automl_lite.aws import resources
+
+    engine.faults.lambda_errors[resources.FUNCTIONS["ReportFailure"].handler] = [("RuntimeError", "boom")]
+    try:
+        done = _cli(folder, "--stack", STACK, "run", "penguins.csv", "--target", "not_a_column")
+    finally:
+        engine.faults.reset()
+    # exit 3: a fault of automl-lite's, not of the data or the command (the CLI's contract)
+    assert done.returncode == 3 and "InternalError" in done.stderr, done.stdout[-1500:] + done.stderr[-1500:]
+    run_id = _run_id(done)
+    status, _, listing = _http(console, "/")
+    assert status == 200
+    row = re.search(rf'href="/runs/{re.escape(run_id)}".*?</tr>', listing, re.S)
+    assert row is not None, listing[-2000:]
+    assert "FAILED" in row.group(0) and "InternalError" in row.group(0)
+    status, _, page = _http(console, f"/runs/{run_id}")
+    assert status == 200 and _status(page) == "FAILED"
+    assert _graph_state(page, "NotifyUnreportedFailure") == "Succeeded"
+
+
 def test_a_page_of_no_such_run_is_not_found(console, runs):
     assert _http(console, "/runs/no-such-run")[0] == 404
     assert _http(console, "/runs/..%2F..%2Fetc")[0] == 404

@@ -281,6 +281,31 @@ def test_the_list_holds_training_and_scoring_runs_newest_first_and_skips_damaged
     assert rows[0].dataset == "more.csv" and rows[1].dataset == f"{HOSTILE_NAME}.csv"
 
 
+def test_a_run_with_an_execution_and_no_summary_is_listed_and_shown(tmp_path):
+    """The failure reporter failed too, so no run.json was written: the run is still in the list,
+    FAILED with the execution's error, newest first among the others, and its page opens."""
+    _write_run(tmp_path, "old-20260101-000000-abcd", started_at="2025-12-31T00:00:00+00:00")
+    lost = tmp_path / "lost-20260101-000000-abcd"
+    lost.mkdir()
+    history = [*FAILED_HISTORY[:5], _event(6, "ExecutionFailed", error="InternalError", cause=HOSTILE)]
+    record = {"status": "FAILED", "error": "InternalError", "cause": HOSTILE, "events": history}
+    (lost / "execution.json").write_text(json.dumps(record))
+    rows = RunStore(tmp_path).rows()
+    assert [(r.run_id, r.status, r.error) for r in rows] == [
+        ("lost-20260101-000000-abcd", "FAILED", "InternalError"),
+        ("old-20260101-000000-abcd", "FAILED", "TargetMissing"),
+    ]
+    console = make_server(tmp_path, port=0)
+    console.serve_in_thread()
+    try:
+        status, _, listing = _get(console, "/")
+        assert status == 200 and "lost-20260101-000000-abcd" in listing and "InternalError" in listing
+        status, _, page = _get(console, "/runs/lost-20260101-000000-abcd")
+        assert status == 200 and "InternalError" in page and HOSTILE not in page
+    finally:
+        console.close()
+
+
 def test_the_cli_has_a_console_command():
     from automl_lite.cli import build_parser
 
