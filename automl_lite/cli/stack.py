@@ -46,17 +46,7 @@ def start_run(outputs: Any, manifest: bytes | dict[str, Any], files: dict[str, P
     body = manifest if isinstance(manifest, bytes) else json.dumps(manifest, indent=2).encode()
     dropped_at = datetime.now(UTC)
     key, version_id = executions.drop_run(outputs.bucket, body, files, name=name)
-    arn = executions.find_execution(
-        outputs.state_machine_arn, key, version_id, timeout_s=FIND_TIMEOUT_S, dropped_at=dropped_at
-    )
-    if arn is None:
-        raise StackUnavailableError(
-            f"No execution of {outputs.state_machine_arn} started for s3://{outputs.bucket}/{key} "
-            f"within {FIND_TIMEOUT_S} s.",
-            fix="Check the stack's EventBridge rule and the bucket's EventBridge notifications (docs/deploy.md), "
-            "and that you may call states:ListExecutions.",
-        )
-    return arn
+    return _started_by(outputs, outputs.state_machine_arn, key, version_id, dropped_at, "rule")
 
 
 def start_score(outputs: Any, run_id: str, data: Path, *, name: str) -> str:
@@ -67,14 +57,22 @@ def start_score(outputs: Any, run_id: str, data: Path, *, name: str) -> str:
 
     dropped_at = datetime.now(UTC)
     key, version_id = executions.drop_score(outputs.bucket, run_id, data, name=name)
-    arn = executions.find_execution(
-        outputs.score_state_machine_arn, key, version_id, timeout_s=FIND_TIMEOUT_S, dropped_at=dropped_at
-    )
+    return _started_by(outputs, outputs.score_state_machine_arn, key, version_id, dropped_at, "scoring rule")
+
+
+def _started_by(
+    outputs: Any, machine: str, key: str, version_id: str | None, dropped_at: Any, rule: str
+) -> str:
+    """The execution of ``machine`` the stack's ``rule`` started for the object just dropped, or a
+    :class:`StackUnavailableError` that says where to look."""
+    from automl_lite.aws import executions
+
+    arn = executions.find_execution(machine, key, version_id, timeout_s=FIND_TIMEOUT_S, dropped_at=dropped_at)
     if arn is None:
         raise StackUnavailableError(
-            f"No execution of {outputs.score_state_machine_arn} started for s3://{outputs.bucket}/{key} "
-            f"within {FIND_TIMEOUT_S} s.",
-            fix="Check the stack's scoring rule and the bucket's EventBridge notifications (docs/deploy.md).",
+            f"No execution of {machine} started for s3://{outputs.bucket}/{key} within {FIND_TIMEOUT_S} s.",
+            fix=f"Check the stack's EventBridge {rule} and the bucket's EventBridge notifications "
+            "(docs/deploy.md), and that you may call states:ListExecutions.",
         )
     return arn
 
