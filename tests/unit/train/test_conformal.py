@@ -7,13 +7,21 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from modelkit import PENGUIN_KINDS as KINDS
 
 from automl_lite.contracts import ColumnDecision
 from automl_lite.data.csv_reader import read_csv
 from automl_lite.export import export_onnx
 from automl_lite.train import fit_uncertainty, train
-from automl_lite.train._conformal import conformal_quantile, expected_calibration_error, measure_on_test
+from automl_lite.train._conformal import (
+    _f32_at_least,
+    _f32_at_most,
+    conformal_quantile,
+    expected_calibration_error,
+    measure_on_test,
+)
 
 
 def test_conformal_quantile_is_the_finite_sample_rank():
@@ -71,6 +79,43 @@ def test_well_calibrated_probabilities_are_left_alone():
     assert fitted is not None and fitted.calibration is None
     assert fitted.record["calibration"]["kept"] is False
     assert fitted.output_names() == ["set_90"]
+
+
+@given(st.floats(min_value=0.0, max_value=1.0, allow_nan=False))
+def test_stored_thresholds_never_admit_fewer_classes_and_widths_never_narrow(value):
+    """The graph stores float32 constants: a set's threshold is the largest float32 not above the
+    conformal one (never rounded up: 1 - 1e-8 became 1.0 and emptied the 80% sets), an interval's half
+    width the smallest float32 not below it."""
+    low, high = _f32_at_most(value), _f32_at_least(value)
+    assert low == float(np.float32(low)) and high == float(np.float32(high))
+    assert low <= value <= high
+    assert float(np.nextafter(np.float32(low), np.float32(np.inf))) > value or low == value
+    assert float(np.nextafter(np.float32(high), np.float32(-np.inf))) < value or high == value
+
+
+def test_probabilities_separated_without_an_error_are_not_sharpened_and_sets_still_cover():
+    """Out-of-fold rows a model gets all right (penguins): a sharper temperature always lowers their
+    log loss, so the cross-fit cannot judge it; calibration is not kept, and the sets from these rows
+    hold the true class of new rows from the same model at least as often as the level says."""
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        y = rng.integers(0, 3, n)
+        margin = 3.0 + rng.gamma(2.0, 2.0, n)  # the true class always well ahead: no error anywhere
+        logits = rng.normal(0, 0.3, (n, 3))
+        logits[np.arange(n), y] += margin
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True), y
+
+    oof, y = draw(300)
+    assert (oof.argmax(axis=1) == y).all()
+    fitted = fit_uncertainty(oof, y, problem_type="multiclass", levels=[0.8, 0.95], seed=0, source="t")
+    assert fitted is not None and fitted.calibration is None
+    assert fitted.record["calibration"]["oof_errors"] == 0 and fitted.record["calibration"]["kept"] is False
+    assert all(t < 1.0 for t in fitted.set_thresholds.values())
+    proba, y_test = draw(20000)
+    test = measure_on_test(fitted, y_test, proba.argmax(axis=1), proba)
+    assert test["80"]["coverage"] >= 0.80 - 0.03 and test["95"]["coverage"] >= 0.95 - 0.03
 
 
 @pytest.mark.slow
