@@ -52,6 +52,12 @@ class ExecutionResult:
             "events": self.history,
         }
 
+    def save(self, folder: Path) -> Path:
+        """Write :meth:`record` as the folder's ``execution.json`` (the one writer of that file)."""
+        path = folder / layout.EXECUTION_HISTORY
+        path.write_text(json.dumps(self.record(), indent=2, default=str) + "\n")
+        return path
+
     def states_entered(self) -> list[str]:
         return [
             e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")
@@ -112,10 +118,8 @@ def wait(
 def collect(bucket: str, result: ExecutionResult, dest: Path) -> Path:
     """Copy the run's artifacts (``runs/<run-id>/``) and its execution history to ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
-    prefix = layout.run_prefix(result.run_id)
-    for key in storage.list_keys(bucket, prefix):
-        storage.download(bucket, key, dest / key[len(prefix) :])
-    (dest / layout.EXECUTION_HISTORY).write_text(json.dumps(result.record(), indent=2, default=str) + "\n")
+    collect_prefix(bucket, layout.run_prefix(result.run_id), dest)
+    result.save(dest)
     return dest
 
 

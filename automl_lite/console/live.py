@@ -9,7 +9,6 @@ end, copies the artifacts into the runs folder as the CLI does.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import tempfile
 import threading
@@ -155,9 +154,7 @@ class LiveRuns:
                 name = location.rsplit("/", 2)[-2]
                 dest = self.runs_dir / run.run_id / "scores" / name
                 engine.collect_score(result, dest)
-                (dest / layout.EXECUTION_HISTORY).write_text(
-                    json.dumps(result.record(), indent=2, default=str) + "\n"
-                )
+                result.save(dest)
                 run.folder, run.score_name = dest, name
             run.status = result.status
         except Exception as exc:  # noqa: BLE001 - the page shows it; the console keeps serving

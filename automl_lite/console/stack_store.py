@@ -65,15 +65,11 @@ class StackStore:
         if cached is not None and cached[0] == etag:
             return cached[1]
         try:
-            data = json.loads(storage.read_bytes(self.outputs.bucket, key).decode("utf-8"))
-        except Exception as exc:
-            if isinstance(exc, ValueError) or clients.is_not_found(exc):
-                return None  # damaged, or removed since the listing
-            raise
+            data = _read_object(self.outputs.bucket, key)  # None: damaged, or removed since the listing
         finally:
             with self._lock:
                 self.summary_reads += 1
-        if not isinstance(data, dict):
+        if data is None:
             return None
         with self._lock:
             self._summaries[key] = (etag, data)
@@ -124,11 +120,11 @@ class StackStore:
                 folder = self.cache_dir / "scores" / run_id / name
                 rows.append(scoring_row(run_id, folder, summary))
                 scored.add(str(summary.get("score_id") or ""))
-        rows.extend(self._running(trained, scored))
+        rows.extend(self._unsummarized(trained, scored))
         rows.sort(key=lambda r: r.started_at, reverse=True)
         return rows
 
-    def _running(self, trained: set[str], scored: set[str]) -> list[RunRow]:
+    def _unsummarized(self, trained: set[str], scored: set[str]) -> list[RunRow]:
         """The executions whose summary is not in the bucket: those still RUNNING (a run in progress),
         and the newest that ended FAILED, TIMED_OUT or ABORTED without one (the failure reporter
         itself failed, the execution was stopped or ran out of time): every run shows, summary or not."""
@@ -145,14 +141,15 @@ class StackStore:
                     name, arn = str(execution["name"]), str(execution["executionArn"])
                     if name in (trained if kind == "training" else scored) or not SAFE_NAME.match(name):
                         continue
-                    if arn not in self._inputs or (status != "RUNNING" and arn not in self._ended):
+                    ended = status != "RUNNING"
+                    if arn not in self._inputs or (ended and arn not in self._ended):
                         description = sfn.describe_execution(executionArn=arn)
                         self._inputs[arn] = _object_key(description.get("input"))
                         if description["status"] != "RUNNING":  # an ended execution's error stays
                             self._ended[arn] = (description.get("error"), description.get("cause"))
                     key = self._inputs[arn]
                     started = execution["startDate"].astimezone(UTC).isoformat()
-                    error, cause = self._ended.get(arn, (None, None)) if status != "RUNNING" else (None, None)
+                    error, cause = self._ended.get(arn, (None, None)) if ended else (None, None)
                     if kind == "training":
                         row = RunRow("training", name, status, dataset_name(key), started)
                     elif key.count("/") == 2 and SAFE_NAME.match(key.split("/")[1]):
@@ -160,7 +157,7 @@ class StackStore:
                         row = RunRow("scoring", run_id, status, dataset_name(key), started, score_name=name)
                     else:
                         continue
-                    row.error = error or (status if status != "RUNNING" else None)
+                    row.error = error or (status if ended else None)
                     row.cause = cause
                     rows.append(row)
         return rows
@@ -233,8 +230,7 @@ class StackStore:
             if prefix:
                 executions.collect_prefix(bucket, prefix, dest)
             if result is not None:
-                record = json.dumps(result.record(), indent=2, default=str) + "\n"
-                (dest / layout.EXECUTION_HISTORY).write_text(record)
+                result.save(dest)
             ended = result is None or result.status != "RUNNING"
             self._mirrored[str(dest)] = (time.monotonic(), ended)
             return dest
@@ -258,13 +254,18 @@ def _run_id_ok(run_id: str) -> bool:
 
 def read_json_object(bucket: str, key: str) -> dict[str, Any]:
     """A JSON object in the bucket; {} when it is not there or not an object."""
+    return _read_object(bucket, key) or {}
+
+
+def _read_object(bucket: str, key: str) -> dict[str, Any] | None:
+    """A JSON object in the bucket; None when it is not there, not JSON or not an object."""
     try:
-        data = json.loads(storage.read_bytes(bucket, key).decode("utf-8"))
+        data = storage.read_json(bucket, key)
     except Exception as exc:
         if isinstance(exc, ValueError) or clients.is_not_found(exc):
-            return {}
+            return None
         raise
-    return data if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else None
 
 
 def _object_key(input_text: Any) -> str:
