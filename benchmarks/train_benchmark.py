@@ -68,6 +68,7 @@ import os
 import sys
 import time
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -505,6 +506,8 @@ def run_local(
         if done.returncode != 0:
             raise RuntimeError(f"automl-lite run exited {done.returncode}: {done.stderr[-800:]}")
         summary = json.loads((folder / "out" / "run.json").read_text())
+        steps = task_seconds(json.loads((folder / "out" / "execution.json").read_text()).get("events", []))
+        metrics = json.loads((folder / "out" / "training" / "metrics.json").read_text())
         subprocess.run(
             [
                 *cli,
@@ -536,7 +539,31 @@ def run_local(
         "contract_held": execution_s <= limit,
         "status": summary.get("status"),
         "best": summary.get("best_estimator"),
+        # Where the seconds went: each Task state, the Train step's phases, and the plan's view of the machine.
+        "steps_s": steps,
+        "train_timings_s": metrics.get("timings"),
+        "slowdown": metrics.get("search", {}).get("slowdown"),
+        "export_estimate_s": metrics.get("ensemble", {}).get("export_estimate_s"),
     }
+
+
+def task_seconds(events: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds each Task state took (entered to exited), from an execution's history events."""
+    entered: dict[str, float] = {}
+    took: dict[str, float] = {}
+    for event in events:
+        kind = str(event.get("type", ""))
+        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}
+        name = details.get("name")
+        when = event.get("timestamp")
+        if not name or when is None or not kind.startswith("TaskState"):
+            continue
+        stamp = datetime.fromisoformat(when).timestamp() if isinstance(when, str) else float(when)
+        if kind == "TaskStateEntered":
+            entered[name] = stamp
+        elif kind == "TaskStateExited" and name in entered:
+            took[name] = round(stamp - entered[name], 1)
+    return took
 
 
 def ensure_autogluon_venv(python: Path) -> None:
@@ -903,7 +930,9 @@ def print_local_runs(rows: list[dict[str, Any]]) -> None:
             f"{info.get('execution_s', float('nan')):>9.1f} {info.get('wall_s', float('nan')):>8.1f} "
             f"{info.get('contract_limit_s', float('nan')):>6.0f} "
             f"{info.get('execution_s', float('nan')) / r['budget_s']:>11.2f} "
-            f"{'-' if held is None else 'held' if held else 'BROKEN':>8} {r['load_before'][0]:>8.1f}"
+            f"{'-' if held is None else 'held' if held else 'BROKEN':>8} {r['load_before'][0]:>8.1f}  "
+            + " ".join(f"{k} {v:g}" for k, v in (info.get("steps_s") or {}).items())
+            + f"  slowdown {info.get('slowdown')}"
         )
     kept = sum(bool(r[f"{LOCAL_RUN}_info"].get("contract_held")) for r in runs)
     print(f"whole-run contract held on {kept}/{len(runs)}")

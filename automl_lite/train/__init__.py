@@ -47,18 +47,25 @@ image's adapter, ``training_image/train.py``.
 
 from automl_lite.train._artifacts import CONTENT_TYPES, write_artifacts
 from automl_lite.train._budget import (
-    AFTER_TRAIN_S,
+    AFTER_TRAIN_FIXED_S,
     ENSEMBLE_BUDGET_SHARE,
+    EXPORT_SECONDS_PER_NODE,
     MAX_RESERVE_SHARE,
     POST_SEARCH_FIXED_S,
     BudgetPlan,
     SearchRows,
+    after_train_s,
     counted_before_train_s,
+    default_nodes,
     ensemble_time_limit,
+    export_s,
     grace_s,
     plan_budget,
     plan_search_rows,
     run_grace_s,
+    run_margin_s,
+    slowdown,
+    train_deadline_s,
 )
 from automl_lite.train._candidates import N_SPLITS, folds
 from automl_lite.train._conformal import EPS as CALIBRATION_EPS
@@ -70,6 +77,7 @@ from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboa
 from automl_lite.train._linear import LINEAR, LinearPipeline
 from automl_lite.train._metrics import TrainingMetrics, TrainingOutcome
 from automl_lite.train._model import NativeModel
+from automl_lite.train._model_size import tree_nodes
 from automl_lite.train._scoring import model_score, score
 from automl_lite.train._search import (
     CV_MAX_ROWS,
@@ -129,7 +137,15 @@ __all__ = [
     "folds",
     "forest_search_space",
     "grace_s",
-    "AFTER_TRAIN_S",
+    "AFTER_TRAIN_FIXED_S",
+    "EXPORT_SECONDS_PER_NODE",
+    "after_train_s",
+    "default_nodes",
+    "export_s",
+    "run_margin_s",
+    "train_deadline_s",
+    "slowdown",
+    "tree_nodes",
     "run_grace_s",
     "counted_before_train_s",
     "holdout_fraction",

@@ -3,8 +3,11 @@ the work after the search (two refits, permutation importance, the report)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from automl_lite.train._model_size import LIGHTGBM, SKLEARN, XGBOOST
 from automl_lite.train._search import DEFAULTS_MIN_BUDGET_S
 
 #: Share of the budget the plan takes from the search for the ensemble (out-of-fold fits of the
@@ -20,11 +23,6 @@ ENSEMBLE_MIN_BUDGET_S = 10.0
 #: set (issue 24: at 60 s the local runs took 61 to 90 s; the Train step alone was allowed 30 s over).
 RUN_GRACE_MIN_S = 15.0
 RUN_GRACE_SHARE = 0.1
-#: Seconds of the run after ``train()`` returns: the artifacts, the Train report and the upload, the
-#: Export step (ONNX conversion and the parity check) and the notification. Measured on local runs
-#: at 60 s (abalone, vehicle, credit-g, birds; 2 cores shared at load 14-20): 10-14 s; with 10 s
-#: two of the four runs ended 2-3 s past the budget plus 15 s.
-AFTER_TRAIN_S = 13.0
 #: The Train step's clock starts when the run started (Validate) when it knows it
 #: (``AUTOML_RUN_STARTED_AT``), so Validate, Profile and the container's start come off the search;
 #: but never more than this share of the budget (a Batch job waiting for a cold compute environment
@@ -57,20 +55,102 @@ SEARCH_MIN_ROWS = 20_000
 SAMPLE_MAX_SHARE = 0.75
 
 
+#: Seconds of the run after ``train()`` returns whatever the model, on a quiet machine: the Train
+#: step's artifacts, report and upload, the Export step's reads, imports, model card and writes,
+#: and the notification (caravan at 60 s, 9,113 nodes: Export 2.4 s, of which 1.1 s converting and
+#: checking parity; the Train step ended 0.5 s after ``train()``).
+AFTER_TRAIN_FIXED_S = 5.0
+#: Seconds per tree node of the Export step's conversion and parity check, by library, on a quiet
+#: machine (``benchmarks/export_cost.py``, load under 1: LightGBM 20-22 us, XGBoost 10-23 us, a
+#: regression forest 6.6 us; a forest's leaves hold one value per class: letter's 26 classes
+#: 28 us, segment's 7 26 us with the converter's fixed part). A model's nodes come from
+#: :func:`automl_lite.train.tree_nodes`.
+EXPORT_SECONDS_PER_NODE: dict[str, float] = {LIGHTGBM: 2.2e-5, XGBOOST: 2.3e-5, SKLEARN: 6.0e-6}
+#: ... plus this much per node and class for scikit-learn's forests (a leaf holds one value per class).
+SKLEARN_SECONDS_PER_NODE_CLASS = 1.0e-6
+#: Share of the run's grace (:func:`run_grace_s`) the plan keeps unspent, for what its estimates
+#: miss (issue 24: the plan aimed the Train step at the last second it could end; at 60 s letter
+#: and caravan ended 5 s past the budget plus 15 s when two other jobs shared the cores).
+RUN_MARGIN_SHARE = 0.2
+#: At most this slowdown is read from the machine's load (:func:`slowdown`).
+MAX_SLOWDOWN = 3.0
+
+
+def slowdown() -> float:
+    """How many times slower than on a quiet machine this machine runs now: the 1-minute load
+    average per core, at least 1, at most :data:`MAX_SLOWDOWN`.
+
+    The plan's fixed estimates (the work after ``train()``, the Export step's seconds per node, the
+    post-search fits) were measured on a quiet machine; at load 4.5 on 2 cores letter's Export step
+    took about 17 s where it takes 8.5 s alone. The job itself counts in the load: a training job
+    using both cores of a machine nobody else uses reads about 1.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return 1.0
+    return min(MAX_SLOWDOWN, max(1.0, load / max(os.cpu_count() or 1, 1)))
+
+
+def export_s(nodes: Mapping[str, int], n_classes: int = 0, slowdown: float = 1.0) -> float:
+    """Seconds the Export step's conversion and parity check take for a model of ``nodes`` tree
+    nodes by library (:func:`automl_lite.train.tree_nodes`), ``slowdown`` times the quiet machine's.
+
+    >>> round(export_s({"sklearn": 1_000_000}), 3), round(export_s({"lightgbm": 100_000}, 0, 2.0), 3)
+    (6.0, 4.4)
+    >>> round(export_s({"sklearn": 100_000}, n_classes=26), 3)
+    3.2
+    """
+    seconds = 0.0
+    for kind, count in nodes.items():
+        per_node = EXPORT_SECONDS_PER_NODE.get(kind, max(EXPORT_SECONDS_PER_NODE.values()))
+        if kind == SKLEARN and n_classes > 2:
+            per_node += SKLEARN_SECONDS_PER_NODE_CLASS * n_classes
+        seconds += per_node * count
+    return slowdown * seconds
+
+
+def after_train_s(nodes: Mapping[str, int], n_classes: int = 0, slowdown: float = 1.0) -> float:
+    """Seconds of the run after ``train()`` returns for a model of ``nodes`` tree nodes by library:
+    :data:`AFTER_TRAIN_FIXED_S` and :func:`export_s`, ``slowdown`` times the quiet machine's.
+
+    >>> after_train_s({}), round(after_train_s({"sklearn": 1_000_000}), 3), round(after_train_s({"lightgbm": 100_000}, 0, 2.0), 3)
+    (5.0, 11.0, 14.4)
+    """
+    return slowdown * AFTER_TRAIN_FIXED_S + export_s(nodes, n_classes, slowdown)
+
+
+def default_nodes(n_classes: int) -> dict[str, int]:
+    """Tree nodes of the boosting libraries' defaults (100 trees of 31 leaves; one per class and
+    round for more than two classes): the model the plan assumes before the search chose one."""
+    return {LIGHTGBM: 100 * 61 * (n_classes if n_classes > 2 else 1)}
+
+
+def run_margin_s(time_budget_s: float) -> float:
+    """Seconds of the run's grace the plan keeps unspent: :data:`RUN_MARGIN_SHARE` of it.
+
+    >>> run_margin_s(60), run_margin_s(300)
+    (3.0, 6.0)
+    """
+    return RUN_MARGIN_SHARE * run_grace_s(time_budget_s)
+
+
 def run_grace_s(time_budget_s: float) -> float:
     """How far past its budget the whole run may end: max(15 s, 10% of the budget)."""
     return max(RUN_GRACE_MIN_S, RUN_GRACE_SHARE * time_budget_s)
 
 
 def grace_s(time_budget_s: float) -> float:
-    """How far past its budget ``train()`` may end (its clock started with the run, or with the
-    Train step when the run's start is unknown): the run's grace less the work after it
-    (:data:`AFTER_TRAIN_S`), at least 2 s.
+    """How far past its budget ``train()`` may end at most (its clock started with the run, or with
+    the Train step when the run's start is unknown): the run's grace less its margin
+    (:func:`run_margin_s`) and the work after ``train()`` for a model without trees on a quiet
+    machine (:data:`AFTER_TRAIN_FIXED_S`), at least 2 s. A larger model, or a busier machine, ends
+    ``train()`` earlier (:func:`after_train_s`).
 
     >>> grace_s(60), grace_s(300), grace_s(3600)
-    (2.0, 17.0, 347.0)
+    (7.0, 19.0, 283.0)
     """
-    return max(2.0, run_grace_s(time_budget_s) - AFTER_TRAIN_S)
+    return max(2.0, run_grace_s(time_budget_s) - run_margin_s(time_budget_s) - AFTER_TRAIN_FIXED_S)
 
 
 def counted_before_train_s(since_run_start_s: float, since_job_start_s: float, time_budget_s: float) -> float:
@@ -95,12 +175,19 @@ class BudgetPlan:
     reserve_s: float
     #: Estimated seconds of the post-search work (refit twice, importance, report).
     post_search_estimate_s: float
-    #: Seconds after the clock's start (the run's, or the job's) by which ``train()`` should be done:
-    #: the budget plus :func:`grace_s`.
+    #: Seconds after the clock's start (the run's, or the job's) by which ``train()`` should be done
+    #: for a model of the libraries' defaults (:func:`default_nodes`): the budget plus the run's grace
+    #: less the margin and :func:`after_train_s`; never later than the budget plus :func:`grace_s`.
     deadline_s: float
     #: Seconds taken from the search for the ensemble (:func:`automl_lite.train.build_ensemble`): out-of-fold
     #: fits of the candidates and the members' refits.
     ensemble_s: float = 0.0
+    #: Seconds after the clock's start by which the whole run should be done: the budget plus the
+    #: run's grace less :func:`run_margin_s`. The phases after the search plan back from it, less
+    #: :func:`after_train_s` for the model they are building.
+    run_deadline_s: float = 0.0
+    #: How many times slower than a quiet machine's the plan assumed (:func:`slowdown`).
+    slowdown: float = 1.0
 
 
 def plan_budget(
@@ -111,20 +198,25 @@ def plan_budget(
     elapsed_s: float = 0.0,
     *,
     ensemble: bool = False,
+    slowdown: float = 1.0,
 ) -> BudgetPlan:
     """Share the budget: the search gets it less what the ensemble and the post-search work need.
 
     The chosen configuration is fitted twice after the search (on the training split for the
     test scores, on all rows for the exported model), then come importance and the report: all of it
-    must end by :attr:`BudgetPlan.deadline_s` (the budget plus :func:`grace_s`, so that the whole run
-    ends within :func:`run_grace_s` of the budget); what does not fit in the grace comes off the
-    search (at most a quarter of the budget). ``elapsed_s`` is what the run spent before training
-    (Validate, Profile, the container's start, the download): it comes off too.
-    With ``ensemble``, :data:`ENSEMBLE_BUDGET_SHARE` of the budget left after ``elapsed_s`` is taken
-    from the search for the ensemble (none below :data:`ENSEMBLE_MIN_BUDGET_S`).
+    must end by :attr:`BudgetPlan.deadline_s`, so that the work after ``train()``
+    (:func:`after_train_s`, for the libraries' default model) still ends within the run's grace less
+    its margin; what does not fit in the grace comes off the search (at most a quarter of the budget).
+    ``elapsed_s`` is what the run spent before training (Validate, Profile, the container's start,
+    the download): it comes off too. With ``ensemble``, :data:`ENSEMBLE_BUDGET_SHARE` of the budget
+    left after ``elapsed_s`` is taken from the search for the ensemble (none below
+    :data:`ENSEMBLE_MIN_BUDGET_S`). ``slowdown`` (:func:`slowdown`) scales the estimates measured
+    on a quiet machine; a budget in trials plans with 1, so that the plan never depends on the load.
     """
-    estimate = POST_SEARCH_FIXED_S + 2 * fit_estimate_s(n_rows, n_inputs, n_classes)
-    allowance = grace_s(time_budget_s)
+    estimate = slowdown * (POST_SEARCH_FIXED_S + 2 * fit_estimate_s(n_rows, n_inputs, n_classes))
+    run_deadline = time_budget_s + run_grace_s(time_budget_s) - run_margin_s(time_budget_s)
+    after = after_train_s(default_nodes(n_classes), n_classes, slowdown)
+    allowance = min(grace_s(time_budget_s), run_deadline - time_budget_s - after)
     reserve = min(MAX_RESERVE_SHARE * time_budget_s, max(0.0, estimate - allowance))
     # A share of what is left once the run's first steps are counted: when Validate and Profile took
     # half a 60 s budget, 30% of all of it would have given the ensemble more than the search.
@@ -138,8 +230,10 @@ def plan_budget(
         search_s=round(search, 3),
         reserve_s=round(reserve, 3),
         post_search_estimate_s=round(estimate, 3),
-        deadline_s=time_budget_s + allowance,
+        deadline_s=round(time_budget_s + allowance, 3),
         ensemble_s=round(ensemble_s, 3),
+        run_deadline_s=run_deadline,
+        slowdown=round(slowdown, 3),
     )
 
 
@@ -236,8 +330,26 @@ def ensemble_time_limit(
     two refits of the chosen configuration as measured by its search trial (large data); when more
     than the plan estimated, the ensemble gets less (the search may end on slower trees than the
     libraries' defaults the plan assumed: letter's 263 trees took 47 s to refit where 25 s were planned).
+    The deadline is the run's (:attr:`BudgetPlan.run_deadline_s`) less the fixed work after
+    ``train()``: the ensemble counts each candidate's own export seconds as it fits it
+    (:func:`export_s`), the best configuration's too.
     """
     estimate = plan.post_search_estimate_s
-    if refits_s is not None and POST_SEARCH_FIXED_S + refits_s > estimate:
-        estimate = POST_SEARCH_FIXED_S + refits_s
-    return max(0.0, plan.deadline_s - elapsed_s - estimate)
+    if refits_s is not None and plan.slowdown * POST_SEARCH_FIXED_S + refits_s > estimate:
+        estimate = plan.slowdown * POST_SEARCH_FIXED_S + refits_s
+    deadline = min(
+        plan.run_deadline_s - plan.slowdown * AFTER_TRAIN_FIXED_S, time_budget_s + grace_s(time_budget_s)
+    )
+    return max(0.0, deadline - elapsed_s - estimate)
+
+
+def train_deadline_s(
+    plan: BudgetPlan, time_budget_s: float, nodes: Mapping[str, int], n_classes: int
+) -> float:
+    """Seconds after the clock's start by which ``train()`` should end for a model of ``nodes``
+    (the run's deadline less :func:`after_train_s` at the plan's slowdown), never after the budget
+    plus :func:`grace_s`."""
+    return min(
+        plan.run_deadline_s - after_train_s(nodes, n_classes, plan.slowdown),
+        time_budget_s + grace_s(time_budget_s),
+    )

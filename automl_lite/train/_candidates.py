@@ -244,8 +244,12 @@ def out_of_fold(
     deadline: float | None = None,
     overhead: float = 1.0,
     probe: bool = False,
+    fitted: list[Any] | None = None,
 ) -> np.ndarray:
     """Predictions of ``estimator`` for the scored rows of ``parts`` (NaN elsewhere).
+
+    ``fitted``, when given, receives the last part's fitted model (its size tells what its export
+    will cost).
 
     With a ``deadline`` (a ``time.monotonic()`` value), raises :class:`OutOfTime` as soon as the
     fits made so far show that all of them, times ``overhead`` (the refits to come), would end
@@ -288,6 +292,8 @@ def out_of_fold(
     for i, (fit_rows, scored) in enumerate(parts):
         model = fit(fit_rows)
         out[scored] = _predict(model, _rows(x, scored), n_classes > 0)
+        if fitted is not None:
+            fitted[:] = [model]
         if deadline is not None and i + 1 < len(parts):
             per_fold = (time.monotonic() - started) / (i + 1)
             if started + per_fold * len(parts) * overhead > deadline:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,12 +187,17 @@ def build(
     enabled: bool = True,
     min_relative_gain: float = MIN_RELATIVE_GAIN,
     refit_scale: float = 1.0,
+    export_seconds: Callable[[Any, float], float] | None = None,
 ) -> EnsembleResult:
     """Choose between the best single model and an ensemble; tune the binary threshold.
 
     ``x`` are the inputs FLAML searched on (preprocessed training split, or its sample on large
     data), ``time_limit_s`` the seconds this step and the later refits of the members may take;
-    ``refit_scale`` is how many times more rows the refits fit than ``x`` holds. Never raises for a
+    ``refit_scale`` is how many times more rows the refits fit than ``x`` holds. ``export_seconds``:
+    the seconds the Export step will take to convert a fitted model (given a fold's model and how
+    many more rows the refit fits), counted in the time limit for every candidate kept; a
+    candidate whose export would end past it is left out (issue 24: birds' ensemble of 1.3 million
+    nodes took 12 s to export, a third of the run's grace). Never raises for a
     candidate that fails to fit (it is left out and recorded).
     """
     started = time.monotonic()
@@ -246,6 +251,9 @@ def build(
     # about refit_factor trials.
     refit_factor = (1.0 / N_SPLITS if cv else 1.0) * 2.5 * refit_scale
     refits_s = 0.0
+    # Seconds the Export step will take for the candidates kept so far (their trees).
+    exports_s = 0.0
+    rows_scale = refit_scale * n_train / max(1, len(parts[0][0]))
     predictions: list[np.ndarray] = []
     used: list[Candidate] = []
     estimators: list[Any] = []
@@ -260,7 +268,7 @@ def build(
         # portfolio candidate's cost is unknown until its first fold is fitted (the deadline below).
         known = math.isfinite(candidate.trial_time_s)
         cost = pace * candidate.trial_time_s * (1.0 + (refit_factor if i else 0.0)) if known else 0.0
-        if elapsed + cost + refits_s > time_limit_s:
+        if elapsed + cost + refits_s + exports_s > time_limit_s:
             skipped += 1
             if i == 0:  # without the best configuration's predictions there is nothing to compare
                 break
@@ -270,7 +278,8 @@ def build(
         )
         clock = time.monotonic()
         # The fits stop as soon as they (and the refits they would need) cannot end in time.
-        deadline = None if i == 0 else started + time_limit_s - refits_s
+        deadline = None if i == 0 else started + time_limit_s - refits_s - exports_s
+        fold_model: list[Any] = []
         try:
             if candidate.estimator == LINEAR:
                 estimator, oof = _tuned_linear(
@@ -287,6 +296,7 @@ def build(
                     deadline=deadline,
                     overhead=1.0 + refit_factor,
                     probe=not known,
+                    fitted=fold_model,
                 )
         except OutOfTime:
             skipped += 1
@@ -300,14 +310,22 @@ def build(
         spent = time.monotonic() - clock
         if known:
             pace = max(pace, spent / max(candidate.trial_time_s, 1e-3))
-            refits_s += pace * candidate.trial_time_s * refit_factor if i else 0.0
+            refit_s = pace * candidate.trial_time_s * refit_factor if i else 0.0
         else:  # its out-of-fold fits cost about one search trial
+            refit_s = spent * refit_factor
+        export = export_seconds(fold_model[0], rows_scale) if export_seconds and fold_model else 0.0
+        if i and time.monotonic() - started + refits_s + refit_s + exports_s + export > time_limit_s:
+            skipped += 1  # its refits and its export would end past the limit
+            continue
+        if not known:
             candidate.trial_time_s = spent
-            refits_s += spent * refit_factor
+        refits_s += refit_s
+        exports_s += export
         predictions.append(oof[scored])
         used.append(candidate)
         estimators.append(estimator)
     record["skipped_for_time"] = skipped
+    record["export_estimate_s"] = round(exports_s, 3)
     record["candidates"] = [
         {
             "estimator": c.estimator,

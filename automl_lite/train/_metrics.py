@@ -128,6 +128,17 @@ class Search(_Part):
     search_budget_s: float = Field(description="Seconds given to FLAML.")
     ensemble_budget_s: float = Field(description="Seconds taken from the search for the ensemble.")
     reserved_for_refit_s: float = Field(description="Seconds kept from the search for the refits.")
+    run_deadline_s: float | None = Field(
+        default=None,
+        description="Seconds after the run's start by which the whole run was planned to end: the budget "
+        "plus max(15 s, 10%), less a fifth of that grace kept as a margin.",
+    )
+    slowdown: float | None = Field(
+        default=None,
+        description="How many times slower than a quiet machine's the plan assumed the machine was "
+        "(its 1-minute load per core, 1 to 3, read when the plan was made): the fixed estimates, and "
+        "the export seconds per tree node, are scaled by it.",
+    )
     budget_note: str = Field(description="How the budget was shared, in words.")
     rows_searched: int = Field(
         description="Training rows FLAML searched on (and the ensemble compared its candidates on): all of "
@@ -329,9 +340,14 @@ def metrics_document(
             "search_budget_s": plan.search_s,
             "ensemble_budget_s": plan.ensemble_s,
             "reserved_for_refit_s": plan.reserve_s,
+            "run_deadline_s": round(plan.run_deadline_s, 3),
+            "slowdown": plan.slowdown,
             "budget_note": (
-                f"The run may end at most max(15 s, 10%) after its {time_budget_s:g} s budget, so training "
-                f"ends at most {grace_s(time_budget_s):g} s after it (its clock starts with the run); FLAML was given {plan.search_s:g} s: the budget less "
+                f"The run may end at most max(15 s, 10%) after its {time_budget_s:g} s budget; the plan aims "
+                f"at {plan.run_deadline_s:g} s, keeping a fifth of that grace as a margin, so training ends "
+                f"at most {grace_s(time_budget_s):g} s after the budget, and earlier by the seconds its model's "
+                f"export takes (sized from its tree nodes, times the machine's slowdown, {plan.slowdown:g} when "
+                f"planned); its clock starts with the run. FLAML was given {plan.search_s:g} s: the budget less "
                 f"{timings['before_search_s']:g} s spent before the search (Validate and Profile included) and {plan.reserve_s:g} s kept for "
                 f"the refits (estimated at {plan.post_search_estimate_s:g} s with the report)"
                 + (

@@ -7,7 +7,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,11 @@ from automl_lite.train._budget import (
     POST_SEARCH_FIXED_S,
     BudgetPlan,
     ensemble_time_limit,
+    export_s,
     plan_budget,
     plan_search_rows,
+    slowdown,
+    train_deadline_s,
 )
 from automl_lite.train._ensemble import EnsembleResult
 from automl_lite.train._ensemble import build as build_ensemble
@@ -38,6 +41,7 @@ from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
 from automl_lite.train._metrics import TrainingOutcome, metrics_document, reproducibility
 from automl_lite.train._model import NativeModel
+from automl_lite.train._model_size import SKLEARN, tree_nodes
 from automl_lite.train._scoring import score
 from automl_lite.train._search import SearchResult, eval_method, fit_pipeline, search
 from automl_lite.train._split import (
@@ -118,6 +122,8 @@ def train(
         rows.n_classes,
         0.0 if in_trials else clock.elapsed(),
         ensemble=ensemble,
+        # A budget in trials plans as on a quiet machine: the same seed gives the same model.
+        slowdown=1.0 if in_trials else slowdown(),
     )
     # Large data: the search may see a sample (cheaper trials); the refits below use every row.
     searched = plan_search_rows(
@@ -159,7 +165,7 @@ def train(
             seed,
             n_classes=rows.n_classes,
             ensemble=ensemble,
-            plan=plan,
+            plan=plan if in_trials else replace(plan, slowdown=max(plan.slowdown, slowdown())),
             budget_s=time_budget_s,
             elapsed_s=clock.elapsed(),
             unlimited=in_trials,
@@ -202,15 +208,19 @@ def train(
     history = search_history(found.log_file, chosen)
     leaderboard = ensemble_leaderboard(build_leaderboard(found.automl, history, chosen), choice, chosen)
     with clock.phase("importance_s"):
-        # Whatever is left before the deadline, less a few seconds for the report and the upload, and
-        # a margin: the repeats are sized on one scoring pass, and on birds at 300 s (an ensemble of
-        # five, load 14) importance took 29 s where 16 s were left (issue 24). A budget in trials
-        # reads no clock (issue 25): every repeat runs.
-        left = (
-            math.inf
-            if in_trials
-            else IMPORTANCE_TIME_SHARE * (plan.deadline_s - clock.elapsed() - POST_SEARCH_FIXED_S / 2)
-        )
+        # Whatever is left before the deadline for this model (its export sized from its trees, the
+        # machine's load read now), less a few seconds for the report and the upload, and a margin:
+        # the repeats are sized on one scoring pass, and on birds at 300 s (an ensemble of five,
+        # load 14) importance took 29 s where 16 s were left (issue 24). A budget in trials reads no
+        # clock (issue 25): every repeat runs.
+        if in_trials:
+            left = math.inf
+        else:
+            now = replace(plan, slowdown=max(plan.slowdown, slowdown()))
+            deadline = train_deadline_s(now, time_budget_s, tree_nodes(final.pipeline), rows.n_classes)
+            left = IMPORTANCE_TIME_SHARE * (
+                deadline - clock.elapsed() - now.slowdown * POST_SEARCH_FIXED_S / 2
+            )
         importance, importance_how = permutation_importance(
             evaluation, rows.raw_test, rows.y_test, chosen, seed, time_limit_s=max(1.0, left)
         )
@@ -366,7 +376,19 @@ def choose_model(
         time_limit_s=math.inf if unlimited else ensemble_time_limit(plan, budget_s, elapsed_s, refits_s),
         enabled=ensemble and plan.ensemble_s > 0,
         refit_scale=refit_scale,
+        export_seconds=None
+        if unlimited
+        else lambda model, rows_scale: _export_seconds(model, rows_scale, n_classes, plan),
     )
+
+
+def _export_seconds(model: Any, rows_scale: float, n_classes: int, plan: BudgetPlan) -> float:
+    """Seconds the Export step will take for ``model``'s trees once refitted on ``rows_scale`` times
+    its rows: a forest's trees grow with the rows, a booster's leaves are bounded by its configuration."""
+    nodes = tree_nodes(model)
+    if SKLEARN in nodes:
+        nodes[SKLEARN] = round(nodes[SKLEARN] * rows_scale)
+    return export_s(nodes, n_classes, plan.slowdown)
 
 
 def fit_model(

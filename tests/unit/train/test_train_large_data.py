@@ -71,8 +71,9 @@ def test_measured_refits_take_their_time_from_the_ensemble():
     planned = ensemble_time_limit(plan, 60, elapsed_s=20)
     measured = ensemble_time_limit(plan, 60, elapsed_s=20, refits_s=30.0)
     assert 0 < measured < planned
-    # The post-search work still ends by the plan's deadline.
-    assert 20 + measured + budget.POST_SEARCH_FIXED_S + 30.0 <= plan.deadline_s + 1e-9
+    # The post-search work still ends by the latest training may end (the run's deadline less the
+    # fixed work after train(); the ensemble counts each candidate's export, the best's too, as it fits it).
+    assert 20 + measured + budget.POST_SEARCH_FIXED_S + 30.0 <= 60 + grace_s(60) + 1e-9
     # A cheap best configuration leaves the plan as it was.
     assert ensemble_time_limit(plan, 60, elapsed_s=20, refits_s=1.0) == planned
 

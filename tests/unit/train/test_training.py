@@ -16,13 +16,16 @@ from automl_lite.exceptions import SingleClassTargetError, TargetInvalidError, T
 from automl_lite.model.features import prepare_frame
 from automl_lite.problem import METRICS, ProblemType
 from automl_lite.train import (
-    AFTER_TRAIN_S,
+    AFTER_TRAIN_FIXED_S,
     MAX_RESERVE_SHARE,
     STARTING_POINTS,
+    after_train_s,
+    default_nodes,
     grace_s,
     holdout_fraction,
     plan_budget,
     run_grace_s,
+    run_margin_s,
     split_indexes,
     train,
     write_artifacts,
@@ -204,16 +207,26 @@ def test_starting_points_are_complete_configurations_of_the_search_space():
 def test_the_plan_keeps_the_post_search_work_inside_the_budget_and_large_data_time_for_the_refits():
     # Small data: the search gets the budget less what the post-search work needs beyond the grace.
     small = plan_budget(60, n_rows=344, n_inputs=10, n_classes=3, elapsed_s=2.0)
-    assert small.deadline_s == 60 + grace_s(60)
-    assert 2.0 + small.search_s + small.post_search_estimate_s == pytest.approx(small.deadline_s, abs=1e-3)
-    # The whole run (training, then the artifacts, Export and the notification) ends within 15 s.
-    assert small.deadline_s + AFTER_TRAIN_S <= 60 + 15
+    after = after_train_s(default_nodes(3), 3)
+    assert small.run_deadline_s == 60 + 15 - run_margin_s(60) == 72
+    assert small.deadline_s == pytest.approx(small.run_deadline_s - after, abs=1e-3)
+    # The post-search work fits in the grace here: nothing comes off the search but what was spent.
+    assert small.reserve_s == 0 and small.search_s == 58
+    assert 2.0 + small.search_s + small.post_search_estimate_s <= small.deadline_s
+    # The whole run (training, then the artifacts, Export and the notification) ends within 15 s,
+    # with a fifth of it to spare.
+    assert small.deadline_s + after <= 60 + 15 - 3 + 1e-9
+    # A busy machine (twice as slow): the estimates double, the search gets less, training ends earlier.
+    busy = plan_budget(60, n_rows=344, n_inputs=10, n_classes=3, elapsed_s=2.0, slowdown=2.0)
+    assert busy.slowdown == 2.0 and busy.search_s < small.search_s
+    assert busy.deadline_s + after_train_s(default_nodes(3), 3, 2.0) == pytest.approx(busy.run_deadline_s, abs=1e-3)
+    assert 2.0 + busy.search_s + busy.post_search_estimate_s == pytest.approx(busy.deadline_s, abs=1e-3)
 
     large = plan_budget(60, n_rows=1_000_000, n_inputs=50, n_classes=2)
     assert large.reserve_s == pytest.approx(MAX_RESERVE_SHARE * 60)
     assert large.search_s == pytest.approx(60 * (1 - MAX_RESERVE_SHARE))
     assert run_grace_s(3600) == 360 and run_grace_s(60) == 15 and run_grace_s(300) == 30
-    assert grace_s(300) + AFTER_TRAIN_S == run_grace_s(300)
+    assert grace_s(300) + run_margin_s(300) + AFTER_TRAIN_FIXED_S == run_grace_s(300)
 
 
 def test_imbalance_reweights_only_for_threshold_metrics(penguins):
