@@ -287,7 +287,8 @@ def run_ours(
     info = {
         "wall_s": wall,
         # The Train step's contract: the whole step ends within the budget plus the grace.
-        # (train() here starts its clock with the step: the whole run's grace less AFTER_TRAIN_S).
+        # (train() here starts its clock with the step: the whole run's grace less its margin and the
+        # fixed work after train(), grace_s; a model with many trees ends earlier, by its export).
         "contract_limit_s": budget + grace_s(budget),
         "contract_held": wall <= budget + grace_s(budget),
         "best": metrics["best_estimator"],
