@@ -218,9 +218,7 @@ def train(
         else:
             now = replace(plan, slowdown=max(plan.slowdown, slowdown()))
             deadline = train_deadline_s(now, time_budget_s, tree_nodes(final.pipeline), rows.n_classes)
-            left = IMPORTANCE_TIME_SHARE * (
-                deadline - clock.elapsed() - now.slowdown * POST_SEARCH_FIXED_S / 2
-            )
+            left = IMPORTANCE_TIME_SHARE * (deadline - clock.elapsed() - POST_SEARCH_FIXED_S / 2)
         importance, importance_how = permutation_importance(
             evaluation, rows.raw_test, rows.y_test, chosen, seed, time_limit_s=max(1.0, left)
         )
