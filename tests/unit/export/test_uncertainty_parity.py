@@ -115,6 +115,36 @@ def test_intervals_match_native(penguins, name):
     assert (upper_80 <= upper_95).all()
 
 
+@pytest.mark.parametrize("name", [*REGRESSORS, ENSEMBLE])
+def test_bounds_where_the_prediction_and_the_half_width_cancel_pass_the_gate(penguins, name):
+    # diamonds at 60 s (issue 24's benchmark): prices near 500 and a half width near 500 make lower
+    # bounds near 0; the graph's float32 rounding of the prediction (about 3e-5 of it) was then
+    # judged relative to the bound alone, and a correct graph failed its gate.
+    model = fit_native(penguins, "body_mass_g", "regression", _estimator(name, regression=True))
+    data = penguins[penguins["body_mass_g"].notna()].reset_index(drop=True)
+    model = _with_uncertainty(model, data, data["body_mass_g"].to_numpy(float), calibrate=False)
+    prediction = model.predict(data)
+    # Given half widths equal to the predictions' middle values: every row near them cancels
+    model.uncertainty.half_widths = {
+        "80": float(np.median(prediction)),
+        "95": float(np.quantile(prediction, 0.4)),
+    }
+    lower = model.uncertainty_outputs(data)["lower_80"]
+    assert (np.abs(lower) < 50).sum() >= 5  # bounds within 50 g of zero, from predictions near 4,000
+    graph = export_onnx(model.pipeline, model.specs, class_names=None, uncertainty=model.uncertainty)
+    # Then the gate passes: the bound agrees within 1e-4 of its operands
+    report = measure_parity(model, graph, penguins.drop(columns=["body_mass_g"]), "regression")
+    assert report.passed, report.uncertainty
+    # ... and still fails a graph whose bound is off by more than that
+    for init in graph.graph.initializer:
+        if init.name == "conformal_half_width_80":
+            init.float_data[:] = []
+            init.raw_data = np.asarray(
+                [model.uncertainty.half_widths["80"] * 1.001], dtype=np.float32
+            ).tobytes()
+    assert not measure_parity(model, graph, penguins.drop(columns=["body_mass_g"]), "regression").passed
+
+
 def test_a_wrong_interval_in_the_graph_fails_the_gate(penguins):
     model = fit_native(penguins, "body_mass_g", "regression", REGRESSORS["lgbm"]())
     data = penguins[penguins["body_mass_g"].notna()].reset_index(drop=True)
