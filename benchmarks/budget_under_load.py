@@ -115,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         "--load-at", type=float, default=0.4, help="share of the budget before the load starts"
     )
     parser.add_argument("--load-procs", type=int, default=2, help="busy processes started then")
+    parser.add_argument(
+        "--quiet-load", type=float, default=1.5, help="each run starts once the 1-minute load is below this"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     rows = []
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             csv = Path(tmp) / f"{name}.csv"
             train.to_csv(csv, index=False)
             for variant, source in (("baseline", args.baseline_src), ("this", None)):
-                while os.getloadavg()[0] > 1.5:  # both sides start from the same quiet machine
+                while os.getloadavg()[0] > args.quiet_load:  # both sides start from the same machine
                     time.sleep(5)
                 result = one_run(
                     csv,
