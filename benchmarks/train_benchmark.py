@@ -951,8 +951,14 @@ def print_gains(rows: list[dict[str, Any]]) -> None:
         return
     low, high = budgets[0], budgets[-1]
     by = {(r["dataset"], r["budget_s"]): r for r in rows}
-    names = [r["dataset"] for r in rows if r["budget_s"] == high and (r["dataset"], low) in by]
-    if not names:
+    names = [
+        r["dataset"]
+        for r in rows
+        if r["budget_s"] == high
+        and (r["dataset"], low) in by
+        and all(m in r and m in by[(r["dataset"], low)] for m in ("automl-lite", "flaml"))
+    ]
+    if not names:  # e.g. --local-run-only: no train() and FLAML columns
         return
     print(f"\ngain from {low:g} s to {high:g} s (relative; + is better)")
     print(
