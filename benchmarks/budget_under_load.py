@@ -104,6 +104,12 @@ def one_run(
     }
 
 
+def _error_name(error: str) -> str:
+    """The error code a failed run printed (``Error: StepOutOfMemory``), or its first line."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("Error:")), lines[0] if lines else "failed")[:120]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["letter", "caravan", "birds"])
@@ -118,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quiet-load", type=float, default=1.5, help="each run starts once the 1-minute load is below this"
     )
+    parser.add_argument("--variants", nargs="+", choices=["baseline", "this"], default=["baseline", "this"])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     rows = []
@@ -128,18 +135,29 @@ def main(argv: list[str] | None = None) -> int:
             csv = Path(tmp) / f"{name}.csv"
             train.to_csv(csv, index=False)
             for variant, source in (("baseline", args.baseline_src), ("this", None)):
+                if variant not in args.variants:
+                    continue
                 while os.getloadavg()[0] > args.quiet_load:  # both sides start from the same machine
                     time.sleep(5)
-                result = one_run(
-                    csv,
-                    target,
-                    problem.value,
-                    args.budget,
-                    source,
-                    args.load_at,
-                    args.load_procs,
-                    Path(tmp) / variant,
-                )
+                try:
+                    result = one_run(
+                        csv,
+                        target,
+                        problem.value,
+                        args.budget,
+                        source,
+                        args.load_at,
+                        args.load_procs,
+                        Path(tmp) / variant,
+                    )
+                except RuntimeError as exc:  # a run that failed is a result too (its error, not a time)
+                    result = {
+                        "error": str(exc)[-400:],
+                        "held": False,
+                        "execution_s": float("nan"),
+                        "steps_s": {},
+                    }
+                    result.update(max_load=float("nan"), slowdown=None)
                 rows.append({"dataset": name, "variant": variant, "budget_s": args.budget, **result})
                 print(json.dumps(rows[-1]), flush=True)
     if args.json:
@@ -158,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {r['dataset']} | {r['variant']} | {r['execution_s']:.1f} | {s.get('Validate', 0):g} | "
             f"{s.get('Profile', 0):g} | {s.get('Train', 0):g} | {s.get('Export', 0):g} | {r['max_load']:.1f} | "
-            f"{r['slowdown'] if r['slowdown'] is not None else '-'} | {'held' if r['held'] else '**BROKEN**'} |"
+            f"{r['slowdown'] if r['slowdown'] is not None else '-'} | "
+            f"{'held' if r['held'] else '**FAILED**: ' + _error_name(r['error']) if 'error' in r else '**BROKEN**'} |"
         )
     for variant in ("baseline", "this"):
         mine = [r for r in rows if r["variant"] == variant]

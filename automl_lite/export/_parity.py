@@ -237,8 +237,11 @@ def _uncertainty_parity(
     report: dict[str, Any] = {"outputs": sorted(expected)}
     ok = True
     scores = fitted.calibrate(native.predict_proba(rows)) if fitted.is_classification else None
+    # Regression: the predictions the bounds are built around (a bound's operand).
     center = (
-        None if fitted.is_classification else np.asarray(native.predict(rows), dtype=np.float64).reshape(-1)
+        np.zeros(0)
+        if fitted.is_classification
+        else np.asarray(native.predict(rows), dtype=np.float64).reshape(-1)
     )
     for name, want in expected.items():
         got = np.asarray(outputs[name], dtype=np.float64).reshape(np.shape(want))

@@ -69,6 +69,11 @@ AFTER_TRAIN_FIXED_S = 5.0
 EXPORT_SECONDS_PER_NODE: dict[str, float] = {LIGHTGBM: 2.2e-5, XGBOOST: 2.3e-5, SKLEARN: 6.0e-6}
 #: ... plus this much per node and class for scikit-learn's forests (a leaf holds one value per class).
 SKLEARN_SECONDS_PER_NODE_CLASS = 1.0e-6
+#: At most this many tree nodes in the model the ensemble builds: the Export step converts them in
+#: Python, about 0.93 KB of memory per node (birds' ensemble of 1.29 million nodes peaked at 1.6 GB,
+#: 0.4 GB of it the model), and its function has 3008 MB. The code before this limit built an
+#: ensemble on diamonds at 300 s, under load, whose Export ran out of them (StepOutOfMemory).
+MAX_EXPORT_NODES = 2_000_000
 #: Share of the run's grace (:func:`run_grace_s`) the plan keeps unspent, for what its estimates
 #: miss (issue 24: the plan aimed the Train step at the last second it could end; at 60 s letter
 #: and caravan ended 5 s past the budget plus 15 s when two other jobs shared the cores).

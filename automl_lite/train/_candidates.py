@@ -17,10 +17,11 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from automl_lite.manifest import ESTIMATORS
-from automl_lite.problem import ProblemType
+from automl_lite.problem import Metric, ProblemType
 from automl_lite.train._flaml_log import trial_records
-from automl_lite.train._linear import LINEAR, linear_config
+from automl_lite.train._linear import LINEAR, linear_config, linear_estimator, linear_grid
 from automl_lite.train._search import HOLDOUT_RATIO, N_SPLITS
+from automl_lite.train._selection import metric_loss
 
 #: Distinct configurations per estimator taken from the search log.
 TOP_K_PER_ESTIMATOR = 3
@@ -299,3 +300,40 @@ def out_of_fold(
             if started + per_fold * len(parts) * overhead > deadline:
                 raise OutOfTime(f"about {per_fold * len(parts):.3g} s for {len(parts)} folds")
     return out
+
+
+def tuned_linear(
+    candidate: Candidate,
+    problem: ProblemType,
+    x: Any,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    parts: list[tuple[np.ndarray, np.ndarray]],
+    n_classes: int,
+    metric: Metric,
+    deadline: float | None,
+    overhead: float,
+) -> tuple[Any, np.ndarray]:
+    """The linear member at the regularisation strength of :func:`linear_grid` whose out-of-fold
+    loss is lowest (its predictions and unfitted estimator); ``candidate.config`` becomes that one.
+
+    Raises :class:`OutOfTime` only when not even the first strength could be fitted in time.
+    """
+    scored = np.concatenate([b for _, b in parts])
+    best: tuple[float, dict[str, Any], Any, np.ndarray] | None = None
+    for config in linear_grid(candidate.config):
+        estimator = linear_estimator(problem, config)
+        try:
+            oof = out_of_fold(
+                estimator, x, y, weights, parts, n_classes, deadline=deadline, overhead=overhead
+            )
+        except OutOfTime:
+            if best is None:
+                raise
+            break
+        loss = metric_loss(metric, y[scored], oof[scored], n_classes)
+        if best is None or loss < best[0]:
+            best = (loss, config, estimator, oof)
+    assert best is not None
+    candidate.config = best[1]
+    return best[2], best[3]

@@ -54,6 +54,7 @@ from sklearn.ensemble import VotingClassifier, VotingRegressor
 
 from automl_lite.artifacts import jsonable
 from automl_lite.problem import Metric, ProblemType
+from automl_lite.train._budget import MAX_EXPORT_NODES
 from automl_lite.train._candidates import (
     HOLDOUT_RATIO,
     N_SPLITS,
@@ -63,8 +64,10 @@ from automl_lite.train._candidates import (
     folds,
     out_of_fold,
     portfolio,
+    tuned_linear,
 )
-from automl_lite.train._linear import LINEAR, linear_estimator, linear_grid
+from automl_lite.train._linear import LINEAR, linear_estimator
+from automl_lite.train._model_size import ExportTally
 from automl_lite.train._search import FOREST_MIN_TREES_FOR_PROBABILITIES, native_estimator
 from automl_lite.train._selection import (
     MIN_ABSOLUTE_GAIN,
@@ -122,43 +125,6 @@ def _member_estimator(
     return native_estimator(candidate.estimator, config, problem, learner_classes[candidate.estimator])
 
 
-def _tuned_linear(
-    candidate: Candidate,
-    problem: ProblemType,
-    x: Any,
-    y: np.ndarray,
-    weights: np.ndarray | None,
-    parts: list[tuple[np.ndarray, np.ndarray]],
-    n_classes: int,
-    metric: Metric,
-    deadline: float | None,
-    overhead: float,
-) -> tuple[Any, np.ndarray]:
-    """The linear member at the regularisation strength of :func:`linear_grid` whose out-of-fold
-    loss is lowest (its predictions and unfitted estimator); ``candidate.config`` becomes that one.
-
-    Raises :class:`OutOfTime` only when not even the first strength could be fitted in time.
-    """
-    scored = np.concatenate([b for _, b in parts])
-    best: tuple[float, dict[str, Any], Any, np.ndarray] | None = None
-    for config in linear_grid(candidate.config):
-        estimator = linear_estimator(problem, config)
-        try:
-            oof = out_of_fold(
-                estimator, x, y, weights, parts, n_classes, deadline=deadline, overhead=overhead
-            )
-        except OutOfTime:
-            if best is None:
-                raise
-            break
-        loss = metric_loss(metric, y[scored], oof[scored], n_classes)
-        if best is None or loss < best[0]:
-            best = (loss, config, estimator, oof)
-    assert best is not None
-    candidate.config = best[1]
-    return best[2], best[3]
-
-
 def voting(members: list[tuple[str, Any]], weights: Sequence[float], problem: ProblemType) -> Any:
     """A soft-voting classifier / weighted-mean regressor over unfitted members (skl2onnx converts both)."""
     w = np.asarray(weights, dtype=np.float64)
@@ -188,6 +154,7 @@ def build(
     min_relative_gain: float = MIN_RELATIVE_GAIN,
     refit_scale: float = 1.0,
     export_seconds: Callable[[Any, float], float] | None = None,
+    max_export_nodes: int | None = MAX_EXPORT_NODES,
 ) -> EnsembleResult:
     """Choose between the best single model and an ensemble; tune the binary threshold.
 
@@ -197,7 +164,9 @@ def build(
     the seconds the Export step will take to convert a fitted model (given a fold's model and how
     many more rows the refit fits), counted in the time limit for every candidate kept; a
     candidate whose export would end past it is left out (issue 24: birds' ensemble of 1.3 million
-    nodes took 12 s to export, a third of the run's grace). Never raises for a
+    nodes took 12 s to export, a third of the run's grace). ``max_export_nodes``: a candidate whose
+    trees would take the model past this many nodes is left out too (the Export step's memory).
+    Never raises for a
     candidate that fails to fit (it is left out and recorded).
     """
     started = time.monotonic()
@@ -252,8 +221,7 @@ def build(
     refit_factor = (1.0 / N_SPLITS if cv else 1.0) * 2.5 * refit_scale
     refits_s = 0.0
     # Seconds the Export step will take for the candidates kept so far (their trees).
-    exports_s = 0.0
-    rows_scale = refit_scale * n_train / max(1, len(parts[0][0]))
+    exports = ExportTally(export_seconds, max_export_nodes, refit_scale * n_train / max(1, len(parts[0][0])))
     predictions: list[np.ndarray] = []
     used: list[Candidate] = []
     estimators: list[Any] = []
@@ -268,7 +236,7 @@ def build(
         # portfolio candidate's cost is unknown until its first fold is fitted (the deadline below).
         known = math.isfinite(candidate.trial_time_s)
         cost = pace * candidate.trial_time_s * (1.0 + (refit_factor if i else 0.0)) if known else 0.0
-        if elapsed + cost + refits_s + exports_s > time_limit_s:
+        if elapsed + cost + refits_s + exports.seconds > time_limit_s:
             skipped += 1
             if i == 0:  # without the best configuration's predictions there is nothing to compare
                 break
@@ -278,11 +246,11 @@ def build(
         )
         clock = time.monotonic()
         # The fits stop as soon as they (and the refits they would need) cannot end in time.
-        deadline = None if i == 0 else started + time_limit_s - refits_s - exports_s
+        deadline = None if i == 0 else started + time_limit_s - refits_s - exports.seconds
         fold_model: list[Any] = []
         try:
             if candidate.estimator == LINEAR:
-                estimator, oof = _tuned_linear(
+                estimator, oof = tuned_linear(
                     candidate, problem, x, y, weights, parts, n_classes, metric, deadline, 1.0 + refit_factor
                 )
             else:
@@ -313,19 +281,23 @@ def build(
             refit_s = pace * candidate.trial_time_s * refit_factor if i else 0.0
         else:  # its out-of-fold fits cost about one search trial
             refit_s = spent * refit_factor
-        export = export_seconds(fold_model[0], rows_scale) if export_seconds and fold_model else 0.0
-        if i and time.monotonic() - started + refits_s + refit_s + exports_s + export > time_limit_s:
+        priced = exports.price(fold_model[0] if fold_model else None, required=i == 0)
+        if priced is None:  # the model would be too large for the Export step to convert
+            skipped += 1
+            continue
+        export, nodes = priced
+        if i and time.monotonic() - started + refits_s + refit_s + exports.seconds + export > time_limit_s:
             skipped += 1  # its refits and its export would end past the limit
             continue
         if not known:
             candidate.trial_time_s = spent
         refits_s += refit_s
-        exports_s += export
+        exports.add(export, nodes)
         predictions.append(oof[scored])
         used.append(candidate)
         estimators.append(estimator)
     record["skipped_for_time"] = skipped
-    record["export_estimate_s"] = round(exports_s, 3)
+    record.update(exports.record())
     record["candidates"] = [
         {
             "estimator": c.estimator,

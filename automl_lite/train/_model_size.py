@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 #: The libraries whose converters walk trees, as :func:`tree_nodes` names them.
@@ -75,3 +77,46 @@ def _count(model: Any, nodes: Counter[str]) -> None:
         if hasattr(model, name):
             _count(getattr(model, name), nodes)
             return
+
+
+def refit_nodes(model: Any, rows_scale: float = 1.0) -> Counter[str]:
+    """:func:`tree_nodes` of ``model`` once refitted on ``rows_scale`` times its rows: a forest's
+    trees grow with the rows, a booster's leaves are bounded by its configuration."""
+    nodes = tree_nodes(model)
+    if SKLEARN in nodes:
+        nodes[SKLEARN] = round(nodes[SKLEARN] * rows_scale)
+    return nodes
+
+
+@dataclass
+class ExportTally:
+    """What the Export step will cost for the candidates an ensemble kept so far: their seconds
+    (``seconds_of(fold model, rows_scale)``) and their tree nodes, at most ``max_nodes``."""
+
+    seconds_of: Callable[[Any, float], float] | None
+    max_nodes: int | None
+    rows_scale: float = 1.0
+    seconds: float = 0.0
+    nodes: int = 0
+    too_big: int = 0
+
+    def price(self, model: Any | None, required: bool) -> tuple[float, int] | None:
+        """Seconds and nodes of ``model`` (a fold's fit), or None when it would take the model past
+        ``max_nodes`` (counted in :attr:`too_big`; a ``required`` candidate is always priced)."""
+        nodes = sum(refit_nodes(model, self.rows_scale).values()) if model is not None else 0
+        if not required and self.max_nodes is not None and self.nodes + nodes > self.max_nodes:
+            self.too_big += 1
+            return None
+        seconds = self.seconds_of(model, self.rows_scale) if self.seconds_of and model is not None else 0.0
+        return seconds, nodes
+
+    def add(self, seconds: float, nodes: int) -> None:
+        self.seconds += seconds
+        self.nodes += nodes
+
+    def record(self) -> dict[str, Any]:
+        """``metrics.json``'s ``ensemble`` keys: the export's estimate and the model's nodes."""
+        out: dict[str, Any] = {"export_estimate_s": round(self.seconds, 3), "export_tree_nodes": self.nodes}
+        if self.too_big:
+            out["skipped_for_export_size"] = self.too_big
+        return out

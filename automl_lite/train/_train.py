@@ -41,7 +41,7 @@ from automl_lite.train._importance import permutation_importance
 from automl_lite.train._leaderboard import build_leaderboard, ensemble_leaderboard, search_history
 from automl_lite.train._metrics import TrainingOutcome, metrics_document, reproducibility
 from automl_lite.train._model import NativeModel
-from automl_lite.train._model_size import SKLEARN, tree_nodes
+from automl_lite.train._model_size import refit_nodes, tree_nodes
 from automl_lite.train._scoring import score
 from automl_lite.train._search import SearchResult, eval_method, fit_pipeline, search
 from automl_lite.train._split import (
@@ -382,11 +382,8 @@ def choose_model(
 
 def _export_seconds(model: Any, rows_scale: float, n_classes: int, plan: BudgetPlan) -> float:
     """Seconds the Export step will take for ``model``'s trees once refitted on ``rows_scale`` times
-    its rows: a forest's trees grow with the rows, a booster's leaves are bounded by its configuration."""
-    nodes = tree_nodes(model)
-    if SKLEARN in nodes:
-        nodes[SKLEARN] = round(nodes[SKLEARN] * rows_scale)
-    return export_s(nodes, n_classes, plan.slowdown)
+    its rows (:func:`refit_nodes`)."""
+    return export_s(refit_nodes(model, rows_scale), n_classes, plan.slowdown)
 
 
 def fit_model(

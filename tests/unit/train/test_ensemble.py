@@ -242,6 +242,25 @@ def test_each_candidates_export_counts_in_the_time_limit_and_one_that_would_not_
     assert expensive.record["kept"] is False and "fewer than two candidates" in expensive.record["reason"]
 
 
+def test_a_candidate_that_would_take_the_model_past_the_export_node_limit_is_left_out(cancer, tmp_path):
+    # The Export step converts every node in Python (about 1 KB each): the old plan built an ensemble
+    # on diamonds at 300 s whose export ran out of the function's 3008 MB.
+    from automl_lite.train import MAX_EXPORT_NODES
+
+    roomy = _build(cancer, tmp_path)
+    assert roomy.record["export_tree_nodes"] > 0 and "skipped_for_export_size" not in roomy.record
+    # Given a limit below the best configuration's own trees plus any other candidate's
+    tight = _build(cancer, tmp_path, max_export_nodes=1)
+    # Then the best stays (it is the model whatever happens) and every other candidate is left out
+    assert [c["estimator"] for c in tight.record["candidates"]] == ["lgbm"]
+    assert tight.record["skipped_for_export_size"] >= 2
+    assert tight.record["kept"] is False
+    # The limit leaves the Export function's memory room: about 0.93 KB per node was measured.
+    from automl_lite.aws.resources import FUNCTIONS
+
+    assert FUNCTIONS["Export"].memory_mib * 0.8 > MAX_EXPORT_NODES * 0.93e3 / 2**20 + 400
+
+
 def test_no_time_left_means_no_ensemble_and_no_threshold(cancer, tmp_path):
     result = _build(cancer, tmp_path, time_limit_s=0.0, metric=METRICS["accuracy"])
     assert result.record["kept"] is False and "no time left" in result.record["reason"]
